@@ -1,0 +1,65 @@
+# Makefile - builds build/libattndrop.a, build/attndrop and the tests.
+# `make` builds; `make test` runs every test; `make bench` measures against
+# PyTorch. NO_OMP=1 builds without OpenMP; SAN=1 with ASan and UBSan.
+
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+BUILD ?= build
+
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+NATIVE := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
+
+CFLAGS ?= -O3 $(NATIVE)
+CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude $(BLAS_CFLAGS) -g
+LDLIBS = $(BLAS_LIBS) -lcjson -lm
+
+ifeq ($(NO_OMP),1)
+CFLAGS += -Wno-unknown-pragmas
+else
+CFLAGS += -fopenmp
+LDFLAGS += -fopenmp
+endif
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(wildcard src/*.c)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TOOL_BIN := $(BUILD)/tests/parity_dump
+
+.PHONY: all test test-c test-cli test-parity bench fixtures clean
+all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN)
+
+$(BUILD)/obj/%.o: src/%.c src/*.h src/kernels.inc include/attndrop.h | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libattndrop.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/attndrop: cli/main.c include/attndrop.h $(BUILD)/libattndrop.a
+	$(CC) $(CFLAGS) $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c tests/*.h src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# Every test: C unit tests, CLI tests, then the live PyTorch comparison.
+test: all
+	@tests/run_all.sh $(BUILD) $(PYTHON)
+
+# Regenerates the committed PyTorch fixtures (needs python3-torch).
+fixtures: all
+	$(BUILD)/tests/parity_dump $(BUILD)/parity_in.safetensors
+	$(PYTHON) tests/parity.py $(BUILD)/parity_in.safetensors tests/fixtures/parity.safetensors
+
+bench: all
+	@bench/run.sh $(BUILD) $(PYTHON)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,294 @@
+/* attndrop.h - public API of attndrop: a character-level GPT (the nanoGPT
+ * lecture's gpt.py model) trained on the CPU, with pluggable attention dropout.
+ *
+ * Conventions
+ *  - Every fallible function returns an ad_status; on failure it fills *err
+ *    (which may be NULL) with one readable line. The library never prints and
+ *    never exits; misuse by the programmer (NULL where an object is required,
+ *    sizes beyond what an object was created for) hits an assert.
+ *  - Every create/load has a matching free that accepts NULL. The comment of
+ *    each function says who owns what it returns.
+ *  - All randomness is Philox4x32-10 keyed by the seed and by what the draw is
+ *    for, so results do not depend on the number of threads.
+ */
+#ifndef ATTNDROP_H
+#define ATTNDROP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AD_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum {
+    AD_OK = 0,
+    AD_ERR_ARG,     /* a value out of range or inconsistent */
+    AD_ERR_IO,      /* a file could not be opened, read or written */
+    AD_ERR_FORMAT,  /* a file is malformed */
+    AD_ERR_DATA,    /* training data unusable (empty, invalid UTF-8, too short) */
+    AD_ERR_NOMEM,   /* an allocation failed or a size overflowed */
+    AD_ERR_NUMERIC  /* a NaN or Inf appeared */
+} ad_status;
+
+typedef struct {
+    ad_status status;
+    char msg[512];
+} ad_error;
+
+/* A static string naming the status ("I/O error", ...). */
+const char *ad_status_name(ad_status s);
+
+/* ---------------------------------------------------------------- Philox */
+
+/* Philox4x32-10 (Salmon et al., SC 2011): out = bijection(ctr) under key. */
+void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]);
+
+/* What a random draw is for; part of every counter so that streams never
+ * overlap. */
+typedef enum {
+    AD_RNG_INIT = 1,     /* weight initialisation */
+    AD_RNG_BATCH = 2,    /* training batch offsets */
+    AD_RNG_EVAL = 3,     /* estimate_loss batch offsets */
+    AD_RNG_ATTN = 4,     /* attention-weight dropout */
+    AD_RNG_RESID = 5,    /* dropout after the attention projection */
+    AD_RNG_FFN = 6,      /* dropout after the feed-forward network */
+    AD_RNG_SAMPLE = 7,   /* multinomial sampling */
+    AD_RNG_TEST = 8,     /* tests and tools */
+    AD_RNG_TASK = 9      /* built-in synthetic tasks */
+} ad_rng_purpose;
+
+/* A stream of 32-bit draws: draw i is a pure function of
+ * (seed, purpose, a, b, c, i). a, b are 32-bit, c is 24-bit. */
+typedef struct {
+    uint32_t key[2];
+    uint32_t ctr1, ctr2, ctr3;
+} ad_rng;
+
+ad_rng ad_rng_stream(uint64_t seed, ad_rng_purpose purpose, uint32_t a, uint32_t b, uint32_t c);
+uint32_t ad_rng_u32(const ad_rng *r, uint64_t i);
+/* Uniform in [0,1) with 53 random bits, from draws 2i and 2i+1. */
+double ad_rng_uniform(const ad_rng *r, uint64_t i);
+/* The 32-bit threshold t such that "keep iff u32 >= t" keeps with probability
+ * 1-p to within 2^-32 (p in [0,1)). */
+uint32_t ad_keep_threshold(double p);
+
+/* ------------------------------------------------------------- tokenizer */
+
+/* The vocabulary: the sorted set of Unicode code points of a text. */
+typedef struct {
+    int size;
+    uint32_t *chars; /* (size) code points, ascending */
+} ad_vocab;
+
+/* Decodes UTF-8 text. On success *codepoints (owned by the caller, free())
+ * holds *n code points. Invalid UTF-8 is AD_ERR_DATA naming the byte offset. */
+ad_status ad_utf8_decode(const char *text, size_t len, uint32_t **codepoints, size_t *n, ad_error *err);
+/* Builds the vocabulary of a decoded text; free it with ad_vocab_free. */
+ad_status ad_vocab_build(ad_vocab *v, const uint32_t *cps, size_t n, ad_error *err);
+void ad_vocab_free(ad_vocab *v);
+/* The id of a code point, or -1 if absent. */
+int ad_vocab_id(const ad_vocab *v, uint32_t cp);
+/* Encodes code points to ids; a code point missing from the vocabulary is
+ * AD_ERR_DATA naming it and its position. */
+ad_status ad_vocab_encode(const ad_vocab *v, const uint32_t *cps, size_t n, int *ids, ad_error *err);
+/* Appends the UTF-8 bytes of one code point to buf (at least 4 bytes free);
+ * returns the number of bytes written. */
+int ad_utf8_put(char *buf, uint32_t cp);
+
+/* A tokenized text file split as gpt.py: first 90% train, last 10% val. */
+typedef struct {
+    ad_vocab vocab;
+    int *ids;      /* (n) all token ids */
+    size_t n;
+    size_t n_train; /* ids[0 .. n_train) train, ids[n_train .. n) val */
+} ad_dataset;
+
+/* Reads and tokenizes a UTF-8 file (its own vocabulary). Free with
+ * ad_dataset_free. */
+ad_status ad_dataset_load(ad_dataset *d, const char *path, ad_error *err);
+/* Tokenizes text already in memory. */
+ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, ad_error *err);
+void ad_dataset_free(ad_dataset *d);
+
+/* Built-in synthetic text: a fixed random order-3 character Markov chain over
+ * 32 symbols, generated from the seed. Returns a malloc'ed, NUL-terminated
+ * UTF-8 string of n_chars characters (caller frees), or NULL on no memory. */
+char *ad_task_markov_text(uint64_t seed, size_t n_chars);
+
+/* ----------------------------------------------------------------- model */
+
+typedef struct {
+    int vocab_size;
+    int block_size;
+    int n_embd;
+    int n_head;
+    int n_layer;
+    float dropout;   /* p of every dropout site, as gpt.py's `dropout` */
+} ad_config;
+
+/* gpt.py's hyperparameters (vocab_size 0: set from the data). */
+ad_config ad_config_default(void);
+/* Checks that a configuration is usable; the message names the bad value. */
+ad_status ad_config_check(const ad_config *c, ad_error *err);
+
+typedef struct ad_model ad_model;
+
+/* Creates a model whose buffers fit batches of up to max_batch rows of up to
+ * block_size tokens; with `training` it also owns gradients, AdamW moments
+ * and what the backward pass needs. Weights are initialised as gpt.py
+ * (N(0,0.02) for Linear and Embedding weights, zero biases, LayerNorm 1/0)
+ * from `seed`. Free with ad_model_free. The size is checked first: a model
+ * that cannot be allocated is AD_ERR_NOMEM naming the bytes it needs. */
+ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, int training,
+                          uint64_t seed, ad_error *err);
+void ad_model_free(ad_model *m);
+const ad_config *ad_model_config(const ad_model *m);
+/* Bytes the model of this configuration would allocate, or 0 on overflow. */
+size_t ad_model_bytes(const ad_config *cfg, int max_batch, int training);
+
+size_t ad_model_num_params(const ad_model *m);
+/* The flat parameter and gradient arrays (owned by the model). grads is NULL
+ * for a model created without `training`. */
+float *ad_model_params(ad_model *m);
+float *ad_model_grads(ad_model *m);
+
+/* The parameter tensors as gpt.py's state_dict names them. */
+typedef struct {
+    char name[96];
+    int ndim;
+    int shape[2];
+    size_t offset;   /* into the flat parameter array; rows of `shape` are contiguous */
+} ad_tensor_info;
+int ad_model_num_tensors(const ad_model *m);
+/* Tensor i (0 <= i < ad_model_num_tensors); the pointer stays valid as long as m. */
+const ad_tensor_info *ad_model_tensor(const ad_model *m, int i);
+
+/* Forward pass over idx (B,T) ids. With targets (B,T) it computes the mean
+ * cross-entropy into *loss (may be NULL otherwise). With train != 0 dropout is
+ * applied, its masks drawn from (seed, step). The logits (B,T,V) are then
+ * readable with ad_model_logits until the next forward. */
+ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int B, int T,
+                           int train, uint64_t seed, uint64_t step, float *loss, ad_error *err);
+/* The logits of the last forward, (B,T,V), owned by the model. */
+const float *ad_model_logits(const ad_model *m);
+/* Backward pass of the last forward (which must have had targets): sets the
+ * gradients (it does not accumulate). */
+void ad_model_backward(ad_model *m);
+
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay;
+} ad_adamw;
+/* torch.optim.AdamW's defaults with gpt.py's learning rate. */
+ad_adamw ad_adamw_default(void);
+/* One AdamW step (t counts from 1) using the current gradients. */
+void ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t);
+/* The first and second moments (owned by the model; NULL without training). */
+float *ad_model_adam_m(ad_model *m);
+float *ad_model_adam_v(ad_model *m);
+
+/* Checks the gradients for NaN/Inf; AD_ERR_NUMERIC names the first tensor. */
+ad_status ad_model_check_grads(const ad_model *m, ad_error *err);
+
+/* Sets the number of threads used by the library (OpenMP and BLAS). */
+void ad_set_threads(int n);
+int ad_get_threads(void);
+
+/* -------------------------------------------------------------- training */
+
+/* One training batch of gpt.py's get_batch: B random windows of split data
+ * (length n) of T+1 tokens; x (B,T), y (B,T). Offsets come from
+ * (seed, purpose, a, b). n must exceed T. */
+void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
+                  uint32_t a, uint32_t b, int *x, int *y);
+
+/* gpt.py's estimate_loss: the mean loss over eval_iters batches of each split,
+ * dropout off. `eval_index` keys the batches (use the evaluation's step). */
+ad_status ad_estimate_loss(ad_model *m, const ad_dataset *d, int B, int eval_iters, uint64_t seed,
+                           uint64_t eval_index, int *xbuf, int *ybuf, float *train_loss,
+                           float *val_loss, ad_error *err);
+
+/* ------------------------------------------------------------ checkpoint */
+
+/* Writes the weights as safetensors with gpt.py's state_dict names and
+ * __metadata__ {"format":"attndrop","config":...,"vocab":...}. The file is
+ * written to a temporary file in the same directory, synced and renamed. */
+ad_status ad_checkpoint_save(const ad_model *m, const ad_vocab *v, const char *path, ad_error *err);
+/* Loads a checkpoint: creates *out (free with ad_model_free) sized for
+ * max_batch, and fills *v (free with ad_vocab_free). */
+ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int max_batch,
+                             int training, ad_error *err);
+/* Loads the weights of a checkpoint into an existing model whose config must
+ * match; *v may be NULL. */
+ad_status ad_checkpoint_load_into(ad_model *m, ad_vocab *v, const char *path, ad_error *err);
+
+/* Training state beside a checkpoint: AdamW moments, the step and seed. */
+typedef struct {
+    long step;        /* steps done */
+    uint64_t seed;
+    ad_adamw opt;
+} ad_train_state;
+ad_status ad_train_state_save(const ad_model *m, const ad_train_state *s, const char *path, ad_error *err);
+ad_status ad_train_state_load(ad_model *m, ad_train_state *s, const char *path, ad_error *err);
+
+/* A safetensors file read whole, for tools and tests. */
+typedef struct {
+    char name[128];
+    char dtype[8];
+    int ndim;
+    int64_t shape[8];
+    size_t begin, end;   /* byte offsets into data */
+} ad_st_tensor;
+typedef struct {
+    unsigned char *buf;  /* the whole file */
+    size_t size;
+    const unsigned char *data; /* the byte buffer after the header */
+    size_t data_size;
+    int n;
+    ad_st_tensor *tensors;
+    int n_meta;
+    char (*meta_keys)[64];
+    char **meta_vals;
+} ad_st_file;
+/* Reads and validates a safetensors file (free with ad_st_free). */
+ad_status ad_st_read(ad_st_file *f, const char *path, ad_error *err);
+ad_status ad_st_parse(ad_st_file *f, const unsigned char *bytes, size_t size, ad_error *err);
+void ad_st_free(ad_st_file *f);
+const ad_st_tensor *ad_st_find(const ad_st_file *f, const char *name);
+const char *ad_st_meta(const ad_st_file *f, const char *key);
+/* Copies tensor `name` (dtype F32, numel elements) into out. */
+ad_status ad_st_get_f32(const ad_st_file *f, const char *name, float *out, size_t numel, ad_error *err);
+
+/* A writer of safetensors files, for tools and tests. Tensors are F32. */
+typedef struct ad_st_writer ad_st_writer;
+ad_st_writer *ad_st_writer_new(void);
+void ad_st_writer_free(ad_st_writer *w);
+/* Adds a tensor; data is not copied and must stay valid until the write. */
+ad_status ad_st_writer_add(ad_st_writer *w, const char *name, const float *data, int ndim,
+                           const int64_t *shape, ad_error *err);
+ad_status ad_st_writer_meta(ad_st_writer *w, const char *key, const char *value, ad_error *err);
+/* Writes atomically (temporary file, fsync, rename, fsync of the directory). */
+ad_status ad_st_writer_write(ad_st_writer *w, const char *path, ad_error *err);
+
+/* -------------------------------------------------------------- sampling */
+
+typedef struct {
+    float temperature; /* 0: greedy */
+    int top_k;         /* 0: off */
+    uint64_t seed;
+} ad_sample_opts;
+
+/* Generates max_new tokens after ctx (n_ctx >= 1 ids) into out (n_ctx + max_new
+ * ids, prompt included). The context is cropped to the last block_size ids.
+ * m must have been created with max_batch >= 1. */
+ad_status ad_generate(ad_model *m, const int *ctx, int n_ctx, int max_new, const ad_sample_opts *o,
+                      int *out, ad_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,287 @@
+/* checkpoint.c - model checkpoints (safetensors with gpt.py's state_dict
+ * names) and the training state file that resumes a run exactly. */
+#include "internal.h"
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *config_json(const ad_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(o, "block_size", c->block_size);
+    cJSON_AddNumberToObject(o, "n_embd", c->n_embd);
+    cJSON_AddNumberToObject(o, "n_head", c->n_head);
+    cJSON_AddNumberToObject(o, "n_layer", c->n_layer);
+    cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static int get_int(const cJSON *o, const char *k, int *out) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(j)) return 0;
+    double d = j->valuedouble;
+    if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int)d) return 0;
+    *out = (int)d;
+    return 1;
+}
+
+static ad_status parse_config(ad_config *c, const char *json, ad_error *err) {
+    if (!json) return ad_fail(err, AD_ERR_FORMAT, "__metadata__ has no \"config\"");
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) { cJSON_Delete(o); return ad_fail(err, AD_ERR_FORMAT, "\"config\" is not a JSON object"); }
+    static const char *keys[5] = {"vocab_size", "block_size", "n_embd", "n_head", "n_layer"};
+    int *dst[5] = {&c->vocab_size, &c->block_size, &c->n_embd, &c->n_head, &c->n_layer};
+    for (int i = 0; i < 5; i++)
+        if (!get_int(o, keys[i], dst[i])) {
+            cJSON_Delete(o);
+            return ad_fail(err, AD_ERR_FORMAT, "\"config\" has no integer \"%s\"", keys[i]);
+        }
+    const cJSON *dp = cJSON_GetObjectItemCaseSensitive(o, "dropout");
+    if (!cJSON_IsNumber(dp)) { cJSON_Delete(o); return ad_fail(err, AD_ERR_FORMAT, "\"config\" has no number \"dropout\""); }
+    c->dropout = (float)dp->valuedouble;
+    cJSON_Delete(o);
+    ad_status s = ad_config_check(c, err);
+    if (s) {
+        ad_error_prefix(err, "the checkpoint's config is invalid: ", NULL);
+        if (err) err->status = AD_ERR_FORMAT;
+    }
+    return s ? AD_ERR_FORMAT : AD_OK;
+}
+
+ad_status ad_checkpoint_save(const ad_model *m, const ad_vocab *v, const char *path, ad_error *err) {
+    const ad_config *c = ad_model_config(m);
+    if (v->size != c->vocab_size)
+        return ad_fail(err, AD_ERR_ARG, "the vocabulary has %d characters but the model %d", v->size, c->vocab_size);
+    ad_st_writer *w = ad_st_writer_new();
+    if (!w) return ad_fail(err, AD_ERR_NOMEM, "cannot create a writer");
+    ad_status s = AD_OK;
+    char *cfg = config_json(c), *vocab_json = NULL, *chars = malloc((size_t)v->size * 4 + 1);
+    cJSON *vs = NULL;
+    if (!cfg || !chars) { s = ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata"); goto done; }
+    size_t k = 0;
+    for (int i = 0; i < v->size; i++) k += (size_t)ad_utf8_put(chars + k, v->chars[i]);
+    chars[k] = '\0';
+    vs = cJSON_CreateString(chars);
+    vocab_json = vs ? cJSON_PrintUnformatted(vs) : NULL;
+    if (!vocab_json) { s = ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata"); goto done; }
+    if ((s = ad_st_writer_meta(w, "format", "attndrop", err)) || (s = ad_st_writer_meta(w, "config", cfg, err)) ||
+        (s = ad_st_writer_meta(w, "vocab", vocab_json, err)) || (s = ad_st_writer_meta(w, "version", "1", err)))
+        goto done;
+    const float *p = ad_model_params((ad_model *)m);
+    for (int i = 0; i < ad_model_num_tensors(m); i++) {
+        const ad_tensor_info *t = ad_model_tensor(m, i);
+        int64_t shape[2] = {t->shape[0], t->shape[1]};
+        if ((s = ad_st_writer_add(w, t->name, p + t->offset, t->ndim, shape, err))) goto done;
+    }
+    s = ad_st_writer_write(w, path, err);
+done:
+    free(cfg);
+    free(chars);
+    cJSON_free(vocab_json);
+    cJSON_Delete(vs);
+    ad_st_writer_free(w);
+    return s;
+}
+
+static ad_status parse_vocab(ad_vocab *v, const char *json, int expect, ad_error *err) {
+    v->size = 0;
+    v->chars = NULL;
+    if (!json) return ad_fail(err, AD_ERR_FORMAT, "__metadata__ has no \"vocab\"");
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsString(o)) { cJSON_Delete(o); return ad_fail(err, AD_ERR_FORMAT, "\"vocab\" is not a JSON string"); }
+    uint32_t *cps;
+    size_t n;
+    ad_status s = ad_utf8_decode(o->valuestring, strlen(o->valuestring), &cps, &n, NULL);
+    /* A string with an embedded NUL is cut short by cJSON: the count check catches it. */
+    cJSON_Delete(o);
+    if (s) return ad_fail(err, AD_ERR_FORMAT, "\"vocab\" is not valid UTF-8");
+    if (n != (size_t)expect) {
+        free(cps);
+        return ad_fail(err, AD_ERR_FORMAT, "\"vocab\" has %zu characters but vocab_size is %d", n, expect);
+    }
+    for (size_t i = 1; i < n; i++)
+        if (cps[i] <= cps[i - 1]) {
+            free(cps);
+            return ad_fail(err, AD_ERR_FORMAT, "\"vocab\" is not a sorted set of characters (at index %zu)", i);
+        }
+    v->chars = cps;
+    v->size = (int)n;
+    return AD_OK;
+}
+
+static ad_status read_attndrop(ad_st_file *f, ad_config *c, const char *path, const char *format, ad_error *err) {
+    ad_status s = ad_st_read(f, path, err);
+    if (s) return s;
+    const char *fmt = ad_st_meta(f, "format");
+    if (!fmt || strcmp(fmt, format) != 0) {
+        ad_st_free(f);
+        return ad_fail(err, AD_ERR_FORMAT, "%s: not an %s file (__metadata__ \"format\" is %s%s%s)", path, format,
+                       fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
+    }
+    const char *ver = ad_st_meta(f, "version");
+    if (ver && strcmp(ver, "1") != 0) {
+        ad_st_free(f);
+        return ad_fail(err, AD_ERR_FORMAT, "%s: version %s is not supported (this build reads version 1)", path, ver);
+    }
+    s = parse_config(c, ad_st_meta(f, "config"), err);
+    if (s) {
+        ad_st_free(f);
+        ad_error_prefix(err, path, ": ");
+    }
+    return s;
+}
+
+/* Copies every model tensor from f, insisting on exact names, dtypes and
+ * shapes and on no tensor beyond them. */
+static ad_status load_tensors(ad_model *m, const ad_st_file *f, const char *path, ad_error *err) {
+    float *p = ad_model_params(m);
+    int nt = ad_model_num_tensors(m);
+    for (int i = 0; i < nt; i++) {
+        const ad_tensor_info *t = ad_model_tensor(m, i);
+        const ad_st_tensor *st = ad_st_find(f, t->name);
+        if (!st) return ad_fail(err, AD_ERR_FORMAT, "%s: tensor '%s' is missing", path, t->name);
+        if (strcmp(st->dtype, "F32") != 0)
+            return ad_fail(err, AD_ERR_FORMAT, "%s: tensor '%s' has dtype %s, expected F32", path, t->name, st->dtype);
+        int ok = st->ndim == t->ndim && st->shape[0] == t->shape[0] && (t->ndim == 1 || st->shape[1] == t->shape[1]);
+        if (!ok)
+            return ad_fail(err, AD_ERR_FORMAT, "%s: tensor '%s' has a shape that disagrees with the config", path, t->name);
+        memcpy(p + t->offset, f->data + st->begin, st->end - st->begin);
+    }
+    if (f->n != nt) {
+        for (int i = 0; i < f->n; i++) {
+            int known = 0;
+            for (int k = 0; k < nt && !known; k++) known = strcmp(f->tensors[i].name, ad_model_tensor(m, k)->name) == 0;
+            if (!known) return ad_fail(err, AD_ERR_FORMAT, "%s: unexpected tensor '%s'", path, f->tensors[i].name);
+        }
+    }
+    size_t n = ad_model_num_params(m);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i])) return ad_fail(err, AD_ERR_FORMAT, "%s: a weight is %g", path, (double)p[i]);
+    return AD_OK;
+}
+
+ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int max_batch, int training,
+                             ad_error *err) {
+    *out = NULL;
+    v->size = 0;
+    v->chars = NULL;
+    ad_st_file f;
+    ad_config c;
+    ad_status s = read_attndrop(&f, &c, path, "attndrop", err);
+    if (s) return s;
+    s = parse_vocab(v, ad_st_meta(&f, "vocab"), c.vocab_size, err);
+    if (!s) s = ad_model_create(out, &c, max_batch, training, 0, err);
+    if (!s) s = load_tensors(*out, &f, path, err);
+    ad_st_free(&f);
+    if (s) {
+        ad_model_free(*out);
+        *out = NULL;
+        ad_vocab_free(v);
+    }
+    return s;
+}
+
+ad_status ad_checkpoint_load_into(ad_model *m, ad_vocab *v, const char *path, ad_error *err) {
+    ad_st_file f;
+    ad_config c;
+    ad_status s = read_attndrop(&f, &c, path, "attndrop", err);
+    if (s) return s;
+    const ad_config *mc = ad_model_config(m);
+    if (c.vocab_size != mc->vocab_size || c.block_size != mc->block_size || c.n_embd != mc->n_embd ||
+        c.n_head != mc->n_head || c.n_layer != mc->n_layer) {
+        ad_st_free(&f);
+        return ad_fail(err, AD_ERR_ARG, "%s: its config differs from the model's", path);
+    }
+    ad_vocab tmp = {0, NULL};
+    s = parse_vocab(&tmp, ad_st_meta(&f, "vocab"), c.vocab_size, err);
+    if (!s) s = load_tensors(m, &f, path, err);
+    ad_st_free(&f);
+    if (!s && v) *v = tmp; else ad_vocab_free(&tmp);
+    return s;
+}
+
+ad_status ad_train_state_save(const ad_model *m, const ad_train_state *st, const char *path, ad_error *err) {
+    ad_model *mm = (ad_model *)m;
+    if (!ad_model_adam_m(mm)) return ad_fail(err, AD_ERR_ARG, "the model has no training state");
+    ad_st_writer *w = ad_st_writer_new();
+    if (!w) return ad_fail(err, AD_ERR_NOMEM, "cannot create a writer");
+    char *cfg = config_json(ad_model_config(m));
+    char buf[64];
+    ad_status s = cfg ? AD_OK : ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata");
+    int64_t n = (int64_t)ad_model_num_params(m);
+    if (!s) s = ad_st_writer_meta(w, "format", "attndrop-train-state", err);
+    if (!s) s = ad_st_writer_meta(w, "version", "1", err);
+    if (!s) s = ad_st_writer_meta(w, "config", cfg, err);
+    snprintf(buf, sizeof buf, "%ld", st->step);
+    if (!s) s = ad_st_writer_meta(w, "step", buf, err);
+    snprintf(buf, sizeof buf, "%" PRIu64, st->seed);
+    if (!s) s = ad_st_writer_meta(w, "seed", buf, err);
+    const char *names[5] = {"lr", "beta1", "beta2", "eps", "weight_decay"};
+    const float vals[5] = {st->opt.lr, st->opt.beta1, st->opt.beta2, st->opt.eps, st->opt.weight_decay};
+    for (int i = 0; i < 5 && !s; i++) {
+        snprintf(buf, sizeof buf, "%.9g", (double)vals[i]);
+        s = ad_st_writer_meta(w, names[i], buf, err);
+    }
+    if (!s) s = ad_st_writer_add(w, "adam.m", ad_model_adam_m(mm), 1, &n, err);
+    if (!s) s = ad_st_writer_add(w, "adam.v", ad_model_adam_v(mm), 1, &n, err);
+    if (!s) s = ad_st_writer_write(w, path, err);
+    free(cfg);
+    ad_st_writer_free(w);
+    return s;
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out) {
+    if (!s || !*s) return 0;
+    char *end;
+    double d = strtod(s, &end);
+    if (*end || !(d >= lo && d <= hi)) return 0;
+    *out = d;
+    return 1;
+}
+
+ad_status ad_train_state_load(ad_model *m, ad_train_state *st, const char *path, ad_error *err) {
+    if (!ad_model_adam_m(m)) return ad_fail(err, AD_ERR_ARG, "the model has no training state");
+    ad_st_file f;
+    ad_config c;
+    ad_status s = read_attndrop(&f, &c, path, "attndrop-train-state", err);
+    if (s) return s;
+    const ad_config *mc = ad_model_config(m);
+    if (c.vocab_size != mc->vocab_size || c.block_size != mc->block_size || c.n_embd != mc->n_embd ||
+        c.n_head != mc->n_head || c.n_layer != mc->n_layer) {
+        ad_st_free(&f);
+        return ad_fail(err, AD_ERR_FORMAT, "%s: its config differs from the checkpoint's", path);
+    }
+    double step, seed, vals[5];
+    const char *names[5] = {"lr", "beta1", "beta2", "eps", "weight_decay"};
+    if (!parse_num(ad_st_meta(&f, "step"), 0, 2147483647.0, &step) ||
+        !parse_num(ad_st_meta(&f, "seed"), 0, 18446744073709551615.0, &seed)) {
+        ad_st_free(&f);
+        return ad_fail(err, AD_ERR_FORMAT, "%s: __metadata__ \"step\" or \"seed\" is missing or invalid", path);
+    }
+    for (int i = 0; i < 5; i++)
+        if (!parse_num(ad_st_meta(&f, names[i]), 0, 1e9, &vals[i])) {
+            ad_st_free(&f);
+            return ad_fail(err, AD_ERR_FORMAT, "%s: __metadata__ \"%s\" is missing or invalid", path, names[i]);
+        }
+    size_t n = ad_model_num_params(m);
+    if (f.n != 2) s = ad_fail(err, AD_ERR_FORMAT, "%s: expected exactly the tensors adam.m and adam.v", path);
+    if (!s) s = ad_st_get_f32(&f, "adam.m", ad_model_adam_m(m), n, err);
+    if (!s) s = ad_st_get_f32(&f, "adam.v", ad_model_adam_v(m), n, err);
+    /* the seed is read back exactly (strtod would round values above 2^53) */
+    if (!s) st->seed = strtoull(ad_st_meta(&f, "seed"), NULL, 10);
+    ad_st_free(&f);
+    if (s) return s;
+    st->step = (long)step;
+    st->opt.lr = (float)vals[0];
+    st->opt.beta1 = (float)vals[1];
+    st->opt.beta2 = (float)vals[2];
+    st->opt.eps = (float)vals[3];
+    st->opt.weight_decay = (float)vals[4];
+    return AD_OK;
+}

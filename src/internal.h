@@ -1,0 +1,22 @@
+/* internal.h - declarations shared by the library's sources, not public. */
+#ifndef AD_INTERNAL_H
+#define AD_INTERNAL_H
+
+#include "attndrop.h"
+#include <stdarg.h>
+
+/* Fills *err (if any) with a printf-style message; returns s. */
+ad_status ad_fail(ad_error *err, ad_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* a*b and a+b with overflow detection: return 0 on overflow. */
+/* Prepends a then b (either may be NULL) to err->msg. */
+void ad_error_prefix(ad_error *err, const char *a, const char *b);
+
+int ad_mul_ok(size_t a, size_t b, size_t *out);
+int ad_add_ok(size_t a, size_t b, size_t *out);
+
+/* Standard normal draw i of a stream (Box-Muller on draws 4i..4i+3). */
+double ad_rng_normal(const ad_rng *r, uint64_t i);
+
+#endif

@@ -1,0 +1,28 @@
+/* kernels.h - the float instantiation of kernels.inc used by the model. */
+#ifndef AD_KERNELS_H
+#define AD_KERNELS_H
+
+#include "dropout.h"
+
+void ad_k_encoder_fwd_f(float *out, const int *idx, const float *wte, const float *wpe, int B, int T, int C);
+void ad_k_encoder_bwd_f(float *dwte, float *dwpe, const float *dout, const int *idx, int B, int T, int C);
+void ad_k_layernorm_fwd_f(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                          const float *b, int N, int C, float eps);
+void ad_k_layernorm_bwd_f(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                          const float *w, const float *mean, const float *rstd, int N, int C);
+void ad_k_matmul_fwd_f(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
+void ad_k_matmul_bwd_f(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                       const float *w, int N, int C, int OC);
+void ad_k_relu_fwd_f(float *out, const float *inp, size_t n);
+void ad_k_relu_bwd_f(float *dinp, const float *dout, const float *inp, size_t n);
+void ad_k_residual_dropout_fwd_f(float *out, const float *res, const float *inp, const ad_elem_drop *d,
+                                 int B, int T, int C);
+void ad_k_dropout_bwd_f(float *dinp, const float *dout, const ad_elem_drop *d, int B, int T, int C);
+void ad_k_attention_fwd_f(float *out, float *att, const float *qkv, const ad_attn_drop *drop, int B,
+                          int T, int C, int H);
+void ad_k_attention_bwd_f(float *dqkv, const float *dout, const float *qkv, const float *att,
+                          const ad_attn_drop *drop, int B, int T, int C, int H);
+double ad_k_crossentropy_fwd_f(float *probs, const float *logits, const int *targets, int N, int V);
+void ad_k_crossentropy_bwd_f(float *dlogits, const float *probs, const int *targets, int N, int V);
+
+#endif

@@ -1,0 +1,465 @@
+/* model.c - gpt.py's GPTLanguageModel: parameters, activations, forward,
+ * backward and AdamW. Every buffer is allocated once at creation. */
+#include "kernels.h"
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <cblas.h>
+
+enum { P_LN1W, P_LN1B, P_WQKV, P_WPROJ, P_BPROJ, P_LN2W, P_LN2B, P_WFC, P_BFC, P_WFC2, P_BFC2, P_NLAYER };
+
+/* One layer's activations kept for the backward pass. */
+typedef struct {
+    float *ln1, *ln1_mean, *ln1_rstd; // (B,T,C) (B,T) (B,T)
+    float *qkv;                       // (B,T,3C)
+    float *att;                       // (B,H,T,T)
+    float *atty;                      // (B,T,C)
+    float *res1;                      // (B,T,C)
+    float *ln2, *ln2_mean, *ln2_rstd; // (B,T,C) (B,T) (B,T)
+    float *fch, *fch_relu;            // (B,T,4C) (B,T,4C)
+    float *res2;                      // (B,T,C)
+} layer_acts;
+
+struct ad_model {
+    ad_config cfg;
+    int max_batch, training;
+    size_t n_params;
+    size_t off_wte, off_wpe, off_lnfw, off_lnfb, off_wlm, off_blm;
+    size_t *off_layer;                /* (L, P_NLAYER) */
+    float *params, *grads, *adam_m, *adam_v;
+    int n_tensors;
+    ad_tensor_info *tensors;
+    float *act_mem;
+    layer_acts *acts;                 /* L entries when training, 1 otherwise */
+    float *x0, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // branch (B,T,C) scratch
+    float *dres, *dtmp, *dln, *d4, *dqkv;
+    int *idx, *targets;               /* (B,T) copies of the last forward's inputs */
+    int last_B, last_T, last_train, last_has_targets;
+    uint64_t last_seed, last_step;
+};
+
+ad_config ad_config_default(void) {
+    ad_config c;
+    c.vocab_size = 0;
+    c.block_size = 256;
+    c.n_embd = 384;
+    c.n_head = 6;
+    c.n_layer = 6;
+    c.dropout = 0.2f;
+    return c;
+}
+
+#define AD_MAX_BLOCK 8192
+#define AD_MAX_DIM 65536
+
+ad_status ad_config_check(const ad_config *c, ad_error *err) {
+    if (c->vocab_size < 1 || c->vocab_size > 0x110000)
+        return ad_fail(err, AD_ERR_ARG, "vocab_size must be in [1, 1114112], got %d", c->vocab_size);
+    if (c->block_size < 1 || c->block_size > AD_MAX_BLOCK)
+        return ad_fail(err, AD_ERR_ARG, "block_size must be in [1, %d], got %d", AD_MAX_BLOCK, c->block_size);
+    if (c->n_embd < 1 || c->n_embd > AD_MAX_DIM)
+        return ad_fail(err, AD_ERR_ARG, "n_embd must be in [1, %d], got %d", AD_MAX_DIM, c->n_embd);
+    if (c->n_head < 1 || c->n_head > c->n_embd)
+        return ad_fail(err, AD_ERR_ARG, "n_head must be in [1, n_embd=%d], got %d", c->n_embd, c->n_head);
+    if (c->n_embd % c->n_head != 0)
+        return ad_fail(err, AD_ERR_ARG, "n_embd (%d) must be divisible by n_head (%d)", c->n_embd, c->n_head);
+    if (c->n_layer < 1 || c->n_layer > 1024)
+        return ad_fail(err, AD_ERR_ARG, "n_layer must be in [1, 1024], got %d", c->n_layer);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return ad_fail(err, AD_ERR_ARG, "dropout must be in [0, 1), got %g", (double)c->dropout);
+    return AD_OK;
+}
+
+/* Counts parameters (offsets filled when off != NULL); 0 on overflow. */
+static size_t param_layout(const ad_config *c, struct ad_model *m) {
+    size_t V = (size_t)c->vocab_size, T = (size_t)c->block_size, C = (size_t)c->n_embd;
+    size_t L = (size_t)c->n_layer;
+    /* all factors are bounded by ad_config_check, so these products fit in 64 bits */
+    size_t per_layer[P_NLAYER] = {C, C, 3 * C * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C};
+    size_t n = 0;
+    if (m) m->off_wte = n;
+    n += V * C;
+    if (m) m->off_wpe = n;
+    n += T * C;
+    for (size_t l = 0; l < L; l++)
+        for (int k = 0; k < P_NLAYER; k++) {
+            if (m) m->off_layer[l * P_NLAYER + k] = n;
+            n += per_layer[k];
+        }
+    if (m) m->off_lnfw = n;
+    n += C;
+    if (m) m->off_lnfb = n;
+    n += C;
+    if (m) m->off_wlm = n;
+    n += V * C;
+    if (m) m->off_blm = n;
+    n += V;
+    return n;
+}
+
+/* Floats of activations: per layer (training: L of them, else 1) and shared. */
+static int act_floats(const ad_config *c, int max_batch, int training, size_t *per_layer, size_t *shared) {
+    size_t B = (size_t)max_batch, T = (size_t)c->block_size, C = (size_t)c->n_embd;
+    size_t H = (size_t)c->n_head, V = (size_t)c->vocab_size;
+    size_t BT, BTC, BHTT, BTV;
+    if (!ad_mul_ok(B, T, &BT) || !ad_mul_ok(BT, C, &BTC) || !ad_mul_ok(BT, V, &BTV)) return 0;
+    if (!ad_mul_ok(B * H, T, &BHTT) || !ad_mul_ok(BHTT, T, &BHTT)) return 0;
+    size_t pl = 0, sh = 0, t;
+    /* ln1 qkv atty res1 ln2 res2 = 1+3+1+1+1+1 BTC, fch fch_relu 8 BTC, 4 BT stats, att BHTT */
+    if (!ad_mul_ok(BTC, 16, &t) || !ad_add_ok(pl, t, &pl)) return 0;
+    if (!ad_add_ok(pl, 4 * BT, &pl) || !ad_add_ok(pl, BHTT, &pl)) return 0;
+    /* x0 lnf branch (3 BTC), lnf stats 2 BT, logits probs 2 BTV */
+    if (!ad_mul_ok(BTC, 3, &t) || !ad_add_ok(sh, t, &sh)) return 0;
+    if (!ad_add_ok(sh, 2 * BT, &sh)) return 0;
+    if (!ad_mul_ok(BTV, 2, &t) || !ad_add_ok(sh, t, &sh)) return 0;
+    if (training) { /* dres dtmp dln 3 BTC, d4 4 BTC, dqkv 3 BTC */
+        if (!ad_mul_ok(BTC, 10, &t) || !ad_add_ok(sh, t, &sh)) return 0;
+    }
+    *per_layer = pl;
+    *shared = sh;
+    return 1;
+}
+
+size_t ad_model_bytes(const ad_config *c, int max_batch, int training) {
+    if (ad_config_check(c, NULL) != AD_OK || max_batch < 1) return 0;
+    size_t np = param_layout(c, NULL), pl, sh, total, t;
+    if (!act_floats(c, max_batch, training, &pl, &sh)) return 0;
+    size_t nl = training ? (size_t)c->n_layer : 1;
+    if (!ad_mul_ok(np, training ? 4 : 1, &total)) return 0;
+    if (!ad_mul_ok(pl, nl, &t) || !ad_add_ok(total, t, &total) || !ad_add_ok(total, sh, &total)) return 0;
+    if (!ad_mul_ok(total, sizeof(float), &total)) return 0;
+    size_t ints;
+    if (!ad_mul_ok((size_t)max_batch * 2, (size_t)c->block_size, &ints)) return 0;
+    if (!ad_add_ok(total, ints * sizeof(int), &total)) return 0;
+    return total;
+}
+
+static void build_tensor_table(struct ad_model *m) {
+    const ad_config *c = &m->cfg;
+    int C = c->n_embd, H = c->n_head, hs = C / H, V = c->vocab_size;
+    int k = 0;
+    ad_tensor_info *t = m->tensors;
+#define ADD(nm, r, cols, off)                                                              \
+    do {                                                                                  \
+        snprintf(t[k].name, sizeof t[k].name, "%s", nm);                                  \
+        t[k].ndim = (cols) > 0 ? 2 : 1;                                                   \
+        t[k].shape[0] = (r);                                                              \
+        t[k].shape[1] = (cols) > 0 ? (cols) : 0;                                          \
+        t[k].offset = (off);                                                              \
+        k++;                                                                              \
+    } while (0)
+    char nm[96];
+    ADD("token_embedding_table.weight", V, C, m->off_wte);
+    ADD("position_embedding_table.weight", c->block_size, C, m->off_wpe);
+    static const char *qkv_names[3] = {"query", "key", "value"};
+    for (int l = 0; l < c->n_layer; l++) {
+        const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
+        for (int h = 0; h < H; h++)
+            for (int part = 0; part < 3; part++) {
+                snprintf(nm, sizeof nm, "blocks.%d.sa.heads.%d.%s.weight", l, h, qkv_names[part]);
+                ADD(nm, hs, C, o[P_WQKV] + ((size_t)part * C + (size_t)h * hs) * C);
+            }
+        snprintf(nm, sizeof nm, "blocks.%d.sa.proj.weight", l); ADD(nm, C, C, o[P_WPROJ]);
+        snprintf(nm, sizeof nm, "blocks.%d.sa.proj.bias", l); ADD(nm, C, 0, o[P_BPROJ]);
+        snprintf(nm, sizeof nm, "blocks.%d.ffwd.net.0.weight", l); ADD(nm, 4 * C, C, o[P_WFC]);
+        snprintf(nm, sizeof nm, "blocks.%d.ffwd.net.0.bias", l); ADD(nm, 4 * C, 0, o[P_BFC]);
+        snprintf(nm, sizeof nm, "blocks.%d.ffwd.net.2.weight", l); ADD(nm, C, 4 * C, o[P_WFC2]);
+        snprintf(nm, sizeof nm, "blocks.%d.ffwd.net.2.bias", l); ADD(nm, C, 0, o[P_BFC2]);
+        snprintf(nm, sizeof nm, "blocks.%d.ln1.weight", l); ADD(nm, C, 0, o[P_LN1W]);
+        snprintf(nm, sizeof nm, "blocks.%d.ln1.bias", l); ADD(nm, C, 0, o[P_LN1B]);
+        snprintf(nm, sizeof nm, "blocks.%d.ln2.weight", l); ADD(nm, C, 0, o[P_LN2W]);
+        snprintf(nm, sizeof nm, "blocks.%d.ln2.bias", l); ADD(nm, C, 0, o[P_LN2B]);
+    }
+    ADD("ln_f.weight", C, 0, m->off_lnfw);
+    ADD("ln_f.bias", C, 0, m->off_lnfb);
+    ADD("lm_head.weight", V, C, m->off_wlm);
+    ADD("lm_head.bias", V, 0, m->off_blm);
+#undef ADD
+    m->n_tensors = k;
+}
+
+/* gpt.py's _init_weights: N(0, 0.02) for Linear and Embedding weights, zero
+ * biases, LayerNorm weight 1. Each tensor draws from its own stream. */
+static void init_params(struct ad_model *m, uint64_t seed) {
+    float *p = m->params;
+    memset(p, 0, m->n_params * sizeof *p);
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ad_tensor_info *t = &m->tensors[i];
+        size_t n = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        float *dst = p + t->offset;
+        const char *nm = t->name;
+        size_t len = strlen(nm);
+        int is_ln = strstr(nm, ".ln1.") || strstr(nm, ".ln2.") || strncmp(nm, "ln_f.", 5) == 0;
+        int is_bias = len > 5 && strcmp(nm + len - 5, ".bias") == 0;
+        if (is_ln && !is_bias) {
+            for (size_t k = 0; k < n; k++) dst[k] = 1.0f;
+        } else if (!is_bias) {
+            ad_rng r = ad_rng_stream(seed, AD_RNG_INIT, (uint32_t)i, 0, 0);
+#pragma omp parallel for
+            for (size_t k = 0; k < n; k++) dst[k] = (float)(0.02 * ad_rng_normal(&r, k));
+        }
+    }
+}
+
+ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, int training,
+                          uint64_t seed, ad_error *err) {
+    *out = NULL;
+    ad_status s = ad_config_check(cfg, err);
+    if (s) return s;
+    if (max_batch < 1 || max_batch > (1 << 20))
+        return ad_fail(err, AD_ERR_ARG, "batch_size must be in [1, 1048576], got %d", max_batch);
+    size_t bytes = ad_model_bytes(cfg, max_batch, training);
+    if (bytes == 0)
+        return ad_fail(err, AD_ERR_NOMEM, "the model's buffers for this configuration overflow the address space");
+    struct ad_model *m = calloc(1, sizeof *m);
+    if (!m) return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model");
+    m->cfg = *cfg;
+    m->max_batch = max_batch;
+    m->training = training;
+    int L = cfg->n_layer;
+    m->off_layer = calloc((size_t)L * P_NLAYER, sizeof *m->off_layer);
+    m->tensors = calloc((size_t)L * (3 * (size_t)cfg->n_head + 10) + 6, sizeof *m->tensors);
+    m->acts = calloc(training ? (size_t)L : 1, sizeof *m->acts);
+    if (!m->off_layer || !m->tensors || !m->acts) goto nomem;
+    m->n_params = param_layout(cfg, m);
+    build_tensor_table(m);
+    size_t np = m->n_params;
+    m->params = calloc(training ? 4 * np : np, sizeof(float));
+    if (!m->params) goto nomem;
+    if (training) {
+        m->grads = m->params + np;
+        m->adam_m = m->params + 2 * np;
+        m->adam_v = m->params + 3 * np;
+    }
+    size_t pl, sh;
+    act_floats(cfg, max_batch, training, &pl, &sh);
+    size_t nl = training ? (size_t)L : 1;
+    m->act_mem = malloc((pl * nl + sh) * sizeof(float));
+    m->idx = malloc((size_t)max_batch * cfg->block_size * sizeof(int));
+    m->targets = malloc((size_t)max_batch * cfg->block_size * sizeof(int));
+    if (!m->act_mem || !m->idx || !m->targets) goto nomem;
+    size_t B = (size_t)max_batch, T = (size_t)cfg->block_size, C = (size_t)cfg->n_embd;
+    size_t BT = B * T, BTC = BT * C, BTV = BT * (size_t)cfg->vocab_size;
+    size_t BHTT = B * (size_t)cfg->n_head * T * T;
+    float *a = m->act_mem;
+#define TAKE(ptr, n) do { (ptr) = a; a += (n); } while (0)
+    for (size_t l = 0; l < nl; l++) {
+        layer_acts *la = &m->acts[l];
+        TAKE(la->ln1, BTC); TAKE(la->ln1_mean, BT); TAKE(la->ln1_rstd, BT);
+        TAKE(la->qkv, 3 * BTC); TAKE(la->att, BHTT); TAKE(la->atty, BTC); TAKE(la->res1, BTC);
+        TAKE(la->ln2, BTC); TAKE(la->ln2_mean, BT); TAKE(la->ln2_rstd, BT);
+        TAKE(la->fch, 4 * BTC); TAKE(la->fch_relu, 4 * BTC); TAKE(la->res2, BTC);
+    }
+    TAKE(m->x0, BTC); TAKE(m->lnf, BTC); TAKE(m->branch, BTC);
+    TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT);
+    TAKE(m->logits, BTV); TAKE(m->probs, BTV);
+    if (training) {
+        TAKE(m->dres, BTC); TAKE(m->dtmp, BTC); TAKE(m->dln, BTC);
+        TAKE(m->d4, 4 * BTC); TAKE(m->dqkv, 3 * BTC);
+    }
+#undef TAKE
+    assert((size_t)(a - m->act_mem) == pl * nl + sh);
+    init_params(m, seed);
+    *out = m;
+    return AD_OK;
+nomem:
+    ad_model_free(m);
+    return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model: it needs %.1f MiB for this configuration",
+                   (double)bytes / 1048576.0);
+}
+
+void ad_model_free(ad_model *m) {
+    if (!m) return;
+    free(m->off_layer);
+    free(m->tensors);
+    free(m->acts);
+    free(m->params);
+    free(m->act_mem);
+    free(m->idx);
+    free(m->targets);
+    free(m);
+}
+
+const ad_config *ad_model_config(const ad_model *m) { return &m->cfg; }
+size_t ad_model_num_params(const ad_model *m) { return m->n_params; }
+float *ad_model_params(ad_model *m) { return m->params; }
+float *ad_model_grads(ad_model *m) { return m->grads; }
+float *ad_model_adam_m(ad_model *m) { return m->adam_m; }
+float *ad_model_adam_v(ad_model *m) { return m->adam_v; }
+int ad_model_num_tensors(const ad_model *m) { return m->n_tensors; }
+const ad_tensor_info *ad_model_tensor(const ad_model *m, int i) {
+    assert(i >= 0 && i < m->n_tensors);
+    return &m->tensors[i];
+}
+const float *ad_model_logits(const ad_model *m) { return m->logits; }
+
+static ad_attn_drop attn_drop_for(const ad_model *m, int layer) {
+    ad_attn_drop d;
+    memset(&d, 0, sizeof d);
+    float p = m->cfg.dropout;
+    d.kind = (m->last_train && p > 0.0f) ? AD_SCHEME_STANDARD : AD_SCHEME_NONE;
+    d.p = p;
+    d.thresh = p > 0.0f ? ad_keep_threshold(p) : 0;
+    d.scale = 1.0f / (1.0f - p);
+    d.seed = m->last_seed;
+    d.step = (uint32_t)m->last_step;
+    d.layer = layer;
+    d.T = m->last_T;
+    return d;
+}
+
+static ad_elem_drop elem_drop_for(const ad_model *m, ad_rng_purpose purpose, int layer) {
+    float p = m->last_train ? m->cfg.dropout : 0.0f;
+    return ad_elem_drop_make(p, m->last_seed, purpose, (uint32_t)m->last_step, layer);
+}
+
+ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int B, int T, int train,
+                           uint64_t seed, uint64_t step, float *loss, ad_error *err) {
+    const ad_config *c = &m->cfg;
+    assert(B >= 1 && B <= m->max_batch && T >= 1 && T <= c->block_size);
+    int C = c->n_embd, V = c->vocab_size, H = c->n_head, L = c->n_layer;
+    size_t BT = (size_t)B * T;
+    for (size_t i = 0; i < BT; i++) {
+        if (idx[i] < 0 || idx[i] >= V)
+            return ad_fail(err, AD_ERR_ARG, "token id %d at position %zu is outside the vocabulary [0, %d)", idx[i], i, V);
+        if (targets && (targets[i] < 0 || targets[i] >= V))
+            return ad_fail(err, AD_ERR_ARG, "target id %d at position %zu is outside the vocabulary [0, %d)", targets[i], i, V);
+    }
+    memcpy(m->idx, idx, BT * sizeof(int));
+    if (targets) memcpy(m->targets, targets, BT * sizeof(int));
+    m->last_B = B;
+    m->last_T = T;
+    m->last_train = train && m->training;
+    m->last_has_targets = targets != NULL;
+    m->last_seed = seed;
+    m->last_step = step;
+    const float *p = m->params;
+    ad_k_encoder_fwd_f(m->x0, idx, p + m->off_wte, p + m->off_wpe, B, T, C);
+    const float *x = m->x0;
+    for (int l = 0; l < L; l++) {
+        layer_acts *a = &m->acts[m->training ? l : 0];
+        const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
+        ad_attn_drop ad = attn_drop_for(m, l);
+        ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
+        ad_k_layernorm_fwd_f(a->ln1, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], (int)BT, C, 1e-5f);
+        ad_k_matmul_fwd_f(a->qkv, a->ln1, p + o[P_WQKV], NULL, (int)BT, C, 3 * C);
+        ad_k_attention_fwd_f(a->atty, a->att, a->qkv, &ad, B, T, C, H);
+        ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], (int)BT, C, C);
+        ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, &rd, B, T, C);
+        ad_k_layernorm_fwd_f(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], (int)BT, C, 1e-5f);
+        ad_k_matmul_fwd_f(a->fch, a->ln2, p + o[P_WFC], p + o[P_BFC], (int)BT, C, 4 * C);
+        ad_k_relu_fwd_f(a->fch_relu, a->fch, BT * 4 * (size_t)C);
+        ad_k_matmul_fwd_f(m->branch, a->fch_relu, p + o[P_WFC2], p + o[P_BFC2], (int)BT, 4 * C, C);
+        ad_k_residual_dropout_fwd_f(a->res2, a->res1, m->branch, &fd, B, T, C);
+        x = a->res2;
+    }
+    ad_k_layernorm_fwd_f(m->lnf, m->lnf_mean, m->lnf_rstd, x, p + m->off_lnfw, p + m->off_lnfb, (int)BT, C, 1e-5f);
+    ad_k_matmul_fwd_f(m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, (int)BT, C, V);
+    if (targets) {
+        double l = ad_k_crossentropy_fwd_f(m->probs, m->logits, targets, (int)BT, V);
+        if (loss) *loss = (float)l;
+        if (!isfinite(l)) return ad_fail(err, AD_ERR_NUMERIC, "the loss is %g", l);
+    }
+    return AD_OK;
+}
+
+void ad_model_backward(ad_model *m) {
+    assert(m->training && m->last_has_targets);
+    const ad_config *c = &m->cfg;
+    int B = m->last_B, T = m->last_T, C = c->n_embd, V = c->vocab_size, H = c->n_head, L = c->n_layer;
+    int BT = B * T;
+    const float *p = m->params;
+    float *g = m->grads;
+    float *dlogits = m->probs; /* in place */
+    ad_k_crossentropy_bwd_f(dlogits, m->probs, m->targets, BT, V);
+    ad_k_matmul_bwd_f(m->dln, g + m->off_wlm, g + m->off_blm, dlogits, m->lnf, p + m->off_wlm, BT, C, V);
+    memset(m->dres, 0, (size_t)BT * C * sizeof(float));
+    const float *xL = m->acts[L - 1].res2;
+    ad_k_layernorm_bwd_f(m->dres, g + m->off_lnfw, g + m->off_lnfb, m->dln, xL, p + m->off_lnfw, m->lnf_mean,
+                         m->lnf_rstd, BT, C);
+    for (int l = L - 1; l >= 0; l--) {
+        layer_acts *a = &m->acts[l];
+        const float *x = l > 0 ? m->acts[l - 1].res2 : m->x0;
+        const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
+        ad_attn_drop ad = attn_drop_for(m, l);
+        ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
+        /* res2 = res1 + drop(fc2(relu(fc(ln2(res1))))) */
+        ad_k_dropout_bwd_f(m->dtmp, m->dres, &fd, B, T, C);
+        ad_k_matmul_bwd_f(m->d4, g + o[P_WFC2], g + o[P_BFC2], m->dtmp, a->fch_relu, p + o[P_WFC2], BT, 4 * C, C);
+        ad_k_relu_bwd_f(m->d4, m->d4, a->fch, (size_t)BT * 4 * C);
+        ad_k_matmul_bwd_f(m->dln, g + o[P_WFC], g + o[P_BFC], m->d4, a->ln2, p + o[P_WFC], BT, C, 4 * C);
+        ad_k_layernorm_bwd_f(m->dres, g + o[P_LN2W], g + o[P_LN2B], m->dln, a->res1, p + o[P_LN2W], a->ln2_mean,
+                             a->ln2_rstd, BT, C);
+        /* res1 = x + drop(proj(attention(ln1(x)))) */
+        ad_k_dropout_bwd_f(m->dtmp, m->dres, &rd, B, T, C);
+        ad_k_matmul_bwd_f(m->dln, g + o[P_WPROJ], g + o[P_BPROJ], m->dtmp, a->atty, p + o[P_WPROJ], BT, C, C);
+        ad_k_attention_bwd_f(m->dqkv, m->dln, a->qkv, a->att, &ad, B, T, C, H);
+        ad_k_matmul_bwd_f(m->dln, g + o[P_WQKV], NULL, m->dqkv, a->ln1, p + o[P_WQKV], BT, C, 3 * C);
+        ad_k_layernorm_bwd_f(m->dres, g + o[P_LN1W], g + o[P_LN1B], m->dln, x, p + o[P_LN1W], a->ln1_mean,
+                             a->ln1_rstd, BT, C);
+    }
+    memset(g + m->off_wte, 0, (size_t)V * C * sizeof(float));
+    memset(g + m->off_wpe, 0, (size_t)c->block_size * C * sizeof(float));
+    ad_k_encoder_bwd_f(g + m->off_wte, g + m->off_wpe, m->dres, m->idx, B, T, C);
+}
+
+ad_adamw ad_adamw_default(void) {
+    ad_adamw o = {3e-4f, 0.9f, 0.999f, 1e-8f, 0.01f};
+    return o;
+}
+
+/* torch.optim.AdamW (decoupled weight decay, bias-corrected moments). */
+void ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t) {
+    assert(m->training && t >= 1);
+    double bc1 = 1.0 - pow((double)opt->beta1, (double)t);
+    double bc2 = 1.0 - pow((double)opt->beta2, (double)t);
+    float step_size = (float)((double)opt->lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    float decay = (float)(1.0 - (double)opt->lr * (double)opt->weight_decay);
+    float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
+    float *p = m->params, *g = m->grads, *mm = m->adam_m, *vv = m->adam_v;
+    size_t n = m->n_params;
+#pragma omp parallel for
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        p[i] *= decay;
+        mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
+        vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
+        float denom = sqrtf(vv[i]) / bc2_sqrt + eps;
+        p[i] -= step_size * (mm[i] / denom);
+    }
+}
+
+ad_status ad_model_check_grads(const ad_model *m, ad_error *err) {
+    if (!m->grads) return AD_OK;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ad_tensor_info *t = &m->tensors[i];
+        size_t n = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
+        const float *gg = m->grads + t->offset;
+        for (size_t k = 0; k < n; k++)
+            if (!isfinite(gg[k]))
+                return ad_fail(err, AD_ERR_NUMERIC, "the gradient of %s is %g", t->name, (double)gg[k]);
+    }
+    return AD_OK;
+}
+
+void ad_set_threads(int n) {
+    if (n < 1) n = 1;
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    openblas_set_num_threads(n);
+}
+
+int ad_get_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}

@@ -1,0 +1,62 @@
+/* philox.c - the Philox4x32-10 counter-based generator and the keyed streams
+ * that every random draw of attndrop comes from. */
+#include "internal.h"
+#include <assert.h>
+#include <math.h>
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]) {
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; round++) {
+        if (round > 0) { k0 += PHILOX_W0; k1 += PHILOX_W1; }
+        uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
+        uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
+        uint32_t n1 = (uint32_t)p1;
+        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        uint32_t n3 = (uint32_t)p0;
+        c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+ad_rng ad_rng_stream(uint64_t seed, ad_rng_purpose purpose, uint32_t a, uint32_t b, uint32_t c) {
+    assert(c < (1u << 24));
+    ad_rng r;
+    r.key[0] = (uint32_t)seed;
+    r.key[1] = (uint32_t)(seed >> 32);
+    r.ctr1 = a;
+    r.ctr2 = b;
+    r.ctr3 = ((uint32_t)purpose << 24) | c;
+    return r;
+}
+
+uint32_t ad_rng_u32(const ad_rng *r, uint64_t i) {
+    assert(i < ((uint64_t)1 << 34));
+    uint32_t ctr[4] = {(uint32_t)(i >> 2), r->ctr1, r->ctr2, r->ctr3};
+    uint32_t out[4];
+    ad_philox4x32(out, ctr, r->key);
+    return out[i & 3];
+}
+
+double ad_rng_uniform(const ad_rng *r, uint64_t i) {
+    uint32_t hi = ad_rng_u32(r, 2 * i) >> 5;      /* 27 bits */
+    uint32_t lo = ad_rng_u32(r, 2 * i + 1) >> 6;  /* 26 bits */
+    return ((double)hi * 67108864.0 + (double)lo) * (1.0 / 9007199254740992.0);
+}
+
+double ad_rng_normal(const ad_rng *r, uint64_t i) {
+    double u1 = 1.0 - ad_rng_uniform(r, 2 * i);   /* (0,1]: log is finite */
+    double u2 = ad_rng_uniform(r, 2 * i + 1);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint32_t ad_keep_threshold(double p) {
+    assert(p >= 0.0 && p < 1.0);
+    return (uint32_t)floor(p * 4294967296.0);
+}

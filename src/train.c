@@ -1,0 +1,45 @@
+/* train.c - gpt.py's get_batch and estimate_loss. */
+#include "internal.h"
+#include <assert.h>
+#include <stdlib.h>
+
+void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
+                  uint32_t a, uint32_t b, int *x, int *y) {
+    assert(n > (size_t)T);
+    ad_rng r = ad_rng_stream(seed, purpose, a, b, 0);
+    uint64_t range = (uint64_t)(n - (size_t)T); /* torch.randint(len(data) - block_size) */
+    for (int row = 0; row < B; row++) {
+        uint64_t u = ((uint64_t)ad_rng_u32(&r, 2 * (uint64_t)row) << 32) | ad_rng_u32(&r, 2 * (uint64_t)row + 1);
+        size_t off = (size_t)(u % range); /* bias below 2^-32 for any text that fits in memory */
+        for (int t = 0; t < T; t++) {
+            x[(size_t)row * T + t] = data[off + t];
+            y[(size_t)row * T + t] = data[off + t + 1];
+        }
+    }
+}
+
+ad_status ad_estimate_loss(ad_model *m, const ad_dataset *d, int B, int eval_iters, uint64_t seed,
+                           uint64_t eval_index, int *xbuf, int *ybuf, float *train_loss,
+                           float *val_loss, ad_error *err) {
+    int T = ad_model_config(m)->block_size;
+    size_t n_val = d->n - d->n_train;
+    if (d->n_train <= (size_t)T || n_val <= (size_t)T)
+        return ad_fail(err, AD_ERR_DATA, "each split needs more than block_size=%d tokens (train has %zu, val %zu)",
+                       T, d->n_train, n_val);
+    for (int split = 0; split < 2; split++) {
+        const int *data = split == 0 ? d->ids : d->ids + d->n_train;
+        size_t n = split == 0 ? d->n_train : n_val;
+        double sum = 0.0;
+        for (int k = 0; k < eval_iters; k++) {
+            ad_get_batch(data, n, B, T, seed, AD_RNG_EVAL, (uint32_t)eval_index,
+                         ((uint32_t)split << 24) | (uint32_t)k, xbuf, ybuf);
+            float loss;
+            ad_status s = ad_model_forward(m, xbuf, ybuf, B, T, 0, seed, 0, &loss, err);
+            if (s) return s;
+            sum += loss;
+        }
+        float mean = (float)(sum / eval_iters);
+        if (split == 0) *train_loss = mean; else *val_loss = mean;
+    }
+    return AD_OK;
+}
