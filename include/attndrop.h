@@ -108,11 +108,12 @@ typedef struct {
     size_t n_train; /* ids[0 .. n_train) train, ids[n_train .. n) val */
 } ad_dataset;
 
-/* Reads and tokenizes a UTF-8 file (its own vocabulary). Free with
- * ad_dataset_free. */
-ad_status ad_dataset_load(ad_dataset *d, const char *path, ad_error *err);
-/* Tokenizes text already in memory. */
-ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, ad_error *err);
+/* Reads and tokenizes a UTF-8 file, with the given vocabulary (copied) or,
+ * when vocab is NULL, with the text's own. Free with ad_dataset_free. */
+ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab, ad_error *err);
+/* Tokenizes text already in memory, as ad_dataset_load. */
+ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, const ad_vocab *vocab,
+                               ad_error *err);
 void ad_dataset_free(ad_dataset *d);
 
 /* Built-in synthetic text: a fixed random order-3 character Markov chain over

@@ -127,14 +127,22 @@ int ad_utf8_put(char *buf, uint32_t cp) {
     return 4;
 }
 
-ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, ad_error *err) {
+ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, const ad_vocab *vocab,
+                               ad_error *err) {
     memset(d, 0, sizeof *d);
     if (len == 0) return ad_fail(err, AD_ERR_DATA, "the data is empty");
     uint32_t *cps;
     size_t n;
     ad_status s = ad_utf8_decode(text, len, &cps, &n, err);
     if (s) return s;
-    s = ad_vocab_build(&d->vocab, cps, n, err);
+    if (vocab) {
+        d->vocab.chars = malloc((size_t)vocab->size * sizeof *d->vocab.chars);
+        if (!d->vocab.chars) { free(cps); return ad_fail(err, AD_ERR_NOMEM, "cannot copy the vocabulary"); }
+        memcpy(d->vocab.chars, vocab->chars, (size_t)vocab->size * sizeof *d->vocab.chars);
+        d->vocab.size = vocab->size;
+    } else {
+        s = ad_vocab_build(&d->vocab, cps, n, err);
+    }
     if (s) { free(cps); return s; }
     d->ids = malloc(n * sizeof *d->ids);
     if (!d->ids) { free(cps); ad_dataset_free(d); return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the token ids"); }
@@ -146,7 +154,7 @@ ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, ad_e
     return AD_OK;
 }
 
-ad_status ad_dataset_load(ad_dataset *d, const char *path, ad_error *err) {
+ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab, ad_error *err) {
     memset(d, 0, sizeof *d);
     FILE *f = fopen(path, "rb");
     if (!f) return ad_fail(err, AD_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
@@ -170,7 +178,7 @@ ad_status ad_dataset_load(ad_dataset *d, const char *path, ad_error *err) {
     fclose(f);
     if (bad) { free(buf); return ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, strerror(saved)); }
     if (len == 0) { free(buf); return ad_fail(err, AD_ERR_DATA, "'%s' is empty", path); }
-    ad_status s = ad_dataset_from_text(d, buf, len, err);
+    ad_status s = ad_dataset_from_text(d, buf, len, vocab, err);
     free(buf);
     if (s) ad_error_prefix(err, path, ": ");
     return s;
@@ -187,42 +195,44 @@ void ad_dataset_free(ad_dataset *d) {
 /* The markov task's alphabet: 32 symbols. */
 static const char markov_alphabet[] = "abcdefghijklmnopqrstuvwxyz .,;!\n";
 #define MARKOV_K 32
-#define MARKOV_CTX (MARKOV_K * MARKOV_K * MARKOV_K)
 
+/* An order-3 chain with structure a small model can learn: the next symbol is
+ * the last one plus an offset whose distribution g_m is chosen by
+ * m = (second-last - third-last) mod K. Each g_m concentrates on a few
+ * offsets (weights u^8), so the entropy rate is well below log K. */
 char *ad_task_markov_text(uint64_t seed, size_t n_chars) {
     size_t bytes;
     if (!ad_add_ok(n_chars, 1, &bytes)) return NULL;
     char *text = malloc(bytes);
-    float *cdf = malloc((size_t)MARKOV_CTX * MARKOV_K * sizeof *cdf);
-    if (!text || !cdf) { free(text); free(cdf); return NULL; }
-    /* Each context favours a few successors: weights u^8 concentrate the mass. */
+    if (!text) return NULL;
+    double cdf[MARKOV_K][MARKOV_K];
     ad_rng tr = ad_rng_stream(seed, AD_RNG_TASK, 0, 0, 0);
-    for (int c = 0; c < MARKOV_CTX; c++) {
+    for (int m = 0; m < MARKOV_K; m++) {
         double w[MARKOV_K], sum = 0.0;
         for (int k = 0; k < MARKOV_K; k++) {
-            double u = ad_rng_uniform(&tr, (uint64_t)c * MARKOV_K + k);
+            double u = ad_rng_uniform(&tr, (uint64_t)m * MARKOV_K + k);
             double u2 = u * u, u4 = u2 * u2;
-            w[k] = u4 * u4 + 1e-4;
+            w[k] = u4 * u4 + 1e-3;
             sum += w[k];
         }
         double acc = 0.0;
         for (int k = 0; k < MARKOV_K; k++) {
             acc += w[k] / sum;
-            cdf[(size_t)c * MARKOV_K + k] = (float)acc;
+            cdf[m][k] = acc;
         }
-        cdf[(size_t)c * MARKOV_K + MARKOV_K - 1] = 1.0f;
+        cdf[m][MARKOV_K - 1] = 1.0;
     }
     ad_rng sr = ad_rng_stream(seed, AD_RNG_TASK, 1, 0, 0);
     int a = 0, b = 0, c = 0;
     for (size_t t = 0; t < n_chars; t++) {
-        const float *row = cdf + (size_t)((a * MARKOV_K + b) * MARKOV_K + c) * MARKOV_K;
-        float u = (float)ad_rng_uniform(&sr, t);
+        const double *row = cdf[(b - a + MARKOV_K) % MARKOV_K];
+        double u = ad_rng_uniform(&sr, t);
         int k = 0;
         while (k < MARKOV_K - 1 && u >= row[k]) k++;
-        text[t] = markov_alphabet[k];
-        a = b; b = c; c = k;
+        int next = (c + k) % MARKOV_K;
+        text[t] = markov_alphabet[next];
+        a = b; b = c; c = next;
     }
     text[n_chars] = '\0';
-    free(cdf);
     return text;
 }

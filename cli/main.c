@@ -1,0 +1,442 @@
+/* main.c - the attndrop command-line tool: train, sample and eval. It uses
+ * only the public header; every failure is one line on stderr and a non-zero
+ * exit (1: bad usage, 2: bad input or I/O, 3: numerical failure). */
+#include "attndrop.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 1
+#define EXIT_INPUT 2
+#define EXIT_NUMERIC 3
+
+static const char *prog = "attndrop";
+
+static int die_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int die_usage(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see '%s %s--help')\n", prog, cmd ? cmd : "");
+    return EXIT_USAGE;
+}
+
+static int die_status(const ad_error *e, const char *hint) {
+    fprintf(stderr, "%s: %s%s%s\n", prog, e->msg, hint ? "; " : "", hint ? hint : "");
+    return e->status == AD_ERR_NUMERIC ? EXIT_NUMERIC : e->status == AD_ERR_ARG ? EXIT_USAGE : EXIT_INPUT;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ options */
+
+typedef enum { OPT_INT, OPT_FLOAT, OPT_U64, OPT_STR, OPT_FLAG } opt_type;
+typedef struct {
+    const char *name;
+    opt_type type;
+    void *dst;
+    double lo, hi;     /* inclusive range for numbers */
+    const char *help;
+} opt;
+
+static int parse_opts(const char *cmd, opt *opts, int n_opts, int argc, char **argv, int *help) {
+    *help = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { *help = 1; return 0; }
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        opt *o = NULL;
+        for (int k = 0; k < n_opts; k++)
+            if (strncmp(a, "--", 2) == 0 && strlen(opts[k].name) == nlen - 2 && strncmp(a + 2, opts[k].name, nlen - 2) == 0)
+                o = &opts[k];
+        if (!o) return die_usage(cmd, "unknown option '%.*s'", (int)nlen, a);
+        if (o->type == OPT_FLAG) {
+            if (eq) return die_usage(cmd, "--%s takes no value", o->name);
+            *(int *)o->dst = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) return die_usage(cmd, "--%s needs a value", o->name);
+        if (o->type == OPT_STR) {
+            if (!*v) return die_usage(cmd, "--%s needs a non-empty value", o->name);
+            *(const char **)o->dst = v;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        if (o->type == OPT_FLOAT) {
+            double d = strtod(v, &end);
+            if (end == v || *end || errno == ERANGE || !isfinite(d))
+                return die_usage(cmd, "--%s: '%s' is not a number", o->name, v);
+            if (!(d >= o->lo && d <= o->hi))
+                return die_usage(cmd, "--%s: %s is out of range [%g, %g]", o->name, v, o->lo, o->hi);
+            *(double *)o->dst = d;
+        } else {
+            if (*v == '-' && o->lo >= 0) return die_usage(cmd, "--%s: '%s' must not be negative", o->name, v);
+            unsigned long long u = 0;
+            long long s = 0;
+            if (o->type == OPT_U64) u = strtoull(v, &end, 10); else s = strtoll(v, &end, 10);
+            if (end == v || *end || errno == ERANGE)
+                return die_usage(cmd, "--%s: '%s' is not a whole number in range", o->name, v);
+            if (o->type == OPT_U64) {
+                *(uint64_t *)o->dst = (uint64_t)u;
+            } else {
+                if (!((double)s >= o->lo && (double)s <= o->hi))
+                    return die_usage(cmd, "--%s: %s is out of range [%.0f, %.0f]", o->name, v, o->lo, o->hi);
+                *(int *)o->dst = (int)s;
+            }
+        }
+    }
+    return 0;
+}
+
+static void print_opts(const opt *opts, int n) {
+    for (int k = 0; k < n; k++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", opts[k].name,
+                 opts[k].type == OPT_FLAG ? "" : opts[k].type == OPT_STR ? " S" : " N");
+        printf("  %-22s %s\n", left, opts[k].help);
+    }
+}
+
+/* ----------------------------------------------------------- progress */
+
+typedef struct {
+    int tty;
+    double last_draw;
+} progress;
+
+static void progress_draw(progress *p, long step, long total, float loss, double tok_s, double eta, int force) {
+    double t = now_s();
+    if (p->tty) {
+        if (!force && t - p->last_draw < 0.2) return;
+        fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.4f  %.0f tok/s  ETA %.0fs", step, total, loss, tok_s, eta);
+        fflush(stderr);
+    } else {
+        if (!force && t - p->last_draw < 10.0) return;
+        fprintf(stderr, "step %ld/%ld  loss %.4f  %.0f tok/s  ETA %.0fs\n", step, total, loss, tok_s, eta);
+    }
+    p->last_draw = t;
+}
+
+static void progress_clear(progress *p) {
+    if (p->tty) fprintf(stderr, "\r\033[K");
+}
+
+/* -------------------------------------------------------------- train */
+
+static int ensure_dir(const char *dir) {
+    if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+        fprintf(stderr, "%s: '%s' exists and is not a directory\n", prog, dir);
+        return EXIT_INPUT;
+    }
+    fprintf(stderr, "%s: cannot create directory '%s': %s\n", prog, dir, strerror(errno));
+    return EXIT_INPUT;
+}
+
+static int cmd_train(int argc, char **argv) {
+    ad_config cfg = ad_config_default();
+    int batch = 64, block = cfg.block_size, n_embd = cfg.n_embd, n_head = cfg.n_head, n_layer = cfg.n_layer;
+    int max_iters = 5000, eval_interval = 500, eval_iters = 200, threads = 0, task_chars = 200000;
+    double dropout = cfg.dropout, lr = 3e-4;
+    uint64_t seed = 1337;
+    const char *data = NULL, *task = NULL, *out = "out";
+    opt opts[] = {
+        {"data", OPT_STR, &data, 0, 0, "UTF-8 text file to train on (first 90% train, last 10% val)"},
+        {"task", OPT_STR, &task, 0, 0, "built-in text instead of --data: markov (the default)"},
+        {"task-chars", OPT_INT, &task_chars, 1000, 100000000, "length of the built-in text (200000)"},
+        {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per step (64)"},
+        {"block-size", OPT_INT, &block, 1, 8192, "context length (256)"},
+        {"n-embd", OPT_INT, &n_embd, 1, 65536, "embedding width (384)"},
+        {"n-head", OPT_INT, &n_head, 1, 65536, "attention heads (6)"},
+        {"n-layer", OPT_INT, &n_layer, 1, 1024, "blocks (6)"},
+        {"dropout", OPT_FLOAT, &dropout, 0, 0.999999, "dropout probability in [0,1) (0.2)"},
+        {"learning-rate", OPT_FLOAT, &lr, 1e-12, 1e3, "AdamW learning rate (3e-4)"},
+        {"max-iters", OPT_INT, &max_iters, 1, 100000000, "training steps (5000)"},
+        {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (500)"},
+        {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split in each evaluation (200)"},
+        {"seed", OPT_U64, &seed, 0, 0, "seed of every random draw (1337)"},
+        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+        {"out", OPT_STR, &out, 0, 0, "output directory (out)"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
+    if ((rc = parse_opts("train ", opts, n_opts, argc, argv, &help))) return rc;
+    if (help) {
+        printf("usage: %s train [--data FILE | --task markov] [options]\n\n"
+               "Trains gpt.py's model and writes OUT/model.safetensors, OUT/train_state.safetensors\n"
+               "and OUT/log.csv (step,train_loss,val_loss,elapsed_s,tokens_per_s).\n\noptions:\n", prog);
+        print_opts(opts, n_opts);
+        return 0;
+    }
+    if (data && task) return die_usage("train ", "give either --data or --task, not both");
+    if (task && strcmp(task, "markov") != 0) return die_usage("train ", "unknown task '%s' (known: markov)", task);
+    if (threads > 0) ad_set_threads(threads);
+
+    ad_error err = {0};
+    ad_dataset ds;
+    ad_status s;
+    if (data) {
+        s = ad_dataset_load(&ds, data, NULL, &err);
+    } else {
+        char *text = ad_task_markov_text(seed, (size_t)task_chars);
+        if (!text) { fprintf(stderr, "%s: out of memory generating the markov text\n", prog); return EXIT_INPUT; }
+        s = ad_dataset_from_text(&ds, text, strlen(text), NULL, &err);
+        free(text);
+    }
+    if (s) return die_status(&err, NULL);
+    cfg.vocab_size = ds.vocab.size;
+    cfg.block_size = block;
+    cfg.n_embd = n_embd;
+    cfg.n_head = n_head;
+    cfg.n_layer = n_layer;
+    cfg.dropout = (float)dropout;
+    if ((s = ad_config_check(&cfg, &err))) { ad_dataset_free(&ds); return die_usage("train ", "%s", err.msg); }
+    size_t n_val = ds.n - ds.n_train;
+    if (ds.n_train <= (size_t)block || n_val <= (size_t)block) {
+        fprintf(stderr, "%s: the data has %zu characters: each split (90%% train: %zu, 10%% val: %zu) must be longer "
+                        "than --block-size %d; use a longer text or a smaller --block-size\n",
+                prog, ds.n, ds.n_train, n_val, block);
+        ad_dataset_free(&ds);
+        return EXIT_INPUT;
+    }
+    if ((rc = ensure_dir(out))) { ad_dataset_free(&ds); return rc; }
+
+    ad_model *m = NULL;
+    if ((s = ad_model_create(&m, &cfg, batch, 1, seed, &err))) {
+        ad_dataset_free(&ds);
+        return die_status(&err, "try a smaller --batch-size, --block-size or --n-embd");
+    }
+    size_t path_len = strlen(out) + 32;
+    char *ckpt = malloc(path_len), *state = malloc(path_len), *logp = malloc(path_len);
+    int *xb = malloc((size_t)batch * block * sizeof(int)), *yb = malloc((size_t)batch * block * sizeof(int));
+    FILE *log = NULL;
+    rc = 0;
+    if (!ckpt || !state || !logp || !xb || !yb) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; goto done; }
+    snprintf(ckpt, path_len, "%s/model.safetensors", out);
+    snprintf(state, path_len, "%s/train_state.safetensors", out);
+    snprintf(logp, path_len, "%s/log.csv", out);
+    log = fopen(logp, "w");
+    if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
+    fprintf(log, "step,train_loss,val_loss,elapsed_s,tokens_per_s\n");
+    fflush(log);
+    printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
+           (double)ad_model_num_params(m) / 1e6, cfg.vocab_size, ds.n_train, ad_get_threads());
+    fflush(stdout);
+
+    ad_adamw opt = ad_adamw_default();
+    opt.lr = (float)lr;
+    progress pr = {isatty(2), 0.0};
+    double t0 = now_s(), train_time = 0.0, train_time_at_row = 0.0;
+    long tokens_at_row = 0, tokens = 0;
+    float loss = 0.0f;
+    for (long iter = 0; iter < max_iters; iter++) {
+        if (iter % eval_interval == 0 || iter == max_iters - 1) {
+            float tl, vl;
+            if ((s = ad_estimate_loss(m, &ds, batch, eval_iters, seed, (uint64_t)iter, xb, yb, &tl, &vl, &err))) {
+                progress_clear(&pr);
+                rc = die_status(&err, NULL);
+                goto done;
+            }
+            double dt = train_time - train_time_at_row;
+            double tps = dt > 0 ? (double)(tokens - tokens_at_row) / dt : 0.0;
+            progress_clear(&pr);
+            printf("step %ld: train loss %.4f, val loss %.4f\n", iter, (double)tl, (double)vl);
+            fflush(stdout);
+            fprintf(log, "%ld,%.6f,%.6f,%.3f,%.1f\n", iter, (double)tl, (double)vl, now_s() - t0, tps);
+            fflush(log);
+            train_time_at_row = train_time;
+            tokens_at_row = tokens;
+        }
+        double ts = now_s();
+        ad_get_batch(ds.ids, ds.n_train, batch, block, seed, AD_RNG_BATCH, (uint32_t)iter, 0, xb, yb);
+        s = ad_model_forward(m, xb, yb, batch, block, 1, seed, (uint64_t)iter, &loss, &err);
+        if (!s) {
+            ad_model_backward(m);
+            s = ad_model_check_grads(m, &err);
+        }
+        if (s) {
+            progress_clear(&pr);
+            fprintf(stderr, "%s: training diverged at step %ld: %s; nothing saved from this run "
+                            "(try a smaller --learning-rate)\n", prog, iter, err.msg);
+            rc = EXIT_NUMERIC;
+            goto done;
+        }
+        ad_model_adamw_step(m, &opt, iter + 1);
+        train_time += now_s() - ts;
+        tokens += (long)batch * block;
+        double tps = (double)tokens / train_time;
+        progress_draw(&pr, iter + 1, max_iters, loss, tps, (double)(max_iters - iter - 1) * batch * block / tps,
+                      iter + 1 == max_iters);
+    }
+    progress_clear(&pr);
+    ad_train_state st = {max_iters, seed, opt};
+    if ((s = ad_checkpoint_save(m, &ds.vocab, ckpt, &err)) || (s = ad_train_state_save(m, &st, state, &err))) {
+        rc = die_status(&err, NULL);
+        goto done;
+    }
+    printf("saved %s (%.1f s)\n", ckpt, now_s() - t0);
+done:
+    if (log) fclose(log);
+    free(ckpt);
+    free(state);
+    free(logp);
+    free(xb);
+    free(yb);
+    ad_model_free(m);
+    ad_dataset_free(&ds);
+    return rc;
+}
+
+/* ------------------------------------------------------------- sample */
+
+static int cmd_sample(int argc, char **argv) {
+    const char *ckpt = NULL, *prompt = NULL;
+    int max_new = 500, top_k = 0, threads = 0;
+    double temperature = 1.0;
+    uint64_t seed = 1337;
+    opt opts[] = {
+        {"ckpt", OPT_STR, &ckpt, 0, 0, "checkpoint (model.safetensors) to sample from"},
+        {"prompt", OPT_STR, &prompt, 0, 0, "text to continue (default: token 0, as gpt.py)"},
+        {"max-new-tokens", OPT_INT, &max_new, 0, 10000000, "characters to generate (500)"},
+        {"temperature", OPT_FLOAT, &temperature, 0, 1e6, "softmax temperature; 0 is greedy (1.0)"},
+        {"top-k", OPT_INT, &top_k, 0, 1114112, "sample among the k most likely (0: all)"},
+        {"seed", OPT_U64, &seed, 0, 0, "sampling seed (1337)"},
+        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
+    if ((rc = parse_opts("sample ", opts, n_opts, argc, argv, &help))) return rc;
+    if (help) {
+        printf("usage: %s sample --ckpt FILE [options]\n\nWrites the generated text, prompt included, to stdout.\n\noptions:\n", prog);
+        print_opts(opts, n_opts);
+        return 0;
+    }
+    if (!ckpt) return die_usage("sample ", "--ckpt is required");
+    if (threads > 0) ad_set_threads(threads);
+    ad_error err = {0};
+    ad_model *m;
+    ad_vocab v;
+    if (ad_checkpoint_load(&m, &v, ckpt, 1, 0, &err)) return die_status(&err, NULL);
+    int n_ctx = 1;
+    int *ctx = NULL;
+    uint32_t *cps = NULL;
+    rc = 0;
+    if (prompt) {
+        size_t n;
+        if (ad_utf8_decode(prompt, strlen(prompt), &cps, &n, &err)) { rc = die_status(&err, NULL); goto done; }
+        if (n == 0 || n > 100000000) { rc = die_usage("sample ", "the prompt must hold 1 to 1e8 characters"); goto done; }
+        n_ctx = (int)n;
+    }
+    ctx = malloc(((size_t)n_ctx + (size_t)max_new) * sizeof(int));
+    if (!ctx) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; goto done; }
+    if (prompt) {
+        if (ad_vocab_encode(&v, cps, (size_t)n_ctx, ctx, &err)) {
+            rc = die_status(&err, "the prompt may only use characters of the training text");
+            goto done;
+        }
+    } else {
+        ctx[0] = 0;
+    }
+    ad_sample_opts so = {(float)temperature, top_k, seed};
+    if (ad_generate(m, ctx, n_ctx, max_new, &so, ctx, &err)) { rc = die_status(&err, NULL); goto done; }
+    for (int i = 0; i < n_ctx + max_new; i++) {
+        char buf[4];
+        fwrite(buf, 1, (size_t)ad_utf8_put(buf, v.chars[ctx[i]]), stdout);
+    }
+    fputc('\n', stdout);
+    if (fflush(stdout) != 0) { fprintf(stderr, "%s: cannot write the sample: %s\n", prog, strerror(errno)); rc = EXIT_INPUT; }
+done:
+    free(ctx);
+    free(cps);
+    ad_model_free(m);
+    ad_vocab_free(&v);
+    return rc;
+}
+
+/* --------------------------------------------------------------- eval */
+
+static int cmd_eval(int argc, char **argv) {
+    const char *ckpt = NULL, *data = NULL;
+    int eval_iters = 200, batch = 64, threads = 0;
+    uint64_t seed = 1337;
+    opt opts[] = {
+        {"ckpt", OPT_STR, &ckpt, 0, 0, "checkpoint (model.safetensors)"},
+        {"data", OPT_STR, &data, 0, 0, "UTF-8 text, split 90/10 as in training"},
+        {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split (200)"},
+        {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per batch (64)"},
+        {"seed", OPT_U64, &seed, 0, 0, "seed of the evaluation batches (1337)"},
+        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
+    if ((rc = parse_opts("eval ", opts, n_opts, argc, argv, &help))) return rc;
+    if (help) {
+        printf("usage: %s eval --ckpt FILE --data FILE [options]\n\nPrints the mean train and val loss, dropout off.\n\noptions:\n", prog);
+        print_opts(opts, n_opts);
+        return 0;
+    }
+    if (!ckpt || !data) return die_usage("eval ", "--ckpt and --data are required");
+    if (threads > 0) ad_set_threads(threads);
+    ad_error err = {0};
+    ad_model *m;
+    ad_vocab v;
+    if (ad_checkpoint_load(&m, &v, ckpt, batch, 0, &err)) return die_status(&err, NULL);
+    ad_dataset ds;
+    if (ad_dataset_load(&ds, data, &v, &err)) {
+        ad_model_free(m);
+        ad_vocab_free(&v);
+        return die_status(&err, "the data may only use characters of the checkpoint's training text");
+    }
+    int T = ad_model_config(m)->block_size;
+    int *xb = malloc((size_t)batch * T * sizeof(int)), *yb = malloc((size_t)batch * T * sizeof(int));
+    float tl, vl;
+    rc = 0;
+    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; }
+    else if (ad_estimate_loss(m, &ds, batch, eval_iters, seed, 0, xb, yb, &tl, &vl, &err)) rc = die_status(&err, NULL);
+    else printf("train loss %.4f, val loss %.4f\n", (double)tl, (double)vl);
+    free(xb);
+    free(yb);
+    ad_dataset_free(&ds);
+    ad_model_free(m);
+    ad_vocab_free(&v);
+    return rc;
+}
+
+/* --------------------------------------------------------------- main */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: %s COMMAND [options]\n\n"
+            "attndrop %s: gpt.py's character-level GPT on the CPU, for studying attention dropout.\n\n"
+            "commands:\n"
+            "  train    train a model on a text file or a built-in task\n"
+            "  sample   generate text from a checkpoint\n"
+            "  eval     train and val loss of a checkpoint on a text file\n\n"
+            "'%s COMMAND --help' lists a command's options.\n",
+            prog, AD_VERSION, prog);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return EXIT_USAGE; }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
+    if (strcmp(cmd, "--version") == 0) { printf("attndrop %s\n", AD_VERSION); return 0; }
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
+    if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 2, argv + 2);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+    return die_usage(NULL, "unknown command '%s'", cmd);
+}
