@@ -34,7 +34,7 @@ TOOL_BIN := $(BUILD)/tests/parity_dump
 .PHONY: all test test-c test-cli test-parity bench fixtures clean
 all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN)
 
-$(BUILD)/obj/%.o: src/%.c src/*.h src/kernels.inc include/attndrop.h | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
@@ -43,7 +43,7 @@ $(BUILD)/libattndrop.a: $(LIB_OBJ)
 $(BUILD)/attndrop: cli/main.c include/attndrop.h $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/*.h src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/obj $(BUILD)/tests:

@@ -1,0 +1,98 @@
+/* parity_dump.c - writes the inputs of the PyTorch parity test: a small
+ * model's initial weights, ten training batches and every dropout keep mask
+ * attndrop draws for them. tests/parity.py runs gpt.py's model on these and
+ * adds PyTorch's results, making tests/fixtures/parity.safetensors. */
+#include "attndrop.h"
+#include "dropout.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STEPS 10
+
+int main(int argc, char **argv) {
+    if (argc != 2) { fprintf(stderr, "usage: parity_dump OUT.safetensors\n"); return 1; }
+    ad_config c = {23, 8, 16, 2, 2, 0.2f};
+    int B = 4, T = c.block_size, C = c.n_embd, H = c.n_head, L = c.n_layer;
+    uint64_t seed = 42;
+    ad_error err = {0};
+    ad_model *m;
+    if (ad_model_create(&m, &c, B, 1, seed, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    ad_st_writer *w = ad_st_writer_new();
+    char cfg[256], name[160];
+    snprintf(cfg, sizeof cfg, "{\"vocab_size\":%d,\"block_size\":%d,\"n_embd\":%d,\"n_head\":%d,\"n_layer\":%d,\"dropout\":%.9g}",
+             c.vocab_size, c.block_size, c.n_embd, c.n_head, c.n_layer, (double)c.dropout);
+    ad_st_writer_meta(w, "config", cfg, NULL);
+    ad_st_writer_meta(w, "seed", "42", NULL);
+    snprintf(name, sizeof name, "%d", B);
+    ad_st_writer_meta(w, "batch_size", name, NULL);
+    snprintf(name, sizeof name, "%d", STEPS);
+    ad_st_writer_meta(w, "steps", name, NULL);
+    ad_st_writer_meta(w, "learning_rate", "0.0003", NULL);
+
+    /* names are copied by the writer, data is not: keep every buffer alive */
+    int nt = ad_model_num_tensors(m);
+    const float *p = ad_model_params(m);
+    for (int i = 0; i < nt; i++) {
+        const ad_tensor_info *t = ad_model_tensor(m, i);
+        int64_t shape[2] = {t->shape[0], t->shape[1]};
+        snprintf(name, sizeof name, "init.%s", t->name);
+        ad_st_writer_add(w, name, p + t->offset, t->ndim, shape, NULL);
+    }
+    /* random token ids stand in for text */
+    size_t n = 400;
+    int *data = malloc(n * sizeof *data);
+    ad_rng r = ad_rng_stream(seed, AD_RNG_TEST, 0, 0, 0);
+    for (size_t i = 0; i < n; i++) data[i] = (int)(ad_rng_u32(&r, i) % (uint32_t)c.vocab_size);
+    size_t per_step = (size_t)2 * B * T + (size_t)L * H * B * T * T + (size_t)2 * L * B * T * C;
+    float *buf = calloc(per_step * STEPS, sizeof *buf);
+    int *x = malloc((size_t)B * T * sizeof *x), *y = malloc((size_t)B * T * sizeof *y);
+    float *mult = malloc((size_t)T * sizeof *mult);
+    float *q = buf;
+    for (int s = 0; s < STEPS; s++) {
+        ad_get_batch(data, n, B, T, seed, AD_RNG_BATCH, (uint32_t)s, 0, x, y);
+        int64_t sh2[2] = {B, T};
+        snprintf(name, sizeof name, "step%d.x", s);
+        for (int i = 0; i < B * T; i++) q[i] = (float)x[i];
+        ad_st_writer_add(w, name, q, 2, sh2, NULL);
+        q += B * T;
+        snprintf(name, sizeof name, "step%d.y", s);
+        for (int i = 0; i < B * T; i++) q[i] = (float)y[i];
+        ad_st_writer_add(w, name, q, 2, sh2, NULL);
+        q += B * T;
+        for (int l = 0; l < L; l++) {
+            ad_attn_drop d = {AD_SCHEME_STANDARD, c.dropout, ad_keep_threshold(c.dropout), 1.0f / (1.0f - c.dropout),
+                              seed, (uint32_t)s, l, T};
+            for (int h = 0; h < H; h++) {
+                for (int b = 0; b < B; b++)
+                    for (int i = 0; i < T; i++) {
+                        ad_attn_row_mult(&d, b, h, i, mult);
+                        for (int j = 0; j <= i; j++) q[((size_t)b * T + i) * T + j] = mult[j] > 0.0f ? 1.0f : 0.0f;
+                    }
+                int64_t sh3[3] = {B, T, T};
+                snprintf(name, sizeof name, "step%d.attn.%d.%d", s, l, h);
+                ad_st_writer_add(w, name, q, 3, sh3, NULL);
+                q += (size_t)B * T * T;
+            }
+            static const char *kinds[2] = {"resid", "ffn"};
+            ad_rng_purpose purposes[2] = {AD_RNG_RESID, AD_RNG_FFN};
+            for (int k = 0; k < 2; k++) {
+                ad_elem_drop e = ad_elem_drop_make(c.dropout, seed, purposes[k], (uint32_t)s, l);
+                for (int b = 0; b < B; b++)
+                    for (int t = 0; t < T; t++)
+                        for (int cc = 0; cc < C; cc++)
+                            q[((size_t)b * T + t) * C + cc] = ad_elem_mult(&e, b, t, cc, C) > 0.0f ? 1.0f : 0.0f;
+                int64_t sh3[3] = {B, T, C};
+                snprintf(name, sizeof name, "step%d.%s.%d", s, kinds[k], l);
+                ad_st_writer_add(w, name, q, 3, sh3, NULL);
+                q += (size_t)B * T * C;
+            }
+        }
+    }
+    int rc = 0;
+    if (ad_st_writer_write(w, argv[1], &err)) { fprintf(stderr, "%s\n", err.msg); rc = 1; }
+    ad_st_writer_free(w);
+    free(buf); free(x); free(y); free(mult); free(data);
+    ad_model_free(m);
+    return rc;
+}
