@@ -56,7 +56,7 @@ test: all
 # Regenerates the committed PyTorch fixtures (needs python3-torch).
 fixtures: all
 	$(BUILD)/tests/parity_dump $(BUILD)/parity_in.safetensors
-	$(PYTHON) tests/parity.py $(BUILD)/parity_in.safetensors tests/fixtures/parity.safetensors
+	$(PYTHON) tests/parity.py fixture $(BUILD)/parity_in.safetensors tests/fixtures/parity.safetensors
 
 bench: all
 	@bench/run.sh $(BUILD) $(PYTHON)
