@@ -1,0 +1,165 @@
+/* test_grad.c - every kernel's backward against central finite differences,
+ * in double precision: the kernels are instantiated for double here from the
+ * same source (src/kernels.inc) as the library's float kernels. Dropout masks
+ * are held fixed (they are a function of the seed and step). */
+#include "check.h"
+#include "dropout.h"
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REAL double
+#define SFX(name) name##_d
+#define GEMM cblas_dgemm
+#include "kernels.inc"
+
+static ad_rng rng;
+static uint64_t rng_i;
+static void fill(double *a, size_t n, double scale) {
+    for (size_t i = 0; i < n; i++) a[i] = scale * ad_rng_normal(&rng, rng_i++);
+}
+static double *alloc(size_t n) { return calloc(n, sizeof(double)); }
+
+/* The scalar sum(G * out) whose gradient the backward computes. */
+static double (*loss_fn)(void);
+
+/* Compares analytic[i] with (L(x+h) - L(x-h)) / 2h for every element of x. */
+static void fd_check(const char *what, double *x, const double *analytic, size_t n) {
+    double worst = 0.0, scale = 1e-3;
+    for (size_t i = 0; i < n; i++) if (fabs(analytic[i]) > scale) scale = fabs(analytic[i]);
+    for (size_t i = 0; i < n; i++) {
+        double save = x[i], h = 1e-6 * (fabs(save) > 1.0 ? fabs(save) : 1.0);
+        x[i] = save + h;
+        double lp = loss_fn();
+        x[i] = save - h;
+        double lm = loss_fn();
+        x[i] = save;
+        double num = (lp - lm) / (2 * h);
+        double e = fabs(num - analytic[i]) / scale;
+        if (e > worst) worst = e;
+    }
+    printf("  %-34s %6zu elements, max rel err %.2e\n", what, n, worst);
+    CHECK(worst < 1e-6, "%s: finite differences disagree (%.3g)", what, worst);
+}
+
+static double dot(const double *a, const double *b, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* ------------------------------------------------------------ fixtures */
+enum { B = 2, T = 5, C = 8, H = 2, V = 7, N = B * T };
+static double *inp, *w, *bias, *out, *G, *mean, *rstd, *qkv, *att, *wte, *wpe, *res;
+static int idx[N], targets[N];
+static ad_attn_drop adrop;
+static ad_elem_drop edrop;
+static int OC;
+
+static double l_encoder(void) { ad_k_encoder_fwd_d(out, idx, wte, wpe, B, T, C); return dot(out, G, (size_t)N * C); }
+static double l_layernorm(void) { ad_k_layernorm_fwd_d(out, mean, rstd, inp, w, bias, N, C, 1e-5); return dot(out, G, (size_t)N * C); }
+static double l_matmul(void) { ad_k_matmul_fwd_d(out, inp, w, bias, N, C, OC); return dot(out, G, (size_t)N * OC); }
+static double l_relu(void) { ad_k_relu_fwd_d(out, inp, (size_t)N * C); return dot(out, G, (size_t)N * C); }
+static double l_resdrop(void) { ad_k_residual_dropout_fwd_d(out, res, inp, &edrop, B, T, C); return dot(out, G, (size_t)N * C); }
+static double l_attention(void) { ad_k_attention_fwd_d(out, att, qkv, &adrop, B, T, C, H); return dot(out, G, (size_t)N * C); }
+static double l_ce(void) { double *probs = out; return ad_k_crossentropy_fwd_d(probs, inp, targets, N, V); }
+
+int main(void) {
+    rng = ad_rng_stream(7, AD_RNG_TEST, 1, 0, 0);
+    size_t big = (size_t)N * 4 * C * 4;
+    inp = alloc(big); w = alloc(big); bias = alloc(big); out = alloc(big); G = alloc(big);
+    mean = alloc(N); rstd = alloc(N); qkv = alloc(big); att = alloc((size_t)B * H * T * T);
+    wte = alloc((size_t)V * C); wpe = alloc((size_t)T * C); res = alloc(big);
+    double *d1 = alloc(big), *d2 = alloc(big), *d3 = alloc(big);
+    for (int i = 0; i < N; i++) { idx[i] = (int)(ad_rng_u32(&rng, 1000 + i) % V); targets[i] = (int)(ad_rng_u32(&rng, 2000 + i) % V); }
+
+    printf("encoder\n");
+    fill(wte, (size_t)V * C, 1); fill(wpe, (size_t)T * C, 1); fill(G, (size_t)N * C, 1);
+    memset(d1, 0, (size_t)V * C * sizeof(double)); memset(d2, 0, (size_t)T * C * sizeof(double));
+    ad_k_encoder_bwd_d(d1, d2, G, idx, B, T, C);
+    loss_fn = l_encoder;
+    fd_check("d wte", wte, d1, (size_t)V * C);
+    fd_check("d wpe", wpe, d2, (size_t)T * C);
+
+    printf("layernorm\n");
+    fill(inp, (size_t)N * C, 2); fill(w, C, 1); fill(bias, C, 1); fill(G, (size_t)N * C, 1);
+    for (int i = 0; i < N * C; i++) inp[i] += 0.5; /* a non-zero mean */
+    l_layernorm();
+    memset(d1, 0, (size_t)N * C * sizeof(double));
+    ad_k_layernorm_bwd_d(d1, d2, d3, G, inp, w, mean, rstd, N, C);
+    loss_fn = l_layernorm;
+    fd_check("d inp", inp, d1, (size_t)N * C);
+    fd_check("d weight", w, d2, C);
+    fd_check("d bias", bias, d3, C);
+
+    printf("matmul (Linear with bias)\n");
+    OC = 3 * C;
+    fill(inp, (size_t)N * C, 1); fill(w, (size_t)OC * C, 1); fill(bias, OC, 1); fill(G, (size_t)N * OC, 1);
+    ad_k_matmul_bwd_d(d1, d2, d3, G, inp, w, N, C, OC);
+    loss_fn = l_matmul;
+    fd_check("d inp", inp, d1, (size_t)N * C);
+    fd_check("d weight", w, d2, (size_t)OC * C);
+    fd_check("d bias", bias, d3, OC);
+
+    printf("relu\n");
+    fill(inp, (size_t)N * C, 1); fill(G, (size_t)N * C, 1);
+    for (int i = 0; i < N * C; i++) if (fabs(inp[i]) < 1e-3) inp[i] = 0.1; /* away from the kink */
+    ad_k_relu_bwd_d(d1, G, inp, (size_t)N * C);
+    loss_fn = l_relu;
+    fd_check("d inp", inp, d1, (size_t)N * C);
+
+    printf("residual + dropout (p=0.3, mask fixed)\n");
+    edrop = ad_elem_drop_make(0.3f, 11, AD_RNG_RESID, 3, 1);
+    fill(inp, (size_t)N * C, 1); fill(res, (size_t)N * C, 1); fill(G, (size_t)N * C, 1);
+    ad_k_dropout_bwd_d(d1, G, &edrop, B, T, C);
+    loss_fn = l_resdrop;
+    fd_check("d inp", inp, d1, (size_t)N * C);
+    fd_check("d residual (identity)", res, G, (size_t)N * C);
+    int dropped = 0;
+    for (int i = 0; i < N * C; i++) dropped += d1[i] == 0.0;
+    CHECK(dropped > 0 && dropped < N * C, "the mask drops %d of %d", dropped, N * C);
+
+    for (int with_drop = 0; with_drop < 2; with_drop++) {
+        printf("causal attention%s\n", with_drop ? " with standard dropout (p=0.4, mask fixed)" : "");
+        memset(&adrop, 0, sizeof adrop);
+        if (with_drop) {
+            adrop.kind = AD_SCHEME_STANDARD; adrop.p = 0.4f; adrop.thresh = ad_keep_threshold(0.4);
+            adrop.scale = 1.0f / 0.6f; adrop.seed = 5; adrop.step = 2; adrop.layer = 1; adrop.T = T;
+        }
+        fill(qkv, (size_t)N * 3 * C, 1); fill(G, (size_t)N * C, 1);
+        l_attention();
+        ad_k_attention_bwd_d(d1, G, qkv, att, &adrop, B, T, C, H);
+        loss_fn = l_attention;
+        fd_check("d qkv", qkv, d1, (size_t)N * 3 * C);
+        double maxabove = 0.0, rowsum_err = 0.0;
+        for (int bh = 0; bh < B * H; bh++)
+            for (int i = 0; i < T; i++) {
+                double s = 0.0;
+                for (int j = 0; j < T; j++) {
+                    double a = att[((size_t)bh * T + i) * T + j];
+                    if (j > i && fabs(a) > maxabove) maxabove = fabs(a);
+                    s += a;
+                }
+                if (fabs(s - 1.0) > rowsum_err) rowsum_err = fabs(s - 1.0);
+            }
+        CHECK(maxabove == 0.0 && rowsum_err < 1e-12, "softmax rows: above-diagonal %.3g, row-sum error %.3g", maxabove, rowsum_err);
+    }
+
+    printf("cross-entropy (mean over rows)\n");
+    fill(inp, (size_t)N * V, 2);
+    double l0 = l_ce();
+    ad_k_crossentropy_bwd_d(d1, out, targets, N, V);
+    loss_fn = l_ce;
+    fd_check("d logits", inp, d1, (size_t)N * V);
+    double direct = 0.0;
+    for (int n = 0; n < N; n++) {
+        double s = 0.0;
+        for (int v = 0; v < V; v++) s += exp(inp[(size_t)n * V + v]);
+        direct += log(s) - inp[(size_t)n * V + targets[n]];
+    }
+    CHECK(fabs(l0 - direct / N) < 1e-12, "loss %.15g vs direct %.15g", l0, direct / N);
+
+    free(inp); free(w); free(bias); free(out); free(G); free(mean); free(rstd); free(qkv); free(att);
+    free(wte); free(wpe); free(res); free(d1); free(d2); free(d3);
+    return check_done("grad");
+}
