@@ -1,0 +1,163 @@
+/* test_model.c - model-level behaviour: determinism, independence from the
+ * thread count, dropout only in training, learning, numerical failures,
+ * refused configurations, and the sampler's distribution. */
+#include "attndrop.h"
+#include "check.h"
+#include <stdlib.h>
+#include <string.h>
+
+static ad_config tiny(void) {
+    ad_config c = {11, 16, 24, 3, 2, 0.2f};
+    return c;
+}
+
+/* n training steps on a fixed id sequence; returns the last loss */
+static float train(ad_model *m, int steps, uint64_t seed, const int *data, size_t n, int B) {
+    const ad_config *c = ad_model_config(m);
+    int T = c->block_size;
+    int *x = malloc((size_t)B * T * sizeof *x), *y = malloc((size_t)B * T * sizeof *y);
+    ad_adamw opt = ad_adamw_default();
+    opt.lr = 3e-3f;
+    float loss = NAN;
+    ad_error err = {0};
+    for (int s = 0; s < steps; s++) {
+        ad_get_batch(data, n, B, T, seed, AD_RNG_BATCH, (uint32_t)s, 0, x, y);
+        if (ad_model_forward(m, x, y, B, T, 1, seed, (uint64_t)s, &loss, &err)) { loss = NAN; break; }
+        ad_model_backward(m);
+        ad_model_adamw_step(m, &opt, s + 1);
+    }
+    free(x);
+    free(y);
+    return loss;
+}
+
+int main(void) {
+    ad_config c = tiny();
+    ad_error err = {0};
+    int B = 4;
+    size_t n = 3000;
+    int *data = malloc(n * sizeof *data);
+    for (size_t i = 0; i < n; i++) data[i] = (int)((i * 7 + i / 3) % 11); /* a learnable pattern */
+
+    /* the same seed gives bitwise the same model, whatever the thread count;
+     * a different seed does not */
+    ad_model *a, *b, *d;
+    CHECK(ad_model_create(&a, &c, B, 1, 5, &err) == AD_OK, "%s", err.msg);
+    CHECK(ad_model_create(&b, &c, B, 1, 5, &err) == AD_OK, "%s", err.msg);
+    CHECK(ad_model_create(&d, &c, B, 1, 6, &err) == AD_OK, "%s", err.msg);
+    size_t np = ad_model_num_params(a);
+    CHECK(memcmp(ad_model_params(a), ad_model_params(b), np * sizeof(float)) == 0, "init depends on more than the seed");
+    CHECK(memcmp(ad_model_params(a), ad_model_params(d), np * sizeof(float)) != 0, "init ignores the seed");
+    /* init statistics: N(0, 0.02) for the token embedding */
+    const ad_tensor_info *te = ad_model_tensor(a, 0);
+    double s1 = 0, s2 = 0;
+    size_t ne = (size_t)te->shape[0] * te->shape[1];
+    for (size_t i = 0; i < ne; i++) { double v = ad_model_params(a)[te->offset + i]; s1 += v; s2 += v * v; }
+    double sd = sqrt(s2 / ne);
+    CHECK(fabs(sd - 0.02) < 0.004 && fabs(s1 / ne) < 0.006, "token embedding init: mean %.4f sd %.4f", s1 / ne, sd);
+
+    ad_set_threads(1);
+    float la = train(a, 20, 9, data, n, B);
+    ad_set_threads(2);
+    float lb = train(b, 20, 9, data, n, B);
+    double pd = rel_err(ad_model_params(a), ad_model_params(b), np, 1e-6);
+    printf("1 vs 2 threads after 20 steps: loss %.7f vs %.7f, weights max rel diff %.2g\n", (double)la, (double)lb, pd);
+    CHECK(fabs((double)la - lb) < 1e-5 * fabs((double)la) && pd < 1e-5, "results depend on the thread count");
+    float lb2 = train(d, 20, 9, data, n, B);
+    (void)lb2;
+
+    /* learning: 300 steps on a periodic pattern take the loss far below log(11) = 2.40 */
+    ad_model *e;
+    CHECK(ad_model_create(&e, &c, B, 1, 1, &err) == AD_OK, "%s", err.msg);
+    float l300 = train(e, 300, 2, data, n, B);
+    printf("loss after 300 steps on a periodic pattern: %.4f\n", (double)l300);
+    CHECK(l300 < 1.0f, "the model does not learn (loss %.4f)", (double)l300);
+
+    /* dropout acts in training only */
+    int T = c.block_size, x[4 * 16], y[4 * 16];
+    ad_get_batch(data, n, B, T, 3, AD_RNG_BATCH, 0, 0, x, y);
+    size_t nl = (size_t)B * T * c.vocab_size;
+    float *l0 = malloc(nl * sizeof(float)), loss_eval, loss_train, loss_train2;
+    ad_model_forward(e, x, y, B, T, 0, 1, 0, &loss_eval, &err);
+    memcpy(l0, ad_model_logits(e), nl * sizeof(float));
+    ad_model_forward(e, x, y, B, T, 0, 1, 7, NULL, &err);
+    CHECK(memcmp(l0, ad_model_logits(e), nl * sizeof(float)) == 0, "evaluation depends on the step");
+    ad_model_forward(e, x, y, B, T, 1, 1, 0, &loss_train, &err);
+    CHECK(memcmp(l0, ad_model_logits(e), nl * sizeof(float)) != 0, "training forward applies no dropout");
+    ad_model_forward(e, x, y, B, T, 1, 1, 1, &loss_train2, &err);
+    CHECK(loss_train != loss_train2, "dropout masks do not change with the step");
+
+    /* a NaN weight is a numerical failure, not a silently wrong loss */
+    ad_model_params(e)[ad_model_tensor(e, 0)->offset + (size_t)x[0] * c.n_embd] = NAN;
+    float ln;
+    CHECK(ad_model_forward(e, x, y, B, T, 0, 1, 0, &ln, &err) == AD_ERR_NUMERIC && strstr(err.msg, "loss"), "NaN loss: %s", err.msg);
+    ad_model_backward(e);
+    CHECK(ad_model_check_grads(e, &err) == AD_ERR_NUMERIC && strstr(err.msg, "gradient of"), "NaN gradient: %s", err.msg);
+    CHECK(ad_model_forward(e, (int[]){11}, NULL, 1, 1, 0, 1, 0, NULL, &err) == AD_ERR_ARG, "token id out of range accepted");
+
+    /* configurations */
+    ad_config bad = c;
+    bad.n_head = 5;
+    CHECK(ad_config_check(&bad, &err) == AD_ERR_ARG && strstr(err.msg, "divisible"), "%s", err.msg);
+    bad = c; bad.dropout = 1.0f;
+    CHECK(ad_config_check(&bad, &err) == AD_ERR_ARG && strstr(err.msg, "dropout"), "%s", err.msg);
+    bad = c; bad.block_size = 0;
+    CHECK(ad_config_check(&bad, &err) == AD_ERR_ARG && strstr(err.msg, "block_size"), "%s", err.msg);
+    bad = c; bad.n_embd = 65536; bad.n_head = 1; bad.block_size = 8192; bad.vocab_size = 1000;
+    ad_model *huge = (ad_model *)1;
+    ad_status hs = ad_model_create(&huge, &bad, 1 << 20, 1, 0, &err);
+    CHECK(hs == AD_ERR_NOMEM && huge == NULL && (strstr(err.msg, "MiB") || strstr(err.msg, "overflow")), "huge model: %d %s", hs, err.msg);
+    CHECK(ad_model_bytes(&c, 4, 1) > ad_model_bytes(&c, 4, 0), "training needs more memory than inference");
+
+    /* sampling */
+    ad_model *g;
+    CHECK(ad_model_create(&g, &c, 1, 0, 3, &err) == AD_OK, "%s", err.msg);
+    memcpy(ad_model_params(g), ad_model_params(a), np * sizeof(float));
+    int ctx[1] = {2}, out1[40], out2[40], out3[40];
+    ad_sample_opts greedy = {0.0f, 0, 1}, top1 = {1.0f, 1, 99};
+    CHECK(ad_generate(g, ctx, 1, 39, &greedy, out1, &err) == AD_OK, "%s", err.msg);
+    CHECK(ad_generate(g, ctx, 1, 39, &top1, out2, &err) == AD_OK, "%s", err.msg);
+    CHECK(memcmp(out1, out2, sizeof out1) == 0 && out1[0] == 2, "top-k 1 differs from greedy");
+    /* a context longer than block_size is cropped, as gpt.py: same result as its last block_size tokens */
+    int longctx[40], shortout[17 + 5], longout[40 + 5];
+    for (int i = 0; i < 40; i++) longctx[i] = out1[i];
+    ad_generate(g, longctx, 40, 5, &greedy, longout, &err);
+    ad_generate(g, longctx + 40 - 16, 16, 5, &greedy, shortout, &err);
+    CHECK(memcmp(longout + 40, shortout + 16, 5 * sizeof(int)) == 0, "context cropping");
+
+    /* multinomial: the first sampled token's frequencies match softmax(logits / 0.7) */
+    ad_model_forward(g, ctx, NULL, 1, 1, 0, 0, 0, NULL, &err);
+    double prob[11], mx = -1e30, z = 0.0;
+    for (int v = 0; v < 11; v++) { prob[v] = ad_model_logits(g)[v] / 0.7; if (prob[v] > mx) mx = prob[v]; }
+    for (int v = 0; v < 11; v++) { prob[v] = exp(prob[v] - mx); z += prob[v]; }
+    int counts[11] = {0}, N = 4000;
+    for (int k = 0; k < N; k++) {
+        ad_sample_opts so = {0.7f, 0, (uint64_t)k + 1000};
+        ad_generate(g, ctx, 1, 1, &so, out3, &err);
+        counts[out3[1]]++;
+    }
+    int worst = 0;
+    double worst_z = 0.0;
+    for (int v = 0; v < 11; v++) {
+        double pv = prob[v] / z, zs = fabs(counts[v] - N * pv) / sqrt(N * pv * (1 - pv) + 1e-12);
+        if (zs > worst_z) { worst_z = zs; worst = v; }
+    }
+    CHECK(worst_z < 5.0, "token %d sampled %d times, expected %.1f", worst, counts[worst], N * prob[worst] / z);
+    /* top-k 3: only the 3 most likely tokens ever appear */
+    int allowed = 0;
+    for (int k = 0; k < 500; k++) {
+        ad_sample_opts so = {1.5f, 3, (uint64_t)k};
+        ad_generate(g, ctx, 1, 1, &so, out3, &err);
+        int rank = 0;
+        for (int v = 0; v < 11; v++) rank += prob[v] > prob[out3[1]];
+        allowed += rank < 3;
+    }
+    CHECK(allowed == 500, "top-k 3 sampled outside the top 3 (%d of 500 inside)", allowed);
+    ad_sample_opts badt = {-1.0f, 0, 0};
+    CHECK(ad_generate(g, ctx, 1, 1, &badt, out3, &err) == AD_ERR_ARG, "negative temperature accepted");
+
+    ad_model_free(a); ad_model_free(b); ad_model_free(d); ad_model_free(e); ad_model_free(g);
+    free(l0);
+    free(data);
+    return check_done("model");
+}
