@@ -57,6 +57,10 @@ test: all
 fixtures: all
 	$(BUILD)/tests/parity_dump $(BUILD)/parity_in.safetensors
 	$(PYTHON) tests/parity.py fixture $(BUILD)/parity_in.safetensors tests/fixtures/parity.safetensors
+	$(BUILD)/attndrop train --batch-size 16 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --learning-rate 1e-3 \
+		--max-iters 400 --eval-interval 1000 --eval-iters 1 --out $(BUILD)/greedy >/dev/null
+	cp $(BUILD)/greedy/model.safetensors tests/fixtures/greedy.safetensors
+	$(PYTHON) tests/parity.py greedy tests/fixtures/greedy.safetensors 200 > tests/fixtures/greedy.txt
 
 bench: all
 	@bench/run.sh $(BUILD) $(PYTHON)

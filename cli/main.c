@@ -416,6 +416,41 @@ static int cmd_eval(int argc, char **argv) {
     return rc;
 }
 
+/* --------------------------------------------------------------- text */
+
+static int cmd_text(int argc, char **argv) {
+    const char *task = "markov";
+    int chars = 200000, entropy = 0;
+    uint64_t seed = 1337;
+    opt opts[] = {
+        {"task", OPT_STR, &task, 0, 0, "built-in task: markov (the default)"},
+        {"task-chars", OPT_INT, &chars, 1, 1000000000, "characters to write (200000)"},
+        {"seed", OPT_U64, &seed, 0, 0, "seed that fixes the chain and the text (1337)"},
+        {"entropy", OPT_FLAG, &entropy, 0, 0, "print the chain's exact entropy rate (nats/char) instead"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
+    if ((rc = parse_opts("text ", opts, n_opts, argc, argv, &help))) return rc;
+    if (help) {
+        printf("usage: %s text [--task markov] [options]\n\nWrites a built-in task's text to stdout, exactly as "
+               "'train --task' uses it,\nso that other tools can train on the same data.\n\noptions:\n", prog);
+        print_opts(opts, n_opts);
+        return 0;
+    }
+    if (strcmp(task, "markov") != 0) return die_usage("text ", "unknown task '%s' (known: markov)", task);
+    if (entropy) {
+        double h = ad_task_markov_entropy(seed);
+        if (!isfinite(h)) { fprintf(stderr, "%s: out of memory\n", prog); return EXIT_INPUT; }
+        printf("%.6f\n", h);
+        return 0;
+    }
+    char *text = ad_task_markov_text(seed, (size_t)chars);
+    if (!text) { fprintf(stderr, "%s: out of memory\n", prog); return EXIT_INPUT; }
+    fwrite(text, 1, strlen(text), stdout);
+    free(text);
+    if (fflush(stdout) != 0) { fprintf(stderr, "%s: cannot write: %s\n", prog, strerror(errno)); return EXIT_INPUT; }
+    return 0;
+}
+
 /* --------------------------------------------------------------- main */
 
 static void usage(FILE *f) {
@@ -425,7 +460,8 @@ static void usage(FILE *f) {
             "commands:\n"
             "  train    train a model on a text file or a built-in task\n"
             "  sample   generate text from a checkpoint\n"
-            "  eval     train and val loss of a checkpoint on a text file\n\n"
+            "  eval     train and val loss of a checkpoint on a text file\n"
+            "  text     write a built-in task's text (or its entropy rate)\n\n"
             "'%s COMMAND --help' lists a command's options.\n",
             prog, AD_VERSION, prog);
 }
@@ -438,5 +474,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
     if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 2, argv + 2);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "text") == 0) return cmd_text(argc - 2, argv + 2);
     return die_usage(NULL, "unknown command '%s'", cmd);
 }

@@ -116,10 +116,13 @@ ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, cons
                                ad_error *err);
 void ad_dataset_free(ad_dataset *d);
 
-/* Built-in synthetic text: a fixed random order-3 character Markov chain over
- * 32 symbols, generated from the seed. Returns a malloc'ed, NUL-terminated
+/* Built-in synthetic text: a random order-3 character Markov chain over 32
+ * symbols, fixed by the seed. Returns a malloc'ed, NUL-terminated
  * UTF-8 string of n_chars characters (caller frees), or NULL on no memory. */
 char *ad_task_markov_text(uint64_t seed, size_t n_chars);
+/* The exact entropy rate (nats per character) of that chain: the lowest mean
+ * loss any model can reach on its text. NaN if out of memory. */
+double ad_task_markov_entropy(uint64_t seed);
 
 /* ----------------------------------------------------------------- model */
 

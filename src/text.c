@@ -2,6 +2,7 @@
  * built-in synthetic text. */
 #include "internal.h"
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,43 +197,82 @@ void ad_dataset_free(ad_dataset *d) {
 static const char markov_alphabet[] = "abcdefghijklmnopqrstuvwxyz .,;!\n";
 #define MARKOV_K 32
 
-/* An order-3 chain with structure a small model can learn: the next symbol is
- * the last one plus an offset whose distribution g_m is chosen by
- * m = (second-last - third-last) mod K. Each g_m concentrates on a few
- * offsets (weights u^8), so the entropy rate is well below log K. */
+/* An order-3 chain a small model can learn by stages: the log-probability of
+ * the next symbol is a sum of one table per earlier position,
+ *   logit(next | a, b, c) = 2.5 A[c][next] + 1.5 B[b][next] + D[a][next]
+ * with A, B, D standard normal: the last symbol matters most, the two before
+ * it less, so the loss falls from log 32 through bigram and trigram stages. */
+static void markov_logits(const float *tab, int a, int b, int c, double *out) {
+    const float *A = tab, *B = tab + MARKOV_K * MARKOV_K, *D = tab + 2 * MARKOV_K * MARKOV_K;
+    for (int k = 0; k < MARKOV_K; k++)
+        out[k] = 2.5 * A[c * MARKOV_K + k] + 1.5 * B[b * MARKOV_K + k] + 1.0 * D[a * MARKOV_K + k];
+}
+
 char *ad_task_markov_text(uint64_t seed, size_t n_chars) {
     size_t bytes;
     if (!ad_add_ok(n_chars, 1, &bytes)) return NULL;
     char *text = malloc(bytes);
     if (!text) return NULL;
-    double cdf[MARKOV_K][MARKOV_K];
+    float tab[3 * MARKOV_K * MARKOV_K];
     ad_rng tr = ad_rng_stream(seed, AD_RNG_TASK, 0, 0, 0);
-    for (int m = 0; m < MARKOV_K; m++) {
-        double w[MARKOV_K], sum = 0.0;
-        for (int k = 0; k < MARKOV_K; k++) {
-            double u = ad_rng_uniform(&tr, (uint64_t)m * MARKOV_K + k);
-            double u2 = u * u, u4 = u2 * u2;
-            w[k] = u4 * u4 + 1e-3;
-            sum += w[k];
-        }
-        double acc = 0.0;
-        for (int k = 0; k < MARKOV_K; k++) {
-            acc += w[k] / sum;
-            cdf[m][k] = acc;
-        }
-        cdf[m][MARKOV_K - 1] = 1.0;
-    }
+    for (int i = 0; i < 3 * MARKOV_K * MARKOV_K; i++) tab[i] = (float)ad_rng_normal(&tr, (uint64_t)i);
     ad_rng sr = ad_rng_stream(seed, AD_RNG_TASK, 1, 0, 0);
     int a = 0, b = 0, c = 0;
+    double lg[MARKOV_K];
     for (size_t t = 0; t < n_chars; t++) {
-        const double *row = cdf[(b - a + MARKOV_K) % MARKOV_K];
-        double u = ad_rng_uniform(&sr, t);
-        int k = 0;
-        while (k < MARKOV_K - 1 && u >= row[k]) k++;
-        int next = (c + k) % MARKOV_K;
+        markov_logits(tab, a, b, c, lg);
+        double mx = lg[0], z = 0.0;
+        for (int k = 1; k < MARKOV_K; k++) if (lg[k] > mx) mx = lg[k];
+        for (int k = 0; k < MARKOV_K; k++) { lg[k] = exp(lg[k] - mx); z += lg[k]; }
+        double u = ad_rng_uniform(&sr, t) * z, acc = 0.0;
+        int next = MARKOV_K - 1;
+        for (int k = 0; k < MARKOV_K; k++) {
+            acc += lg[k];
+            if (u < acc) { next = k; break; }
+        }
         text[t] = markov_alphabet[next];
         a = b; b = c; c = next;
     }
     text[n_chars] = '\0';
     return text;
+}
+
+double ad_task_markov_entropy(uint64_t seed) {
+    enum { S = MARKOV_K * MARKOV_K * MARKOV_K };
+    float tab[3 * MARKOV_K * MARKOV_K];
+    ad_rng tr = ad_rng_stream(seed, AD_RNG_TASK, 0, 0, 0);
+    for (int i = 0; i < 3 * MARKOV_K * MARKOV_K; i++) tab[i] = (float)ad_rng_normal(&tr, (uint64_t)i);
+    double *P = malloc((size_t)S * MARKOV_K * sizeof *P), *H = malloc(S * sizeof *H);
+    double *pi = malloc(S * sizeof *pi), *nx = malloc(S * sizeof *nx);
+    double rate = NAN;
+    if (!P || !H || !pi || !nx) goto done;
+    for (int s = 0; s < S; s++) {
+        int a = s / (MARKOV_K * MARKOV_K), b = (s / MARKOV_K) % MARKOV_K, c = s % MARKOV_K;
+        double *p = P + (size_t)s * MARKOV_K, mx, z = 0.0, h = 0.0;
+        markov_logits(tab, a, b, c, p);
+        mx = p[0];
+        for (int k = 1; k < MARKOV_K; k++) if (p[k] > mx) mx = p[k];
+        for (int k = 0; k < MARKOV_K; k++) { p[k] = exp(p[k] - mx); z += p[k]; }
+        for (int k = 0; k < MARKOV_K; k++) { p[k] /= z; if (p[k] > 0) h -= p[k] * log(p[k]); }
+        H[s] = h;
+        pi[s] = 1.0 / S;
+    }
+    /* the stationary distribution of the state (a,b,c), by power iteration */
+    for (int it = 0; it < 10000; it++) {
+        memset(nx, 0, S * sizeof *nx);
+        for (int s = 0; s < S; s++) {
+            int bc = s % (MARKOV_K * MARKOV_K);
+            const double *p = P + (size_t)s * MARKOV_K;
+            for (int k = 0; k < MARKOV_K; k++) nx[bc * MARKOV_K + k] += pi[s] * p[k];
+        }
+        double diff = 0.0;
+        for (int s = 0; s < S; s++) diff += fabs(nx[s] - pi[s]);
+        memcpy(pi, nx, S * sizeof *pi);
+        if (diff < 1e-13) break;
+    }
+    rate = 0.0;
+    for (int s = 0; s < S; s++) rate += pi[s] * H[s];
+done:
+    free(P); free(H); free(pi); free(nx);
+    return rate;
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# run_all.sh BUILD PYTHON - runs every test program and script, then prints
+# the suite's tally: "N passed, N failed, N skipped" (each program's checks).
+set -u
+build=${1:-build}
+python=${2:-/usr/bin/python3}
+export ATTNDROP_BUILD=$build ATTNDROP_PYTHON=$python
+passed=0 failed=0 skipped=0 broken=()
+run() {
+    local name=$1; shift
+    echo "== $name"
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    local line p f s
+    line=$(printf '%s\n' "$out" | grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    if [ -n "$line" ]; then
+        p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+        f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+        passed=$((passed + p)); failed=$((failed + f))
+    fi
+    s=$(printf '%s\n' "$out" | grep -c '^SKIP' || true)
+    skipped=$((skipped + s))
+    if [ $rc -ne 0 ]; then
+        broken+=("$name (exit $rc)")
+        [ -z "$line" ] && failed=$((failed + 1))
+    fi
+}
+for t in "$build"/tests/test_*; do
+    [ -x "$t" ] || continue
+    run "$(basename "$t")" "$t"
+done
+run test_cli.sh tests/test_cli.sh "$build"
+run test_e2e.sh tests/test_e2e.sh "$build"
+run test_torch.sh tests/test_torch.sh "$build" "$python"
+echo
+for b in "${broken[@]+"${broken[@]}"}"; do echo "FAILED: $b"; done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ] && [ ${#broken[@]} -eq 0 ]

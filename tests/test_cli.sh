@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# test_cli.sh BUILD - the command-line tool: help, every kind of bad input
+# (one line on stderr, non-zero exit, never a signal), a short training run
+# and its outputs, sampling, eval, and greedy parity with PyTorch's fixture.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+A=${1:-build}/attndrop
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+small=(--batch-size 4 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --eval-iters 2)
+
+# help
+for c in "" train sample eval text; do
+    out=$($A $c --help 2>&1) && [[ "$out" == *usage:* ]] && ok || bad "help of '$c'"
+done
+$A >/dev/null 2>&1; [ $? -eq 1 ] && ok || bad "no command should exit 1"
+$A --version | grep -q '^attndrop ' && ok || bad "--version"
+
+# flags
+expect_fail "unknown command" 1 "unknown command 'fly'" $A fly
+expect_fail "unknown flag" 1 "unknown option '--bogus'" $A train --bogus 1
+expect_fail "missing value" 1 "--max-iters needs a value" $A train --max-iters
+expect_fail "malformed float" 1 "'0.2x' is not a number" $A train --dropout 0.2x
+expect_fail "dropout 1" 1 "out of range" $A train --dropout 1
+expect_fail "dropout nan" 1 "not a number" $A train --dropout nan
+expect_fail "negative size" 1 "must not be negative" $A train --n-embd -1
+expect_fail "float for int" 1 "not a whole number" $A train --max-iters 1e99
+expect_fail "huge int" 1 "not a whole number" $A train --max-iters 99999999999999999999999
+expect_fail "zero size" 1 "out of range" $A train --batch-size 0
+expect_fail "not divisible" 1 "divisible" $A train --n-embd 30 --n-head 4 --max-iters 1 --out "$tmp/x"
+expect_fail "data and task" 1 "not both" $A train --data x --task markov
+expect_fail "unknown task" 1 "unknown task" $A train --task nope
+expect_fail "flag without value" 1 "takes no value" $A text --entropy=1
+
+# data files
+expect_fail "missing file" 2 "cannot open '$tmp/none.txt': No such file" $A train --data "$tmp/none.txt"
+: > "$tmp/empty.txt"
+expect_fail "empty file" 2 "is empty" $A train --data "$tmp/empty.txt"
+printf 'hello\xff\xfeworld' > "$tmp/bin.txt"
+expect_fail "invalid UTF-8" 2 "byte offset 5" $A train --data "$tmp/bin.txt"
+head -c 300 /dev/urandom > "$tmp/random.bin"; printf '\xff' >> "$tmp/random.bin"
+expect_fail "binary file" 2 "invalid UTF-8" $A train --data "$tmp/random.bin"
+printf 'short text' > "$tmp/short.txt"
+expect_fail "data shorter than block" 2 "must be longer than --block-size" $A train --data "$tmp/short.txt" --block-size 8
+expect_fail "directory as data" 2 "cannot read" $A train --data "$tmp"
+head -c 5000 /dev/zero | tr '\0' 'a' > "$tmp/aaaa.txt"
+$A train --data "$tmp/aaaa.txt" "${small[@]}" --max-iters 3 --out "$tmp/a1" >/dev/null 2>&1 && ok || bad "a single repeated character should train"
+
+# a short run on the built-in task
+$A train "${small[@]}" --max-iters 25 --eval-interval 10 --out "$tmp/run" > "$tmp/train.out" 2> "$tmp/train.err"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "training run failed ($rc): $(cat "$tmp/train.err")"
+[ -s "$tmp/run/model.safetensors" ] && [ -s "$tmp/run/train_state.safetensors" ] && ok || bad "checkpoint files missing"
+head -n 1 "$tmp/run/log.csv" | grep -qx 'step,train_loss,val_loss,elapsed_s,tokens_per_s' && ok || bad "log.csv header"
+steps=$(tail -n +2 "$tmp/run/log.csv" | cut -d, -f1 | tr '\n' ' ')
+[ "$steps" = "0 10 20 24 " ] && ok || bad "log rows at steps '$steps', expected 0 10 20 24 (gpt.py's schedule)"
+awk -F, 'NR > 2 && !($5 > 0) { exit 1 }' "$tmp/run/log.csv" && ok || bad "tokens_per_s not positive"
+grep -q 'step 24: train loss' "$tmp/train.out" && ok || bad "evaluation lines on stdout"
+grep -q 'tok/s' "$tmp/train.err" && ok || bad "progress on stderr"
+
+# the built-in text written out trains to the very same numbers
+$A text > "$tmp/markov.txt"
+$A train --data "$tmp/markov.txt" "${small[@]}" --max-iters 25 --eval-interval 10 --out "$tmp/run2" >/dev/null 2>&1
+[ "$(cut -d, -f1-3 "$tmp/run/log.csv")" = "$(cut -d, -f1-3 "$tmp/run2/log.csv")" ] && ok || bad "'text' differs from --task markov"
+$A train "${small[@]}" --max-iters 25 --eval-interval 10 --threads 1 --out "$tmp/run3" >/dev/null 2>&1
+[ "$(cut -d, -f1-3 "$tmp/run/log.csv")" = "$(cut -d, -f1-3 "$tmp/run3/log.csv")" ] && ok || bad "1 thread gives other losses than 2"
+
+# sampling
+ck="$tmp/run/model.safetensors"
+out=$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 3)
+[ ${#out} -eq 44 ] && [[ "$out" == "the "* ]] && ok || bad "sample length/prompt: '$out'"
+[ "$out" = "$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 3)" ] && ok || bad "sampling is not reproducible"
+[ "$out" != "$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 4)" ] && ok || bad "the seed does not change the sample"
+g1=$($A sample --ckpt "$ck" --temperature 0 --max-new-tokens 30 --seed 1)
+g2=$($A sample --ckpt "$ck" --temperature 0 --max-new-tokens 30 --seed 2)
+[ "$g1" = "$g2" ] && [ ${#g1} -eq 31 ] && ok || bad "greedy depends on the seed"
+expect_fail "prompt outside vocab" 2 "not in the vocabulary" $A sample --ckpt "$ck" --prompt "THE"
+expect_fail "no ckpt" 1 "--ckpt is required" $A sample
+expect_fail "bad temperature" 1 "out of range" $A sample --ckpt "$ck" --temperature -1
+expect_fail "text as checkpoint" 2 "" $A sample --ckpt "$tmp/markov.txt"
+expect_fail "missing checkpoint" 2 "cannot open" $A sample --ckpt "$tmp/nope.safetensors"
+expect_fail "train state as checkpoint" 2 "not an attndrop file" $A sample --ckpt "$tmp/run/train_state.safetensors"
+
+# eval
+out=$($A eval --ckpt "$ck" --data "$tmp/markov.txt" --eval-iters 3 --batch-size 4)
+[[ "$out" =~ ^train\ loss\ [0-9.]+,\ val\ loss\ [0-9.]+$ ]] && ok || bad "eval output '$out'"
+printf 'hello WORLD %.0s' {1..100} > "$tmp/other.txt"
+expect_fail "eval data outside vocab" 2 "not in the vocabulary" $A eval --ckpt "$ck" --data "$tmp/other.txt"
+
+# greedy parity: PyTorch's gpt.py model, loaded from this checkpoint, wrote greedy.txt
+g=$($A sample --ckpt tests/fixtures/greedy.safetensors --temperature 0 --max-new-tokens 200)
+want=$(cat tests/fixtures/greedy.txt)
+[ ${#want} -eq 201 ] && [ "$g" = "$want" ] && ok || bad "greedy sample differs from PyTorch's: '$g'"
+
+tally cli
