@@ -31,7 +31,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_BIN := $(BUILD)/tests/parity_dump
 
-.PHONY: all test test-c test-cli test-parity bench fixtures clean
+.PHONY: all test check demo bench fixtures clean
 all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
@@ -52,6 +52,21 @@ $(BUILD)/obj $(BUILD)/tests:
 # Every test: C unit tests, CLI tests, then the live PyTorch comparison.
 test: all
 	@tests/run_all.sh $(BUILD) $(PYTHON)
+
+# The whole suite three times: the default build, without OpenMP, and under
+# AddressSanitizer + UndefinedBehaviorSanitizer. This is the README's test command.
+check:
+	$(MAKE) test
+	$(MAKE) BUILD=$(BUILD)-noomp NO_OMP=1 test
+	ASAN_OPTIONS=allocator_may_return_null=1 $(MAKE) BUILD=$(BUILD)-san SAN=1 CFLAGS="-O1 $(NATIVE)" test
+
+# The README's main job until the study lands: a short run on the built-in
+# markov text, then a sample from the checkpoint.
+demo: all
+	$(BUILD)/attndrop train --task markov --batch-size 32 --block-size 64 --n-embd 64 --n-head 4 --n-layer 4 \
+		--learning-rate 1e-3 --max-iters 600 --eval-interval 100 --eval-iters 20 --out out
+	@echo "entropy rate of the markov text (the lowest loss possible): $$($(BUILD)/attndrop text --entropy)"
+	$(BUILD)/attndrop sample --ckpt out/model.safetensors --max-new-tokens 300
 
 # Regenerates the committed PyTorch fixtures (needs python3-torch).
 fixtures: all

@@ -120,14 +120,16 @@ static ad_status read_attndrop(ad_st_file *f, ad_config *c, const char *path, co
     if (s) return s;
     const char *fmt = ad_st_meta(f, "format");
     if (!fmt || strcmp(fmt, format) != 0) {
+        ad_fail(err, AD_ERR_FORMAT, "%s: not an %s file (__metadata__ \"format\" is %s%.60s%s)", path, format,
+                fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
         ad_st_free(f);
-        return ad_fail(err, AD_ERR_FORMAT, "%s: not an %s file (__metadata__ \"format\" is %s%s%s)", path, format,
-                       fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "");
+        return AD_ERR_FORMAT;
     }
     const char *ver = ad_st_meta(f, "version");
     if (ver && strcmp(ver, "1") != 0) {
+        ad_fail(err, AD_ERR_FORMAT, "%s: version %.20s is not supported (this build reads version 1)", path, ver);
         ad_st_free(f);
-        return ad_fail(err, AD_ERR_FORMAT, "%s: version %s is not supported (this build reads version 1)", path, ver);
+        return AD_ERR_FORMAT;
     }
     s = parse_config(c, ad_st_meta(f, "config"), err);
     if (s) {

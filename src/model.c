@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -216,6 +217,11 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     size_t bytes = ad_model_bytes(cfg, max_batch, training);
     if (bytes == 0)
         return ad_fail(err, AD_ERR_NOMEM, "the model's buffers for this configuration overflow the address space");
+    /* refuse what cannot fit rather than let the kernel kill the process later */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0 && (double)bytes > (double)pages * (double)page)
+        return ad_fail(err, AD_ERR_NOMEM, "the model needs %.1f GiB for this configuration but the machine has %.1f GiB",
+                       (double)bytes / 1073741824.0, (double)pages * (double)page / 1073741824.0);
     struct ad_model *m = calloc(1, sizeof *m);
     if (!m) return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model");
     m->cfg = *cfg;

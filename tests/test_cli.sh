@@ -28,6 +28,7 @@ expect_fail "float for int" 1 "not a whole number" $A train --max-iters 1e99
 expect_fail "huge int" 1 "not a whole number" $A train --max-iters 99999999999999999999999
 expect_fail "zero size" 1 "out of range" $A train --batch-size 0
 expect_fail "not divisible" 1 "divisible" $A train --n-embd 30 --n-head 4 --max-iters 1 --out "$tmp/x"
+expect_fail "model too large" 2 "GiB" $A train --n-embd 16384 --n-head 1 --block-size 8192 --batch-size 64 --max-iters 1 --out "$tmp/x"
 expect_fail "data and task" 1 "not both" $A train --data x --task markov
 expect_fail "unknown task" 1 "unknown task" $A train --task nope
 expect_fail "flag without value" 1 "takes no value" $A text --entropy=1

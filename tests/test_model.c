@@ -106,7 +106,7 @@ int main(void) {
     bad = c; bad.n_embd = 65536; bad.n_head = 1; bad.block_size = 8192; bad.vocab_size = 1000;
     ad_model *huge = (ad_model *)1;
     ad_status hs = ad_model_create(&huge, &bad, 1 << 20, 1, 0, &err);
-    CHECK(hs == AD_ERR_NOMEM && huge == NULL && (strstr(err.msg, "MiB") || strstr(err.msg, "overflow")), "huge model: %d %s", hs, err.msg);
+    CHECK(hs == AD_ERR_NOMEM && huge == NULL && (strstr(err.msg, "GiB") || strstr(err.msg, "overflow")), "huge model: %d %s", hs, err.msg);
     CHECK(ad_model_bytes(&c, 4, 1) > ad_model_bytes(&c, 4, 0), "training needs more memory than inference");
 
     /* sampling */
