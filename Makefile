@@ -15,7 +15,7 @@ CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -We
 LDLIBS = $(BLAS_LIBS) -lcjson -lm
 
 ifeq ($(NO_OMP),1)
-CFLAGS += -Wno-unknown-pragmas
+CFLAGS += -fopenmp-simd -Wno-unknown-pragmas
 else
 CFLAGS += -fopenmp
 LDFLAGS += -fopenmp

@@ -47,6 +47,9 @@ const char *ad_status_name(ad_status s);
 
 /* Philox4x32-10 (Salmon et al., SC 2011): out = bijection(ctr) under key. */
 void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]);
+/* n blocks at once: out[4i..4i+3] = Philox((c0+i, c1, c2, c3), key) for i < n. */
+void ad_philox4x32_blocks(uint32_t *out, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                          const uint32_t key[2], int n);
 
 /* What a random draw is for; part of every counter so that streams never
  * overlap. */

@@ -39,12 +39,25 @@ typedef struct {
 } ad_elem_drop;
 
 ad_elem_drop ad_elem_drop_make(float p, uint64_t seed, ad_rng_purpose purpose, uint32_t step, int layer);
+/* The multipliers of elements i..i+3 (i a multiple of 4) of batch row b's
+ * (T,C) slab, element index t*C + c: one Philox call gives all four. */
+static inline void ad_elem_mult4(const ad_elem_drop *d, int b, uint64_t i, float m[4]) {
+    uint32_t ctr[4] = {(uint32_t)(i >> 2), d->base.ctr1, d->base.ctr2, d->base.ctr3 + (uint32_t)b}, u[4];
+    ad_philox4x32(u, ctr, d->base.key);
+    for (int k = 0; k < 4; k++) m[k] = u[k] >= d->thresh ? d->scale : 0.0f;
+}
+
+/* Fills mult[0..n) with the multipliers of elements i0..i0+n-1 (i0 a
+ * multiple of 4) of batch row b's (T,C) slab, n <= 4096. */
+void ad_elem_mult_run(const ad_elem_drop *d, int b, uint64_t i0, int n, float *mult);
+
 /* The multiplier of element c of position t of batch row b (C per position). */
 static inline float ad_elem_mult(const ad_elem_drop *d, int b, int t, int c, int C) {
     if (d->p <= 0.0f) return 1.0f;
-    ad_rng r = d->base;
-    r.ctr3 += (uint32_t)b;
-    return ad_rng_u32(&r, (uint64_t)t * (uint64_t)C + (uint64_t)c) >= d->thresh ? d->scale : 0.0f;
+    float m[4];
+    uint64_t i = (uint64_t)t * (uint64_t)C + (uint64_t)c;
+    ad_elem_mult4(d, b, i & ~(uint64_t)3, m);
+    return m[i & 3];
 }
 
 #endif

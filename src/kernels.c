@@ -2,6 +2,10 @@
 #include "kernels.h"
 #include <cblas.h>
 #include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define REAL float
 #define SFX(name) name##_f

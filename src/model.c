@@ -39,6 +39,8 @@ struct ad_model {
     layer_acts *acts;                 /* L entries when training, 1 otherwise */
     float *x0, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // branch (B,T,C) scratch
     float *dres, *dtmp, *dln, *d4, *dqkv;
+    float *attn_scratch;              /* (n_scratch,2,T,T): per-thread attention rows */
+    int n_scratch;
     int *idx, *targets;               /* (B,T) copies of the last forward's inputs */
     int last_B, last_T, last_train, last_has_targets;
     uint64_t last_seed, last_step;
@@ -103,6 +105,16 @@ static size_t param_layout(const ad_config *c, struct ad_model *m) {
     return n;
 }
 
+/* Threads the attention kernels get scratch for: those OpenMP may use now. */
+static int scratch_slots(void) {
+#ifdef _OPENMP
+    int n = omp_get_max_threads();
+    return n < 1 ? 1 : n;
+#else
+    return 1;
+#endif
+}
+
 /* Floats of activations: per layer (training: L of them, else 1) and shared. */
 static int act_floats(const ad_config *c, int max_batch, int training, size_t *per_layer, size_t *shared) {
     size_t B = (size_t)max_batch, T = (size_t)c->block_size, C = (size_t)c->n_embd;
@@ -118,6 +130,7 @@ static int act_floats(const ad_config *c, int max_batch, int training, size_t *p
     if (!ad_mul_ok(BTC, 3, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     if (!ad_add_ok(sh, 2 * BT, &sh)) return 0;
     if (!ad_mul_ok(BTV, 2, &t) || !ad_add_ok(sh, t, &sh)) return 0;
+    if (!ad_mul_ok(T * T * 2, (size_t)scratch_slots(), &t) || !ad_add_ok(sh, t, &sh)) return 0;
     if (training) { /* dres dtmp dln 3 BTC, d4 4 BTC, dqkv 3 BTC */
         if (!ad_mul_ok(BTC, 10, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     }
@@ -264,12 +277,20 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     TAKE(m->x0, BTC); TAKE(m->lnf, BTC); TAKE(m->branch, BTC);
     TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT);
     TAKE(m->logits, BTV); TAKE(m->probs, BTV);
+    m->n_scratch = scratch_slots();
+    TAKE(m->attn_scratch, T * T * 2 * (size_t)m->n_scratch);
     if (training) {
         TAKE(m->dres, BTC); TAKE(m->dtmp, BTC); TAKE(m->dln, BTC);
         TAKE(m->d4, 4 * BTC); TAKE(m->dqkv, 3 * BTC);
     }
 #undef TAKE
     assert((size_t)(a - m->act_mem) == pl * nl + sh);
+    /* touch every page now, in parallel, rather than inside the first steps */
+    size_t total = pl * nl + sh, np_all = training ? 4 * np : np;
+#pragma omp parallel for
+    for (size_t i = 0; i < total; i += 1024) m->act_mem[i] = 0.0f;
+#pragma omp parallel for
+    for (size_t i = 0; i < np_all; i += 1024) m->params[i] = 0.0f;
     init_params(m, seed);
     *out = m;
     return AD_OK;
@@ -354,7 +375,7 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
         ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
         ad_k_layernorm_fwd_f(a->ln1, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], (int)BT, C, 1e-5f);
         ad_k_matmul_fwd_f(a->qkv, a->ln1, p + o[P_WQKV], NULL, (int)BT, C, 3 * C);
-        ad_k_attention_fwd_f(a->atty, a->att, a->qkv, &ad, B, T, C, H);
+        ad_k_attention_fwd_f(a->atty, a->att, m->attn_scratch, a->qkv, &ad, B, T, C, H, m->n_scratch);
         ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], (int)BT, C, C);
         ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, &rd, B, T, C);
         ad_k_layernorm_fwd_f(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], (int)BT, C, 1e-5f);
@@ -404,7 +425,7 @@ void ad_model_backward(ad_model *m) {
         /* res1 = x + drop(proj(attention(ln1(x)))) */
         ad_k_dropout_bwd_f(m->dtmp, m->dres, &rd, B, T, C);
         ad_k_matmul_bwd_f(m->dln, g + o[P_WPROJ], g + o[P_BPROJ], m->dtmp, a->atty, p + o[P_WPROJ], BT, C, C);
-        ad_k_attention_bwd_f(m->dqkv, m->dln, a->qkv, a->att, &ad, B, T, C, H);
+        ad_k_attention_bwd_f(m->dqkv, m->attn_scratch, m->dln, a->qkv, a->att, &ad, B, T, C, H, m->n_scratch);
         ad_k_matmul_bwd_f(m->dln, g + o[P_WQKV], NULL, m->dqkv, a->ln1, p + o[P_WQKV], BT, C, 3 * C);
         ad_k_layernorm_bwd_f(m->dres, g + o[P_LN1W], g + o[P_LN1B], m->dln, x, p + o[P_LN1W], a->ln1_mean,
                              a->ln1_rstd, BT, C);

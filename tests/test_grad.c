@@ -5,6 +5,9 @@
 #include "check.h"
 #include "dropout.h"
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +64,8 @@ static double l_layernorm(void) { ad_k_layernorm_fwd_d(out, mean, rstd, inp, w, 
 static double l_matmul(void) { ad_k_matmul_fwd_d(out, inp, w, bias, N, C, OC); return dot(out, G, (size_t)N * OC); }
 static double l_relu(void) { ad_k_relu_fwd_d(out, inp, (size_t)N * C); return dot(out, G, (size_t)N * C); }
 static double l_resdrop(void) { ad_k_residual_dropout_fwd_d(out, res, inp, &edrop, B, T, C); return dot(out, G, (size_t)N * C); }
-static double l_attention(void) { ad_k_attention_fwd_d(out, att, qkv, &adrop, B, T, C, H); return dot(out, G, (size_t)N * C); }
+static double *scratch; /* (4,2,T,T): room for 4 threads */
+static double l_attention(void) { ad_k_attention_fwd_d(out, att, scratch, qkv, &adrop, B, T, C, H, 4); return dot(out, G, (size_t)N * C); }
 static double l_ce(void) { double *probs = out; return ad_k_crossentropy_fwd_d(probs, inp, targets, N, V); }
 
 int main(void) {
@@ -69,6 +73,7 @@ int main(void) {
     size_t big = (size_t)N * 4 * C * 4;
     inp = alloc(big); w = alloc(big); bias = alloc(big); out = alloc(big); G = alloc(big);
     mean = alloc(N); rstd = alloc(N); qkv = alloc(big); att = alloc((size_t)B * H * T * T);
+    scratch = alloc((size_t)4 * 2 * T * T);
     wte = alloc((size_t)V * C); wpe = alloc((size_t)T * C); res = alloc(big);
     double *d1 = alloc(big), *d2 = alloc(big), *d3 = alloc(big);
     for (int i = 0; i < N; i++) { idx[i] = (int)(ad_rng_u32(&rng, 1000 + i) % V); targets[i] = (int)(ad_rng_u32(&rng, 2000 + i) % V); }
@@ -128,7 +133,7 @@ int main(void) {
         }
         fill(qkv, (size_t)N * 3 * C, 1); fill(G, (size_t)N * C, 1);
         l_attention();
-        ad_k_attention_bwd_d(d1, G, qkv, att, &adrop, B, T, C, H);
+        ad_k_attention_bwd_d(d1, scratch, G, qkv, att, &adrop, B, T, C, H, 4);
         loss_fn = l_attention;
         fd_check("d qkv", qkv, d1, (size_t)N * 3 * C);
         double maxabove = 0.0, rowsum_err = 0.0;
@@ -160,6 +165,6 @@ int main(void) {
     CHECK(fabs(l0 - direct / N) < 1e-12, "loss %.15g vs direct %.15g", l0, direct / N);
 
     free(inp); free(w); free(bias); free(out); free(G); free(mean); free(rstd); free(qkv); free(att);
-    free(wte); free(wpe); free(res); free(d1); free(d2); free(d3);
+    free(scratch); free(wte); free(wpe); free(res); free(d1); free(d2); free(d3);
     return check_done("grad");
 }
