@@ -10,8 +10,8 @@ BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 NATIVE := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
 
-CFLAGS ?= -O3 $(NATIVE)
-CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude $(BLAS_CFLAGS) -g
+OPT ?= -O3 $(NATIVE)
+CFLAGS += $(OPT) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude $(BLAS_CFLAGS) -g
 LDLIBS = $(BLAS_LIBS) -lcjson -lm
 
 ifeq ($(NO_OMP),1)
@@ -58,7 +58,7 @@ test: all
 check:
 	$(MAKE) test
 	$(MAKE) BUILD=$(BUILD)-noomp NO_OMP=1 test
-	ASAN_OPTIONS=allocator_may_return_null=1 $(MAKE) BUILD=$(BUILD)-san SAN=1 CFLAGS="-O1 $(NATIVE)" test
+	ASAN_OPTIONS=allocator_may_return_null=1 $(MAKE) BUILD=$(BUILD)-san SAN=1 OPT="-O1 $(NATIVE)" test
 
 # The README's main job until the study lands: a short run on the built-in
 # markov text, then a sample from the checkpoint.
