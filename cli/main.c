@@ -154,9 +154,9 @@ static int cmd_train(int argc, char **argv) {
     ad_config cfg = ad_config_default();
     int batch = 64, block = cfg.block_size, n_embd = cfg.n_embd, n_head = cfg.n_head, n_layer = cfg.n_layer;
     int max_iters = 5000, eval_interval = 500, eval_iters = 200, threads = 0, task_chars = 200000;
-    double dropout = cfg.dropout, lr = 3e-4;
+    double dropout = cfg.dropout, lr = 3e-4, attn_dropout = -1.0;
     uint64_t seed = 1337;
-    const char *data = NULL, *task = NULL, *out = "out";
+    const char *data = NULL, *task = NULL, *out = "out", *scheme = "standard", *schedule = "constant";
     opt opts[] = {
         {"data", OPT_STR, &data, 0, 0, "UTF-8 text file to train on (first 90% train, last 10% val)"},
         {"task", OPT_STR, &task, 0, 0, "built-in text instead of --data: markov (the default)"},
@@ -167,6 +167,9 @@ static int cmd_train(int argc, char **argv) {
         {"n-head", OPT_INT, &n_head, 1, 65536, "attention heads (6)"},
         {"n-layer", OPT_INT, &n_layer, 1, 1024, "blocks (6)"},
         {"dropout", OPT_FLOAT, &dropout, 0, 0.999999, "dropout probability in [0,1) (0.2)"},
+        {"scheme", OPT_STR, &scheme, 0, 0, "attention-dropout scheme (standard; see 'attndrop schemes')"},
+        {"attn-dropout", OPT_FLOAT, &attn_dropout, 0, 0.999999, "the scheme's p (default: --dropout)"},
+        {"dropout-schedule", OPT_STR, &schedule, 0, 0, "constant, layer-decay or step-decay (constant)"},
         {"learning-rate", OPT_FLOAT, &lr, 1e-12, 1e3, "AdamW learning rate (3e-4)"},
         {"max-iters", OPT_INT, &max_iters, 1, 100000000, "training steps (5000)"},
         {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (500)"},
@@ -185,6 +188,10 @@ static int cmd_train(int argc, char **argv) {
         return 0;
     }
     if (data && task) return die_usage("train ", "give either --data or --task, not both");
+    int scheme_id = ad_scheme_lookup(scheme), schedule_id = ad_schedule_lookup(schedule);
+    if (scheme_id < 0) return die_usage("train ", "unknown scheme '%s' (see '%s schemes')", scheme, prog);
+    if (schedule_id < 0)
+        return die_usage("train ", "unknown dropout schedule '%s' (constant, layer-decay or step-decay)", schedule);
     if (task && strcmp(task, "markov") != 0) return die_usage("train ", "unknown task '%s' (known: markov)", task);
     if (threads > 0) ad_set_threads(threads);
 
@@ -206,6 +213,9 @@ static int cmd_train(int argc, char **argv) {
     cfg.n_head = n_head;
     cfg.n_layer = n_layer;
     cfg.dropout = (float)dropout;
+    cfg.scheme = (ad_scheme)scheme_id;
+    cfg.attn_dropout = (float)(attn_dropout >= 0.0 ? attn_dropout : dropout);
+    cfg.schedule = (ad_schedule)schedule_id;
     if ((s = ad_config_check(&cfg, &err))) { ad_dataset_free(&ds); return die_usage("train ", "%s", err.msg); }
     size_t n_val = ds.n - ds.n_train;
     if (ds.n_train <= (size_t)block || n_val <= (size_t)block) {
@@ -237,8 +247,11 @@ static int cmd_train(int argc, char **argv) {
     fflush(log);
     printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
            (double)ad_model_num_params(m) / 1e6, cfg.vocab_size, ds.n_train, ad_get_threads());
+    printf("attention dropout: %s at p=%g (%s), dropout elsewhere %g\n", scheme, (double)cfg.attn_dropout, schedule,
+           (double)cfg.dropout);
     fflush(stdout);
 
+    ad_model_set_total_steps(m, max_iters);
     ad_adamw opt = ad_adamw_default();
     opt.lr = (float)lr;
     progress pr = {isatty(2), 0.0};
@@ -451,6 +464,24 @@ static int cmd_text(int argc, char **argv) {
     return 0;
 }
 
+/* ------------------------------------------------------------ schemes */
+
+static int cmd_schemes(int argc, char **argv) {
+    opt opts[1];
+    int help, rc;
+    if ((rc = parse_opts("schemes ", opts, 0, argc, argv, &help))) return rc;
+    if (help) {
+        printf("usage: %s schemes\n\nLists the attention-dropout schemes of --scheme.\n", prog);
+        return 0;
+    }
+    static const char *where[3] = {"after softmax", "before softmax", "input"};
+    for (int i = 0; i < AD_SCHEME_COUNT; i++) {
+        const ad_scheme_info *si = ad_scheme_get((ad_scheme)i);
+        printf("%-11s %-14s %s\n", si->name, where[si->where], si->description);
+    }
+    return 0;
+}
+
 /* --------------------------------------------------------------- main */
 
 static void usage(FILE *f) {
@@ -461,7 +492,8 @@ static void usage(FILE *f) {
             "  train    train a model on a text file or a built-in task\n"
             "  sample   generate text from a checkpoint\n"
             "  eval     train and val loss of a checkpoint on a text file\n"
-            "  text     write a built-in task's text (or its entropy rate)\n\n"
+            "  text     write a built-in task's text (or its entropy rate)\n"
+            "  schemes  list the attention-dropout schemes\n\n"
             "'%s COMMAND --help' lists a command's options.\n",
             prog, AD_VERSION, prog);
 }
@@ -475,5 +507,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 2, argv + 2);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "text") == 0) return cmd_text(argc - 2, argv + 2);
+    if (strcmp(cmd, "schemes") == 0) return cmd_schemes(argc - 2, argv + 2);
     return die_usage(NULL, "unknown command '%s'", cmd);
 }

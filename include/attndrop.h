@@ -62,7 +62,12 @@ typedef enum {
     AD_RNG_FFN = 6,      /* dropout after the feed-forward network */
     AD_RNG_SAMPLE = 7,   /* multinomial sampling */
     AD_RNG_TEST = 8,     /* tests and tools */
-    AD_RNG_TASK = 9      /* built-in synthetic tasks */
+    AD_RNG_TASK = 9,     /* built-in synthetic tasks */
+    AD_RNG_ATTN_ROW = 10, /* per-row draws of attention schemes (guarantees, counts) */
+    AD_RNG_ATTN_KEY = 11, /* key masks (column, token) */
+    AD_RNG_HEAD = 12,     /* head masks */
+    AD_RNG_FCM = 13,      /* forgetful causal masking */
+    AD_RNG_WORD = 14      /* word and embedding dropout */
 } ad_rng_purpose;
 
 /* A stream of 32-bit draws: draw i is a pure function of
@@ -127,6 +132,68 @@ char *ad_task_markov_text(uint64_t seed, size_t n_chars);
  * loss any model can reach on its text. NaN if out of memory. */
 double ad_task_markov_entropy(uint64_t seed);
 
+/* --------------------------------------------------------------- schemes */
+
+/* Attention-dropout schemes: what is dropped in training, how survivors are
+ * rescaled, what is guaranteed to survive (docs/schemes.md). */
+typedef enum {
+    AD_SCHEME_NONE = 0,
+    AD_SCHEME_STANDARD,   /* nn.Dropout on the T x T softmax matrix, as gpt.py */
+    AD_SCHEME_MASKED,     /* each weight inside the causal mask */
+    AD_SCHEME_NONZERO,    /* per weight, conditioned on a survivor per row; (1-p^n)/(1-p) */
+    AD_SCHEME_KEEPDIAG,   /* per weight, the diagonal always kept */
+    AD_SCHEME_FIXEDCOUNT, /* exactly round(p n) weights per row, at most n-1; n/kept */
+    AD_SCHEME_RENORM,     /* per weight, survivors renormalised to sum 1 (DropAttention) */
+    AD_SCHEME_COLUMN,     /* whole keys per (row, layer, head) (DropAttention, column) */
+    AD_SCHEME_TOKEN,      /* whole keys per (row, layer), shared by heads */
+    AD_SCHEME_WORD,       /* whole input tokens' embeddings (word dropout) */
+    AD_SCHEME_EMBEDDING,  /* whole vocabulary entries per row (embedding dropout) */
+    AD_SCHEME_DROPKEY,    /* logits to -inf per weight, a survivor per row (DropKey) */
+    AD_SCHEME_FCM,        /* past keys per row at a rate ~ U[0,p], key 0 kept (FCM) */
+    AD_SCHEME_HEAD,       /* whole heads per (row, layer); H/kept (DropHead) */
+    AD_SCHEME_SYMMETRIC,  /* M[i][j] = M[j][i] */
+    AD_SCHEME_COUNT
+} ad_scheme;
+
+typedef enum { AD_WHERE_POST = 0, AD_WHERE_PRE = 1, AD_WHERE_INPUT = 2 } ad_scheme_where;
+
+typedef struct {
+    const char *name;
+    const char *description;   /* one line */
+    ad_scheme_where where;     /* multiplies softmax weights, masks logits, or acts on the input */
+    int guarantee;             /* never leaves an attention row all zero */
+    int unbiased;              /* E[dropped weight] = weight */
+} ad_scheme_info;
+
+/* The table of schemes, indexed by ad_scheme (static storage). */
+const ad_scheme_info *ad_scheme_get(ad_scheme s);
+/* The scheme of that name, or -1. */
+int ad_scheme_lookup(const char *name);
+
+typedef enum { AD_SCHEDULE_CONSTANT = 0, AD_SCHEDULE_LAYER_DECAY, AD_SCHEDULE_STEP_DECAY } ad_schedule;
+/* "constant", "layer-decay", "step-decay"; lookup returns -1 if unknown. */
+const char *ad_schedule_name(ad_schedule s);
+int ad_schedule_lookup(const char *name);
+
+/* One place where a scheme acts: enough to draw any of its masks. */
+typedef struct {
+    ad_scheme scheme;
+    float p;              /* the rate after the schedule */
+    uint64_t seed;
+    uint32_t step;
+    int layer;
+    int n_head;
+    int block_size;       /* T: rows and keys of the attention matrix */
+    int bidirectional;    /* 0: row i has i+1 weights; 1: every row has T */
+} ad_drop_site;
+
+/* Applies the site's scheme to row i of head h of batch row b: w (n) are the
+ * row's softmax weights (n = i+1, or T when bidirectional), out (n) the
+ * weights after dropout. Pre-softmax schemes renormalise the survivors, which
+ * is what masking their logits to -inf does. Input-level schemes (word,
+ * embedding) leave attention rows as they are. */
+void ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, double *out);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct {
@@ -135,10 +202,14 @@ typedef struct {
     int n_embd;
     int n_head;
     int n_layer;
-    float dropout;   /* p of every dropout site, as gpt.py's `dropout` */
+    float dropout;   /* p after proj and after the FFN, as gpt.py's `dropout` */
+    ad_scheme scheme;      /* attention dropout scheme (gpt.py: standard) */
+    float attn_dropout;    /* its rate p (gpt.py: the same `dropout`) */
+    ad_schedule schedule;  /* how attn_dropout varies over layers or steps */
 } ad_config;
 
-/* gpt.py's hyperparameters (vocab_size 0: set from the data). */
+/* gpt.py's hyperparameters (vocab_size 0: set from the data): scheme
+ * standard, dropout and attn_dropout 0.2, constant schedule. */
 ad_config ad_config_default(void);
 /* Checks that a configuration is usable; the message names the bad value. */
 ad_status ad_config_check(const ad_config *c, ad_error *err);
@@ -183,6 +254,11 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
                            int train, uint64_t seed, uint64_t step, float *loss, ad_error *err);
 /* The logits of the last forward, (B,T,V), owned by the model. */
 const float *ad_model_logits(const ad_model *m);
+/* Total training steps, for the step-decay schedule (p falls linearly to 0). */
+void ad_model_set_total_steps(ad_model *m, long total);
+/* The attention-dropout rate of a layer at a step, after the schedule. */
+float ad_model_attn_p(const ad_model *m, int layer, uint64_t step);
+
 /* Backward pass of the last forward (which must have had targets): sets the
  * gradients (it does not accumulate). */
 void ad_model_backward(ad_model *m);

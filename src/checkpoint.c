@@ -17,6 +17,9 @@ static char *config_json(const ad_config *c) {
     cJSON_AddNumberToObject(o, "n_head", c->n_head);
     cJSON_AddNumberToObject(o, "n_layer", c->n_layer);
     cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
+    cJSON_AddStringToObject(o, "attn_scheme", ad_scheme_get(c->scheme)->name);
+    cJSON_AddNumberToObject(o, "attn_dropout", (double)c->attn_dropout);
+    cJSON_AddStringToObject(o, "dropout_schedule", ad_schedule_name(c->schedule));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -45,6 +48,25 @@ static ad_status parse_config(ad_config *c, const char *json, ad_error *err) {
     const cJSON *dp = cJSON_GetObjectItemCaseSensitive(o, "dropout");
     if (!cJSON_IsNumber(dp)) { cJSON_Delete(o); return ad_fail(err, AD_ERR_FORMAT, "\"config\" has no number \"dropout\""); }
     c->dropout = (float)dp->valuedouble;
+    /* the attention-dropout fields are optional: without them, gpt.py's */
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(o, "attn_scheme");
+    const cJSON *ap = cJSON_GetObjectItemCaseSensitive(o, "attn_dropout");
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(o, "dropout_schedule");
+    c->scheme = AD_SCHEME_STANDARD;
+    c->attn_dropout = c->dropout;
+    c->schedule = AD_SCHEDULE_CONSTANT;
+    if (sc && (!cJSON_IsString(sc) || ad_scheme_lookup(sc->valuestring) < 0)) {
+        cJSON_Delete(o);
+        return ad_fail(err, AD_ERR_FORMAT, "\"config\" has an unknown \"attn_scheme\"");
+    }
+    if (sc) c->scheme = (ad_scheme)ad_scheme_lookup(sc->valuestring);
+    if (ap && !cJSON_IsNumber(ap)) { cJSON_Delete(o); return ad_fail(err, AD_ERR_FORMAT, "\"attn_dropout\" is not a number"); }
+    if (ap) c->attn_dropout = (float)ap->valuedouble;
+    if (sd && (!cJSON_IsString(sd) || ad_schedule_lookup(sd->valuestring) < 0)) {
+        cJSON_Delete(o);
+        return ad_fail(err, AD_ERR_FORMAT, "\"config\" has an unknown \"dropout_schedule\"");
+    }
+    if (sd) c->schedule = (ad_schedule)ad_schedule_lookup(sd->valuestring);
     cJSON_Delete(o);
     ad_status s = ad_config_check(c, err);
     if (s) {

@@ -1,34 +1,232 @@
-/* dropout.c - mask generation for attention dropout and element dropout. */
+/* dropout.c - the attention-dropout schemes: their table, and the masks each
+ * draws for one attention row, one input row or one activation slab. */
 #include "dropout.h"
 #include <assert.h>
+#include <math.h>
+#include <string.h>
+
+static const ad_scheme_info schemes[AD_SCHEME_COUNT] = {
+    [AD_SCHEME_NONE] = {"none", "no attention dropout", AD_WHERE_POST, 1, 1},
+    [AD_SCHEME_STANDARD] = {"standard", "nn.Dropout on the whole T x T softmax matrix, 1/(1-p) (gpt.py)", AD_WHERE_POST, 0, 1},
+    [AD_SCHEME_MASKED] = {"masked", "each weight inside the causal mask, 1/(1-p)", AD_WHERE_POST, 0, 1},
+    [AD_SCHEME_NONZERO] = {"nonzero", "each weight, conditioned on at least one survivor per row, (1-p^n)/(1-p)", AD_WHERE_POST, 1, 1},
+    [AD_SCHEME_KEEPDIAG] = {"keepdiag", "each weight but the diagonal, which always survives; 1/(1-p) on the others", AD_WHERE_POST, 1, 1},
+    [AD_SCHEME_FIXEDCOUNT] = {"fixedcount", "exactly round(p*n) weights per row (at most n-1), uniformly; n/kept", AD_WHERE_POST, 1, 1},
+    [AD_SCHEME_RENORM] = {"renorm", "each weight; survivors renormalised to sum 1 (DropAttention, element-wise)", AD_WHERE_PRE, 0, 0},
+    [AD_SCHEME_COLUMN] = {"column", "whole keys per (batch row, layer, head), 1/(1-p) (DropAttention, column-wise)", AD_WHERE_POST, 0, 1},
+    [AD_SCHEME_TOKEN] = {"token", "whole keys per (batch row, layer), shared by every head, 1/(1-p)", AD_WHERE_POST, 0, 1},
+    [AD_SCHEME_WORD] = {"word", "whole input tokens: token embedding zeroed, position kept, 1/(1-p) (word dropout)", AD_WHERE_INPUT, 1, 1},
+    [AD_SCHEME_EMBEDDING] = {"embedding", "whole vocabulary entries per batch row, 1/(1-p) (embedding dropout)", AD_WHERE_INPUT, 1, 1},
+    [AD_SCHEME_DROPKEY] = {"dropkey", "logits to -inf per (query, key), at least one kept per row (DropKey)", AD_WHERE_PRE, 1, 0},
+    [AD_SCHEME_FCM] = {"fcm", "past keys per batch row at a rate ~ U[0,p], all layers and heads, key 0 kept (forgetful causal masking)", AD_WHERE_PRE, 1, 0},
+    [AD_SCHEME_HEAD] = {"head", "whole heads per (batch row, layer), H/kept, never all (DropHead)", AD_WHERE_POST, 0, 0},
+    [AD_SCHEME_SYMMETRIC] = {"symmetric", "each weight with M[i][j] = M[j][i], 1/(1-p)", AD_WHERE_POST, 0, 1},
+};
+
+const ad_scheme_info *ad_scheme_get(ad_scheme s) {
+    assert(s >= 0 && s < AD_SCHEME_COUNT);
+    return &schemes[s];
+}
+
+int ad_scheme_lookup(const char *name) {
+    for (int s = 0; s < AD_SCHEME_COUNT; s++)
+        if (strcmp(schemes[s].name, name) == 0) return s;
+    return -1;
+}
+
+static const char *schedule_names[3] = {"constant", "layer-decay", "step-decay"};
+const char *ad_schedule_name(ad_schedule s) {
+    assert(s >= 0 && s < 3);
+    return schedule_names[s];
+}
+int ad_schedule_lookup(const char *name) {
+    for (int s = 0; s < 3; s++)
+        if (strcmp(schedule_names[s], name) == 0) return s;
+    return -1;
+}
+
+ad_attn_drop ad_attn_drop_make(const ad_drop_site *site) {
+    ad_attn_drop d;
+    d.site = *site;
+    float p = site->p > 0.0f ? site->p : 0.0f;
+    d.thresh = p > 0.0f ? ad_keep_threshold(p) : 0;
+    d.scale = 1.0f / (1.0f - p);
+    return d;
+}
 
 int ad_attn_drop_active(const ad_attn_drop *d) {
-    return d && d->kind != AD_SCHEME_NONE && d->p > 0.0f;
+    return d && d->site.scheme != AD_SCHEME_NONE && d->site.p > 0.0f &&
+           schemes[d->site.scheme].where != AD_WHERE_INPUT;
+}
+
+int ad_attn_drop_pre(const ad_attn_drop *d) { return schemes[d->site.scheme].where == AD_WHERE_PRE; }
+
+static int row_len(const ad_drop_site *s, int i) { return s->bidirectional ? s->block_size : i + 1; }
+
+static ad_rng site_stream(const ad_drop_site *s, ad_rng_purpose purpose, uint32_t head_field, int b) {
+    return ad_rng_stream(s->seed, purpose, s->step, ((uint32_t)s->layer << 16) | head_field, (uint32_t)b);
+}
+
+/* out[j] = (draw base+j >= thresh) ? keep_value : 0, for j < n */
+static void bern_run(const ad_rng *r, uint64_t base, int n, uint32_t thresh, float keep_value, float *out) {
+    uint64_t block0 = base >> 2;
+    int nblocks = (int)(((base + (uint64_t)n - 1) >> 2) - block0 + 1);
+    uint32_t u[4 * nblocks];
+    ad_philox4x32_blocks(u, (uint32_t)block0, r->ctr1, r->ctr2, r->ctr3, r->key, nblocks);
+    const uint32_t *w = u + (base & 3);
+    for (int j = 0; j < n; j++) out[j] = w[j] >= thresh ? keep_value : 0.0f;
+}
+
+/* keep[0..n) of row i: independent Bernoulli(1-p) conditioned on at least one
+ * survivor, sampled exactly: the first survivor k has the truncated geometric
+ * law P(k) = p^k (1-p) / (1-p^n), drawn by inversion; weights after it are
+ * independent draws. */
+static void conditional_row(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
+    const ad_drop_site *s = &d->site;
+    ad_rng row = site_stream(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
+    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+    double p = s->p, pn = pow(p, n);
+    double u = ad_rng_uniform(&row, (uint64_t)i * (uint64_t)(s->block_size + 2));
+    double x = ceil(log1p(-u * (1.0 - pn)) / log(p)) - 1.0;
+    int k = x < 0.0 ? 0 : x > n - 1 ? n - 1 : (int)x;
+    bern_run(&el, (uint64_t)i * (uint64_t)s->block_size, n, d->thresh, 1.0f, keep);
+    for (int j = 0; j < k; j++) keep[j] = 0.0f;
+    keep[k] = 1.0f;
 }
 
 void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult) {
-    if (!ad_attn_drop_active(d)) {
-        for (int j = 0; j <= i; j++) mult[j] = 1.0f;
+    const ad_drop_site *s = &d->site;
+    int n = row_len(s, i), T = s->block_size;
+    if (!ad_attn_drop_active(d) || ad_attn_drop_pre(d)) {
+        for (int j = 0; j < n; j++) mult[j] = 1.0f;
         return;
     }
-    /* standard: element (i,j) of the T x T matrix, PyTorch's nn.Dropout on wei */
-    ad_rng r = ad_rng_stream(d->seed, AD_RNG_ATTN, d->step, ((uint32_t)d->layer << 16) | (uint32_t)h,
-                             (uint32_t)b);
-    uint64_t first = (uint64_t)i * (uint64_t)d->T, block0 = first >> 2;
-    int nblocks = (int)(((first + (uint64_t)i) >> 2) - block0 + 1);
-    uint32_t u[4 * nblocks];
-    ad_philox4x32_blocks(u, (uint32_t)block0, r.ctr1, r.ctr2, r.ctr3, r.key, nblocks);
-    const uint32_t *row = u + (first & 3);
-    for (int j = 0; j <= i; j++) mult[j] = row[j] >= d->thresh ? d->scale : 0.0f;
+    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+    switch (s->scheme) {
+    case AD_SCHEME_STANDARD:
+        bern_run(&el, (uint64_t)i * T, n, d->thresh, d->scale, mult);
+        break;
+    case AD_SCHEME_MASKED: /* draws indexed inside the mask only: the lower triangle, packed */
+        bern_run(&el, s->bidirectional ? (uint64_t)i * T : (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale, mult);
+        break;
+    case AD_SCHEME_SYMMETRIC:
+        for (int j = 0; j < n; j++) {
+            uint64_t lo = (uint64_t)(i < j ? i : j), hi = (uint64_t)(i < j ? j : i);
+            mult[j] = ad_rng_u32(&el, lo * T + hi) >= d->thresh ? d->scale : 0.0f;
+        }
+        break;
+    case AD_SCHEME_KEEPDIAG:
+        bern_run(&el, (uint64_t)i * T, n, d->thresh, d->scale, mult);
+        if (i < n) mult[i] = 1.0f;
+        break;
+    case AD_SCHEME_NONZERO: {
+        conditional_row(d, b, h, i, n, mult);
+        float c = (float)((1.0 - pow(s->p, n)) / (1.0 - s->p));
+        for (int j = 0; j < n; j++) mult[j] *= c;
+        break;
+    }
+    case AD_SCHEME_FIXEDCOUNT: {
+        ad_rng row = site_stream(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
+        uint64_t base = (uint64_t)i * (uint64_t)(T + 2);
+        double x = (double)s->p * n;
+        int kd = (int)floor(x);
+        if (ad_rng_uniform(&row, base) < x - kd) kd++;
+        if (kd > n - 1) kd = n - 1;
+        int idx[n];
+        for (int j = 0; j < n; j++) idx[j] = j;
+        for (int r = 0; r < kd; r++) { /* partial Fisher-Yates: idx[0..kd) is a uniform kd-subset */
+            int t = r + (int)(ad_rng_uniform(&row, base + 1 + (uint64_t)r) * (n - r));
+            int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
+        }
+        float keep_value = (float)n / (float)(n - kd);
+        for (int j = 0; j < n; j++) mult[j] = keep_value;
+        for (int r = 0; r < kd; r++) mult[idx[r]] = 0.0f;
+        break;
+    }
+    case AD_SCHEME_COLUMN:
+    case AD_SCHEME_TOKEN: {
+        ad_rng key = site_stream(s, AD_RNG_ATTN_KEY, s->scheme == AD_SCHEME_TOKEN ? 0xFFFFu : (uint32_t)h, b);
+        bern_run(&key, 0, n, d->thresh, d->scale, mult);
+        break;
+    }
+    case AD_SCHEME_HEAD: {
+        ad_rng hr = ad_rng_stream(s->seed, AD_RNG_HEAD, s->step, (uint32_t)s->layer, (uint32_t)b);
+        int H = s->n_head, kept = 0, mine = 0;
+        for (int k = 0; k < H; k++) {
+            int kk = ad_rng_u32(&hr, (uint64_t)k) >= d->thresh;
+            kept += kk;
+            if (k == h) mine = kk;
+        }
+        float m = kept == 0 ? 1.0f : mine ? (float)H / (float)kept : 0.0f;
+        for (int j = 0; j < n; j++) mult[j] = m;
+        break;
+    }
+    default:
+        assert(0 && "not a post-softmax scheme");
+    }
 }
 
-void ad_elem_mult_run(const ad_elem_drop *d, int b, uint64_t i0, int n, float *mult) {
-    assert((i0 & 3) == 0);
-    int nblocks = (n + 3) / 4;
-    uint32_t u[4 * nblocks];
-    ad_philox4x32_blocks(u, (uint32_t)(i0 >> 2), d->base.ctr1, d->base.ctr2, d->base.ctr3 + (uint32_t)b,
-                         d->base.key, nblocks);
-    for (int k = 0; k < n; k++) mult[k] = u[k] >= d->thresh ? d->scale : 0.0f;
+void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep) {
+    const ad_drop_site *s = &d->site;
+    int n = row_len(s, i);
+    if (!ad_attn_drop_active(d) || !ad_attn_drop_pre(d)) {
+        for (int j = 0; j < n; j++) keep[j] = 1.0f;
+        return;
+    }
+    switch (s->scheme) {
+    case AD_SCHEME_RENORM: {
+        ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+        bern_run(&el, (uint64_t)i * s->block_size, n, d->thresh, 1.0f, keep);
+        break;
+    }
+    case AD_SCHEME_DROPKEY:
+        conditional_row(d, b, h, i, n, keep);
+        break;
+    case AD_SCHEME_FCM: {
+        /* one mask per batch row for every layer and head, at its own rate */
+        ad_rng fr = ad_rng_stream(s->seed, AD_RNG_FCM, s->step, 0, (uint32_t)b);
+        double rate = (double)s->p * ad_rng_uniform(&fr, 0);
+        uint32_t t = ad_keep_threshold(rate);
+        bern_run(&fr, 2, n, t, 1.0f, keep);
+        keep[0] = 1.0f;
+        break;
+    }
+    default:
+        assert(0 && "not a pre-softmax scheme");
+    }
+}
+
+int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult) {
+    if (s->scheme != AD_SCHEME_WORD && s->scheme != AD_SCHEME_EMBEDDING) return 0;
+    if (!(s->p > 0.0f)) {
+        for (int t = 0; t < T; t++) mult[t] = 1.0f;
+        return 1;
+    }
+    uint32_t thresh = ad_keep_threshold(s->p);
+    float scale = 1.0f / (1.0f - s->p);
+    ad_rng r = ad_rng_stream(s->seed, AD_RNG_WORD, s->step, s->scheme == AD_SCHEME_WORD ? 0u : 1u, (uint32_t)b);
+    for (int t = 0; t < T; t++) {
+        uint64_t k = s->scheme == AD_SCHEME_WORD ? (uint64_t)t : (uint64_t)idx[t];
+        mult[t] = ad_rng_u32(&r, k) >= thresh ? scale : 0.0f;
+    }
+    return 1;
+}
+
+void ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, double *out) {
+    ad_attn_drop d = ad_attn_drop_make(s);
+    int n = row_len(s, i);
+    float m[n];
+    if (!ad_attn_drop_active(&d)) {
+        memcpy(out, w, (size_t)n * sizeof *out);
+    } else if (ad_attn_drop_pre(&d)) {
+        ad_attn_row_keep(&d, b, h, i, m);
+        double sum = 0.0;
+        for (int j = 0; j < n; j++) sum += m[j] * w[j];
+        for (int j = 0; j < n; j++) out[j] = sum > 0.0 ? m[j] * w[j] / sum : 0.0;
+    } else {
+        ad_attn_row_mult(&d, b, h, i, m);
+        for (int j = 0; j < n; j++) out[j] = m[j] * w[j];
+    }
 }
 
 ad_elem_drop ad_elem_drop_make(float p, uint64_t seed, ad_rng_purpose purpose, uint32_t step, int layer) {
@@ -38,4 +236,11 @@ ad_elem_drop ad_elem_drop_make(float p, uint64_t seed, ad_rng_purpose purpose, u
     d.scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
     d.base = ad_rng_stream(seed, purpose, step, (uint32_t)layer, 0);
     return d;
+}
+
+void ad_elem_mult_run(const ad_elem_drop *d, int b, uint64_t i0, int n, float *mult) {
+    assert((i0 & 3) == 0);
+    ad_rng r = d->base;
+    r.ctr3 += (uint32_t)b;
+    bern_run(&r, i0, n, d->thresh, d->scale, mult);
 }

@@ -4,8 +4,10 @@
 
 #include "dropout.h"
 
-void ad_k_encoder_fwd_f(float *out, const int *idx, const float *wte, const float *wpe, int B, int T, int C);
-void ad_k_encoder_bwd_f(float *dwte, float *dwpe, const float *dout, const int *idx, int B, int T, int C);
+void ad_k_encoder_fwd_f(float *out, const int *idx, const float *wte, const float *wpe, const float *tok_mult,
+                        int B, int T, int C);
+void ad_k_encoder_bwd_f(float *dwte, float *dwpe, const float *dout, const int *idx, const float *tok_mult,
+                        int B, int T, int C);
 void ad_k_layernorm_fwd_f(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, int N, int C, float eps);
 void ad_k_layernorm_bwd_f(float *dinp, float *dw, float *db, const float *dout, const float *inp,

@@ -42,6 +42,9 @@ struct ad_model {
     float *attn_scratch;              /* (n_scratch,2,T,T): per-thread attention rows */
     int n_scratch;
     int *idx, *targets;               /* (B,T) copies of the last forward's inputs */
+    float *tok_mult;                  /* (B,T) word/embedding dropout of the last forward */
+    int tok_active;
+    long total_steps;                 /* for the step-decay schedule */
     int last_B, last_T, last_train, last_has_targets;
     uint64_t last_seed, last_step;
 };
@@ -54,6 +57,9 @@ ad_config ad_config_default(void) {
     c.n_head = 6;
     c.n_layer = 6;
     c.dropout = 0.2f;
+    c.scheme = AD_SCHEME_STANDARD;
+    c.attn_dropout = 0.2f;
+    c.schedule = AD_SCHEDULE_CONSTANT;
     return c;
 }
 
@@ -75,6 +81,12 @@ ad_status ad_config_check(const ad_config *c, ad_error *err) {
         return ad_fail(err, AD_ERR_ARG, "n_layer must be in [1, 1024], got %d", c->n_layer);
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return ad_fail(err, AD_ERR_ARG, "dropout must be in [0, 1), got %g", (double)c->dropout);
+    if ((int)c->scheme < 0 || c->scheme >= AD_SCHEME_COUNT)
+        return ad_fail(err, AD_ERR_ARG, "unknown attention-dropout scheme %d", (int)c->scheme);
+    if (!(c->attn_dropout >= 0.0f && c->attn_dropout < 1.0f))
+        return ad_fail(err, AD_ERR_ARG, "attn_dropout must be in [0, 1), got %g", (double)c->attn_dropout);
+    if ((int)c->schedule < 0 || c->schedule > AD_SCHEDULE_STEP_DECAY)
+        return ad_fail(err, AD_ERR_ARG, "unknown dropout schedule %d", (int)c->schedule);
     return AD_OK;
 }
 
@@ -126,9 +138,9 @@ static int act_floats(const ad_config *c, int max_batch, int training, size_t *p
     /* ln1 qkv atty res1 ln2 res2 = 1+3+1+1+1+1 BTC, fch fch_relu 8 BTC, 4 BT stats, att BHTT */
     if (!ad_mul_ok(BTC, 16, &t) || !ad_add_ok(pl, t, &pl)) return 0;
     if (!ad_add_ok(pl, 4 * BT, &pl) || !ad_add_ok(pl, BHTT, &pl)) return 0;
-    /* x0 lnf branch (3 BTC), lnf stats 2 BT, logits probs 2 BTV */
+    /* x0 lnf branch (3 BTC), lnf stats and token multipliers 3 BT, logits probs 2 BTV */
     if (!ad_mul_ok(BTC, 3, &t) || !ad_add_ok(sh, t, &sh)) return 0;
-    if (!ad_add_ok(sh, 2 * BT, &sh)) return 0;
+    if (!ad_add_ok(sh, 3 * BT, &sh)) return 0;
     if (!ad_mul_ok(BTV, 2, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     if (!ad_mul_ok(T * T * 2, (size_t)scratch_slots(), &t) || !ad_add_ok(sh, t, &sh)) return 0;
     if (training) { /* dres dtmp dln 3 BTC, d4 4 BTC, dqkv 3 BTC */
@@ -275,7 +287,7 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
         TAKE(la->fch, 4 * BTC); TAKE(la->fch_relu, 4 * BTC); TAKE(la->res2, BTC);
     }
     TAKE(m->x0, BTC); TAKE(m->lnf, BTC); TAKE(m->branch, BTC);
-    TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT);
+    TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT); TAKE(m->tok_mult, BT);
     TAKE(m->logits, BTV); TAKE(m->probs, BTV);
     m->n_scratch = scratch_slots();
     TAKE(m->attn_scratch, T * T * 2 * (size_t)m->n_scratch);
@@ -325,19 +337,34 @@ const ad_tensor_info *ad_model_tensor(const ad_model *m, int i) {
 }
 const float *ad_model_logits(const ad_model *m) { return m->logits; }
 
+void ad_model_set_total_steps(ad_model *m, long total) { m->total_steps = total; }
+
+float ad_model_attn_p(const ad_model *m, int layer, uint64_t step) {
+    const ad_config *c = &m->cfg;
+    double p = c->attn_dropout;
+    if (c->schedule == AD_SCHEDULE_LAYER_DECAY && c->n_layer > 1)
+        p *= (double)(c->n_layer - 1 - layer) / (double)(c->n_layer - 1);
+    else if (c->schedule == AD_SCHEDULE_STEP_DECAY && m->total_steps > 0)
+        p *= step >= (uint64_t)m->total_steps ? 0.0 : 1.0 - (double)step / (double)m->total_steps;
+    return (float)p;
+}
+
+static ad_drop_site site_for(const ad_model *m, int layer) {
+    ad_drop_site s;
+    s.scheme = m->last_train ? m->cfg.scheme : AD_SCHEME_NONE;
+    s.p = m->last_train ? ad_model_attn_p(m, layer, m->last_step) : 0.0f;
+    s.seed = m->last_seed;
+    s.step = (uint32_t)m->last_step;
+    s.layer = layer;
+    s.n_head = m->cfg.n_head;
+    s.block_size = m->last_T;
+    s.bidirectional = 0;
+    return s;
+}
+
 static ad_attn_drop attn_drop_for(const ad_model *m, int layer) {
-    ad_attn_drop d;
-    memset(&d, 0, sizeof d);
-    float p = m->cfg.dropout;
-    d.kind = (m->last_train && p > 0.0f) ? AD_SCHEME_STANDARD : AD_SCHEME_NONE;
-    d.p = p;
-    d.thresh = p > 0.0f ? ad_keep_threshold(p) : 0;
-    d.scale = 1.0f / (1.0f - p);
-    d.seed = m->last_seed;
-    d.step = (uint32_t)m->last_step;
-    d.layer = layer;
-    d.T = m->last_T;
-    return d;
+    ad_drop_site s = site_for(m, layer);
+    return ad_attn_drop_make(&s);
 }
 
 static ad_elem_drop elem_drop_for(const ad_model *m, ad_rng_purpose purpose, int layer) {
@@ -366,7 +393,12 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
     m->last_seed = seed;
     m->last_step = step;
     const float *p = m->params;
-    ad_k_encoder_fwd_f(m->x0, idx, p + m->off_wte, p + m->off_wpe, B, T, C);
+    ad_drop_site in_site = site_for(m, 0);
+    m->tok_active = 0;
+    if (in_site.p > 0.0f)
+        for (int b = 0; b < B; b++)
+            m->tok_active |= ad_input_mult(&in_site, b, idx + (size_t)b * T, T, m->tok_mult + (size_t)b * T);
+    ad_k_encoder_fwd_f(m->x0, idx, p + m->off_wte, p + m->off_wpe, m->tok_active ? m->tok_mult : NULL, B, T, C);
     const float *x = m->x0;
     for (int l = 0; l < L; l++) {
         layer_acts *a = &m->acts[m->training ? l : 0];
@@ -432,7 +464,7 @@ void ad_model_backward(ad_model *m) {
     }
     memset(g + m->off_wte, 0, (size_t)V * C * sizeof(float));
     memset(g + m->off_wpe, 0, (size_t)c->block_size * C * sizeof(float));
-    ad_k_encoder_bwd_f(g + m->off_wte, g + m->off_wpe, m->dres, m->idx, B, T, C);
+    ad_k_encoder_bwd_f(g + m->off_wte, g + m->off_wpe, m->dres, m->idx, m->tok_active ? m->tok_mult : NULL, B, T, C);
 }
 
 ad_adamw ad_adamw_default(void) {

@@ -12,7 +12,7 @@
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: parity_dump OUT.safetensors\n"); return 1; }
-    ad_config c = {23, 8, 16, 2, 2, 0.2f};
+    ad_config c = {23, 8, 16, 2, 2, 0.2f, AD_SCHEME_STANDARD, 0.2f, AD_SCHEDULE_CONSTANT};
     int B = 4, T = c.block_size, C = c.n_embd, H = c.n_head, L = c.n_layer;
     uint64_t seed = 42;
     ad_error err = {0};
@@ -61,8 +61,8 @@ int main(int argc, char **argv) {
         ad_st_writer_add(w, name, q, 2, sh2, NULL);
         q += B * T;
         for (int l = 0; l < L; l++) {
-            ad_attn_drop d = {AD_SCHEME_STANDARD, c.dropout, ad_keep_threshold(c.dropout), 1.0f / (1.0f - c.dropout),
-                              seed, (uint32_t)s, l, T};
+            ad_drop_site site = {AD_SCHEME_STANDARD, c.dropout, seed, (uint32_t)s, l, H, T, 0};
+            ad_attn_drop d = ad_attn_drop_make(&site);
             for (int h = 0; h < H; h++) {
                 for (int b = 0; b < B; b++)
                     for (int i = 0; i < T; i++) {

@@ -59,7 +59,8 @@ static ad_attn_drop adrop;
 static ad_elem_drop edrop;
 static int OC;
 
-static double l_encoder(void) { ad_k_encoder_fwd_d(out, idx, wte, wpe, B, T, C); return dot(out, G, (size_t)N * C); }
+static float *tokm; /* word-dropout multipliers (B,T) or NULL */
+static double l_encoder(void) { ad_k_encoder_fwd_d(out, idx, wte, wpe, tokm, B, T, C); return dot(out, G, (size_t)N * C); }
 static double l_layernorm(void) { ad_k_layernorm_fwd_d(out, mean, rstd, inp, w, bias, N, C, 1e-5); return dot(out, G, (size_t)N * C); }
 static double l_matmul(void) { ad_k_matmul_fwd_d(out, inp, w, bias, N, C, OC); return dot(out, G, (size_t)N * OC); }
 static double l_relu(void) { ad_k_relu_fwd_d(out, inp, (size_t)N * C); return dot(out, G, (size_t)N * C); }
@@ -81,7 +82,7 @@ int main(void) {
     printf("encoder\n");
     fill(wte, (size_t)V * C, 1); fill(wpe, (size_t)T * C, 1); fill(G, (size_t)N * C, 1);
     memset(d1, 0, (size_t)V * C * sizeof(double)); memset(d2, 0, (size_t)T * C * sizeof(double));
-    ad_k_encoder_bwd_d(d1, d2, G, idx, B, T, C);
+    ad_k_encoder_bwd_d(d1, d2, G, idx, NULL, B, T, C);
     loss_fn = l_encoder;
     fd_check("d wte", wte, d1, (size_t)V * C);
     fd_check("d wpe", wpe, d2, (size_t)T * C);
@@ -128,8 +129,8 @@ int main(void) {
         printf("causal attention%s\n", with_drop ? " with standard dropout (p=0.4, mask fixed)" : "");
         memset(&adrop, 0, sizeof adrop);
         if (with_drop) {
-            adrop.kind = AD_SCHEME_STANDARD; adrop.p = 0.4f; adrop.thresh = ad_keep_threshold(0.4);
-            adrop.scale = 1.0f / 0.6f; adrop.seed = 5; adrop.step = 2; adrop.layer = 1; adrop.T = T;
+            ad_drop_site site = {AD_SCHEME_STANDARD, 0.4f, 5, 2, 1, H, T, 0};
+            adrop = ad_attn_drop_make(&site);
         }
         fill(qkv, (size_t)N * 3 * C, 1); fill(G, (size_t)N * C, 1);
         l_attention();

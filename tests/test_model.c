@@ -7,7 +7,7 @@
 #include <string.h>
 
 static ad_config tiny(void) {
-    ad_config c = {11, 16, 24, 3, 2, 0.2f};
+    ad_config c = {11, 16, 24, 3, 2, 0.2f, AD_SCHEME_STANDARD, 0.2f, AD_SCHEDULE_CONSTANT};
     return c;
 }
 

@@ -32,6 +32,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "fixture: cannot read its config\n");
         return 1;
     }
+    c.scheme = AD_SCHEME_STANDARD;
+    c.attn_dropout = c.dropout;
+    c.schedule = AD_SCHEDULE_CONSTANT;
     int B = atoi(ad_st_meta(&f, "batch_size")), steps = atoi(ad_st_meta(&f, "steps"));
     uint64_t seed = strtoull(ad_st_meta(&f, "seed"), NULL, 10);
     ad_adamw opt = ad_adamw_default();
@@ -60,8 +63,8 @@ int main(int argc, char **argv) {
             for (int h = 0; h < H; h++) {
                 snprintf(name, sizeof name, "step%d.attn.%d.%d", s, l, h);
                 float *keep = get(&f, name, (size_t)B * T * T);
-                ad_attn_drop d = {AD_SCHEME_STANDARD, c.dropout, ad_keep_threshold(c.dropout),
-                                  1.0f / (1.0f - c.dropout), seed, (uint32_t)s, l, T};
+                ad_drop_site site = {AD_SCHEME_STANDARD, c.dropout, seed, (uint32_t)s, l, H, T, 0};
+                ad_attn_drop d = ad_attn_drop_make(&site);
                 for (int b = 0; b < B; b++)
                     for (int i = 0; i < T; i++) {
                         ad_attn_row_mult(&d, b, h, i, mult);

@@ -50,7 +50,7 @@ int main(void) {
     ad_error err = {0};
 
     /* ---- round trip */
-    ad_config c = {5, 6, 8, 2, 2, 0.1f};
+    ad_config c = {5, 6, 8, 2, 2, 0.1f, AD_SCHEME_TOKEN, 0.3f, AD_SCHEDULE_LAYER_DECAY};
     ad_model *m, *m2;
     CHECK(ad_model_create(&m, &c, 2, 1, 99, &err) == AD_OK, "%s", err.msg);
     uint32_t chars[5] = {'\n', ' ', 'a', 0xE9, 0x1F600};
@@ -60,7 +60,8 @@ int main(void) {
     CHECK(ad_checkpoint_load(&m2, &v2, path, 3, 0, &err) == AD_OK, "%s", err.msg);
     const ad_config *c2 = ad_model_config(m2);
     CHECK(c2->vocab_size == 5 && c2->block_size == 6 && c2->n_embd == 8 && c2->n_head == 2 && c2->n_layer == 2 &&
-          c2->dropout == 0.1f, "config round trip");
+          c2->dropout == 0.1f && c2->scheme == AD_SCHEME_TOKEN && c2->attn_dropout == 0.3f &&
+          c2->schedule == AD_SCHEDULE_LAYER_DECAY, "config round trip");
     CHECK(v2.size == 5 && memcmp(v2.chars, chars, sizeof chars) == 0, "vocab round trip");
     CHECK(ad_model_num_params(m) == ad_model_num_params(m2) &&
           memcmp(ad_model_params(m), ad_model_params(m2), ad_model_num_params(m) * sizeof(float)) == 0, "weights round trip");
