@@ -67,7 +67,8 @@ typedef enum {
     AD_RNG_ATTN_KEY = 11, /* key masks (column, token) */
     AD_RNG_HEAD = 12,     /* head masks */
     AD_RNG_FCM = 13,      /* forgetful causal masking */
-    AD_RNG_WORD = 14      /* word and embedding dropout */
+    AD_RNG_WORD = 14,     /* word and embedding dropout */
+    AD_RNG_STATS = 15     /* random logits of the statistics' Monte Carlo */
 } ad_rng_purpose;
 
 /* A stream of 32-bit draws: draw i is a pure function of
@@ -193,6 +194,36 @@ typedef struct {
  * is what masking their logits to -inf does. Input-level schemes (word,
  * embedding) leave attention rows as they are. */
 void ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, double *out);
+
+/* What a scheme does to attention rows: closed forms and Monte Carlo. */
+typedef struct {
+    ad_scheme scheme;
+    float p;
+    int block_size;       /* T */
+    int n_head, n_layer;
+    long trials;          /* Monte Carlo sequences (each with n_head heads) */
+    uint64_t seed;
+    int bidirectional;
+    double logit_std;     /* the Monte Carlo's logits are N(0, logit_std^2); 0: uniform weights */
+} ad_stats_opts;
+
+typedef struct {
+    int T;
+    /* per position i (T each); NaN where no closed form exists */
+    double *p_zero_exact, *p_zero_mc;                 /* row i of one head all zero */
+    double *p_allheads_zero_exact, *p_allheads_zero_mc; /* ... in every head of a layer */
+    double *row_sum_mean_exact, *row_sum_mean_mc, *row_sum_var_exact, *row_sum_var_mc;
+    double *bias_mc;      /* max over the row of |E[dropped weight / weight] - 1| */
+    double zero_rows_per_head, zero_rows_per_head_mc; /* expected all-zero rows per sequence and head */
+    double zero_rows_per_layer, zero_rows_per_model;
+    double p_any_zero_output;  /* P(some token's attention output is zero in some layer); NaN: n/a */
+} ad_stats;
+
+/* Computes the statistics (free with ad_stats_free). The closed forms that
+ * depend on the weights (row-sum variances) are exact given the weights and
+ * averaged over the same random weights as the Monte Carlo. */
+ad_status ad_stats_compute(ad_stats *st, const ad_stats_opts *o, ad_error *err);
+void ad_stats_free(ad_stats *st);
 
 /* ----------------------------------------------------------------- model */
 

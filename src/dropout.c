@@ -19,7 +19,7 @@ static const ad_scheme_info schemes[AD_SCHEME_COUNT] = {
     [AD_SCHEME_EMBEDDING] = {"embedding", "whole vocabulary entries per batch row, 1/(1-p) (embedding dropout)", AD_WHERE_INPUT, 1, 1},
     [AD_SCHEME_DROPKEY] = {"dropkey", "logits to -inf per (query, key), at least one kept per row (DropKey)", AD_WHERE_PRE, 1, 0},
     [AD_SCHEME_FCM] = {"fcm", "past keys per batch row at a rate ~ U[0,p], all layers and heads, key 0 kept (forgetful causal masking)", AD_WHERE_PRE, 1, 0},
-    [AD_SCHEME_HEAD] = {"head", "whole heads per (batch row, layer), H/kept, never all (DropHead)", AD_WHERE_POST, 0, 0},
+    [AD_SCHEME_HEAD] = {"head", "whole heads per (batch row, layer), H/kept, never all (DropHead)", AD_WHERE_POST, 0, 1},
     [AD_SCHEME_SYMMETRIC] = {"symmetric", "each weight with M[i][j] = M[j][i], 1/(1-p)", AD_WHERE_POST, 0, 1},
 };
 
