@@ -125,30 +125,72 @@ int main(void) {
     for (int i = 0; i < N * C; i++) dropped += d1[i] == 0.0;
     CHECK(dropped > 0 && dropped < N * C, "the mask drops %d of %d", dropped, N * C);
 
-    for (int with_drop = 0; with_drop < 2; with_drop++) {
-        printf("causal attention%s\n", with_drop ? " with standard dropout (p=0.4, mask fixed)" : "");
-        memset(&adrop, 0, sizeof adrop);
-        if (with_drop) {
-            ad_drop_site site = {AD_SCHEME_STANDARD, 0.4f, 5, 2, 1, H, T, 0};
-            adrop = ad_attn_drop_make(&site);
-        }
+    /* attention with every scheme: the kernel against a reference built from
+     * ad_drop_row (which renormalises pre-softmax schemes' survivors after the
+     * softmax), and the backward against finite differences, masks fixed */
+    for (int sc = 0; sc < AD_SCHEME_COUNT; sc++) {
+        const ad_scheme_info *si = ad_scheme_get((ad_scheme)sc);
+        if (si->where == AD_WHERE_INPUT) continue;
+        printf("causal attention, scheme %s (p=0.4)\n", si->name);
+        ad_drop_site site = {(ad_scheme)sc, 0.4f, 5, 2, 1, H, T, 0};
+        adrop = ad_attn_drop_make(&site);
         fill(qkv, (size_t)N * 3 * C, 1); fill(G, (size_t)N * C, 1);
         l_attention();
+        /* reference: softmax in double, the scheme's row, weighted sum of values */
+        int hs = C / H;
+        double worst = 0.0, w[T], wd[T];
+        int zero_rows = 0;
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int i = 0; i < T; i++) {
+                    const double *q = qkv + ((size_t)b * T + i) * 3 * C + h * hs;
+                    double mx = -1e300, z = 0.0;
+                    for (int j = 0; j <= i; j++) {
+                        const double *k = qkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
+                        double sdot = 0.0;
+                        for (int e = 0; e < hs; e++) sdot += q[e] * k[e];
+                        w[j] = sdot / sqrt((double)hs);
+                        if (w[j] > mx) mx = w[j];
+                    }
+                    for (int j = 0; j <= i; j++) { w[j] = exp(w[j] - mx); z += w[j]; }
+                    for (int j = 0; j <= i; j++) w[j] /= z;
+                    ad_drop_row(&site, b, h, i, w, wd);
+                    int zero = 1;
+                    for (int e = 0; e < hs; e++) {
+                        double o = 0.0;
+                        for (int j = 0; j <= i; j++) o += wd[j] * qkv[((size_t)b * T + j) * 3 * C + 2 * C + h * hs + e];
+                        double d = fabs(o - out[((size_t)b * T + i) * C + h * hs + e]);
+                        if (d > worst) worst = d;
+                        if (o != 0.0) zero = 0;
+                    }
+                    zero_rows += zero;
+                }
+        printf("  %-34s max abs diff %.2e, %d all-zero rows\n", "forward vs reference", worst, zero_rows);
+        CHECK(worst < 1e-12, "%s: attention differs from the reference by %.3g", si->name, worst);
         ad_k_attention_bwd_d(d1, scratch, G, qkv, att, &adrop, B, T, C, H, 4);
         loss_fn = l_attention;
         fd_check("d qkv", qkv, d1, (size_t)N * 3 * C);
-        double maxabove = 0.0, rowsum_err = 0.0;
+        double maxabove = 0.0;
         for (int bh = 0; bh < B * H; bh++)
-            for (int i = 0; i < T; i++) {
-                double s = 0.0;
-                for (int j = 0; j < T; j++) {
-                    double a = att[((size_t)bh * T + i) * T + j];
-                    if (j > i && fabs(a) > maxabove) maxabove = fabs(a);
-                    s += a;
-                }
-                if (fabs(s - 1.0) > rowsum_err) rowsum_err = fabs(s - 1.0);
-            }
-        CHECK(maxabove == 0.0 && rowsum_err < 1e-12, "softmax rows: above-diagonal %.3g, row-sum error %.3g", maxabove, rowsum_err);
+            for (int i = 0; i < T; i++)
+                for (int j = i + 1; j < T; j++)
+                    if (fabs(att[((size_t)bh * T + i) * T + j]) > maxabove) maxabove = fabs(att[((size_t)bh * T + i) * T + j]);
+        CHECK(maxabove == 0.0, "%s: weights above the diagonal", si->name);
+    }
+
+    printf("encoder with word dropout (p=0.5)\n");
+    {
+        static float tm[N];
+        ad_drop_site ws = {AD_SCHEME_WORD, 0.5f, 3, 4, 0, H, T, 0};
+        for (int b = 0; b < B; b++) ad_input_mult(&ws, b, idx + b * T, T, tm + b * T);
+        tokm = tm;
+        fill(wte, (size_t)V * C, 1); fill(wpe, (size_t)T * C, 1); fill(G, (size_t)N * C, 1);
+        memset(d1, 0, (size_t)V * C * sizeof(double)); memset(d2, 0, (size_t)T * C * sizeof(double));
+        ad_k_encoder_bwd_d(d1, d2, G, idx, tokm, B, T, C);
+        loss_fn = l_encoder;
+        fd_check("d wte", wte, d1, (size_t)V * C);
+        fd_check("d wpe", wpe, d2, (size_t)T * C);
+        tokm = NULL;
     }
 
     printf("cross-entropy (mean over rows)\n");

@@ -87,6 +87,64 @@ int main(void) {
     ad_model_forward(e, x, y, B, T, 1, 1, 1, &loss_train2, &err);
     CHECK(loss_train != loss_train2, "dropout masks do not change with the step");
 
+    /* every scheme: training forwards are bitwise the same with 1 and 2 threads,
+     * and at p=0 bitwise the `none` path */
+    {
+        float *ref = malloc(nl * sizeof(float)), *one = malloc(nl * sizeof(float));
+        ad_config cn = c;
+        cn.scheme = AD_SCHEME_NONE;
+        ad_model *mn;
+        ad_model_create(&mn, &cn, B, 1, 1, &err);
+        memcpy(ad_model_params(mn), ad_model_params(e), np * sizeof(float));
+        ad_model_forward(mn, x, y, B, T, 1, 4, 3, NULL, &err);
+        memcpy(ref, ad_model_logits(mn), nl * sizeof(float));
+        int threads_same = 0, zero_same = 0, changes = 0;
+        for (int sc = 0; sc < AD_SCHEME_COUNT; sc++) {
+            ad_config cs = c;
+            cs.scheme = (ad_scheme)sc;
+            cs.attn_dropout = 0.5f;
+            ad_model *ms;
+            ad_model_create(&ms, &cs, B, 1, 1, &err);
+            memcpy(ad_model_params(ms), ad_model_params(e), np * sizeof(float));
+            ad_set_threads(1);
+            ad_model_forward(ms, x, y, B, T, 1, 4, 3, NULL, &err);
+            memcpy(one, ad_model_logits(ms), nl * sizeof(float));
+            ad_set_threads(2);
+            ad_model_forward(ms, x, y, B, T, 1, 4, 3, NULL, &err);
+            threads_same += memcmp(one, ad_model_logits(ms), nl * sizeof(float)) == 0;
+            cs.attn_dropout = 0.0f;
+            ad_model_free(ms);
+            ad_model_create(&ms, &cs, B, 1, 1, &err);
+            memcpy(ad_model_params(ms), ad_model_params(e), np * sizeof(float));
+            ad_model_forward(ms, x, y, B, T, 1, 4, 3, NULL, &err);
+            zero_same += memcmp(ref, ad_model_logits(ms), nl * sizeof(float)) == 0;
+            changes += memcmp(ref, one, nl * sizeof(float)) != 0;
+            ad_model_free(ms);
+        }
+        CHECK(threads_same == AD_SCHEME_COUNT, "%d of %d schemes differ between 1 and 2 threads", AD_SCHEME_COUNT - threads_same, AD_SCHEME_COUNT);
+        CHECK(zero_same == AD_SCHEME_COUNT, "%d of %d schemes at p=0 differ from none", AD_SCHEME_COUNT - zero_same, AD_SCHEME_COUNT);
+        CHECK(changes == AD_SCHEME_COUNT - 1, "%d schemes at p=0.5 change the logits, expected all but none", changes);
+        /* schedules: layer-decay from p at the first block to 0 at the last; step-decay to 0 at the end */
+        ad_config cd = c;
+        cd.attn_dropout = 0.4f;
+        cd.n_layer = 3;
+        cd.schedule = AD_SCHEDULE_LAYER_DECAY;
+        ad_model *md;
+        ad_model_create(&md, &cd, 1, 0, 1, &err);
+        CHECK(ad_model_attn_p(md, 0, 0) == 0.4f && fabs(ad_model_attn_p(md, 1, 0) - 0.2f) < 1e-7 && ad_model_attn_p(md, 2, 0) == 0.0f,
+              "layer-decay");
+        ad_model_free(md);
+        cd.schedule = AD_SCHEDULE_STEP_DECAY;
+        ad_model_create(&md, &cd, 1, 0, 1, &err);
+        ad_model_set_total_steps(md, 100);
+        CHECK(ad_model_attn_p(md, 1, 0) == 0.4f && fabs(ad_model_attn_p(md, 1, 75) - 0.1f) < 1e-7 && ad_model_attn_p(md, 1, 100) == 0.0f,
+              "step-decay");
+        ad_model_free(md);
+        ad_model_free(mn);
+        free(ref);
+        free(one);
+    }
+
     /* a NaN weight is a numerical failure, not a silently wrong loss */
     ad_model_params(e)[ad_model_tensor(e, 0)->offset + (size_t)x[0] * c.n_embd] = NAN;
     float ln;
