@@ -8,6 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A float as the shortest decimal that reads back to it (0.2, not 0.200000003). */
+static double clean(float f) {
+    char buf[32];
+    for (int digits = 6; digits < 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        if ((float)strtod(buf, NULL) == f) break;
+    }
+    return strtod(buf, NULL);
+}
+
 static char *config_json(const ad_config *c) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -16,9 +26,9 @@ static char *config_json(const ad_config *c) {
     cJSON_AddNumberToObject(o, "n_embd", c->n_embd);
     cJSON_AddNumberToObject(o, "n_head", c->n_head);
     cJSON_AddNumberToObject(o, "n_layer", c->n_layer);
-    cJSON_AddNumberToObject(o, "dropout", (double)c->dropout);
+    cJSON_AddNumberToObject(o, "dropout", clean(c->dropout));
     cJSON_AddStringToObject(o, "attn_scheme", ad_scheme_get(c->scheme)->name);
-    cJSON_AddNumberToObject(o, "attn_dropout", (double)c->attn_dropout);
+    cJSON_AddNumberToObject(o, "attn_dropout", clean(c->attn_dropout));
     cJSON_AddStringToObject(o, "dropout_schedule", ad_schedule_name(c->schedule));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

@@ -88,6 +88,31 @@ out=$($A eval --ckpt "$ck" --data "$tmp/markov.txt" --eval-iters 3 --batch-size 
 printf 'hello WORLD %.0s' {1..100} > "$tmp/other.txt"
 expect_fail "eval data outside vocab" 2 "not in the vocabulary" $A eval --ckpt "$ck" --data "$tmp/other.txt"
 
+# schemes, stats, demo
+[ "$($A schemes | wc -l)" -eq 15 ] && $A schemes | grep -q '^nonzero ' && ok || bad "schemes lists 15"
+for c in stats demo schemes; do $A $c --help | grep -q usage: && ok || bad "help of $c"; done
+csv=$($A stats --scheme standard --p 0.5 --block-size 8 --n-head 4 --trials 2000 --format csv)
+[ "$(head -n 1 <<<"$csv")" = "pos,p_zero_exact,p_zero_mc,p_allheads_zero_exact,p_allheads_zero_mc,row_sum_mean_exact,row_sum_mean_mc,row_sum_var_exact,row_sum_var_mc,bias_mc" ] && ok || bad "stats csv header"
+[ "$(tail -n +2 <<<"$csv" | wc -l)" -eq 8 ] && ok || bad "stats csv rows"
+awk -F, 'NR > 1 { e = 0.5 ^ ($1 + 1); if ($2 - e > 1e-12 || e - $2 > 1e-12) exit 1 }' <<<"$csv" && ok || bad "standard p_zero_exact is not p^(i+1)"
+awk -F, 'NR > 1 && $2 != 0 { exit 1 }' <<<"$($A stats --scheme nonzero --p 0.5 --trials 100 --format csv)" && ok || bad "nonzero p_zero_exact"
+"${ATTNDROP_PYTHON:-/usr/bin/python3}" -c 'import json,sys; d=json.load(sys.stdin); assert len(d["positions"]) == 4 and d["positions"][0]["p_zero_exact"] == 0.25' \
+    <<<"$($A stats --p 0.25 --block-size 4 --trials 100 --format json)" && ok || bad "stats json"
+$A stats --scheme symmetric --attention bidirectional --trials 100 | grep -q 'some layer): n/a' && ok || bad "n/a for bidirectional symmetric"
+d=$($A demo --seed 1)
+grep -q 'all zero' <<<"$d" && [[ "$d" == *"rows all zero"* ]] && ok || bad "demo marks zero rows"
+[ "$($A demo --scheme nonzero --format json | "${ATTNDROP_PYTHON:-/usr/bin/python3}" -c 'import json,sys; print(json.load(sys.stdin)["zero_rows"])')" = "[]" ] && ok || bad "nonzero demo has zero rows"
+expect_fail "unknown scheme" 1 "unknown scheme 'nope'" $A train --scheme nope
+expect_fail "unknown schedule" 1 "unknown dropout schedule" $A train --dropout-schedule fast
+expect_fail "attn-dropout 1" 1 "out of range" $A train --attn-dropout 1
+expect_fail "stats p 1" 1 "out of range" $A stats --p 1
+expect_fail "stats unknown scheme" 1 "unknown scheme" $A stats --scheme bogus
+expect_fail "bad attention" 1 "causal or bidirectional" $A demo --attention sideways
+expect_fail "bad format" 1 "table, csv or json" $A stats --format xml
+$A train "${small[@]}" --scheme fcm --attn-dropout 0.3 --dropout-schedule step-decay --max-iters 5 --out "$tmp/fcm" >/dev/null 2>&1 && ok || bad "train with fcm"
+head -c 2000 "$tmp/fcm/model.safetensors" | grep -qF '\"attn_scheme\":\"fcm\"' && ok || bad "checkpoint records the scheme"
+$A sample --ckpt "$tmp/fcm/model.safetensors" --max-new-tokens 5 >/dev/null && ok || bad "sample from an fcm checkpoint"
+
 # greedy parity: PyTorch's gpt.py model, loaded from this checkpoint, wrote greedy.txt
 g=$($A sample --ckpt tests/fixtures/greedy.safetensors --temperature 0 --max-new-tokens 200)
 want=$(cat tests/fixtures/greedy.txt)
