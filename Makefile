@@ -72,6 +72,10 @@ demo: all
 fixtures: all
 	$(BUILD)/tests/parity_dump $(BUILD)/parity_in.safetensors
 	$(PYTHON) tests/parity.py fixture $(BUILD)/parity_in.safetensors tests/fixtures/parity.safetensors
+	for s in $$($(BUILD)/attndrop schemes | cut -d' ' -f1 | grep -vx standard); do \
+		$(BUILD)/tests/parity_dump $(BUILD)/parity_in.safetensors $$s 3 && \
+		$(PYTHON) tests/parity.py fixture $(BUILD)/parity_in.safetensors tests/fixtures/parity_$$s.safetensors || exit 1; \
+	done
 	$(BUILD)/attndrop train --batch-size 16 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --learning-rate 1e-3 \
 		--max-iters 400 --eval-interval 1000 --eval-iters 1 --out $(BUILD)/greedy >/dev/null
 	cp $(BUILD)/greedy/model.safetensors tests/fixtures/greedy.safetensors

@@ -11,7 +11,7 @@
 /* A float as the shortest decimal that reads back to it (0.2, not 0.200000003). */
 static double clean(float f) {
     char buf[32];
-    for (int digits = 6; digits < 9; digits++) {
+    for (int digits = 6; digits <= 9; digits++) {
         snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
         if ((float)strtod(buf, NULL) == f) break;
     }

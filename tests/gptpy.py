@@ -24,6 +24,11 @@ class Head(nn.Module):
         self.value = nn.Linear(n_embd, head_size, bias=False)
         self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))
         self.dropout = nn.Dropout(cfg["dropout"])
+        # Parity hooks, used in training only: attn_keep (B,T,T) masks logits
+        # before the softmax (a row with no survivor becomes 0); attn_mult
+        # (B,T,T) multiplies the softmax weights in place of self.dropout.
+        self.attn_keep = None
+        self.attn_mult = None
 
     def forward(self, x):
         B, T, C = x.shape
@@ -31,8 +36,17 @@ class Head(nn.Module):
         q = self.query(x)
         wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
         wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
-        wei = F.softmax(wei, dim=-1)
-        wei = self.dropout(wei)
+        if self.training and self.attn_keep is not None:
+            keep = self.attn_keep * self.tril[:T, :T]
+            alive = keep.sum(-1, keepdim=True) > 0
+            wei = wei.masked_fill((keep == 0) & alive, float("-inf"))
+            wei = F.softmax(wei, dim=-1) * alive
+        else:
+            wei = F.softmax(wei, dim=-1)
+        if self.training and self.attn_mult is not None:
+            wei = wei * self.attn_mult
+        else:
+            wei = self.dropout(wei)
         v = self.value(x)
         return wei @ v
 
@@ -84,6 +98,7 @@ class GPTLanguageModel(nn.Module):
         self.ln_f = nn.LayerNorm(cfg["n_embd"])
         self.lm_head = nn.Linear(cfg["n_embd"], cfg["vocab_size"])
         self.apply(self._init_weights)
+        self.tok_mult = None  # parity hook: (B,T) word/embedding dropout multipliers, training only
 
     def _init_weights(self, module):
         if isinstance(module, nn.Linear):
@@ -96,6 +111,8 @@ class GPTLanguageModel(nn.Module):
     def forward(self, idx, targets=None):
         B, T = idx.shape
         tok_emb = self.token_embedding_table(idx)
+        if self.training and self.tok_mult is not None:
+            tok_emb = tok_emb * self.tok_mult.unsqueeze(-1)
         pos_emb = self.position_embedding_table(torch.arange(T, device=idx.device))
         x = self.blocks(tok_emb + pos_emb)
         logits = self.lm_head(self.ln_f(x))
@@ -142,14 +159,16 @@ class FixedMaskDropout(nn.Module):
 
 
 def install_fixed_masks(model):
-    """Replaces every nn.Dropout by a FixedMaskDropout; returns them by site."""
+    """Replaces the proj and FFN nn.Dropout modules by FixedMaskDropout and the
+    heads' attention dropout by the parity hooks (no dropout until set);
+    returns the FixedMaskDropout modules by site ('resid'|'ffn', layer)."""
     p = model.cfg["dropout"]
     out = {}
     for l, block in enumerate(model.blocks):
-        for h, head in enumerate(block.sa.heads):
-            head.dropout = out[("attn", l, h)] = FixedMaskDropout(p)
-        block.sa.dropout = out[("resid", l, None)] = FixedMaskDropout(p)
-        block.ffwd.net[3] = out[("ffn", l, None)] = FixedMaskDropout(p)
+        for head in block.sa.heads:
+            head.dropout = nn.Identity()
+        block.sa.dropout = out[("resid", l)] = FixedMaskDropout(p)
+        block.ffwd.net[3] = out[("ffn", l)] = FixedMaskDropout(p)
     return out
 
 

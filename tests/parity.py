@@ -33,11 +33,17 @@ def fixture(inp, out):
     missing, unexpected = model.load_state_dict(init, strict=False)
     assert not unexpected and all(k.endswith(".tril") for k in missing), (missing, unexpected)
     masks = gptpy.install_fixed_masks(model)
+    where = meta.get("attn_where", "post")
 
     def set_masks(s):
-        for (kind, l, h), mod in masks.items():
-            key = f"step{s}.{kind}.{l}" + (f".{h}" if h is not None else "")
-            mod.keep = torch.from_numpy(t[key])
+        for (kind, l), mod in masks.items():
+            mod.keep = torch.from_numpy(t[f"step{s}.{kind}.{l}"])
+        for l, block in enumerate(model.blocks):
+            for h, head in enumerate(block.sa.heads):
+                m = torch.from_numpy(t[f"step{s}.attn.{l}.{h}"]) if where != "input" else None
+                head.attn_keep = m if where == "pre" else None
+                head.attn_mult = m if where == "post" else None
+        model.tok_mult = torch.from_numpy(t[f"step{s}.tok"]) if where == "input" else None
 
     def batch(s):
         x = torch.from_numpy(t[f"step{s}.x"].astype(np.int64))
@@ -74,7 +80,7 @@ def fixture(inp, out):
     for name, p in model.named_parameters():
         res["torch.final." + name] = p.detach().numpy().copy()
     gptpy.st_write(out, res, meta)
-    print(f"parity fixture: loss {res['torch.loss'][0]:.6f}, losses {losses[0]:.6f} .. {losses[-1]:.6f} -> {out}")
+    print(f"parity fixture ({meta.get('scheme', 'standard')}): loss {res['torch.loss'][0]:.6f}, losses {losses[0]:.6f} .. {losses[-1]:.6f} -> {out}")
 
 
 def greedy(ckpt, n):

@@ -1,18 +1,22 @@
-/* parity_dump.c - writes the inputs of the PyTorch parity test: a small
- * model's initial weights, ten training batches and every dropout keep mask
- * attndrop draws for them. tests/parity.py runs gpt.py's model on these and
- * adds PyTorch's results, making tests/fixtures/parity.safetensors. */
+/* parity_dump.c - writes the inputs of the PyTorch parity test for one
+ * attention-dropout scheme: a small model's initial weights, training batches
+ * and every mask attndrop draws for them (attention multipliers or keep masks,
+ * token multipliers, the proj and FFN keep masks). tests/parity.py runs
+ * gpt.py's model on these and adds PyTorch's results. */
 #include "attndrop.h"
 #include "dropout.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STEPS 10
-
 int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: parity_dump OUT.safetensors\n"); return 1; }
-    ad_config c = {23, 8, 16, 2, 2, 0.2f, AD_SCHEME_STANDARD, 0.2f, AD_SCHEDULE_CONSTANT};
+    if (argc < 2 || argc > 4) { fprintf(stderr, "usage: parity_dump OUT.safetensors [SCHEME [STEPS]]\n"); return 1; }
+    int scheme = argc > 2 ? ad_scheme_lookup(argv[2]) : AD_SCHEME_STANDARD;
+    int STEPS = argc > 3 ? atoi(argv[3]) : 10;
+    if (scheme < 0 || STEPS < 1 || STEPS > 100) { fprintf(stderr, "parity_dump: bad scheme or steps\n"); return 1; }
+    /* attention dropout 0.4 (other sites 0.2) makes dropped weights and zero rows common */
+    ad_config c = {23, 8, 16, 2, 2, 0.2f, (ad_scheme)scheme, scheme == AD_SCHEME_STANDARD ? 0.2f : 0.4f, AD_SCHEDULE_CONSTANT};
+    const ad_scheme_info *si = ad_scheme_get(c.scheme);
     int B = 4, T = c.block_size, C = c.n_embd, H = c.n_head, L = c.n_layer;
     uint64_t seed = 42;
     ad_error err = {0};
@@ -29,6 +33,10 @@ int main(int argc, char **argv) {
     snprintf(name, sizeof name, "%d", STEPS);
     ad_st_writer_meta(w, "steps", name, NULL);
     ad_st_writer_meta(w, "learning_rate", "0.0003", NULL);
+    ad_st_writer_meta(w, "scheme", si->name, NULL);
+    snprintf(name, sizeof name, "%.9g", (double)c.attn_dropout);
+    ad_st_writer_meta(w, "attn_dropout", name, NULL);
+    ad_st_writer_meta(w, "attn_where", si->where == AD_WHERE_PRE ? "pre" : si->where == AD_WHERE_INPUT ? "input" : "post", NULL);
 
     /* names are copied by the writer, data is not: keep every buffer alive */
     int nt = ad_model_num_tensors(m);
@@ -44,7 +52,7 @@ int main(int argc, char **argv) {
     int *data = malloc(n * sizeof *data);
     ad_rng r = ad_rng_stream(seed, AD_RNG_TEST, 0, 0, 0);
     for (size_t i = 0; i < n; i++) data[i] = (int)(ad_rng_u32(&r, i) % (uint32_t)c.vocab_size);
-    size_t per_step = (size_t)2 * B * T + (size_t)L * H * B * T * T + (size_t)2 * L * B * T * C;
+    size_t per_step = (size_t)3 * B * T + (size_t)L * H * B * T * T + (size_t)2 * L * B * T * C;
     float *buf = calloc(per_step * STEPS, sizeof *buf);
     int *x = malloc((size_t)B * T * sizeof *x), *y = malloc((size_t)B * T * sizeof *y);
     float *mult = malloc((size_t)T * sizeof *mult);
@@ -60,19 +68,30 @@ int main(int argc, char **argv) {
         for (int i = 0; i < B * T; i++) q[i] = (float)y[i];
         ad_st_writer_add(w, name, q, 2, sh2, NULL);
         q += B * T;
+        if (si->where == AD_WHERE_INPUT) {
+            ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, 0, H, T, 0};
+            for (int b = 0; b < B; b++) ad_input_mult(&site, b, x + b * T, T, q + b * T);
+            snprintf(name, sizeof name, "step%d.tok", s);
+            ad_st_writer_add(w, name, q, 2, sh2, NULL);
+            q += B * T;
+        }
         for (int l = 0; l < L; l++) {
-            ad_drop_site site = {AD_SCHEME_STANDARD, c.dropout, seed, (uint32_t)s, l, H, T, 0};
+            ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, l, H, T, 0};
             ad_attn_drop d = ad_attn_drop_make(&site);
-            for (int h = 0; h < H; h++) {
-                for (int b = 0; b < B; b++)
-                    for (int i = 0; i < T; i++) {
-                        ad_attn_row_mult(&d, b, h, i, mult);
-                        for (int j = 0; j <= i; j++) q[((size_t)b * T + i) * T + j] = mult[j] > 0.0f ? 1.0f : 0.0f;
-                    }
-                int64_t sh3[3] = {B, T, T};
-                snprintf(name, sizeof name, "step%d.attn.%d.%d", s, l, h);
-                ad_st_writer_add(w, name, q, 3, sh3, NULL);
-                q += (size_t)B * T * T;
+            if (si->where != AD_WHERE_INPUT) {
+                for (int h = 0; h < H; h++) {
+                    /* post: the multipliers; pre: 1 kept, 0 dropped */
+                    for (int b = 0; b < B; b++)
+                        for (int i = 0; i < T; i++) {
+                            if (si->where == AD_WHERE_PRE) ad_attn_row_keep(&d, b, h, i, mult);
+                            else ad_attn_row_mult(&d, b, h, i, mult);
+                            for (int j = 0; j <= i; j++) q[((size_t)b * T + i) * T + j] = mult[j];
+                        }
+                    int64_t sh3[3] = {B, T, T};
+                    snprintf(name, sizeof name, "step%d.attn.%d.%d", s, l, h);
+                    ad_st_writer_add(w, name, q, 3, sh3, NULL);
+                    q += (size_t)B * T * T;
+                }
             }
             static const char *kinds[2] = {"resid", "ffn"};
             ad_rng_purpose purposes[2] = {AD_RNG_RESID, AD_RNG_FFN};

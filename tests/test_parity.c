@@ -1,11 +1,14 @@
 /* test_parity.c - attndrop against PyTorch running gpt.py's model: logits,
  * loss, every gradient and ten AdamW steps on the same weights, batches and
  * dropout masks (tests/fixtures/parity.safetensors, made by tests/parity.py;
- * `make fixtures` remakes it). Relative tolerance 1e-4 on each tensor's scale. */
+ * `make fixtures` remakes it), and for every other attention-dropout scheme
+ * through its own masks (parity_<scheme>.safetensors, three steps). Relative
+ * tolerance 1e-4 on each tensor's scale. */
 #include "attndrop.h"
 #include "check.h"
 #include "dropout.h"
 #include <stdlib.h>
+#include <glob.h>
 #include <string.h>
 
 static float *get(const ad_st_file *f, const char *name, size_t n) {
@@ -20,8 +23,7 @@ static float *get(const ad_st_file *f, const char *name, size_t n) {
 
 static size_t numel(const ad_tensor_info *t) { return (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1); }
 
-int main(int argc, char **argv) {
-    const char *path = argc > 1 ? argv[1] : "tests/fixtures/parity.safetensors";
+static int run_fixture(const char *path) {
     const double tol = 1e-4;
     ad_error err = {0};
     ad_st_file f;
@@ -32,9 +34,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "fixture: cannot read its config\n");
         return 1;
     }
-    c.scheme = AD_SCHEME_STANDARD;
-    c.attn_dropout = c.dropout;
+    const char *scheme_name = ad_st_meta(&f, "scheme") ? ad_st_meta(&f, "scheme") : "standard";
+    int scheme = ad_scheme_lookup(scheme_name);
+    if (scheme < 0) { fprintf(stderr, "fixture: unknown scheme '%s'\n", scheme_name); return 1; }
+    c.scheme = (ad_scheme)scheme;
+    c.attn_dropout = ad_st_meta(&f, "attn_dropout") ? strtof(ad_st_meta(&f, "attn_dropout"), NULL) : c.dropout;
     c.schedule = AD_SCHEDULE_CONSTANT;
+    const ad_scheme_info *si = ad_scheme_get(c.scheme);
+    printf("scheme %s, attention dropout %g\n", si->name, (double)c.attn_dropout);
     int B = atoi(ad_st_meta(&f, "batch_size")), steps = atoi(ad_st_meta(&f, "steps"));
     uint64_t seed = strtoull(ad_st_meta(&f, "seed"), NULL, 10);
     ad_adamw opt = ad_adamw_default();
@@ -58,21 +65,22 @@ int main(int argc, char **argv) {
     /* the masks attndrop regenerates are the fixture's masks */
     float *mult = malloc((size_t)T * sizeof *mult);
     long mask_diff = 0;
-    for (int s = 0; s < steps; s++)
+    for (int s = 0; s < steps && si->where != AD_WHERE_INPUT; s++)
         for (int l = 0; l < L; l++)
             for (int h = 0; h < H; h++) {
                 snprintf(name, sizeof name, "step%d.attn.%d.%d", s, l, h);
-                float *keep = get(&f, name, (size_t)B * T * T);
-                ad_drop_site site = {AD_SCHEME_STANDARD, c.dropout, seed, (uint32_t)s, l, H, T, 0};
+                float *want = get(&f, name, (size_t)B * T * T);
+                ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, l, H, T, 0};
                 ad_attn_drop d = ad_attn_drop_make(&site);
                 for (int b = 0; b < B; b++)
                     for (int i = 0; i < T; i++) {
-                        ad_attn_row_mult(&d, b, h, i, mult);
-                        for (int j = 0; j <= i; j++) mask_diff += (mult[j] > 0.0f) != (keep[((size_t)b * T + i) * T + j] > 0.0f);
+                        if (si->where == AD_WHERE_PRE) ad_attn_row_keep(&d, b, h, i, mult);
+                        else ad_attn_row_mult(&d, b, h, i, mult);
+                        for (int j = 0; j <= i; j++) mask_diff += mult[j] != want[((size_t)b * T + i) * T + j];
                     }
-                free(keep);
+                free(want);
             }
-    CHECK(mask_diff == 0, "%ld attention keep decisions differ from the fixture", mask_diff);
+    CHECK(mask_diff == 0, "%ld attention mask entries differ from the fixture", mask_diff);
 
     float *xf = get(&f, "step0.x", (size_t)B * T), *yf = get(&f, "step0.y", (size_t)B * T);
     for (int i = 0; i < B * T; i++) { x[i] = (int)xf[i]; y[i] = (int)yf[i]; }
@@ -138,20 +146,42 @@ int main(int argc, char **argv) {
     }
     printf("losses of %d AdamW steps: max rel diff %.3g\n", steps, worst_loss);
     free(losses);
+    /* Adam divides by the gradients' root mean square, so an element whose gradient is at
+     * rounding level can take a step of a different sign: the weights are compared in
+     * absolute terms, against a tenth of one Adam step (0.1 lr), which any error in the
+     * optimiser itself (an update of the wrong size or sign) exceeds. */
     worst = 0.0;
     for (int i = 0; i < nt; i++) {
         const ad_tensor_info *t = ad_model_tensor(m, i);
         snprintf(name, sizeof name, "torch.final.%s", t->name);
         ref = get(&f, name, numel(t));
-        e = rel_err(p + t->offset, ref, numel(t), 1e-8);
-        CHECK(e < tol, "weights of %s after %d steps differ by %.3g", t->name, steps, e);
+        e = rel_err(p + t->offset, ref, numel(t), 1.0); /* with floor 1: the max absolute difference */
+        CHECK(e < 0.1 * opt.lr, "weights of %s after %d steps differ by %.3g", t->name, steps, e);
         if (e > worst) { worst = e; worst_name = t->name; }
         free(ref);
     }
-    printf("weights after %d steps: max rel diff %.3g (%s)\n", steps, worst, worst_name);
+    printf("weights after %d steps: max abs diff %.3g (%s), bound %.3g\n", steps, worst, worst_name, 0.1 * opt.lr);
     (void)C;
     free(x); free(y); free(mult);
     ad_model_free(m);
     ad_st_free(&f);
+    return 0;
+}
+
+/* Every fixture named on the command line, or all of tests/fixtures/parity*.safetensors. */
+int main(int argc, char **argv) {
+    glob_t g;
+    memset(&g, 0, sizeof g);
+    if (argc < 2 && glob("tests/fixtures/parity*.safetensors", 0, NULL, &g) != 0) {
+        fprintf(stderr, "no fixtures found (run from the repository root)\n");
+        return 1;
+    }
+    int n = argc > 1 ? argc - 1 : (int)g.gl_pathc;
+    for (int i = 0; i < n; i++) {
+        const char *path = argc > 1 ? argv[i + 1] : g.gl_pathv[i];
+        printf("-- %s\n", path);
+        if (run_fixture(path)) return 1;
+    }
+    globfree(&g);
     return check_done("parity");
 }

@@ -18,7 +18,13 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 "$B/tests/parity_dump" "$tmp/in.safetensors" && ok || bad "parity_dump"
 "$PY" tests/parity.py fixture "$tmp/in.safetensors" "$tmp/out.safetensors" && ok || bad "parity.py fixture"
-"$B/tests/test_parity" "$tmp/out.safetensors" && ok || bad "live parity with PyTorch"
+"$B/tests/test_parity" "$tmp/out.safetensors" >/dev/null && ok || bad "live parity with PyTorch (standard, 10 steps)"
+for s in $("$B/attndrop" schemes | cut -d' ' -f1); do
+    "$B/tests/parity_dump" "$tmp/in_$s.safetensors" "$s" 3 &&
+        "$PY" tests/parity.py fixture "$tmp/in_$s.safetensors" "$tmp/out_$s.safetensors" >/dev/null &&
+        "$B/tests/test_parity" "$tmp/out_$s.safetensors" | grep -E '^(gradients|weights)' | sed "s/^/$s: /" &&
+        ok || bad "live parity with PyTorch, scheme $s"
+done
 
 for cfg in "--n-embd 32 --n-head 4 --n-layer 3 --block-size 24" "--n-embd 48 --n-head 3 --n-layer 1 --block-size 8"; do
     # shellcheck disable=SC2086
