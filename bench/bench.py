@@ -38,12 +38,12 @@ def run(cmd):
     return out, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
 
 
-def run_attndrop(build, cfg, dropout, iters):
+def run_attndrop(build, cfg, dropout, iters, scheme="standard"):
     with tempfile.TemporaryDirectory(prefix="attndrop-bench-") as tmp:
         cmd = [os.path.join(build, "attndrop"), "train", "--task", "markov",
                "--batch-size", str(cfg["B"]), "--block-size", str(cfg["T"]),
                "--n-embd", str(cfg["C"]), "--n-head", str(cfg["H"]), "--n-layer", str(cfg["L"]),
-               "--dropout", str(dropout), "--max-iters", str(iters),
+               "--dropout", str(dropout), "--scheme", scheme, "--max-iters", str(iters),
                "--eval-interval", str(iters + 1), "--eval-iters", "1",
                "--threads", str(THREADS), "--out", tmp]
         out, rss = run(cmd)
@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ",".join(CONFIGS))
     ap.add_argument("--quick", action="store_true", help="a tenth of the steps: a smoke test, not a measurement")
     ap.add_argument("--out", default=None, help="CSV file to write (default BUILD/bench.csv)")
+    ap.add_argument("--no-schemes", action="store_true", help="skip the per-scheme table")
     args = ap.parse_args()
 
     names = [n for n in args.configs.split(",") if n]
@@ -123,6 +124,38 @@ def main():
         w = csv.writer(f)
         w.writerow(HEADER)
         w.writerows([[fmt(v, s) for v, s in zip(r, specs)] for r in rows])
+    print(f"wrote {out_path}")
+    if not args.no_schemes:
+        bench_schemes(args, rows)
+
+
+def bench_schemes(args, rows):
+    """Every scheme at the small config, p=0.2 on every dropout site, next to
+    `none` (no attention dropout) and PyTorch's standard dropout."""
+    cfg = CONFIGS["small"]
+    iters = max(2, cfg["iters"] // 10) if args.quick else cfg["iters"]
+    schemes = subprocess.run([os.path.join(args.build, "attndrop"), "schemes"], capture_output=True,
+                             text=True, check=True).stdout.split("\n")
+    schemes = [l.split()[0] for l in schemes if l.strip()]
+    torch_tps = next((r[3] for r in rows if r[0] == "small" and r[1] == 0.2), None)
+    results = []
+    for sc in schemes:
+        tps, _, _ = run_attndrop(args.build, cfg, 0.2, iters, sc)
+        results.append((sc, tps))
+        print(f"  scheme {sc}: done", file=sys.stderr, flush=True)
+    none = dict(results)["none"]
+    print(f"\nschemes at small (B32 T64 C128 H4 L4), p=0.2, {THREADS} threads")
+    print(f"{'scheme':>11}  {'tok/s':>8}  {'vs none':>8}  {'vs torch standard':>17}")
+    out_path = os.path.join(os.path.dirname(os.path.abspath(args.out or os.path.join(args.build, "bench.csv"))),
+                            "bench_schemes.csv")
+    with open(out_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["scheme", "tokens_per_s", "cost_vs_none", "ratio_vs_torch_standard"])
+        for sc, tps in results:
+            cost = none / tps - 1.0  # extra time per token over none
+            vs_torch = tps / torch_tps if torch_tps else None
+            print(f"{sc:>11}  {tps:8.0f}  {cost:+8.1%}  {('%.2f' % vs_torch) if vs_torch else '-':>17}")
+            w.writerow([sc, f"{tps:.0f}", f"{cost:.4f}", f"{vs_torch:.3f}" if vs_torch else ""])
     print(f"wrote {out_path}")
 
 

@@ -110,9 +110,15 @@ void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult) {
         bern_run(&el, s->bidirectional ? (uint64_t)i * T : (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale, mult);
         break;
     case AD_SCHEME_SYMMETRIC:
-        for (int j = 0; j < n; j++) {
-            uint64_t lo = (uint64_t)(i < j ? i : j), hi = (uint64_t)(i < j ? j : i);
-            mult[j] = ad_rng_u32(&el, lo * T + hi) >= d->thresh ? d->scale : 0.0f;
+        /* draw (lo, hi) of the packed triangle for both (i,j) and (j,i); a causal row
+         * (j <= i) is then contiguous, and the very draws of masked */
+        if (!s->bidirectional) {
+            bern_run(&el, (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale, mult);
+        } else {
+            for (int j = 0; j < n; j++) {
+                uint64_t lo = (uint64_t)(i < j ? i : j), hi = (uint64_t)(i < j ? j : i);
+                mult[j] = ad_rng_u32(&el, hi * (hi + 1) / 2 + lo) >= d->thresh ? d->scale : 0.0f;
+            }
         }
         break;
     case AD_SCHEME_KEEPDIAG:
@@ -132,10 +138,18 @@ void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult) {
         int kd = (int)floor(x);
         if (ad_rng_uniform(&row, base) < x - kd) kd++;
         if (kd > n - 1) kd = n - 1;
+        /* 64-bit draws for the swaps, from one vectorised run: u * (n-r) >> 64 is uniform
+         * on [0, n-r) to within (n-r)/2^64 */
+        uint64_t first = 2 * (base + 1), block0 = first >> 2;
+        int nblocks = (int)(((first + 2 * (uint64_t)kd + 1) >> 2) - block0 + 1);
+        uint32_t u[4 * nblocks];
+        ad_philox4x32_blocks(u, (uint32_t)block0, row.ctr1, row.ctr2, row.ctr3, row.key, nblocks);
+        const uint32_t *w = u + (first & 3);
         int idx[n];
         for (int j = 0; j < n; j++) idx[j] = j;
         for (int r = 0; r < kd; r++) { /* partial Fisher-Yates: idx[0..kd) is a uniform kd-subset */
-            int t = r + (int)(ad_rng_uniform(&row, base + 1 + (uint64_t)r) * (n - r));
+            uint64_t r64 = ((uint64_t)w[2 * r] << 32) | w[2 * r + 1];
+            int t = r + (int)(((unsigned __int128)r64 * (unsigned)(n - r)) >> 64);
             int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
         }
         float keep_value = (float)n / (float)(n - kd);
@@ -151,12 +165,11 @@ void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult) {
     }
     case AD_SCHEME_HEAD: {
         ad_rng hr = ad_rng_stream(s->seed, AD_RNG_HEAD, s->step, (uint32_t)s->layer, (uint32_t)b);
-        int H = s->n_head, kept = 0, mine = 0;
-        for (int k = 0; k < H; k++) {
-            int kk = ad_rng_u32(&hr, (uint64_t)k) >= d->thresh;
-            kept += kk;
-            if (k == h) mine = kk;
-        }
+        int H = s->n_head, kept = 0;
+        float hk[H];
+        bern_run(&hr, 0, H, d->thresh, 1.0f, hk);
+        for (int k = 0; k < H; k++) kept += hk[k] > 0.0f;
+        int mine = hk[h] > 0.0f;
         float m = kept == 0 ? 1.0f : mine ? (float)H / (float)kept : 0.0f;
         for (int j = 0; j < n; j++) mult[j] = m;
         break;

@@ -116,6 +116,17 @@ int main(void) {
             differ += memcmp(a, b, (size_t)(i + 1) * sizeof(float)) != 0;
         }
         CHECK(differ > 0, "masked reuses standard's draws");
+        /* under causal attention symmetric keeps each (i, j) with its mirror, which is never used:
+         * it is masked, draw for draw */
+        ad_drop_site s3 = site(AD_SCHEME_SYMMETRIC, 0.5f, 3, T);
+        ad_attn_drop d3 = ad_attn_drop_make(&s3);
+        int same = 1;
+        for (int i = 0; i < T; i++) {
+            ad_attn_row_mult(&d2, 1, 2, i, a);
+            ad_attn_row_mult(&d3, 1, 2, i, b);
+            same &= memcmp(a, b, (size_t)(i + 1) * sizeof(float)) == 0;
+        }
+        CHECK(same, "causal symmetric differs from masked");
         ad_drop_site sb = site(AD_SCHEME_SYMMETRIC, 0.5f, 3, T);
         sb.bidirectional = 1;
         ad_attn_drop ds = ad_attn_drop_make(&sb);
