@@ -64,7 +64,7 @@ check:
 # markov text, then a sample from the checkpoint.
 demo: all
 	$(BUILD)/attndrop train --task markov --batch-size 32 --block-size 64 --n-embd 64 --n-head 4 --n-layer 4 \
-		--learning-rate 1e-3 --max-iters 600 --eval-interval 100 --eval-iters 20 --out out
+		--learning-rate 1e-3 --max-iters 600 --eval-interval 100 --eval-iters 20 --out out --overwrite
 	@echo "entropy rate of the markov text (the lowest loss possible): $$($(BUILD)/attndrop text --entropy)"
 	$(BUILD)/attndrop sample --ckpt out/model.safetensors --max-new-tokens 300
 
@@ -77,7 +77,7 @@ fixtures: all
 		$(PYTHON) tests/parity.py fixture $(BUILD)/parity_in.safetensors tests/fixtures/parity_$$s.safetensors || exit 1; \
 	done
 	$(BUILD)/attndrop train --batch-size 16 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --learning-rate 1e-3 \
-		--max-iters 400 --eval-interval 1000 --eval-iters 1 --out $(BUILD)/greedy >/dev/null
+		--max-iters 400 --eval-interval 1000 --eval-iters 1 --out $(BUILD)/greedy --overwrite >/dev/null
 	cp $(BUILD)/greedy/model.safetensors tests/fixtures/greedy.safetensors
 	$(PYTHON) tests/parity.py greedy tests/fixtures/greedy.safetensors 200 > tests/fixtures/greedy.txt
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,10 +151,41 @@ static int ensure_dir(const char *dir) {
     return EXIT_INPUT;
 }
 
+static volatile sig_atomic_t stop_signal = 0;
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+/* The data of a run: a file, or the built-in text of a seed. */
+static ad_status load_data(ad_dataset *ds, const char *data, int task_chars, uint64_t seed, ad_error *err) {
+    if (data) return ad_dataset_load(ds, data, NULL, err);
+    char *text = ad_task_markov_text(seed, (size_t)task_chars);
+    if (!text) {
+        snprintf(err->msg, sizeof err->msg, "out of memory generating the markov text");
+        err->status = AD_ERR_NOMEM;
+        return AD_ERR_NOMEM;
+    }
+    ad_status s = ad_dataset_from_text(ds, text, strlen(text), NULL, err);
+    free(text);
+    return s;
+}
+
+/* Saves the training state, then the checkpoint: each atomically, the state
+ * alone enough to resume. */
+static ad_status save_run(const ad_model *m, const ad_vocab *v, const ad_train_state *st, const char *state,
+                          const char *ckpt, ad_error *err) {
+    ad_status s = ad_train_state_save(m, v, st, state, err);
+    return s ? s : ad_checkpoint_save(m, v, ckpt, err);
+}
+
+static int file_exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
 static int cmd_train(int argc, char **argv) {
     ad_config cfg = ad_config_default();
     int batch = 64, block = cfg.block_size, n_embd = cfg.n_embd, n_head = cfg.n_head, n_layer = cfg.n_layer;
     int max_iters = 5000, eval_interval = 500, eval_iters = 200, threads = 0, task_chars = 200000;
+    int resume = 0, overwrite = 0, ckpt_interval = 0;
     double dropout = cfg.dropout, lr = 3e-4, attn_dropout = -1.0;
     uint64_t seed = 1337;
     const char *data = NULL, *task = NULL, *out = "out", *scheme = "standard", *schedule = "constant";
@@ -177,17 +209,24 @@ static int cmd_train(int argc, char **argv) {
         {"seed", OPT_U64, &seed, 0, 0, "seed of every random draw (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (out)"},
+        {"checkpoint-interval", OPT_INT, &ckpt_interval, 0, 100000000, "also save every N steps (0: at the end only)"},
+        {"resume", OPT_FLAG, &resume, 0, 0, "continue the run saved in --out, with its own settings"},
+        {"overwrite", OPT_FLAG, &overwrite, 0, 0, "replace a run already saved in --out"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = parse_opts("train ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s train [--data FILE | --task markov] [options]\n\n"
+        printf("usage: %s train [--data FILE | --task markov] [options]\n"
+               "       %s train --resume --out DIR\n\n"
                "Trains gpt.py's model and writes OUT/model.safetensors, OUT/train_state.safetensors\n"
-               "and OUT/log.csv (step,train_loss,val_loss,elapsed_s,tokens_per_s).\n\noptions:\n", prog);
+               "and OUT/log.csv (step,train_loss,val_loss,elapsed_s,tokens_per_s). SIGINT or SIGTERM\n"
+               "finishes the current step, saves and exits; --resume continues exactly where it stopped.\n\n"
+               "options:\n", prog, prog);
         print_opts(opts, n_opts);
         return 0;
     }
     if (data && task) return die_usage("train ", "give either --data or --task, not both");
+    if (resume && overwrite) return die_usage("train ", "give either --resume or --overwrite, not both");
     int scheme_id = ad_scheme_lookup(scheme), schedule_id = ad_schedule_lookup(schedule);
     if (scheme_id < 0) return die_usage("train ", "unknown scheme '%s' (see '%s schemes')", scheme, prog);
     if (schedule_id < 0)
@@ -195,70 +234,140 @@ static int cmd_train(int argc, char **argv) {
     if (task && strcmp(task, "markov") != 0) return die_usage("train ", "unknown task '%s' (known: markov)", task);
     if (threads > 0) ad_set_threads(threads);
 
+    size_t path_len = strlen(out) + 32;
+    char *ckpt = malloc(path_len), *state = malloc(path_len), *logp = malloc(path_len);
+    if (!ckpt || !state || !logp) { free(ckpt); free(state); free(logp); fprintf(stderr, "%s: out of memory\n", prog); return EXIT_INPUT; }
+    snprintf(ckpt, path_len, "%s/model.safetensors", out);
+    snprintf(state, path_len, "%s/train_state.safetensors", out);
+    snprintf(logp, path_len, "%s/log.csv", out);
+
     ad_error err = {0};
-    ad_dataset ds;
+    ad_dataset ds = {{0, NULL}, NULL, 0, 0};
+    ad_model *m = NULL;
+    ad_vocab rv = {0, NULL};
+    int *xb = NULL, *yb = NULL;
+    FILE *log = NULL;
     ad_status s;
-    if (data) {
-        s = ad_dataset_load(&ds, data, NULL, &err);
+    ad_train_state st;
+    memset(&st, 0, sizeof st);
+    rc = 0;
+    if (resume) {
+        /* everything comes from the saved state: config, optimiser, seed, data, schedule of evaluations */
+        if ((s = ad_train_state_load(&m, &rv, &st, state, 1, &err))) {
+            rc = die_status(&err, "--resume needs the train_state.safetensors of an earlier run in --out");
+            goto done;
+        }
+        ad_model_free(m);
+        m = NULL;
+        if (sscanf(st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", &batch,
+                   &max_iters, &eval_interval, &eval_iters, &task_chars) != 5 || batch < 1 || max_iters < 1 ||
+            eval_interval < 1 || eval_iters < 1 || task_chars < 1) {
+            fprintf(stderr, "%s: %s: its run settings are missing or invalid; cannot resume\n", prog, state);
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        if ((s = ad_train_state_load(&m, &rv, &st, state, batch, &err))) { rc = die_status(&err, NULL); goto done; }
+        seed = st.seed;
+        const char *d = strncmp(st.run_data, "file:", 5) == 0 ? st.run_data + 5 : NULL;
+        if (!d && strcmp(st.run_data, "task:markov") != 0) {
+            fprintf(stderr, "%s: %s: unknown data '%s'; cannot resume\n", prog, state, st.run_data);
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        if ((s = load_data(&ds, d, task_chars, seed, &err))) { rc = die_status(&err, "the run's data must still be there"); goto done; }
+        if (ds.vocab.size != rv.size || memcmp(ds.vocab.chars, rv.chars, (size_t)rv.size * sizeof *rv.chars) != 0) {
+            fprintf(stderr, "%s: %s has changed since the run started (its characters differ); cannot resume\n", prog,
+                    d ? d : "the built-in text");
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        cfg = *ad_model_config(m);
+        block = cfg.block_size;
+        if (st.step >= max_iters) {
+            printf("the run in %s already finished (%ld of %d steps)\n", out, st.step, max_iters);
+            goto done;
+        }
     } else {
-        char *text = ad_task_markov_text(seed, (size_t)task_chars);
-        if (!text) { fprintf(stderr, "%s: out of memory generating the markov text\n", prog); return EXIT_INPUT; }
-        s = ad_dataset_from_text(&ds, text, strlen(text), NULL, &err);
-        free(text);
+        if ((s = load_data(&ds, data, task_chars, seed, &err))) { rc = die_status(&err, NULL); goto done; }
+        cfg.vocab_size = ds.vocab.size;
+        cfg.block_size = block;
+        cfg.n_embd = n_embd;
+        cfg.n_head = n_head;
+        cfg.n_layer = n_layer;
+        cfg.dropout = (float)dropout;
+        cfg.scheme = (ad_scheme)scheme_id;
+        cfg.attn_dropout = (float)(attn_dropout >= 0.0 ? attn_dropout : dropout);
+        cfg.schedule = (ad_schedule)schedule_id;
+        if ((s = ad_config_check(&cfg, &err))) { rc = die_usage("train ", "%s", err.msg); goto done; }
+        st.seed = seed;
+        st.opt = ad_adamw_default();
+        st.opt.lr = (float)lr;
+        snprintf(st.run_args, sizeof st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d",
+                 batch, max_iters, eval_interval, eval_iters, task_chars);
+        if (data && strlen(data) + 6 > sizeof st.run_data) { rc = die_usage("train ", "the --data path is too long"); goto done; }
+        snprintf(st.run_data, sizeof st.run_data, data ? "file:%s" : "task:markov", data);
     }
-    if (s) return die_status(&err, NULL);
-    cfg.vocab_size = ds.vocab.size;
-    cfg.block_size = block;
-    cfg.n_embd = n_embd;
-    cfg.n_head = n_head;
-    cfg.n_layer = n_layer;
-    cfg.dropout = (float)dropout;
-    cfg.scheme = (ad_scheme)scheme_id;
-    cfg.attn_dropout = (float)(attn_dropout >= 0.0 ? attn_dropout : dropout);
-    cfg.schedule = (ad_schedule)schedule_id;
-    if ((s = ad_config_check(&cfg, &err))) { ad_dataset_free(&ds); return die_usage("train ", "%s", err.msg); }
     size_t n_val = ds.n - ds.n_train;
     if (ds.n_train <= (size_t)block || n_val <= (size_t)block) {
         fprintf(stderr, "%s: the data has %zu characters: each split (90%% train: %zu, 10%% val: %zu) must be longer "
                         "than --block-size %d; use a longer text or a smaller --block-size\n",
                 prog, ds.n, ds.n_train, n_val, block);
-        ad_dataset_free(&ds);
-        return EXIT_INPUT;
+        rc = EXIT_INPUT;
+        goto done;
     }
-    if ((rc = ensure_dir(out))) { ad_dataset_free(&ds); return rc; }
-
-    ad_model *m = NULL;
-    if ((s = ad_model_create(&m, &cfg, batch, 1, seed, &err))) {
-        ad_dataset_free(&ds);
-        return die_status(&err, "try a smaller --batch-size, --block-size or --n-embd");
+    if (!resume) {
+        if (!overwrite && (file_exists(state) || file_exists(ckpt))) {
+            fprintf(stderr, "%s: %s already holds a run; continue it with --resume, or replace it with --overwrite\n",
+                    prog, out);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if ((rc = ensure_dir(out))) goto done;
+        if ((s = ad_model_create(&m, &cfg, batch, 1, seed, &err))) {
+            rc = die_status(&err, "try a smaller --batch-size, --block-size or --n-embd");
+            goto done;
+        }
     }
-    size_t path_len = strlen(out) + 32;
-    char *ckpt = malloc(path_len), *state = malloc(path_len), *logp = malloc(path_len);
-    int *xb = malloc((size_t)batch * block * sizeof(int)), *yb = malloc((size_t)batch * block * sizeof(int));
-    FILE *log = NULL;
-    rc = 0;
-    if (!ckpt || !state || !logp || !xb || !yb) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; goto done; }
-    snprintf(ckpt, path_len, "%s/model.safetensors", out);
-    snprintf(state, path_len, "%s/train_state.safetensors", out);
-    snprintf(logp, path_len, "%s/log.csv", out);
-    log = fopen(logp, "w");
+    xb = malloc((size_t)batch * block * sizeof(int));
+    yb = malloc((size_t)batch * block * sizeof(int));
+    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; goto done; }
+    log = fopen(logp, resume ? "a" : "w");
     if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
-    fprintf(log, "step,train_loss,val_loss,elapsed_s,tokens_per_s\n");
+    if (!resume) fprintf(log, "step,train_loss,val_loss,elapsed_s,tokens_per_s\n");
     fflush(log);
     printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
            (double)ad_model_num_params(m) / 1e6, cfg.vocab_size, ds.n_train, ad_get_threads());
-    printf("attention dropout: %s at p=%g (%s), dropout elsewhere %g\n", scheme, (double)cfg.attn_dropout, schedule,
-           (double)cfg.dropout);
+    printf("attention dropout: %s at p=%g (%s), dropout elsewhere %g\n", ad_scheme_get(cfg.scheme)->name,
+           (double)cfg.attn_dropout, ad_schedule_name(cfg.schedule), (double)cfg.dropout);
+    if (resume) printf("resuming at step %ld of %d\n", st.step, max_iters);
     fflush(stdout);
 
+    /* a signal ends the run at the next step boundary, with everything saved;
+     * a file-size limit makes writes fail with an error instead of killing us */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN);
+
     ad_model_set_total_steps(m, max_iters);
-    ad_adamw opt = ad_adamw_default();
-    opt.lr = (float)lr;
     progress pr = {isatty(2), 0.0};
     double t0 = now_s(), train_time = 0.0, train_time_at_row = 0.0;
     long tokens_at_row = 0, tokens = 0;
     float loss = 0.0f;
-    for (long iter = 0; iter < max_iters; iter++) {
+    for (long iter = st.step; iter < max_iters; iter++) {
+        if (stop_signal) {
+            progress_clear(&pr);
+            st.step = iter;
+            if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) { rc = die_status(&err, NULL); goto done; }
+            fprintf(stderr, "%s: stopped by %s after step %ld of %d; saved %s and %s; continue with "
+                            "'%s train --resume --out %s'\n", prog, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                    iter, max_iters, state, ckpt, prog, out);
+            rc = 128 + stop_signal;
+            goto done;
+        }
         if (iter % eval_interval == 0 || iter == max_iters - 1) {
             float tl, vl;
             if ((s = ad_estimate_loss(m, &ds, batch, eval_iters, seed, (uint64_t)iter, xb, yb, &tl, &vl, &err))) {
@@ -285,22 +394,30 @@ static int cmd_train(int argc, char **argv) {
         }
         if (s) {
             progress_clear(&pr);
-            fprintf(stderr, "%s: training diverged at step %ld: %s; nothing saved from this run "
+            fprintf(stderr, "%s: training diverged at step %ld: %s; the last saved state is kept "
                             "(try a smaller --learning-rate)\n", prog, iter, err.msg);
             rc = EXIT_NUMERIC;
             goto done;
         }
-        ad_model_adamw_step(m, &opt, iter + 1);
+        ad_model_adamw_step(m, &st.opt, iter + 1);
         train_time += now_s() - ts;
         tokens += (long)batch * block;
         double tps = (double)tokens / train_time;
         progress_draw(&pr, iter + 1, max_iters, loss, tps, (double)(max_iters - iter - 1) * batch * block / tps,
                       iter + 1 == max_iters);
+        if (ckpt_interval > 0 && (iter + 1) % ckpt_interval == 0 && iter + 1 < max_iters) {
+            st.step = iter + 1;
+            if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) {
+                progress_clear(&pr);
+                rc = die_status(&err, "the previous checkpoint is intact");
+                goto done;
+            }
+        }
     }
     progress_clear(&pr);
-    ad_train_state st = {max_iters, seed, opt};
-    if ((s = ad_checkpoint_save(m, &ds.vocab, ckpt, &err)) || (s = ad_train_state_save(m, &st, state, &err))) {
-        rc = die_status(&err, NULL);
+    st.step = max_iters;
+    if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) {
+        rc = die_status(&err, "the previous checkpoint is intact");
         goto done;
     }
     printf("saved %s (%.1f s)\n", ckpt, now_s() - t0);
@@ -312,6 +429,7 @@ done:
     free(xb);
     free(yb);
     ad_model_free(m);
+    ad_vocab_free(&rv);
     ad_dataset_free(&ds);
     return rc;
 }

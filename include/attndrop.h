@@ -340,14 +340,23 @@ ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int 
  * match; *v may be NULL. */
 ad_status ad_checkpoint_load_into(ad_model *m, ad_vocab *v, const char *path, ad_error *err);
 
-/* Training state beside a checkpoint: AdamW moments, the step and seed. */
+/* The training state: everything a run needs to continue exactly (weights,
+ * AdamW moments, step, seed, optimiser settings, config and vocabulary). The
+ * data position and every dropout mask follow from the seed and the step. */
 typedef struct {
     long step;        /* steps done */
     uint64_t seed;
     ad_adamw opt;
+    char run_args[512];   /* the caller's own settings, stored as they are ("" for none) */
+    char run_data[1024];  /* the caller's description of its data ("" for none) */
 } ad_train_state;
-ad_status ad_train_state_save(const ad_model *m, const ad_train_state *s, const char *path, ad_error *err);
-ad_status ad_train_state_load(ad_model *m, ad_train_state *s, const char *path, ad_error *err);
+/* Writes it atomically, like a checkpoint. */
+ad_status ad_train_state_save(const ad_model *m, const ad_vocab *v, const ad_train_state *s, const char *path,
+                              ad_error *err);
+/* Reads it: creates *out (a training model for batches of max_batch rows;
+ * free with ad_model_free) and fills *v (free with ad_vocab_free) and *s. */
+ad_status ad_train_state_load(ad_model **out, ad_vocab *v, ad_train_state *s, const char *path, int max_batch,
+                              ad_error *err);
 
 /* A safetensors file read whole, for tools and tests. */
 typedef struct {

@@ -86,6 +86,20 @@ static ad_status parse_config(ad_config *c, const char *json, ad_error *err) {
     return s ? AD_ERR_FORMAT : AD_OK;
 }
 
+/* The vocabulary as a JSON string of its characters in id order (cJSON_free it). */
+static char *vocab_json(const ad_vocab *v) {
+    char *chars = malloc((size_t)v->size * 4 + 1);
+    if (!chars) return NULL;
+    size_t k = 0;
+    for (int i = 0; i < v->size; i++) k += (size_t)ad_utf8_put(chars + k, v->chars[i]);
+    chars[k] = '\0';
+    cJSON *vs = cJSON_CreateString(chars);
+    char *out = vs ? cJSON_PrintUnformatted(vs) : NULL;
+    cJSON_Delete(vs);
+    free(chars);
+    return out;
+}
+
 ad_status ad_checkpoint_save(const ad_model *m, const ad_vocab *v, const char *path, ad_error *err) {
     const ad_config *c = ad_model_config(m);
     if (v->size != c->vocab_size)
@@ -93,17 +107,10 @@ ad_status ad_checkpoint_save(const ad_model *m, const ad_vocab *v, const char *p
     ad_st_writer *w = ad_st_writer_new();
     if (!w) return ad_fail(err, AD_ERR_NOMEM, "cannot create a writer");
     ad_status s = AD_OK;
-    char *cfg = config_json(c), *vocab_json = NULL, *chars = malloc((size_t)v->size * 4 + 1);
-    cJSON *vs = NULL;
-    if (!cfg || !chars) { s = ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata"); goto done; }
-    size_t k = 0;
-    for (int i = 0; i < v->size; i++) k += (size_t)ad_utf8_put(chars + k, v->chars[i]);
-    chars[k] = '\0';
-    vs = cJSON_CreateString(chars);
-    vocab_json = vs ? cJSON_PrintUnformatted(vs) : NULL;
-    if (!vocab_json) { s = ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata"); goto done; }
+    char *cfg = config_json(c), *vocab = vocab_json(v);
+    if (!cfg || !vocab) { s = ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata"); goto done; }
     if ((s = ad_st_writer_meta(w, "format", "attndrop", err)) || (s = ad_st_writer_meta(w, "config", cfg, err)) ||
-        (s = ad_st_writer_meta(w, "vocab", vocab_json, err)) || (s = ad_st_writer_meta(w, "version", "1", err)))
+        (s = ad_st_writer_meta(w, "vocab", vocab, err)) || (s = ad_st_writer_meta(w, "version", "1", err)))
         goto done;
     const float *p = ad_model_params((ad_model *)m);
     for (int i = 0; i < ad_model_num_tensors(m); i++) {
@@ -114,9 +121,7 @@ ad_status ad_checkpoint_save(const ad_model *m, const ad_vocab *v, const char *p
     s = ad_st_writer_write(w, path, err);
 done:
     free(cfg);
-    free(chars);
-    cJSON_free(vocab_json);
-    cJSON_Delete(vs);
+    cJSON_free(vocab);
     ad_st_writer_free(w);
     return s;
 }
@@ -240,18 +245,20 @@ ad_status ad_checkpoint_load_into(ad_model *m, ad_vocab *v, const char *path, ad
     return s;
 }
 
-ad_status ad_train_state_save(const ad_model *m, const ad_train_state *st, const char *path, ad_error *err) {
+ad_status ad_train_state_save(const ad_model *m, const ad_vocab *v, const ad_train_state *st, const char *path,
+                             ad_error *err) {
     ad_model *mm = (ad_model *)m;
     if (!ad_model_adam_m(mm)) return ad_fail(err, AD_ERR_ARG, "the model has no training state");
     ad_st_writer *w = ad_st_writer_new();
     if (!w) return ad_fail(err, AD_ERR_NOMEM, "cannot create a writer");
-    char *cfg = config_json(ad_model_config(m));
+    char *cfg = config_json(ad_model_config(m)), *vocab = vocab_json(v);
     char buf[64];
-    ad_status s = cfg ? AD_OK : ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata");
+    ad_status s = cfg && vocab ? AD_OK : ad_fail(err, AD_ERR_NOMEM, "cannot build the metadata");
     int64_t n = (int64_t)ad_model_num_params(m);
     if (!s) s = ad_st_writer_meta(w, "format", "attndrop-train-state", err);
     if (!s) s = ad_st_writer_meta(w, "version", "1", err);
     if (!s) s = ad_st_writer_meta(w, "config", cfg, err);
+    if (!s) s = ad_st_writer_meta(w, "vocab", vocab, err);
     snprintf(buf, sizeof buf, "%ld", st->step);
     if (!s) s = ad_st_writer_meta(w, "step", buf, err);
     snprintf(buf, sizeof buf, "%" PRIu64, st->seed);
@@ -262,10 +269,15 @@ ad_status ad_train_state_save(const ad_model *m, const ad_train_state *st, const
         snprintf(buf, sizeof buf, "%.9g", (double)vals[i]);
         s = ad_st_writer_meta(w, names[i], buf, err);
     }
+    if (!s && st->run_args[0]) s = ad_st_writer_meta(w, "run_args", st->run_args, err);
+    if (!s && st->run_data[0]) s = ad_st_writer_meta(w, "run_data", st->run_data, err);
+    /* the weights too: the state alone resumes a run, whatever became of model.safetensors */
+    if (!s) s = ad_st_writer_add(w, "params", ad_model_params(mm), 1, &n, err);
     if (!s) s = ad_st_writer_add(w, "adam.m", ad_model_adam_m(mm), 1, &n, err);
     if (!s) s = ad_st_writer_add(w, "adam.v", ad_model_adam_v(mm), 1, &n, err);
     if (!s) s = ad_st_writer_write(w, path, err);
     free(cfg);
+    cJSON_free(vocab);
     ad_st_writer_free(w);
     return s;
 }
@@ -279,18 +291,15 @@ static int parse_num(const char *s, double lo, double hi, double *out) {
     return 1;
 }
 
-ad_status ad_train_state_load(ad_model *m, ad_train_state *st, const char *path, ad_error *err) {
-    if (!ad_model_adam_m(m)) return ad_fail(err, AD_ERR_ARG, "the model has no training state");
+ad_status ad_train_state_load(ad_model **out, ad_vocab *v, ad_train_state *st, const char *path, int max_batch,
+                             ad_error *err) {
+    *out = NULL;
+    v->size = 0;
+    v->chars = NULL;
     ad_st_file f;
     ad_config c;
     ad_status s = read_attndrop(&f, &c, path, "attndrop-train-state", err);
     if (s) return s;
-    const ad_config *mc = ad_model_config(m);
-    if (c.vocab_size != mc->vocab_size || c.block_size != mc->block_size || c.n_embd != mc->n_embd ||
-        c.n_head != mc->n_head || c.n_layer != mc->n_layer) {
-        ad_st_free(&f);
-        return ad_fail(err, AD_ERR_FORMAT, "%s: its config differs from the checkpoint's", path);
-    }
     double step, seed, vals[5];
     const char *names[5] = {"lr", "beta1", "beta2", "eps", "weight_decay"};
     if (!parse_num(ad_st_meta(&f, "step"), 0, 2147483647.0, &step) ||
@@ -303,14 +312,40 @@ ad_status ad_train_state_load(ad_model *m, ad_train_state *st, const char *path,
             ad_st_free(&f);
             return ad_fail(err, AD_ERR_FORMAT, "%s: __metadata__ \"%s\" is missing or invalid", path, names[i]);
         }
-    size_t n = ad_model_num_params(m);
-    if (f.n != 2) s = ad_fail(err, AD_ERR_FORMAT, "%s: expected exactly the tensors adam.m and adam.v", path);
-    if (!s) s = ad_st_get_f32(&f, "adam.m", ad_model_adam_m(m), n, err);
-    if (!s) s = ad_st_get_f32(&f, "adam.v", ad_model_adam_v(m), n, err);
+    s = parse_vocab(v, ad_st_meta(&f, "vocab"), c.vocab_size, err);
+    if (!s) s = ad_model_create(out, &c, max_batch, 1, 0, err);
+    size_t n = s ? 0 : ad_model_num_params(*out);
+    if (!s && f.n != 3) s = ad_fail(err, AD_ERR_FORMAT, "%s: expected exactly the tensors params, adam.m and adam.v", path);
+    if (!s) s = ad_st_get_f32(&f, "params", ad_model_params(*out), n, err);
+    if (!s) s = ad_st_get_f32(&f, "adam.m", ad_model_adam_m(*out), n, err);
+    if (!s) s = ad_st_get_f32(&f, "adam.v", ad_model_adam_v(*out), n, err);
+    if (!s) {
+        const float *ps[3] = {ad_model_params(*out), ad_model_adam_m(*out), ad_model_adam_v(*out)};
+        for (int k = 0; k < 3 && !s; k++)
+            for (size_t i = 0; i < n; i++)
+                if (!isfinite(ps[k][i]) || (k == 2 && ps[k][i] < 0.0f)) {
+                    s = ad_fail(err, AD_ERR_FORMAT, "%s: %s holds an invalid value (%g)", path,
+                                k == 0 ? "params" : k == 1 ? "adam.m" : "adam.v", (double)ps[k][i]);
+                    break;
+                }
+    }
     /* the seed is read back exactly (strtod would round values above 2^53) */
     if (!s) st->seed = strtoull(ad_st_meta(&f, "seed"), NULL, 10);
+    if (!s) {
+        const char *ra = ad_st_meta(&f, "run_args"), *rd = ad_st_meta(&f, "run_data");
+        if ((ra && strlen(ra) >= sizeof st->run_args) || (rd && strlen(rd) >= sizeof st->run_data))
+            s = ad_fail(err, AD_ERR_FORMAT, "%s: run_args or run_data is too long", path);
+        snprintf(st->run_args, sizeof st->run_args, "%s", ra && !s ? ra : "");
+        snprintf(st->run_data, sizeof st->run_data, "%s", rd && !s ? rd : "");
+    }
+    if (s && err && strncmp(err->msg, path, strlen(path)) != 0) ad_error_prefix(err, path, ": ");
     ad_st_free(&f);
-    if (s) return s;
+    if (s) {
+        ad_model_free(*out);
+        *out = NULL;
+        ad_vocab_free(v);
+        return s;
+    }
     st->step = (long)step;
     st->opt.lr = (float)vals[0];
     st->opt.beta1 = (float)vals[1];

@@ -203,20 +203,40 @@ int main(void) {
         free(b);
     }
 
-    /* ---- training state */
+    /* ---- training state: weights, moments, step, seed, vocabulary */
     snprintf(path2, sizeof path2, "%s/state.safetensors", dir);
     size_t np = ad_model_num_params(m);
     for (size_t i = 0; i < np; i++) { ad_model_adam_m(m)[i] = (float)i * 1e-3f; ad_model_adam_v(m)[i] = (float)i * 1e-6f; }
-    ad_train_state st = {1234, 18446744073709551557ull, ad_adamw_default()}, st2;
-    CHECK(ad_train_state_save(m, &st, path2, &err) == AD_OK, "%s", err.msg);
-    CHECK(ad_model_create(&m2, &c, 2, 1, 1, &err) == AD_OK, "%s", err.msg);
-    CHECK(ad_train_state_load(m2, &st2, path2, &err) == AD_OK, "%s", err.msg);
-    CHECK(st2.step == 1234 && st2.seed == st.seed && st2.opt.lr == st.opt.lr && st2.opt.beta2 == st.opt.beta2,
+    ad_train_state st = {1234, 18446744073709551557ull, ad_adamw_default(), "batch_size=2", "file:/x y.txt"}, st2;
+    CHECK(ad_train_state_save(m, &v, &st, path2, &err) == AD_OK, "%s", err.msg);
+    CHECK(ad_train_state_load(&m2, &v2, &st2, path2, 2, &err) == AD_OK, "%s", err.msg);
+    CHECK(st2.step == 1234 && st2.seed == st.seed && st2.opt.lr == st.opt.lr && st2.opt.beta2 == st.opt.beta2 &&
+          strcmp(st2.run_args, "batch_size=2") == 0 && strcmp(st2.run_data, "file:/x y.txt") == 0,
           "state round trip (seed %llu)", (unsigned long long)st2.seed);
-    CHECK(memcmp(ad_model_adam_m(m), ad_model_adam_m(m2), np * sizeof(float)) == 0 &&
-          memcmp(ad_model_adam_v(m), ad_model_adam_v(m2), np * sizeof(float)) == 0, "moments round trip");
-    CHECK(ad_train_state_load(m2, &st2, path, &err) == AD_ERR_FORMAT && strstr(err.msg, "not an attndrop-train-state"), "%s", err.msg);
+    CHECK(memcmp(ad_model_params(m), ad_model_params(m2), np * sizeof(float)) == 0 &&
+          memcmp(ad_model_adam_m(m), ad_model_adam_m(m2), np * sizeof(float)) == 0 &&
+          memcmp(ad_model_adam_v(m), ad_model_adam_v(m2), np * sizeof(float)) == 0, "weights and moments round trip");
+    CHECK(v2.size == 5 && memcmp(v2.chars, chars, sizeof chars) == 0 && ad_model_config(m2)->scheme == AD_SCHEME_TOKEN,
+          "vocab and config round trip");
     ad_model_free(m2);
+    ad_vocab_free(&v2);
+    m2 = (ad_model *)1;
+    CHECK(ad_train_state_load(&m2, &v2, &st2, path, 2, &err) == AD_ERR_FORMAT && m2 == NULL &&
+          strstr(err.msg, "not an attndrop-train-state"), "%s", err.msg);
+    {   /* truncated, and a negative second moment */
+        ad_st_file g;
+        CHECK(ad_st_read(&g, path2, &err) == AD_OK, "%s", err.msg);
+        write_file(path, g.buf, g.size - 1);
+        CHECK(ad_train_state_load(&m2, &v2, &st2, path, 2, &err) == AD_ERR_FORMAT, "truncated state accepted");
+        unsigned char *b = malloc(g.size);
+        memcpy(b, g.buf, g.size);
+        float neg = -1.0f;
+        memcpy(b + g.size - 4, &neg, 4);
+        write_file(path, b, g.size);
+        CHECK(ad_train_state_load(&m2, &v2, &st2, path, 2, &err) == AD_ERR_FORMAT && strstr(err.msg, "adam.v"), "%s", err.msg);
+        free(b);
+        ad_st_free(&g);
+    }
 
     /* ---- a failed save leaves the previous file as it was */
     CHECK(ad_checkpoint_save(m, &v, "/nonexistent-dir/model.safetensors", &err) == AD_ERR_IO, "save into a missing directory");

@@ -29,7 +29,7 @@ done
 for cfg in "--n-embd 32 --n-head 4 --n-layer 3 --block-size 24" "--n-embd 48 --n-head 3 --n-layer 1 --block-size 8"; do
     # shellcheck disable=SC2086
     "$B/attndrop" train --batch-size 8 $cfg --learning-rate 2e-3 --max-iters 150 --eval-interval 1000 \
-        --eval-iters 1 --out "$tmp/g" >/dev/null 2>&1 || bad "training for greedy parity"
+        --eval-iters 1 --out "$tmp/g" --overwrite >/dev/null 2>&1 || bad "training for greedy parity"
     c=$("$B/attndrop" sample --ckpt "$tmp/g/model.safetensors" --temperature 0 --max-new-tokens 300)
     t=$("$PY" tests/parity.py greedy "$tmp/g/model.safetensors" 300)
     echo "greedy ($cfg): $(printf "%s" "${c:0:60}" | tr "\n" " ")..."
