@@ -53,8 +53,18 @@ typedef struct {
     const char *help;
 } opt;
 
+/* The options the last parse_opts saw on the command line. */
+static const void *given_dst[64];
+static int n_given;
+static int opt_given(const void *dst) {
+    for (int i = 0; i < n_given; i++)
+        if (given_dst[i] == dst) return 1;
+    return 0;
+}
+
 static int parse_opts(const char *cmd, opt *opts, int n_opts, int argc, char **argv, int *help) {
     *help = 0;
+    n_given = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { *help = 1; return 0; }
@@ -65,6 +75,7 @@ static int parse_opts(const char *cmd, opt *opts, int n_opts, int argc, char **a
             if (strncmp(a, "--", 2) == 0 && strlen(opts[k].name) == nlen - 2 && strncmp(a + 2, opts[k].name, nlen - 2) == 0)
                 o = &opts[k];
         if (!o) return die_usage(cmd, "unknown option '%.*s'", (int)nlen, a);
+        if (n_given < 64) given_dst[n_given++] = o->dst;
         if (o->type == OPT_FLAG) {
             if (eq) return die_usage(cmd, "--%s takes no value", o->name);
             *(int *)o->dst = 1;
@@ -209,7 +220,7 @@ static int cmd_train(int argc, char **argv) {
         {"seed", OPT_U64, &seed, 0, 0, "seed of every random draw (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (out)"},
-        {"checkpoint-interval", OPT_INT, &ckpt_interval, 0, 100000000, "also save every N steps (0: at the end only)"},
+        {"checkpoint-interval", OPT_INT, &ckpt_interval, 0, 100000000, "also save every N steps, once they prove finite (0: at the end only)"},
         {"resume", OPT_FLAG, &resume, 0, 0, "continue the run saved in --out, with its own settings"},
         {"overwrite", OPT_FLAG, &overwrite, 0, 0, "replace a run already saved in --out"},
     };
@@ -251,6 +262,7 @@ static int cmd_train(int argc, char **argv) {
     ad_train_state st;
     memset(&st, 0, sizeof st);
     rc = 0;
+    int given_max_iters = max_iters;
     if (resume) {
         /* everything comes from the saved state: config, optimiser, seed, data, schedule of evaluations */
         if ((s = ad_train_state_load(&m, &rv, &st, state, 1, &err))) {
@@ -265,6 +277,17 @@ static int cmd_train(int argc, char **argv) {
             fprintf(stderr, "%s: %s: its run settings are missing or invalid; cannot resume\n", prog, state);
             rc = EXIT_INPUT;
             goto done;
+        }
+        if (opt_given(&max_iters)) { /* a run may be extended; everything else is the run's own */
+            if (given_max_iters < st.step) {
+                fprintf(stderr, "%s: --max-iters %d is below the %ld steps already done\n", prog, given_max_iters, st.step);
+                rc = EXIT_USAGE;
+                goto done;
+            }
+            max_iters = given_max_iters;
+            snprintf(st.run_args, sizeof st.run_args,
+                     "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", batch, max_iters,
+                     eval_interval, eval_iters, task_chars);
         }
         if ((s = ad_train_state_load(&m, &rv, &st, state, batch, &err))) { rc = die_status(&err, NULL); goto done; }
         seed = st.seed;
@@ -357,7 +380,8 @@ static int cmd_train(int argc, char **argv) {
     double t0 = now_s(), train_time = 0.0, train_time_at_row = 0.0;
     long tokens_at_row = 0, tokens = 0;
     float loss = 0.0f;
-    for (long iter = st.step; iter < max_iters; iter++) {
+    long start = st.step;
+    for (long iter = start; iter < max_iters; iter++) {
         if (stop_signal) {
             progress_clear(&pr);
             st.step = iter;
@@ -399,25 +423,29 @@ static int cmd_train(int argc, char **argv) {
             rc = EXIT_NUMERIC;
             goto done;
         }
+        /* save here, before the update: the state of `iter` steps has just given a finite
+         * loss and gradients, so a run that diverges later keeps a state that works */
+        if (ckpt_interval > 0 && iter > start && iter % ckpt_interval == 0) {
+            st.step = iter;
+            double tsave = now_s();
+            if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) {
+                progress_clear(&pr);
+                rc = die_status(&err, NULL);
+                goto done;
+            }
+            ts += now_s() - tsave; /* saving is not training time */
+        }
         ad_model_adamw_step(m, &st.opt, iter + 1);
         train_time += now_s() - ts;
         tokens += (long)batch * block;
         double tps = (double)tokens / train_time;
         progress_draw(&pr, iter + 1, max_iters, loss, tps, (double)(max_iters - iter - 1) * batch * block / tps,
                       iter + 1 == max_iters);
-        if (ckpt_interval > 0 && (iter + 1) % ckpt_interval == 0 && iter + 1 < max_iters) {
-            st.step = iter + 1;
-            if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) {
-                progress_clear(&pr);
-                rc = die_status(&err, "the previous checkpoint is intact");
-                goto done;
-            }
-        }
     }
     progress_clear(&pr);
     st.step = max_iters;
     if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) {
-        rc = die_status(&err, "the previous checkpoint is intact");
+        rc = die_status(&err, NULL);
         goto done;
     }
     printf("saved %s (%.1f s)\n", ckpt, now_s() - t0);

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test_reliability.sh BUILD - no interruption loses work: SIGINT and SIGTERM
+# save and resume bitwise exactly, SIGKILL at random moments (during saves
+# too) always leaves a state that loads and resumes to the same weights, a
+# full disk leaves the previous checkpoint intact, a diverging run stops with
+# the step named and its last saved state good.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+A=${1:-build}/attndrop
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cfg=(--batch-size 8 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --eval-iters 2 --eval-interval 10
+     --dropout 0.3 --scheme nonzero --max-iters 80)
+
+# the uninterrupted reference
+$A train "${cfg[@]}" --out "$tmp/ref" >/dev/null 2>&1 && ok || bad "reference run"
+
+# SIGINT and SIGTERM: finish the step, save, exit 130 / 143, resume to the same bits
+for sig in INT TERM; do
+    want=$([ $sig = INT ] && echo 130 || echo 143)
+    d="$tmp/sig$sig"
+    got=""
+    for delay in 0.6 0.3 0.15; do  # a slower machine needs a shorter wait to catch the run mid-way
+        rm -rf "$d"
+        $A train "${cfg[@]}" --out "$d" >/dev/null 2>"$tmp/err" &
+        pid=$!
+        sleep $delay
+        kill -$sig $pid 2>/dev/null
+        wait $pid
+        got=$?
+        [ "$got" = "$want" ] && break
+    done
+    if [ "$got" = "$want" ]; then
+        grep -q "stopped by SIG$sig after step" "$tmp/err" && grep -q -- "--resume --out $d" "$tmp/err" && ok ||
+            bad "SIG$sig: the message does not say where it saved: $(cat "$tmp/err")"
+        $A train --resume --out "$d" >/dev/null 2>&1 && ok || bad "SIG$sig: resume failed"
+        cmp -s "$d/model.safetensors" "$tmp/ref/model.safetensors" && cmp -s "$d/train_state.safetensors" "$tmp/ref/train_state.safetensors" &&
+            ok || bad "SIG$sig: the resumed run's weights differ from the uninterrupted run's"
+        [ "$(cut -d, -f1-3 "$d/log.csv")" = "$(cut -d, -f1-3 "$tmp/ref/log.csv")" ] && ok || bad "SIG$sig: log.csv differs"
+    else
+        bad "SIG$sig: exit $got, expected $want (the run may have finished before the signal)"
+    fi
+done
+
+# SIGKILL at random moments, saving every step: what is on disk always loads, and resumes to the same bits
+kills=0
+for i in $(seq 1 8); do
+    d="$tmp/kill$i"
+    $A train "${cfg[@]}" --checkpoint-interval 1 --out "$d" >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.$((RANDOM % 9 + 1))"
+    kill -KILL $pid 2>/dev/null && kills=$((kills + 1))
+    wait $pid 2>/dev/null
+    if [ -e "$d/train_state.safetensors" ]; then
+        $A sample --ckpt "$d/model.safetensors" --max-new-tokens 3 >/dev/null 2>&1 && ok || bad "kill $i: the checkpoint does not load"
+        $A train --resume --out "$d" >/dev/null 2>&1 && ok || bad "kill $i: resume failed"
+        cmp -s "$d/model.safetensors" "$tmp/ref/model.safetensors" && ok || bad "kill $i: resumed weights differ"
+    fi
+done
+echo "SIGKILL: $kills runs killed"
+[ $kills -ge 4 ] && ok || bad "only $kills of 8 runs were still running when killed"
+
+# a full disk (a file-size limit): a clear error, the previous checkpoint intact, no temporary file left
+d="$tmp/full"
+$A train "${cfg[@]}" --max-iters 20 --out "$d" >/dev/null 2>&1
+before=$(md5sum "$d"/*.safetensors)
+(ulimit -f 64; $A train --resume --max-iters 30 --out "$d" >/dev/null 2>"$tmp/err"); rc=$?
+last=$(tail -n 1 "$tmp/err")  # progress lines come before it on a non-terminal
+[ $rc -eq 2 ] && [[ "$last" == *"cannot write"*"File too large"*"intact"* ]] && ok || bad "full disk: exit $rc, '$last'"
+[ "$(md5sum "$d"/*.safetensors)" = "$before" ] && ok || bad "full disk: the previous checkpoint changed"
+[ -z "$(ls "$d" | grep '\.tmp\.')" ] && ok || bad "full disk: temporary files left: $(ls "$d")"
+$A train --resume --max-iters 30 --out "$d" >/dev/null 2>&1 && ok || bad "resume after the disk has room again"
+
+# divergence: an absurd learning rate stops with the step named; the last saved state is good
+d="$tmp/nan"
+$A train "${cfg[@]}" --learning-rate 1000 --checkpoint-interval 2 --out "$d" >/dev/null 2>"$tmp/err"; rc=$?
+last=$(tail -n 1 "$tmp/err")
+[ $rc -eq 3 ] && [[ "$last" == *"diverged at step "[0-9]* ]] && ok || bad "divergence: exit $rc, '$last'"
+if [ -e "$d/train_state.safetensors" ]; then
+    $A sample --ckpt "$d/model.safetensors" --max-new-tokens 3 >/dev/null 2>&1 && ok || bad "divergence: the last checkpoint does not sample"
+else
+    bad "divergence: no state saved before it"
+fi
+
+# a run is never overwritten by accident; resuming needs a run; a finished run says so
+expect_fail "existing run" 1 "already holds a run" $A train "${cfg[@]}" --out "$tmp/ref"
+expect_fail "resume without a run" 2 "--resume needs" $A train --resume --out "$tmp/none"
+out=$($A train --resume --out "$tmp/ref") && [[ "$out" == *"already finished"* ]] && ok || bad "resume of a finished run: $out"
+expect_fail "max-iters below done" 1 "below the 80 steps" $A train --resume --max-iters 10 --out "$tmp/ref"
+tally reliability
