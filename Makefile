@@ -40,8 +40,8 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/attndrop: cli/main.c include/attndrop.h $(BUILD)/libattndrop.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/attndrop: cli/main.c cli/opts.c cli/opts.h include/attndrop.h $(BUILD)/libattndrop.a
+	$(CC) $(CFLAGS) cli/main.c cli/opts.c $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@

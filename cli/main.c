@@ -2,6 +2,7 @@
  * only the public header; every failure is one line on stderr and a non-zero
  * exit (1: bad usage, 2: bad input or I/O, 3: numerical failure). */
 #include "attndrop.h"
+#include "opts.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -14,25 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 1
-#define EXIT_INPUT 2
-#define EXIT_NUMERIC 3
-
-static const char *prog = "attndrop";
-
-static int die_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int die_usage(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see '%s %s--help')\n", prog, cmd ? cmd : "");
-    return EXIT_USAGE;
-}
 
 static int die_status(const ad_error *e, const char *hint) {
-    fprintf(stderr, "%s: %s%s%s\n", prog, e->msg, hint ? "; " : "", hint ? hint : "");
+    fprintf(stderr, "%s: %s%s%s\n", cli_prog, e->msg, hint ? "; " : "", hint ? hint : "");
     return e->status == AD_ERR_NUMERIC ? EXIT_NUMERIC : e->status == AD_ERR_ARG ? EXIT_USAGE : EXIT_INPUT;
 }
 
@@ -40,89 +25,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------ options */
-
-typedef enum { OPT_INT, OPT_FLOAT, OPT_U64, OPT_STR, OPT_FLAG } opt_type;
-typedef struct {
-    const char *name;
-    opt_type type;
-    void *dst;
-    double lo, hi;     /* inclusive range for numbers */
-    const char *help;
-} opt;
-
-/* The options the last parse_opts saw on the command line. */
-static const void *given_dst[64];
-static int n_given;
-static int opt_given(const void *dst) {
-    for (int i = 0; i < n_given; i++)
-        if (given_dst[i] == dst) return 1;
-    return 0;
-}
-
-static int parse_opts(const char *cmd, opt *opts, int n_opts, int argc, char **argv, int *help) {
-    *help = 0;
-    n_given = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { *help = 1; return 0; }
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        opt *o = NULL;
-        for (int k = 0; k < n_opts; k++)
-            if (strncmp(a, "--", 2) == 0 && strlen(opts[k].name) == nlen - 2 && strncmp(a + 2, opts[k].name, nlen - 2) == 0)
-                o = &opts[k];
-        if (!o) return die_usage(cmd, "unknown option '%.*s'", (int)nlen, a);
-        if (n_given < 64) given_dst[n_given++] = o->dst;
-        if (o->type == OPT_FLAG) {
-            if (eq) return die_usage(cmd, "--%s takes no value", o->name);
-            *(int *)o->dst = 1;
-            continue;
-        }
-        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!v) return die_usage(cmd, "--%s needs a value", o->name);
-        if (o->type == OPT_STR) {
-            if (!*v) return die_usage(cmd, "--%s needs a non-empty value", o->name);
-            *(const char **)o->dst = v;
-            continue;
-        }
-        char *end;
-        errno = 0;
-        if (o->type == OPT_FLOAT) {
-            double d = strtod(v, &end);
-            if (end == v || *end || errno == ERANGE || !isfinite(d))
-                return die_usage(cmd, "--%s: '%s' is not a number", o->name, v);
-            if (!(d >= o->lo && d <= o->hi))
-                return die_usage(cmd, "--%s: %s is out of range [%g, %g]", o->name, v, o->lo, o->hi);
-            *(double *)o->dst = d;
-        } else {
-            if (*v == '-' && o->lo >= 0) return die_usage(cmd, "--%s: '%s' must not be negative", o->name, v);
-            unsigned long long u = 0;
-            long long s = 0;
-            if (o->type == OPT_U64) u = strtoull(v, &end, 10); else s = strtoll(v, &end, 10);
-            if (end == v || *end || errno == ERANGE)
-                return die_usage(cmd, "--%s: '%s' is not a whole number in range", o->name, v);
-            if (o->type == OPT_U64) {
-                *(uint64_t *)o->dst = (uint64_t)u;
-            } else {
-                if (!((double)s >= o->lo && (double)s <= o->hi))
-                    return die_usage(cmd, "--%s: %s is out of range [%.0f, %.0f]", o->name, v, o->lo, o->hi);
-                *(int *)o->dst = (int)s;
-            }
-        }
-    }
-    return 0;
-}
-
-static void print_opts(const opt *opts, int n) {
-    for (int k = 0; k < n; k++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s", opts[k].name,
-                 opts[k].type == OPT_FLAG ? "" : opts[k].type == OPT_STR ? " S" : " N");
-        printf("  %-22s %s\n", left, opts[k].help);
-    }
 }
 
 /* ----------------------------------------------------------- progress */
@@ -155,10 +57,10 @@ static int ensure_dir(const char *dir) {
     if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
         struct stat st;
         if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-        fprintf(stderr, "%s: '%s' exists and is not a directory\n", prog, dir);
+        fprintf(stderr, "%s: '%s' exists and is not a directory\n", cli_prog, dir);
         return EXIT_INPUT;
     }
-    fprintf(stderr, "%s: cannot create directory '%s': %s\n", prog, dir, strerror(errno));
+    fprintf(stderr, "%s: cannot create directory '%s': %s\n", cli_prog, dir, strerror(errno));
     return EXIT_INPUT;
 }
 
@@ -225,29 +127,29 @@ static int cmd_train(int argc, char **argv) {
         {"overwrite", OPT_FLAG, &overwrite, 0, 0, "replace a run already saved in --out"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = parse_opts("train ", opts, n_opts, argc, argv, &help))) return rc;
+    if ((rc = cli_parse_opts("train ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
         printf("usage: %s train [--data FILE | --task markov] [options]\n"
                "       %s train --resume --out DIR\n\n"
                "Trains gpt.py's model and writes OUT/model.safetensors, OUT/train_state.safetensors\n"
                "and OUT/log.csv (step,train_loss,val_loss,elapsed_s,tokens_per_s). SIGINT or SIGTERM\n"
                "finishes the current step, saves and exits; --resume continues exactly where it stopped.\n\n"
-               "options:\n", prog, prog);
-        print_opts(opts, n_opts);
+               "options:\n", cli_prog, cli_prog);
+        cli_print_opts(opts, n_opts);
         return 0;
     }
-    if (data && task) return die_usage("train ", "give either --data or --task, not both");
-    if (resume && overwrite) return die_usage("train ", "give either --resume or --overwrite, not both");
+    if (data && task) return cli_die_usage("train ", "give either --data or --task, not both");
+    if (resume && overwrite) return cli_die_usage("train ", "give either --resume or --overwrite, not both");
     int scheme_id = ad_scheme_lookup(scheme), schedule_id = ad_schedule_lookup(schedule);
-    if (scheme_id < 0) return die_usage("train ", "unknown scheme '%s' (see '%s schemes')", scheme, prog);
+    if (scheme_id < 0) return cli_die_usage("train ", "unknown scheme '%s' (see '%s schemes')", scheme, cli_prog);
     if (schedule_id < 0)
-        return die_usage("train ", "unknown dropout schedule '%s' (constant, layer-decay or step-decay)", schedule);
-    if (task && strcmp(task, "markov") != 0) return die_usage("train ", "unknown task '%s' (known: markov)", task);
+        return cli_die_usage("train ", "unknown dropout schedule '%s' (constant, layer-decay or step-decay)", schedule);
+    if (task && strcmp(task, "markov") != 0) return cli_die_usage("train ", "unknown task '%s' (known: markov)", task);
     if (threads > 0) ad_set_threads(threads);
 
     size_t path_len = strlen(out) + 32;
     char *ckpt = malloc(path_len), *state = malloc(path_len), *logp = malloc(path_len);
-    if (!ckpt || !state || !logp) { free(ckpt); free(state); free(logp); fprintf(stderr, "%s: out of memory\n", prog); return EXIT_INPUT; }
+    if (!ckpt || !state || !logp) { free(ckpt); free(state); free(logp); fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
     snprintf(ckpt, path_len, "%s/model.safetensors", out);
     snprintf(state, path_len, "%s/train_state.safetensors", out);
     snprintf(logp, path_len, "%s/log.csv", out);
@@ -274,13 +176,13 @@ static int cmd_train(int argc, char **argv) {
         if (sscanf(st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", &batch,
                    &max_iters, &eval_interval, &eval_iters, &task_chars) != 5 || batch < 1 || max_iters < 1 ||
             eval_interval < 1 || eval_iters < 1 || task_chars < 1) {
-            fprintf(stderr, "%s: %s: its run settings are missing or invalid; cannot resume\n", prog, state);
+            fprintf(stderr, "%s: %s: its run settings are missing or invalid; cannot resume\n", cli_prog, state);
             rc = EXIT_INPUT;
             goto done;
         }
-        if (opt_given(&max_iters)) { /* a run may be extended; everything else is the run's own */
+        if (cli_opt_given(&max_iters)) { /* a run may be extended; everything else is the run's own */
             if (given_max_iters < st.step) {
-                fprintf(stderr, "%s: --max-iters %d is below the %ld steps already done\n", prog, given_max_iters, st.step);
+                fprintf(stderr, "%s: --max-iters %d is below the %ld steps already done\n", cli_prog, given_max_iters, st.step);
                 rc = EXIT_USAGE;
                 goto done;
             }
@@ -293,13 +195,13 @@ static int cmd_train(int argc, char **argv) {
         seed = st.seed;
         const char *d = strncmp(st.run_data, "file:", 5) == 0 ? st.run_data + 5 : NULL;
         if (!d && strcmp(st.run_data, "task:markov") != 0) {
-            fprintf(stderr, "%s: %s: unknown data '%s'; cannot resume\n", prog, state, st.run_data);
+            fprintf(stderr, "%s: %s: unknown data '%s'; cannot resume\n", cli_prog, state, st.run_data);
             rc = EXIT_INPUT;
             goto done;
         }
         if ((s = load_data(&ds, d, task_chars, seed, &err))) { rc = die_status(&err, "the run's data must still be there"); goto done; }
         if (ds.vocab.size != rv.size || memcmp(ds.vocab.chars, rv.chars, (size_t)rv.size * sizeof *rv.chars) != 0) {
-            fprintf(stderr, "%s: %s has changed since the run started (its characters differ); cannot resume\n", prog,
+            fprintf(stderr, "%s: %s has changed since the run started (its characters differ); cannot resume\n", cli_prog,
                     d ? d : "the built-in text");
             rc = EXIT_INPUT;
             goto done;
@@ -321,27 +223,27 @@ static int cmd_train(int argc, char **argv) {
         cfg.scheme = (ad_scheme)scheme_id;
         cfg.attn_dropout = (float)(attn_dropout >= 0.0 ? attn_dropout : dropout);
         cfg.schedule = (ad_schedule)schedule_id;
-        if ((s = ad_config_check(&cfg, &err))) { rc = die_usage("train ", "%s", err.msg); goto done; }
+        if ((s = ad_config_check(&cfg, &err))) { rc = cli_die_usage("train ", "%s", err.msg); goto done; }
         st.seed = seed;
         st.opt = ad_adamw_default();
         st.opt.lr = (float)lr;
         snprintf(st.run_args, sizeof st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d",
                  batch, max_iters, eval_interval, eval_iters, task_chars);
-        if (data && strlen(data) + 6 > sizeof st.run_data) { rc = die_usage("train ", "the --data path is too long"); goto done; }
+        if (data && strlen(data) + 6 > sizeof st.run_data) { rc = cli_die_usage("train ", "the --data path is too long"); goto done; }
         snprintf(st.run_data, sizeof st.run_data, data ? "file:%s" : "task:markov", data);
     }
     size_t n_val = ds.n - ds.n_train;
     if (ds.n_train <= (size_t)block || n_val <= (size_t)block) {
         fprintf(stderr, "%s: the data has %zu characters: each split (90%% train: %zu, 10%% val: %zu) must be longer "
                         "than --block-size %d; use a longer text or a smaller --block-size\n",
-                prog, ds.n, ds.n_train, n_val, block);
+                cli_prog, ds.n, ds.n_train, n_val, block);
         rc = EXIT_INPUT;
         goto done;
     }
     if (!resume) {
         if (!overwrite && (file_exists(state) || file_exists(ckpt))) {
             fprintf(stderr, "%s: %s already holds a run; continue it with --resume, or replace it with --overwrite\n",
-                    prog, out);
+                    cli_prog, out);
             rc = EXIT_USAGE;
             goto done;
         }
@@ -353,9 +255,9 @@ static int cmd_train(int argc, char **argv) {
     }
     xb = malloc((size_t)batch * block * sizeof(int));
     yb = malloc((size_t)batch * block * sizeof(int));
-    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; goto done; }
+    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
     log = fopen(logp, resume ? "a" : "w");
-    if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
+    if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
     if (!resume) fprintf(log, "step,train_loss,val_loss,elapsed_s,tokens_per_s\n");
     fflush(log);
     printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
@@ -387,8 +289,8 @@ static int cmd_train(int argc, char **argv) {
             st.step = iter;
             if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) { rc = die_status(&err, NULL); goto done; }
             fprintf(stderr, "%s: stopped by %s after step %ld of %d; saved %s and %s; continue with "
-                            "'%s train --resume --out %s'\n", prog, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                    iter, max_iters, state, ckpt, prog, out);
+                            "'%s train --resume --out %s'\n", cli_prog, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                    iter, max_iters, state, ckpt, cli_prog, out);
             rc = 128 + stop_signal;
             goto done;
         }
@@ -419,7 +321,7 @@ static int cmd_train(int argc, char **argv) {
         if (s) {
             progress_clear(&pr);
             fprintf(stderr, "%s: training diverged at step %ld: %s; the last saved state is kept "
-                            "(try a smaller --learning-rate)\n", prog, iter, err.msg);
+                            "(try a smaller --learning-rate)\n", cli_prog, iter, err.msg);
             rc = EXIT_NUMERIC;
             goto done;
         }
@@ -479,13 +381,13 @@ static int cmd_sample(int argc, char **argv) {
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = parse_opts("sample ", opts, n_opts, argc, argv, &help))) return rc;
+    if ((rc = cli_parse_opts("sample ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s sample --ckpt FILE [options]\n\nWrites the generated text, prompt included, to stdout.\n\noptions:\n", prog);
-        print_opts(opts, n_opts);
+        printf("usage: %s sample --ckpt FILE [options]\n\nWrites the generated text, prompt included, to stdout.\n\noptions:\n", cli_prog);
+        cli_print_opts(opts, n_opts);
         return 0;
     }
-    if (!ckpt) return die_usage("sample ", "--ckpt is required");
+    if (!ckpt) return cli_die_usage("sample ", "--ckpt is required");
     if (threads > 0) ad_set_threads(threads);
     ad_error err = {0};
     ad_model *m;
@@ -498,11 +400,11 @@ static int cmd_sample(int argc, char **argv) {
     if (prompt) {
         size_t n;
         if (ad_utf8_decode(prompt, strlen(prompt), &cps, &n, &err)) { rc = die_status(&err, NULL); goto done; }
-        if (n == 0 || n > 100000000) { rc = die_usage("sample ", "the prompt must hold 1 to 1e8 characters"); goto done; }
+        if (n == 0 || n > 100000000) { rc = cli_die_usage("sample ", "the prompt must hold 1 to 1e8 characters"); goto done; }
         n_ctx = (int)n;
     }
     ctx = malloc(((size_t)n_ctx + (size_t)max_new) * sizeof(int));
-    if (!ctx) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; goto done; }
+    if (!ctx) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
     if (prompt) {
         if (ad_vocab_encode(&v, cps, (size_t)n_ctx, ctx, &err)) {
             rc = die_status(&err, "the prompt may only use characters of the training text");
@@ -518,7 +420,7 @@ static int cmd_sample(int argc, char **argv) {
         fwrite(buf, 1, (size_t)ad_utf8_put(buf, v.chars[ctx[i]]), stdout);
     }
     fputc('\n', stdout);
-    if (fflush(stdout) != 0) { fprintf(stderr, "%s: cannot write the sample: %s\n", prog, strerror(errno)); rc = EXIT_INPUT; }
+    if (fflush(stdout) != 0) { fprintf(stderr, "%s: cannot write the sample: %s\n", cli_prog, strerror(errno)); rc = EXIT_INPUT; }
 done:
     free(ctx);
     free(cps);
@@ -542,13 +444,13 @@ static int cmd_eval(int argc, char **argv) {
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = parse_opts("eval ", opts, n_opts, argc, argv, &help))) return rc;
+    if ((rc = cli_parse_opts("eval ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s eval --ckpt FILE --data FILE [options]\n\nPrints the mean train and val loss, dropout off.\n\noptions:\n", prog);
-        print_opts(opts, n_opts);
+        printf("usage: %s eval --ckpt FILE --data FILE [options]\n\nPrints the mean train and val loss, dropout off.\n\noptions:\n", cli_prog);
+        cli_print_opts(opts, n_opts);
         return 0;
     }
-    if (!ckpt || !data) return die_usage("eval ", "--ckpt and --data are required");
+    if (!ckpt || !data) return cli_die_usage("eval ", "--ckpt and --data are required");
     if (threads > 0) ad_set_threads(threads);
     ad_error err = {0};
     ad_model *m;
@@ -564,7 +466,7 @@ static int cmd_eval(int argc, char **argv) {
     int *xb = malloc((size_t)batch * T * sizeof(int)), *yb = malloc((size_t)batch * T * sizeof(int));
     float tl, vl;
     rc = 0;
-    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", prog); rc = EXIT_INPUT; }
+    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; }
     else if (ad_estimate_loss(m, &ds, batch, eval_iters, seed, 0, xb, yb, &tl, &vl, &err)) rc = die_status(&err, NULL);
     else printf("train loss %.4f, val loss %.4f\n", (double)tl, (double)vl);
     free(xb);
@@ -588,25 +490,25 @@ static int cmd_text(int argc, char **argv) {
         {"entropy", OPT_FLAG, &entropy, 0, 0, "print the chain's exact entropy rate (nats/char) instead"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = parse_opts("text ", opts, n_opts, argc, argv, &help))) return rc;
+    if ((rc = cli_parse_opts("text ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
         printf("usage: %s text [--task markov] [options]\n\nWrites a built-in task's text to stdout, exactly as "
-               "'train --task' uses it,\nso that other tools can train on the same data.\n\noptions:\n", prog);
-        print_opts(opts, n_opts);
+               "'train --task' uses it,\nso that other tools can train on the same data.\n\noptions:\n", cli_prog);
+        cli_print_opts(opts, n_opts);
         return 0;
     }
-    if (strcmp(task, "markov") != 0) return die_usage("text ", "unknown task '%s' (known: markov)", task);
+    if (strcmp(task, "markov") != 0) return cli_die_usage("text ", "unknown task '%s' (known: markov)", task);
     if (entropy) {
         double h = ad_task_markov_entropy(seed);
-        if (!isfinite(h)) { fprintf(stderr, "%s: out of memory\n", prog); return EXIT_INPUT; }
+        if (!isfinite(h)) { fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
         printf("%.6f\n", h);
         return 0;
     }
     char *text = ad_task_markov_text(seed, (size_t)chars);
-    if (!text) { fprintf(stderr, "%s: out of memory\n", prog); return EXIT_INPUT; }
+    if (!text) { fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
     fwrite(text, 1, strlen(text), stdout);
     free(text);
-    if (fflush(stdout) != 0) { fprintf(stderr, "%s: cannot write: %s\n", prog, strerror(errno)); return EXIT_INPUT; }
+    if (fflush(stdout) != 0) { fprintf(stderr, "%s: cannot write: %s\n", cli_prog, strerror(errno)); return EXIT_INPUT; }
     return 0;
 }
 
@@ -614,14 +516,14 @@ static int cmd_text(int argc, char **argv) {
 
 static int parse_scheme(const char *cmd, const char *name, int *out) {
     *out = ad_scheme_lookup(name);
-    if (*out < 0) return die_usage(cmd, "unknown scheme '%s' (see '%s schemes')", name, prog);
+    if (*out < 0) return cli_die_usage(cmd, "unknown scheme '%s' (see '%s schemes')", name, cli_prog);
     return 0;
 }
 
 static int parse_attention(const char *cmd, const char *name, int *bidirectional) {
     if (strcmp(name, "causal") == 0) *bidirectional = 0;
     else if (strcmp(name, "bidirectional") == 0) *bidirectional = 1;
-    else return die_usage(cmd, "--attention must be causal or bidirectional, got '%s'", name);
+    else return cli_die_usage(cmd, "--attention must be causal or bidirectional, got '%s'", name);
     return 0;
 }
 
@@ -648,15 +550,15 @@ static int cmd_stats(int argc, char **argv) {
         {"format", OPT_STR, &format, 0, 0, "table, csv or json (table)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc, sc, bidir;
-    if ((rc = parse_opts("stats ", opts, n_opts, argc, argv, &help))) return rc;
+    if ((rc = cli_parse_opts("stats ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s stats [options]\n\nWhat a scheme does to attention rows, per position: exact and Monte Carlo.\n\noptions:\n", prog);
-        print_opts(opts, n_opts);
+        printf("usage: %s stats [options]\n\nWhat a scheme does to attention rows, per position: exact and Monte Carlo.\n\noptions:\n", cli_prog);
+        cli_print_opts(opts, n_opts);
         return 0;
     }
     if ((rc = parse_scheme("stats ", scheme, &sc)) || (rc = parse_attention("stats ", attention, &bidir))) return rc;
     int fmt = strcmp(format, "table") == 0 ? 0 : strcmp(format, "csv") == 0 ? 1 : strcmp(format, "json") == 0 ? 2 : -1;
-    if (fmt < 0) return die_usage("stats ", "--format must be table, csv or json, got '%s'", format);
+    if (fmt < 0) return cli_die_usage("stats ", "--format must be table, csv or json, got '%s'", format);
     ad_stats_opts so = {(ad_scheme)sc, (float)p, T, H, L, trials, seed, bidir, logit_std};
     ad_stats st;
     ad_error err = {0};
@@ -723,16 +625,16 @@ static int cmd_demo(int argc, char **argv) {
         {"format", OPT_STR, &format, 0, 0, "text or json (text)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc, sc, bidir;
-    if ((rc = parse_opts("demo ", opts, n_opts, argc, argv, &help))) return rc;
+    if ((rc = cli_parse_opts("demo ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
         printf("usage: %s demo [options]\n\nThe source's toy: random causal similarities, dropout, times random values;\n"
-               "rows that come out all zero are marked.\n\noptions:\n", prog);
-        print_opts(opts, n_opts);
+               "rows that come out all zero are marked.\n\noptions:\n", cli_prog);
+        cli_print_opts(opts, n_opts);
         return 0;
     }
     if ((rc = parse_scheme("demo ", scheme, &sc)) || (rc = parse_attention("demo ", attention, &bidir))) return rc;
     int json = strcmp(format, "json") == 0;
-    if (!json && strcmp(format, "text") != 0) return die_usage("demo ", "--format must be text or json, got '%s'", format);
+    if (!json && strcmp(format, "text") != 0) return cli_die_usage("demo ", "--format must be text or json, got '%s'", format);
     double sim[64 * 64], drop[64 * 64], val[64 * 10], prod[64 * 10];
     ad_rng r = ad_rng_stream(seed, AD_RNG_TEST, 0, 0, 0), rv = ad_rng_stream(seed, AD_RNG_TEST, 1, 0, 0);
     for (int i = 0; i < T; i++)
@@ -795,9 +697,9 @@ static int cmd_demo(int argc, char **argv) {
 static int cmd_schemes(int argc, char **argv) {
     opt opts[1];
     int help, rc;
-    if ((rc = parse_opts("schemes ", opts, 0, argc, argv, &help))) return rc;
+    if ((rc = cli_parse_opts("schemes ", opts, 0, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s schemes\n\nLists the attention-dropout schemes of --scheme.\n", prog);
+        printf("usage: %s schemes\n\nLists the attention-dropout schemes of --scheme.\n", cli_prog);
         return 0;
     }
     static const char *where[3] = {"after softmax", "before softmax", "input"};
@@ -823,7 +725,7 @@ static void usage(FILE *f) {
             "  stats    what a scheme does to attention rows: exact and Monte Carlo\n"
             "  demo     the source's toy: dropout on a small causal matrix, zero rows marked\n\n"
             "'%s COMMAND --help' lists a command's options.\n",
-            prog, AD_VERSION, prog);
+            cli_prog, AD_VERSION, cli_prog);
 }
 
 int main(int argc, char **argv) {
@@ -838,5 +740,5 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "schemes") == 0) return cmd_schemes(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0) return cmd_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
-    return die_usage(NULL, "unknown command '%s'", cmd);
+    return cli_die_usage(NULL, "unknown command '%s'", cmd);
 }

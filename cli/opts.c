@@ -1,0 +1,95 @@
+/* opts.c - the command-line tool's option parser: --name VALUE or
+ * --name=VALUE, strict numbers with ranges, one-line errors. */
+#include "opts.h"
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cli_prog = "attndrop";
+
+int cli_die_usage(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_prog);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see '%s %s--help')\n", cli_prog, cmd ? cmd : "");
+    return EXIT_USAGE;
+}
+
+/* The options the last parse_opts saw on the command line. */
+static const void *given_dst[64];
+static int n_given;
+int cli_opt_given(const void *dst) {
+    for (int i = 0; i < n_given; i++)
+        if (given_dst[i] == dst) return 1;
+    return 0;
+}
+
+int cli_parse_opts(const char *cmd, opt *opts, int n_opts, int argc, char **argv, int *help) {
+    *help = 0;
+    n_given = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { *help = 1; return 0; }
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        opt *o = NULL;
+        for (int k = 0; k < n_opts; k++)
+            if (strncmp(a, "--", 2) == 0 && strlen(opts[k].name) == nlen - 2 && strncmp(a + 2, opts[k].name, nlen - 2) == 0)
+                o = &opts[k];
+        if (!o) return cli_die_usage(cmd, "unknown option '%.*s'", (int)nlen, a);
+        if (n_given < 64) given_dst[n_given++] = o->dst;
+        if (o->type == OPT_FLAG) {
+            if (eq) return cli_die_usage(cmd, "--%s takes no value", o->name);
+            *(int *)o->dst = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) return cli_die_usage(cmd, "--%s needs a value", o->name);
+        if (o->type == OPT_STR) {
+            if (!*v) return cli_die_usage(cmd, "--%s needs a non-empty value", o->name);
+            *(const char **)o->dst = v;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        if (o->type == OPT_FLOAT) {
+            double d = strtod(v, &end);
+            if (end == v || *end || errno == ERANGE || !isfinite(d))
+                return cli_die_usage(cmd, "--%s: '%s' is not a number", o->name, v);
+            if (!(d >= o->lo && d <= o->hi))
+                return cli_die_usage(cmd, "--%s: %s is out of range [%g, %g]", o->name, v, o->lo, o->hi);
+            *(double *)o->dst = d;
+        } else {
+            if (*v == '-' && o->lo >= 0) return cli_die_usage(cmd, "--%s: '%s' must not be negative", o->name, v);
+            unsigned long long u = 0;
+            long long s = 0;
+            if (o->type == OPT_U64) u = strtoull(v, &end, 10); else s = strtoll(v, &end, 10);
+            if (end == v || *end || errno == ERANGE)
+                return cli_die_usage(cmd, "--%s: '%s' is not a whole number in range", o->name, v);
+            if (o->type == OPT_U64) {
+                *(uint64_t *)o->dst = (uint64_t)u;
+            } else {
+                if (!((double)s >= o->lo && (double)s <= o->hi))
+                    return cli_die_usage(cmd, "--%s: %s is out of range [%.0f, %.0f]", o->name, v, o->lo, o->hi);
+                *(int *)o->dst = (int)s;
+            }
+        }
+    }
+    return 0;
+}
+
+void cli_print_opts(const opt *opts, int n) {
+    for (int k = 0; k < n; k++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", opts[k].name,
+                 opts[k].type == OPT_FLAG ? "" : opts[k].type == OPT_STR ? " S" : " N");
+        printf("  %-22s %s\n", left, opts[k].help);
+    }
+}
+
