@@ -25,14 +25,19 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(wildcard src/*.c)
+LIB_SRC := $(sort $(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_BIN := $(BUILD)/tests/parity_dump
 
-.PHONY: all test check demo bench fixtures clean
-all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN)
+FUZZERS := safetensors state tokenizer flags
+REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 45
+
+.PHONY: all test check demo bench fixtures fuzz valgrind clean
+all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -46,19 +51,45 @@ $(BUILD)/attndrop: cli/main.c cli/opts.c cli/opts.h include/attndrop.h $(BUILD)/
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
-$(BUILD)/obj $(BUILD)/tests:
+# Each fuzzing harness with a plain main (fuzz/driver.c) that replays the
+# committed corpus and crashes: regression tests in every build.
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c cli/opts.c cli/opts.h $(BUILD)/libattndrop.a | $(BUILD)/fuzz
+	$(CC) $(CFLAGS) $< fuzz/driver.c cli/opts.c $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+
+# libFuzzer builds (clang; the library without OpenMP), each run for FUZZ_SECONDS
+# on a copy of its committed corpus; a crash fails the target and leaves its input
+# in $(BUILD)/fuzz/crash-* (commit it to fuzz/crashes/NAME/).
+$(BUILD)/fuzz/lf_%: fuzz/fuzz_%.c $(LIB_SRC) cli/opts.c | $(BUILD)/fuzz
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp-simd \
+		-Wno-unknown-pragmas -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) \
+		$< $(LIB_SRC) cli/opts.c $(BLAS_LIBS) -lcjson -lm -o $@
+
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/lf_%)
+	@for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/fuzz/corpus_$$f && cp fuzz/corpus/$$f/* $(BUILD)/fuzz/corpus_$$f/ && \
+		echo "== fuzzing $$f for $(FUZZ_SECONDS) s" && \
+		$(BUILD)/fuzz/lf_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/crash-$$f- $(BUILD)/fuzz/corpus_$$f 2>&1 | \
+			grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' ; \
+		if ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; then echo "fuzz: $$f found a crash"; exit 1; fi; \
+	done; echo "fuzz: $(words $(FUZZERS)) passed, 0 failed"
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
 # Every test: C unit tests, CLI tests, then the live PyTorch comparison.
 test: all
 	@tests/run_all.sh $(BUILD) $(PYTHON)
 
-# The whole suite three times: the default build, without OpenMP, and under
-# AddressSanitizer + UndefinedBehaviorSanitizer. This is the README's test command.
+# The README's test command: the whole suite three times (the default build,
+# without OpenMP, under AddressSanitizer + UndefinedBehaviorSanitizer), a
+# training run under valgrind, and each fuzzing harness for FUZZ_SECONDS.
 check:
 	$(MAKE) test
 	$(MAKE) BUILD=$(BUILD)-noomp NO_OMP=1 test
 	ASAN_OPTIONS=allocator_may_return_null=1 $(MAKE) BUILD=$(BUILD)-san SAN=1 OPT="-O1 $(NATIVE)" test
+	$(MAKE) valgrind
+	$(MAKE) fuzz
 
 # The README's main job until the study lands: a short run on the built-in
 # markov text, then a sample from the checkpoint.
@@ -67,6 +98,22 @@ demo: all
 		--learning-rate 1e-3 --max-iters 600 --eval-interval 100 --eval-iters 20 --out out --overwrite
 	@echo "entropy rate of the markov text (the lowest loss possible): $$($(BUILD)/attndrop text --entropy)"
 	$(BUILD)/attndrop sample --ckpt out/model.safetensors --max-new-tokens 300
+
+# One short training run, then a sample, under valgrind memcheck: a build for
+# plain x86-64 with tests/refblas.c in place of OpenBLAS (whose AVX-512
+# kernels valgrind cannot run).
+VG_BUILD = $(BUILD)-valgrind
+valgrind:
+	@mkdir -p $(VG_BUILD)
+	$(CC) -O1 -g -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unknown-pragmas \
+		-Iinclude $(BLAS_CFLAGS) cli/main.c cli/opts.c $(LIB_SRC) tests/refblas.c -lcjson -lm -o $(VG_BUILD)/attndrop
+	rm -rf $(VG_BUILD)/run
+	valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite $(VG_BUILD)/attndrop train \
+		--batch-size 4 --block-size 8 --n-embd 16 --n-head 2 --n-layer 2 --max-iters 6 --eval-interval 3 \
+		--eval-iters 1 --scheme fixedcount --checkpoint-interval 2 --out $(VG_BUILD)/run >/dev/null
+	valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite $(VG_BUILD)/attndrop sample \
+		--ckpt $(VG_BUILD)/run/model.safetensors --max-new-tokens 20 --top-k 5 >/dev/null
+	@echo "valgrind: 2 passed, 0 failed"
 
 # Regenerates the committed PyTorch fixtures (needs python3-torch).
 fixtures: all

@@ -10,14 +10,16 @@
 #include <string.h>
 
 const char *cli_prog = "attndrop";
+FILE *cli_err_stream;
 
 int cli_die_usage(const char *cmd, const char *fmt, ...) {
+    FILE *f = cli_err_stream ? cli_err_stream : stderr;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", cli_prog);
-    vfprintf(stderr, fmt, ap);
+    fprintf(f, "%s: ", cli_prog);
+    vfprintf(f, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see '%s %s--help')\n", cli_prog, cmd ? cmd : "");
+    fprintf(f, " (see '%s %s--help')\n", cli_prog, cmd ? cmd : "");
     return EXIT_USAGE;
 }
 

@@ -7,7 +7,10 @@
 #define EXIT_INPUT 2
 #define EXIT_NUMERIC 3
 
+#include <stdio.h>
+
 extern const char *cli_prog;
+extern FILE *cli_err_stream;  /* where usage errors go (NULL: stderr) */
 
 typedef enum { OPT_INT, OPT_FLOAT, OPT_U64, OPT_STR, OPT_FLAG } opt_type;
 typedef struct {

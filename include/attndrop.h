@@ -259,6 +259,11 @@ void ad_model_free(ad_model *m);
 const ad_config *ad_model_config(const ad_model *m);
 /* Bytes the model of this configuration would allocate, or 0 on overflow. */
 size_t ad_model_bytes(const ad_config *cfg, int max_batch, int training);
+/* Parameters of a model of this configuration (0 if it is invalid). */
+size_t ad_config_num_params(const ad_config *cfg);
+/* The most a model may allocate (0, the default: the machine's memory).
+ * Creating a larger one is AD_ERR_NOMEM naming the size. */
+void ad_set_memory_limit(size_t bytes);
 
 size_t ad_model_num_params(const ad_model *m);
 /* The flat parameter and gradient arrays (owned by the model). grads is NULL

@@ -215,6 +215,10 @@ ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int 
     ad_status s = read_attndrop(&f, &c, path, "attndrop", err);
     if (s) return s;
     s = parse_vocab(v, ad_st_meta(&f, "vocab"), c.vocab_size, err);
+    /* the file must hold the config's parameters before a model of that size is made */
+    if (!s && f.data_size < ad_config_num_params(&c) * sizeof(float))
+        s = ad_fail(err, AD_ERR_FORMAT, "%s: tensors are missing: %zu bytes of data for the %zu parameters of its config",
+                    path, f.data_size, ad_config_num_params(&c));
     if (!s) s = ad_model_create(out, &c, max_batch, training, 0, err);
     if (!s) s = load_tensors(*out, &f, path, err);
     ad_st_free(&f);
@@ -313,6 +317,9 @@ ad_status ad_train_state_load(ad_model **out, ad_vocab *v, ad_train_state *st, c
             return ad_fail(err, AD_ERR_FORMAT, "%s: __metadata__ \"%s\" is missing or invalid", path, names[i]);
         }
     s = parse_vocab(v, ad_st_meta(&f, "vocab"), c.vocab_size, err);
+    if (!s && f.data_size != 3 * ad_config_num_params(&c) * sizeof(float))
+        s = ad_fail(err, AD_ERR_FORMAT, "%s: %zu bytes of tensor data, but its config needs 3 x %zu parameters",
+                    path, f.data_size, ad_config_num_params(&c));
     if (!s) s = ad_model_create(out, &c, max_batch, 1, 0, err);
     size_t n = s ? 0 : ad_model_num_params(*out);
     if (!s && f.n != 3) s = ad_fail(err, AD_ERR_FORMAT, "%s: expected exactly the tensors params, adam.m and adam.v", path);

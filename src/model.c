@@ -232,6 +232,13 @@ static void init_params(struct ad_model *m, uint64_t seed) {
     }
 }
 
+static size_t memory_limit;
+void ad_set_memory_limit(size_t bytes) { memory_limit = bytes; }
+
+size_t ad_config_num_params(const ad_config *c) {
+    return ad_config_check(c, NULL) == AD_OK ? param_layout(c, NULL) : 0;
+}
+
 ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, int training,
                           uint64_t seed, ad_error *err) {
     *out = NULL;
@@ -247,6 +254,9 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     if (pages > 0 && page > 0 && (double)bytes > (double)pages * (double)page)
         return ad_fail(err, AD_ERR_NOMEM, "the model needs %.1f GiB for this configuration but the machine has %.1f GiB",
                        (double)bytes / 1073741824.0, (double)pages * (double)page / 1073741824.0);
+    if (memory_limit && bytes > memory_limit)
+        return ad_fail(err, AD_ERR_NOMEM, "the model needs %.1f MiB for this configuration, above the limit of %.1f MiB",
+                       (double)bytes / 1048576.0, (double)memory_limit / 1048576.0);
     struct ad_model *m = calloc(1, sizeof *m);
     if (!m) return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model");
     m->cfg = *cfg;

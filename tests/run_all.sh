@@ -30,6 +30,11 @@ for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
     run "$(basename "$t")" "$t"
 done
+for f in "$build"/fuzz/replay_*; do  # the fuzzing corpus and every crash found, replayed
+    [ -x "$f" ] || continue
+    name=${f##*/replay_}
+    run "$(basename "$f")" "$f" "fuzz/corpus/$name" "fuzz/crashes/$name"
+done
 run test_cli.sh tests/test_cli.sh "$build"
 run test_e2e.sh tests/test_e2e.sh "$build"
 run test_reliability.sh tests/test_reliability.sh "$build"

@@ -119,7 +119,7 @@ int main(void) {
     ad_st_writer_meta(w, "vocab", "\"\\n a\\u00e9\\ud83d\\ude00\"", NULL);
     ad_st_writer_add(w, "ln_f.bias", zeros, 1, s1, NULL);
     CHECK(ad_st_writer_write(w, path2, &err) == AD_OK, "%s", err.msg);
-    bad_ckpt(path2, "is missing");
+    bad_ckpt(path2, "tensors are missing");
     ad_st_writer_free(w);
 
     w = ad_st_writer_new();

@@ -1,0 +1,37 @@
+/* refblas.c - a plain C stand-in for the two BLAS routines attndrop calls,
+ * for the valgrind build: valgrind cannot run OpenBLAS's AVX-512 kernels. */
+#include <assert.h>
+#include <cblas.h>
+#include <stddef.h>
+
+#define GEMM_BODY(T)                                                                              \
+    assert(order == CblasRowMajor);                                                               \
+    for (int i = 0; i < M; i++)                                                                   \
+        for (int j = 0; j < N; j++) {                                                             \
+            T acc = 0;                                                                            \
+            for (int k = 0; k < K; k++) {                                                         \
+                T a = ta == CblasNoTrans ? A[(size_t)i * lda + k] : A[(size_t)k * lda + i];       \
+                T b = tb == CblasNoTrans ? B[(size_t)k * ldb + j] : B[(size_t)j * ldb + k];       \
+                acc += a * b;                                                                     \
+            }                                                                                     \
+            T *c = &C[(size_t)i * ldc + j];                                                       \
+            *c = alpha * acc + (beta == 0 ? 0 : beta * *c);                                       \
+        }
+
+void cblas_sgemm(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,
+                 OPENBLAS_CONST enum CBLAS_TRANSPOSE tb, OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N,
+                 OPENBLAS_CONST blasint K, OPENBLAS_CONST float alpha, OPENBLAS_CONST float *A,
+                 OPENBLAS_CONST blasint lda, OPENBLAS_CONST float *B, OPENBLAS_CONST blasint ldb,
+                 OPENBLAS_CONST float beta, float *C, OPENBLAS_CONST blasint ldc) {
+    GEMM_BODY(float)
+}
+
+void cblas_dgemm(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,
+                 OPENBLAS_CONST enum CBLAS_TRANSPOSE tb, OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N,
+                 OPENBLAS_CONST blasint K, OPENBLAS_CONST double alpha, OPENBLAS_CONST double *A,
+                 OPENBLAS_CONST blasint lda, OPENBLAS_CONST double *B, OPENBLAS_CONST blasint ldb,
+                 OPENBLAS_CONST double beta, double *C, OPENBLAS_CONST blasint ldc) {
+    GEMM_BODY(double)
+}
+
+void openblas_set_num_threads(int n) { (void)n; }
