@@ -10,7 +10,16 @@ cd "$(dirname "$0")/.."
 A=${1:-build}/attndrop
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cfg=(--batch-size 8 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --eval-iters 2 --eval-interval 10
-     --dropout 0.3 --scheme nonzero --max-iters 80)
+     --dropout 0.3 --scheme nonzero --max-iters 1000)
+
+# waits until DIR/log.csv has an evaluation row at or after step N (at most 20 s)
+wait_for_step() {
+    for _ in $(seq 1 2000); do
+        [ -e "$1/log.csv" ] && [ "$(tail -n 1 "$1/log.csv" | cut -d, -f1)" -ge "$2" ] 2>/dev/null && return 0
+        sleep 0.01
+    done
+    return 1
+}
 
 # the uninterrupted reference
 $A train "${cfg[@]}" --out "$tmp/ref" >/dev/null 2>&1 && ok || bad "reference run"
@@ -19,17 +28,13 @@ $A train "${cfg[@]}" --out "$tmp/ref" >/dev/null 2>&1 && ok || bad "reference ru
 for sig in INT TERM; do
     want=$([ $sig = INT ] && echo 130 || echo 143)
     d="$tmp/sig$sig"
-    got=""
-    for delay in 0.6 0.3 0.15; do  # a slower machine needs a shorter wait to catch the run mid-way
-        rm -rf "$d"
-        $A train "${cfg[@]}" --out "$d" >/dev/null 2>"$tmp/err" &
-        pid=$!
-        sleep $delay
-        kill -$sig $pid 2>/dev/null
-        wait $pid
-        got=$?
-        [ "$got" = "$want" ] && break
-    done
+    rm -rf "$d"
+    $A train "${cfg[@]}" --out "$d" >/dev/null 2>"$tmp/err" &
+    pid=$!
+    wait_for_step "$d" 20
+    kill -$sig $pid 2>/dev/null
+    wait $pid
+    got=$?
     if [ "$got" = "$want" ]; then
         grep -q "stopped by SIG$sig after step" "$tmp/err" && grep -q -- "--resume --out $d" "$tmp/err" && ok ||
             bad "SIG$sig: the message does not say where it saved: $(cat "$tmp/err")"
@@ -48,7 +53,8 @@ for i in $(seq 1 8); do
     d="$tmp/kill$i"
     $A train "${cfg[@]}" --checkpoint-interval 1 --out "$d" >/dev/null 2>&1 &
     pid=$!
-    sleep "0.$((RANDOM % 9 + 1))"
+    wait_for_step "$d" 10
+    sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
     kill -KILL $pid 2>/dev/null && kills=$((kills + 1))
     wait $pid 2>/dev/null
     if [ -e "$d/train_state.safetensors" ]; then
@@ -86,5 +92,5 @@ fi
 expect_fail "existing run" 1 "already holds a run" $A train "${cfg[@]}" --out "$tmp/ref"
 expect_fail "resume without a run" 2 "--resume needs" $A train --resume --out "$tmp/none"
 out=$($A train --resume --out "$tmp/ref") && [[ "$out" == *"already finished"* ]] && ok || bad "resume of a finished run: $out"
-expect_fail "max-iters below done" 1 "below the 80 steps" $A train --resume --max-iters 10 --out "$tmp/ref"
+expect_fail "max-iters below done" 1 "below the 1000 steps" $A train --resume --max-iters 10 --out "$tmp/ref"
 tally reliability
