@@ -93,4 +93,10 @@ expect_fail "existing run" 1 "already holds a run" $A train "${cfg[@]}" --out "$
 expect_fail "resume without a run" 2 "--resume needs" $A train --resume --out "$tmp/none"
 out=$($A train --resume --out "$tmp/ref") && [[ "$out" == *"already finished"* ]] && ok || bad "resume of a finished run: $out"
 expect_fail "max-iters below done" 1 "below the 1000 steps" $A train --resume --max-iters 10 --out "$tmp/ref"
+# the data of a run changed before its resume
+printf 'abcdefghij klmnop, qrstuv.\n%.0s' {1..60} > "$tmp/data.txt"
+$A train --data "$tmp/data.txt" --batch-size 4 --block-size 8 --n-embd 16 --n-head 2 --n-layer 1 --max-iters 4 \
+    --eval-iters 1 --out "$tmp/data" >/dev/null 2>&1
+printf 'XYZ\n' >> "$tmp/data.txt"
+expect_fail "data changed" 2 "has changed since the run started" $A train --resume --max-iters 8 --out "$tmp/data"
 tally reliability
