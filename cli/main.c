@@ -173,6 +173,7 @@ static int cmd_train(int argc, char **argv) {
         }
         ad_model_free(m);
         m = NULL;
+        ad_vocab_free(&rv);
         if (sscanf(st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", &batch,
                    &max_iters, &eval_interval, &eval_iters, &task_chars) != 5 || batch < 1 || max_iters < 1 ||
             eval_interval < 1 || eval_iters < 1 || task_chars < 1) {
@@ -180,6 +181,7 @@ static int cmd_train(int argc, char **argv) {
             rc = EXIT_INPUT;
             goto done;
         }
+        if ((s = ad_train_state_load(&m, &rv, &st, state, batch, &err))) { rc = die_status(&err, NULL); goto done; }
         if (cli_opt_given(&max_iters)) { /* a run may be extended; everything else is the run's own */
             if (given_max_iters < st.step) {
                 fprintf(stderr, "%s: --max-iters %d is below the %ld steps already done\n", cli_prog, given_max_iters, st.step);
@@ -191,7 +193,6 @@ static int cmd_train(int argc, char **argv) {
                      "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", batch, max_iters,
                      eval_interval, eval_iters, task_chars);
         }
-        if ((s = ad_train_state_load(&m, &rv, &st, state, batch, &err))) { rc = die_status(&err, NULL); goto done; }
         seed = st.seed;
         const char *d = strncmp(st.run_data, "file:", 5) == 0 ? st.run_data + 5 : NULL;
         if (!d && strcmp(st.run_data, "task:markov") != 0) {
@@ -272,6 +273,7 @@ static int cmd_train(int argc, char **argv) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* a signal must not cut a write short */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -282,7 +284,13 @@ static int cmd_train(int argc, char **argv) {
     double t0 = now_s(), train_time = 0.0, train_time_at_row = 0.0;
     long tokens_at_row = 0, tokens = 0;
     float loss = 0.0f;
-    long start = st.step;
+    long start = st.step, logged = -1;
+    if (resume) { /* an interval save follows its step's evaluation: do not log that row twice */
+        FILE *lf = fopen(logp, "r");
+        char line[256];
+        while (lf && fgets(line, sizeof line, lf)) logged = strtol(line, NULL, 10);
+        if (lf) fclose(lf);
+    }
     for (long iter = start; iter < max_iters; iter++) {
         if (stop_signal) {
             progress_clear(&pr);
@@ -294,7 +302,7 @@ static int cmd_train(int argc, char **argv) {
             rc = 128 + stop_signal;
             goto done;
         }
-        if (iter % eval_interval == 0 || iter == max_iters - 1) {
+        if ((iter % eval_interval == 0 || iter == max_iters - 1) && !(iter == start && logged == start)) {
             float tl, vl;
             if ((s = ad_estimate_loss(m, &ds, batch, eval_iters, seed, (uint64_t)iter, xb, yb, &tl, &vl, &err))) {
                 progress_clear(&pr);

@@ -49,6 +49,10 @@ ad_status ad_utf8_decode(const char *text, size_t len, uint32_t **codepoints, si
             return ad_fail(err, AD_ERR_DATA, "invalid UTF-8 at byte offset %zu (%s)", i,
                            cp < min ? "overlong encoding" : "not a Unicode scalar value");
         }
+        if (cp == 0) {
+            free(out);
+            return ad_fail(err, AD_ERR_DATA, "NUL byte at byte offset %zu: this is not a text file", i);
+        }
         i += (size_t)extra + 1;
         /* Python's text mode, which gpt.py reads with, turns \r\n and \r into \n. */
         if (cp == '\r') {

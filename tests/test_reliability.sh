@@ -93,6 +93,18 @@ expect_fail "existing run" 1 "already holds a run" $A train "${cfg[@]}" --out "$
 expect_fail "resume without a run" 2 "--resume needs" $A train --resume --out "$tmp/none"
 out=$($A train --resume --out "$tmp/ref") && [[ "$out" == *"already finished"* ]] && ok || bad "resume of a finished run: $out"
 expect_fail "max-iters below done" 1 "below the 1000 steps" $A train --resume --max-iters 10 --out "$tmp/ref"
+# an extended run keeps its new length through a later interruption, and logs each evaluation once
+d="$tmp/ext"
+$A train "${cfg[@]}" --max-iters 30 --checkpoint-interval 10 --out "$d" >/dev/null 2>&1
+$A train --resume --max-iters 60 --out "$d" >/dev/null 2>&1 &
+pid=$!
+wait_for_step "$d" 40
+kill -INT $pid 2>/dev/null
+wait $pid
+$A train --resume --out "$d" >/dev/null 2>&1 && [ "$(tail -n 1 "$d/log.csv" | cut -d, -f1)" = 59 ] && ok ||
+    bad "the extension to 60 steps was lost: $(tail -n 1 "$d/log.csv")"
+[ -z "$(cut -d, -f1 "$d/log.csv" | sort | uniq -d)" ] && ok || bad "log.csv repeats rows: $(cut -d, -f1 "$d/log.csv" | tr '\n' ' ')"
+
 # the data of a run changed before its resume
 printf 'abcdefghij klmnop, qrstuv.\n%.0s' {1..60} > "$tmp/data.txt"
 $A train --data "$tmp/data.txt" --batch-size 4 --block-size 8 --n-embd 16 --n-head 2 --n-layer 1 --max-iters 4 \

@@ -52,6 +52,7 @@ int main(void) {
     bad_utf8("xx\xed\xa0\x80", 5, "offset 2");       /* surrogate */
     bad_utf8("\xf4\x90\x80\x80", 4, "offset 0");     /* beyond U+10FFFF */
     bad_utf8("\x80", 1, "offset 0");                 /* lone continuation */
+    bad_utf8("ab\0c", 4, "NUL byte at byte offset 2"); /* binary: no NUL can be stored in a checkpoint's vocab */
 
     /* dataset: gpt.py's split n = int(0.9 * len) */
     ad_dataset d;
