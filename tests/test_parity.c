@@ -23,6 +23,18 @@ static float *get(const ad_st_file *f, const char *name, size_t n) {
 
 static size_t numel(const ad_tensor_info *t) { return (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1); }
 
+/* Sets the model's weights to the fixture's initial ones (init.<name>). */
+static void load_init(ad_model *m, const ad_st_file *f) {
+    char name[200];
+    for (int i = 0; i < ad_model_num_tensors(m); i++) {
+        const ad_tensor_info *t = ad_model_tensor(m, i);
+        snprintf(name, sizeof name, "init.%s", t->name);
+        float *v = get(f, name, numel(t));
+        memcpy(ad_model_params(m) + t->offset, v, numel(t) * sizeof(float));
+        free(v);
+    }
+}
+
 static int run_fixture(const char *path) {
     const double tol = 1e-4;
     ad_error err = {0};
@@ -52,13 +64,7 @@ static int run_fixture(const char *path) {
     int nt = ad_model_num_tensors(m);
     float *p = ad_model_params(m), *g = ad_model_grads(m);
     char name[200];
-    for (int i = 0; i < nt; i++) {
-        const ad_tensor_info *t = ad_model_tensor(m, i);
-        snprintf(name, sizeof name, "init.%s", t->name);
-        float *v = get(&f, name, numel(t));
-        memcpy(p + t->offset, v, numel(t) * sizeof(float));
-        free(v);
-    }
+    load_init(m, &f);
     int *x = malloc((size_t)B * T * sizeof *x), *y = malloc((size_t)B * T * sizeof *y);
     size_t BTV = (size_t)B * T * V;
 
@@ -121,13 +127,7 @@ static int run_fixture(const char *path) {
     printf("gradients: %d tensors, max rel diff %.3g (%s)\n", nt, worst, worst_name);
 
     /* gpt.py's loop: ten AdamW steps from the same weights */
-    for (int i = 0; i < nt; i++) {
-        const ad_tensor_info *t = ad_model_tensor(m, i);
-        snprintf(name, sizeof name, "init.%s", t->name);
-        float *v = get(&f, name, numel(t));
-        memcpy(p + t->offset, v, numel(t) * sizeof(float));
-        free(v);
-    }
+    load_init(m, &f);
     float *losses = get(&f, "torch.losses", (size_t)steps);
     double worst_loss = 0.0;
     for (int s = 0; s < steps; s++) {
