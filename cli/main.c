@@ -68,11 +68,12 @@ static volatile sig_atomic_t stop_signal = 0;
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
 /* The data of a run: a file, or the built-in text of a seed. */
-static ad_status load_data(ad_dataset *ds, const char *data, int task_chars, uint64_t seed, ad_error *err) {
+static ad_status load_data(ad_dataset *ds, const char *data, ad_task task, int task_chars, uint64_t seed,
+                           ad_error *err) {
     if (data) return ad_dataset_load(ds, data, NULL, err);
-    char *text = ad_task_markov_text(seed, (size_t)task_chars);
+    char *text = ad_task_text(task, seed, (size_t)task_chars);
     if (!text) {
-        snprintf(err->msg, sizeof err->msg, "out of memory generating the markov text");
+        snprintf(err->msg, sizeof err->msg, "out of memory generating the %s text", ad_task_name(task));
         err->status = AD_ERR_NOMEM;
         return AD_ERR_NOMEM;
     }
@@ -104,7 +105,7 @@ static int cmd_train(int argc, char **argv) {
     const char *data = NULL, *task = NULL, *out = "out", *scheme = "standard", *schedule = "constant";
     opt opts[] = {
         {"data", OPT_STR, &data, 0, 0, "UTF-8 text file to train on (first 90% train, last 10% val)"},
-        {"task", OPT_STR, &task, 0, 0, "built-in text instead of --data: markov (the default)"},
+        {"task", OPT_STR, &task, 0, 0, "built-in text instead of --data: markov (the default), copy, recall"},
         {"task-chars", OPT_INT, &task_chars, 1000, 100000000, "length of the built-in text (200000)"},
         {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per step (64)"},
         {"block-size", OPT_INT, &block, 1, 8192, "context length (256)"},
@@ -129,7 +130,7 @@ static int cmd_train(int argc, char **argv) {
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("train ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s train [--data FILE | --task markov] [options]\n"
+        printf("usage: %s train [--data FILE | --task markov|copy|recall] [options]\n"
                "       %s train --resume --out DIR\n\n"
                "Trains gpt.py's model and writes OUT/model.safetensors, OUT/train_state.safetensors\n"
                "and OUT/log.csv (step,train_loss,val_loss,elapsed_s,tokens_per_s). SIGINT or SIGTERM\n"
@@ -144,7 +145,8 @@ static int cmd_train(int argc, char **argv) {
     if (scheme_id < 0) return cli_die_usage("train ", "unknown scheme '%s' (see '%s schemes')", scheme, cli_prog);
     if (schedule_id < 0)
         return cli_die_usage("train ", "unknown dropout schedule '%s' (constant, layer-decay or step-decay)", schedule);
-    if (task && strcmp(task, "markov") != 0) return cli_die_usage("train ", "unknown task '%s' (known: markov)", task);
+    int task_id = task ? ad_task_lookup(task) : AD_TASK_MARKOV;
+    if (task_id < 0) return cli_die_usage("train ", "unknown task '%s' (known: markov, copy, recall)", task);
     if (threads > 0) ad_set_threads(threads);
 
     size_t path_len = strlen(out) + 32;
@@ -195,12 +197,16 @@ static int cmd_train(int argc, char **argv) {
         }
         seed = st.seed;
         const char *d = strncmp(st.run_data, "file:", 5) == 0 ? st.run_data + 5 : NULL;
-        if (!d && strcmp(st.run_data, "task:markov") != 0) {
+        task_id = strncmp(st.run_data, "task:", 5) == 0 ? ad_task_lookup(st.run_data + 5) : -1;
+        if (!d && task_id < 0) {
             fprintf(stderr, "%s: %s: unknown data '%s'; cannot resume\n", cli_prog, state, st.run_data);
             rc = EXIT_INPUT;
             goto done;
         }
-        if ((s = load_data(&ds, d, task_chars, seed, &err))) { rc = die_status(&err, "the run's data must still be there"); goto done; }
+        if ((s = load_data(&ds, d, (ad_task)task_id, task_chars, seed, &err))) {
+            rc = die_status(&err, "the run's data must still be there");
+            goto done;
+        }
         if (ds.vocab.size != rv.size || memcmp(ds.vocab.chars, rv.chars, (size_t)rv.size * sizeof *rv.chars) != 0) {
             fprintf(stderr, "%s: %s has changed since the run started (its characters differ); cannot resume\n", cli_prog,
                     d ? d : "the built-in text");
@@ -214,7 +220,7 @@ static int cmd_train(int argc, char **argv) {
             goto done;
         }
     } else {
-        if ((s = load_data(&ds, data, task_chars, seed, &err))) { rc = die_status(&err, NULL); goto done; }
+        if ((s = load_data(&ds, data, (ad_task)task_id, task_chars, seed, &err))) { rc = die_status(&err, NULL); goto done; }
         cfg.vocab_size = ds.vocab.size;
         cfg.block_size = block;
         cfg.n_embd = n_embd;
@@ -231,7 +237,8 @@ static int cmd_train(int argc, char **argv) {
         snprintf(st.run_args, sizeof st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d",
                  batch, max_iters, eval_interval, eval_iters, task_chars);
         if (data && strlen(data) + 6 > sizeof st.run_data) { rc = cli_die_usage("train ", "the --data path is too long"); goto done; }
-        snprintf(st.run_data, sizeof st.run_data, data ? "file:%s" : "task:markov", data);
+        if (data) snprintf(st.run_data, sizeof st.run_data, "file:%s", data);
+        else snprintf(st.run_data, sizeof st.run_data, "task:%s", ad_task_name((ad_task)task_id));
     }
     size_t n_val = ds.n - ds.n_train;
     if (ds.n_train <= (size_t)block || n_val <= (size_t)block) {
@@ -492,27 +499,28 @@ static int cmd_text(int argc, char **argv) {
     int chars = 200000, entropy = 0;
     uint64_t seed = 1337;
     opt opts[] = {
-        {"task", OPT_STR, &task, 0, 0, "built-in task: markov (the default)"},
+        {"task", OPT_STR, &task, 0, 0, "built-in task: markov (the default), copy, recall"},
         {"task-chars", OPT_INT, &chars, 1, 1000000000, "characters to write (200000)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed that fixes the chain and the text (1337)"},
-        {"entropy", OPT_FLAG, &entropy, 0, 0, "print the chain's exact entropy rate (nats/char) instead"},
+        {"entropy", OPT_FLAG, &entropy, 0, 0, "print the task's exact entropy rate (nats/char) instead"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("text ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s text [--task markov] [options]\n\nWrites a built-in task's text to stdout, exactly as "
+        printf("usage: %s text [--task markov|copy|recall] [options]\n\nWrites a built-in task's text to stdout, exactly as "
                "'train --task' uses it,\nso that other tools can train on the same data.\n\noptions:\n", cli_prog);
         cli_print_opts(opts, n_opts);
         return 0;
     }
-    if (strcmp(task, "markov") != 0) return cli_die_usage("text ", "unknown task '%s' (known: markov)", task);
+    int task_id = ad_task_lookup(task);
+    if (task_id < 0) return cli_die_usage("text ", "unknown task '%s' (known: markov, copy, recall)", task);
     if (entropy) {
-        double h = ad_task_markov_entropy(seed);
+        double h = ad_task_entropy((ad_task)task_id, seed);
         if (!isfinite(h)) { fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
         printf("%.6f\n", h);
         return 0;
     }
-    char *text = ad_task_markov_text(seed, (size_t)chars);
+    char *text = ad_task_text((ad_task)task_id, seed, (size_t)chars);
     if (!text) { fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
     fwrite(text, 1, strlen(text), stdout);
     free(text);

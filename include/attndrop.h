@@ -125,13 +125,21 @@ ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, cons
                                ad_error *err);
 void ad_dataset_free(ad_dataset *d);
 
-/* Built-in synthetic text: a random order-3 character Markov chain over 32
- * symbols, fixed by the seed. Returns a malloc'ed, NUL-terminated
- * UTF-8 string of n_chars characters (caller frees), or NULL on no memory. */
-char *ad_task_markov_text(uint64_t seed, size_t n_chars);
-/* The exact entropy rate (nats per character) of that chain: the lowest mean
- * loss any model can reach on its text. NaN if out of memory. */
-double ad_task_markov_entropy(uint64_t seed);
+/* Built-in synthetic texts, fixed by the seed:
+ *  markov  a random order-3 character Markov chain over 32 symbols;
+ *  copy    episodes "<8 random letters of 16>|<the same 8>\n";
+ *  recall  episodes "<4 pairs 'key digit '>?<one of the keys><its digit>\n",
+ *          keys distinct letters of 26. */
+typedef enum { AD_TASK_MARKOV = 0, AD_TASK_COPY, AD_TASK_RECALL, AD_TASK_COUNT } ad_task;
+const char *ad_task_name(ad_task t);
+int ad_task_lookup(const char *name); /* -1 if unknown */
+/* A malloc'ed, NUL-terminated UTF-8 text of n_chars characters (caller
+ * frees), or NULL on no memory. */
+char *ad_task_text(ad_task t, uint64_t seed, size_t n_chars);
+/* The task's exact entropy rate in nats per character: the lowest mean loss
+ * any model can reach on its text (given the whole past). NaN if out of
+ * memory. */
+double ad_task_entropy(ad_task t, uint64_t seed);
 
 /* --------------------------------------------------------------- schemes */
 

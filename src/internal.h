@@ -19,4 +19,10 @@ int ad_add_ok(size_t a, size_t b, size_t *out);
 /* Standard normal draw i of a stream (Box-Muller on draws 4i..4i+3). */
 double ad_rng_normal(const ad_rng *r, uint64_t i);
 
+/* The markov task's log-probability of symbol `next` after symbols a, b, c
+ * (indices into its alphabet), and the index of a character (-1 if none):
+ * for tests that check its entropy rate directly. */
+double ad_task_markov_logprob(uint64_t seed, int a, int b, int c, int next);
+int ad_task_markov_symbol(char ch);
+
 #endif

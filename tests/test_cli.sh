@@ -31,6 +31,8 @@ expect_fail "not divisible" 1 "divisible" $A train --n-embd 30 --n-head 4 --max-
 expect_fail "model too large" 2 "GiB" $A train --n-embd 16384 --n-head 1 --block-size 8192 --batch-size 64 --max-iters 1 --out "$tmp/x"
 expect_fail "data and task" 1 "not both" $A train --data x --task markov
 expect_fail "unknown task" 1 "unknown task" $A train --task nope
+expect_fail "unknown text task" 1 "known: markov, copy, recall" $A text --task nope
+$A text --task copy --task-chars 18 | grep -qE "^[a-p]{8}\\|[a-p]{8}$" && ok || bad "text --task copy"
 expect_fail "flag without value" 1 "takes no value" $A text --entropy=1
 
 # data files

@@ -2,6 +2,7 @@
  * windows and the built-in markov text. */
 #include "attndrop.h"
 #include "check.h"
+#include "internal.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,10 +82,72 @@ int main(void) {
     CHECK(ok && hits_last > 0, "batch windows (last offset hit %d times)", hits_last);
 
     /* the markov text: deterministic, 32 symbols, entropy well below log 32 */
-    char *m1 = ad_task_markov_text(3, 20000), *m2 = ad_task_markov_text(3, 20000), *m3 = ad_task_markov_text(4, 20000);
+    char *m1 = ad_task_text(AD_TASK_MARKOV, 3, 20000), *m2 = ad_task_text(AD_TASK_MARKOV, 3, 20000),
+         *m3 = ad_task_text(AD_TASK_MARKOV, 4, 20000);
     CHECK(m1 && m2 && m3 && strcmp(m1, m2) == 0 && strcmp(m1, m3) != 0, "markov text is a function of the seed");
     CHECK(ad_dataset_from_text(&d, m1, strlen(m1), NULL, &err) == AD_OK && d.vocab.size == 32, "markov vocab %d", d.vocab.size);
     ad_dataset_free(&d);
     free(m1); free(m2); free(m3);
+    /* markov: the exact entropy rate against the mean -log P of a long text under the true chain
+     * (the text starts in state (0,0,0): skip 1000 characters; sd of the mean about 0.006) */
+    {
+        size_t n = 300000;
+        char *t = ad_task_text(AD_TASK_MARKOV, 1337, n);
+        double nll = 0.0, nll2 = 0.0;
+        int a = ad_task_markov_symbol(t[997]), b = ad_task_markov_symbol(t[998]), c = ad_task_markov_symbol(t[999]);
+        for (size_t i = 1000; i < n; i++) {
+            int x = ad_task_markov_symbol(t[i]);
+            double l = -ad_task_markov_logprob(1337, a, b, c, x);
+            nll += l;
+            nll2 += l * l;
+            a = b; b = c; c = x;
+        }
+        double m = nll / (n - 1000), sd = sqrt((nll2 / (n - 1000) - m * m) / (n - 1000));
+        double h = ad_task_entropy(AD_TASK_MARKOV, 1337);
+        printf("markov: entropy rate %.5f, direct %.5f (sd %.4f)\n", h, m, sd);
+        CHECK(fabs(h - m) < 6 * sd * 3, "markov entropy %.5f vs direct %.5f", h, m); /* x3: characters are correlated */
+        free(t);
+    }
+    /* copy: the second half of each episode is the first; an oracle's loss is the entropy rate */
+    {
+        char *t = ad_task_text(AD_TASK_COPY, 5, 18 * 1000);
+        int ok = 1;
+        double nll = 0.0;
+        for (int e = 0; e < 1000; e++) {
+            const char *ep = t + 18 * e;
+            ok &= ep[8] == '|' && ep[17] == '\n' && memcmp(ep, ep + 9, 8) == 0;
+            for (int k = 0; k < 8; k++) ok &= ep[k] >= 'a' && ep[k] < 'a' + 16;
+            nll += 8 * log(16.0); /* the first half is uniform, the rest determined */
+        }
+        CHECK(ok, "copy: an episode's second half differs from its first");
+        CHECK(fabs(nll / (18 * 1000) - ad_task_entropy(AD_TASK_COPY, 5)) < 1e-12, "copy entropy");
+        free(t);
+    }
+    /* recall: the answer is the digit paired with the asked key; the keys of an episode are distinct */
+    {
+        char *t = ad_task_text(AD_TASK_RECALL, 6, 16 * 2000);
+        int ok = 1, asked[4] = {0};
+        for (int e = 0; e < 2000; e++) {
+            const char *ep = t + 16 * e;
+            ok &= ep[12] == '?' && ep[15] == '\n';
+            int found = -1;
+            for (int k = 0; k < 4; k++) {
+                ok &= ep[3 * k + 2] == ' ' && ep[3 * k + 1] >= '0' && ep[3 * k + 1] <= '9';
+                for (int j = 0; j < k; j++) ok &= ep[3 * j] != ep[3 * k];
+                if (ep[3 * k] == ep[13]) found = k;
+            }
+            ok &= found >= 0 && ep[14] == ep[3 * found + 1];
+            if (found >= 0) asked[found]++;
+        }
+        CHECK(ok, "recall: an answer is not the asked key's digit");
+        /* which pair is asked is uniform: 2000 draws, each count within 6 sd of 500 */
+        int uniform = 1;
+        for (int k = 0; k < 4; k++) uniform &= fabs(asked[k] - 500.0) < 6 * sqrt(2000 * 0.25 * 0.75);
+        CHECK(uniform, "recall: asked pairs %d %d %d %d", asked[0], asked[1], asked[2], asked[3]);
+        double h = (log(26.0 * 25 * 24 * 23) + 4 * log(10.0) + log(4.0)) / 16;
+        CHECK(fabs(h - ad_task_entropy(AD_TASK_RECALL, 6)) < 1e-12, "recall entropy");
+        free(t);
+    }
+    CHECK(ad_task_lookup("copy") == AD_TASK_COPY && ad_task_lookup("nope") == -1, "task names");
     return check_done("text");
 }
