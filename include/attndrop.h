@@ -303,6 +303,15 @@ void ad_model_set_total_steps(ad_model *m, long total);
 /* The attention-dropout rate of a layer at a step, after the schedule. */
 float ad_model_attn_p(const ad_model *m, int layer, uint64_t step);
 
+/* The loss at each position t < T of the last forward with targets (before
+ * its backward): the mean over the batch rows of -log p(target). out (T). */
+ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err);
+/* All-zero attention rows met in training forwards since the model was made
+ * (or reset): zero[t] of rows[t] rows at position t (every batch row, head
+ * and layer) came out of dropout all zero. zero, rows (block_size) each. */
+void ad_model_zero_rows(const ad_model *m, uint64_t *zero, uint64_t *rows);
+void ad_model_reset_zero_rows(ad_model *m);
+
 /* Backward pass of the last forward (which must have had targets): sets the
  * gradients (it does not accumulate). */
 void ad_model_backward(ad_model *m);

@@ -40,6 +40,9 @@ struct ad_model {
     float *x0, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // branch (B,T,C) scratch
     float *dres, *dtmp, *dln, *d4, *dqkv;
     float *attn_scratch;              /* (n_scratch,2,T,T): per-thread attention rows */
+    unsigned char *zero_flags;        /* (B,H,T): rows of one layer that came out all zero */
+    uint64_t *zero_count, *row_count; /* (block_size) each: all-zero rows met in training, of rows */
+    int probs_valid;                  /* probs holds the last forward's softmax (not yet the gradient) */
     int n_scratch;
     int *idx, *targets;               /* (B,T) copies of the last forward's inputs */
     float *tok_mult;                  /* (B,T) word/embedding dropout of the last forward */
@@ -281,6 +284,10 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     act_floats(cfg, max_batch, training, &pl, &sh);
     size_t nl = training ? (size_t)L : 1;
     m->act_mem = malloc((pl * nl + sh) * sizeof(float));
+    m->zero_flags = malloc((size_t)max_batch * cfg->n_head * cfg->block_size);
+    m->zero_count = calloc((size_t)cfg->block_size * 2, sizeof(uint64_t));
+    if (!m->zero_flags || !m->zero_count) goto nomem;
+    m->row_count = m->zero_count + cfg->block_size;
     m->idx = malloc((size_t)max_batch * cfg->block_size * sizeof(int));
     m->targets = malloc((size_t)max_batch * cfg->block_size * sizeof(int));
     if (!m->act_mem || !m->idx || !m->targets) goto nomem;
@@ -331,6 +338,8 @@ void ad_model_free(ad_model *m) {
     free(m->act_mem);
     free(m->idx);
     free(m->targets);
+    free(m->zero_flags);
+    free(m->zero_count);
     free(m);
 }
 
@@ -417,7 +426,15 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
         ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
         ad_k_layernorm_fwd_f(a->ln1, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], (int)BT, C, 1e-5f);
         ad_k_matmul_fwd_f(a->qkv, a->ln1, p + o[P_WQKV], NULL, (int)BT, C, 3 * C);
-        ad_k_attention_fwd_f(a->atty, a->att, m->attn_scratch, a->qkv, &ad, B, T, C, H, m->n_scratch);
+        int counting = ad_attn_drop_active(&ad);
+        ad_k_attention_fwd_f(a->atty, a->att, m->attn_scratch, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T, C, H,
+                             m->n_scratch);
+        if (m->last_train) {
+            for (int t = 0; t < T; t++) m->row_count[t] += (uint64_t)B * H;
+            if (counting)
+                for (int bh = 0; bh < B * H; bh++)
+                    for (int t = 0; t < T; t++) m->zero_count[t] += m->zero_flags[(size_t)bh * T + t];
+        }
         ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], (int)BT, C, C);
         ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, &rd, B, T, C);
         ad_k_layernorm_fwd_f(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], (int)BT, C, 1e-5f);
@@ -431,6 +448,7 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
     ad_k_matmul_fwd_f(m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, (int)BT, C, V);
     if (targets) {
         double l = ad_k_crossentropy_fwd_f(m->probs, m->logits, targets, (int)BT, V);
+        m->probs_valid = 1;
         if (loss) *loss = (float)l;
         if (!isfinite(l)) return ad_fail(err, AD_ERR_NUMERIC, "the loss is %g", l);
     }
@@ -445,6 +463,7 @@ void ad_model_backward(ad_model *m) {
     const float *p = m->params;
     float *g = m->grads;
     float *dlogits = m->probs; /* in place */
+    m->probs_valid = 0;
     ad_k_crossentropy_bwd_f(dlogits, m->probs, m->targets, BT, V);
     ad_k_matmul_bwd_f(m->dln, g + m->off_wlm, g + m->off_blm, dlogits, m->lnf, p + m->off_wlm, BT, C, V);
     memset(m->dres, 0, (size_t)BT * C * sizeof(float));
@@ -476,6 +495,29 @@ void ad_model_backward(ad_model *m) {
     memset(g + m->off_wpe, 0, (size_t)c->block_size * C * sizeof(float));
     ad_k_encoder_bwd_f(g + m->off_wte, g + m->off_wpe, m->dres, m->idx, m->tok_active ? m->tok_mult : NULL, B, T, C);
 }
+
+ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err) {
+    if (!m->probs_valid)
+        return ad_fail(err, AD_ERR_ARG, "per-position losses need a forward with targets, before its backward");
+    int B = m->last_B, T = m->last_T, V = m->cfg.vocab_size;
+    for (int t = 0; t < T; t++) {
+        double sum = 0.0;
+        for (int b = 0; b < B; b++) {
+            size_t bt = (size_t)b * T + t;
+            double p = m->probs[bt * V + m->targets[bt]];
+            sum += -log(p > 1e-45 ? p : 1e-45);
+        }
+        out[t] = sum / B;
+    }
+    return AD_OK;
+}
+
+void ad_model_zero_rows(const ad_model *m, uint64_t *zero, uint64_t *rows) {
+    memcpy(zero, m->zero_count, (size_t)m->cfg.block_size * sizeof *zero);
+    memcpy(rows, m->row_count, (size_t)m->cfg.block_size * sizeof *rows);
+}
+
+void ad_model_reset_zero_rows(ad_model *m) { memset(m->zero_count, 0, (size_t)m->cfg.block_size * 2 * sizeof(uint64_t)); }
 
 ad_adamw ad_adamw_default(void) {
     ad_adamw o = {3e-4f, 0.9f, 0.999f, 1e-8f, 0.01f};

@@ -145,6 +145,45 @@ int main(void) {
         free(one);
     }
 
+    /* per-position losses average to the loss; only between a forward and its backward */
+    {
+        double pl[16], mean = 0.0;
+        float lfull;
+        ad_model_forward(e, x, y, B, T, 0, 1, 0, &lfull, &err);
+        CHECK(ad_model_position_losses(e, pl, &err) == AD_OK, "%s", err.msg);
+        for (int t = 0; t < T; t++) mean += pl[t] / T;
+        CHECK(fabs(mean - lfull) < 1e-5 * fabs((double)lfull), "position losses average %.7f, loss %.7f", mean, (double)lfull);
+        ad_model_forward(e, x, y, B, T, 1, 1, 0, &lfull, &err);
+        ad_model_backward(e);
+        CHECK(ad_model_position_losses(e, pl, &err) == AD_ERR_ARG, "position losses after a backward");
+    }
+    /* all-zero rows met in training: standard at p=0.5 meets them at rate 0.5^(t+1), nonzero never */
+    {
+        ad_config cz = c;
+        cz.attn_dropout = 0.5f;
+        uint64_t zero[16], rows[16];
+        for (int k = 0; k < 2; k++) {
+            cz.scheme = k ? AD_SCHEME_NONZERO : AD_SCHEME_STANDARD;
+            ad_model *mz;
+            ad_model_create(&mz, &cz, B, 1, 1, &err);
+            for (int st = 0; st < 200; st++) ad_model_forward(mz, x, y, B, T, 1, 9, (uint64_t)st, NULL, &err);
+            ad_model_forward(mz, x, y, B, T, 0, 9, 0, NULL, &err); /* evaluation counts nothing */
+            ad_model_zero_rows(mz, zero, rows);
+            int ok = rows[0] == (uint64_t)200 * B * cz.n_head * cz.n_layer;
+            for (int t = 0; t < 6; t++) {
+                double rate = (double)zero[t] / rows[t], want = k ? 0.0 : pow(0.5, t + 1);
+                ok &= k ? zero[t] == 0 : fabs(rate - want) < 6 * sqrt(want * (1 - want) / rows[t]);
+            }
+            CHECK(ok, "%s: zero rows at positions 0-2: %llu %llu %llu of %llu", k ? "nonzero" : "standard",
+                  (unsigned long long)zero[0], (unsigned long long)zero[1], (unsigned long long)zero[2],
+                  (unsigned long long)rows[0]);
+            ad_model_reset_zero_rows(mz);
+            ad_model_zero_rows(mz, zero, rows);
+            CHECK(zero[0] == 0 && rows[0] == 0, "reset");
+            ad_model_free(mz);
+        }
+    }
+
     /* a NaN weight is a numerical failure, not a silently wrong loss */
     ad_model_params(e)[ad_model_tensor(e, 0)->offset + (size_t)x[0] * c.n_embd] = NAN;
     float ln;
