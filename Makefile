@@ -45,8 +45,9 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/attndrop: cli/main.c cli/opts.c cli/opts.h include/attndrop.h $(BUILD)/libattndrop.a
-	$(CC) $(CFLAGS) cli/main.c cli/opts.c $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+CLI_SRC := cli/main.c cli/opts.c cli/study.c cli/report.c
+$(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) include/attndrop.h $(BUILD)/libattndrop.a
+	$(CC) $(CFLAGS) $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
@@ -106,7 +107,7 @@ VG_BUILD = $(BUILD)-valgrind
 valgrind:
 	@mkdir -p $(VG_BUILD)
 	$(CC) -O1 -g -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unknown-pragmas \
-		-Iinclude $(BLAS_CFLAGS) cli/main.c cli/opts.c $(LIB_SRC) tests/refblas.c -lcjson -lm -o $(VG_BUILD)/attndrop
+		-Iinclude $(BLAS_CFLAGS) $(CLI_SRC) $(LIB_SRC) tests/refblas.c -lcjson -lm -o $(VG_BUILD)/attndrop
 	rm -rf $(VG_BUILD)/run
 	valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite $(VG_BUILD)/attndrop train \
 		--batch-size 4 --block-size 8 --n-embd 16 --n-head 2 --n-layer 2 --max-iters 6 --eval-interval 3 \

@@ -3,6 +3,7 @@
  * exit (1: bad usage, 2: bad input or I/O, 3: numerical failure). */
 #include "attndrop.h"
 #include "opts.h"
+#include "study.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -733,6 +734,7 @@ static void usage(FILE *f) {
             "usage: %s COMMAND [options]\n\n"
             "attndrop %s: gpt.py's character-level GPT on the CPU, for studying attention dropout.\n\n"
             "commands:\n"
+            "  study    the main job: train the schemes side by side and write a report\n"
             "  train    train a model on a text file or a built-in task\n"
             "  sample   generate text from a checkpoint\n"
             "  eval     train and val loss of a checkpoint on a text file\n"
@@ -756,5 +758,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "schemes") == 0) return cmd_schemes(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0) return cmd_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
+    if (strcmp(cmd, "study") == 0) return cmd_study(argc - 2, argv + 2);
     return cli_die_usage(NULL, "unknown command '%s'", cmd);
 }
