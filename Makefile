@@ -36,7 +36,7 @@ REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
-.PHONY: all test check demo bench fixtures fuzz valgrind clean
+.PHONY: all test check study demo bench fixtures fuzz valgrind clean
 all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
@@ -92,8 +92,11 @@ check:
 	$(MAKE) valgrind
 	$(MAKE) fuzz
 
-# The README's main job until the study lands: a short run on the built-in
-# markov text, then a sample from the checkpoint.
+# The README's main job: the quick study, report in study/report.md.
+study: all
+	$(BUILD)/attndrop study --quick --out study
+
+# A short run on the built-in markov text, then a sample from the checkpoint.
 demo: all
 	$(BUILD)/attndrop train --task markov --batch-size 32 --block-size 64 --n-embd 64 --n-head 4 --n-layer 4 \
 		--learning-rate 1e-3 --max-iters 600 --eval-interval 100 --eval-iters 20 --out out --overwrite

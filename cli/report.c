@@ -93,17 +93,29 @@ static void cell_label(char *buf, size_t n, int scheme, double p) {
     else snprintf(buf, n, "%s p=%g", ad_scheme_get((ad_scheme)scheme)->name, p);
 }
 
-/* "a: m ± ci vs b: m ± ci: ..." with a verdict that respects overlapping intervals */
-static void compare(FILE *f, const char *what, const char *la, mstat a, const char *lb, mstat b) {
-    fprintf(f, "%s: %s %.4f ± %.4f, %s %.4f ± %.4f", what, la, a.mean, a.ci, lb, b.mean, b.ci);
-    if (isnan(a.mean) || isnan(b.mean) || isnan(a.ci) || isnan(b.ci)) {
+/* "what: a m ± ci, b m ± ci (verdict)": the verdict respects overlapping intervals */
+static void compare_d(FILE *f, const char *what, const char *la, mstat a, const char *lb, mstat b, int digits) {
+    if (what && *what) fprintf(f, "%s: ", what);
+    if (isnan(a.mean) || isnan(b.mean)) { /* no seed got there: nothing to average */
+        fprintf(f, "%s ", la);
+        if (isnan(a.mean)) fprintf(f, "never"); else fprintf(f, "%.*f", digits, a.mean);
+        fprintf(f, ", %s ", lb);
+        if (isnan(b.mean)) fprintf(f, "never"); else fprintf(f, "%.*f", digits, b.mean);
+        return;
+    }
+    fprintf(f, "%s %.*f ± %.*f, %s %.*f ± %.*f", la, digits, a.mean, digits, a.ci, lb, digits, b.mean, digits, b.ci);
+    if (isnan(a.ci) || isnan(b.ci)) {
         fprintf(f, " (too few seeds for an interval: inconclusive)");
     } else if (fabs(a.mean - b.mean) <= a.ci + b.ci) {
         fprintf(f, " (the 95%% intervals overlap: inconclusive)");
     } else {
-        fprintf(f, " (%s is %s by %.4f; the 95%% intervals do not overlap)", la, a.mean < b.mean ? "lower" : "higher",
-                fabs(a.mean - b.mean));
+        fprintf(f, " (%s is %s by %.*f; the 95%% intervals do not overlap)", la, a.mean < b.mean ? "lower" : "higher",
+                digits, fabs(a.mean - b.mean));
     }
+}
+
+static void compare(FILE *f, const char *what, const char *la, mstat a, const char *lb, mstat b) {
+    compare_d(f, what, la, a, lb, b, 4);
 }
 
 /* What the report is written from. */
@@ -262,7 +274,7 @@ static int write_report(const char *dir, const report_data *r) {
         if (sp->cell_scheme[c] != AD_SCHEME_STANDARD) continue;
         for (int t = 0; t < sp->n_tasks; t++) {
             fprintf(f, "- `%s`, standard p=%g: ", sp->task_names[t], sp->cell_p[c]);
-            compare(f, "steps to the threshold", "standard", r->sts[t * nc + c], "none", r->sts[t * nc + none]);
+            compare_d(f, "steps to the threshold", "standard", r->sts[t * nc + c], "none", r->sts[t * nc + none], 0);
             fprintf(f, " (reached by %d and %d of %d seeds); seconds per step %.2fx none's\n", r->reached[t * nc + c],
                     r->reached[t * nc + none], sp->seeds, r->sps[t * nc + c].mean / r->sps[t * nc + none].mean);
         }

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static double now_s(void) {
@@ -143,8 +146,34 @@ done:
     return rc;
 }
 
+/* Trains the runs of the grid whose number is `job` modulo `jobs` and that
+ * are not done yet. */
+static int run_grid(const study_spec *sp, const ad_dataset *ds, const char *out, int job, int jobs, int n_runs,
+                    int done_before, double t_study) {
+    char path[4096];
+    int run_no = 0, trained = 0, rc = 0;
+    for (int t = 0; t < sp->n_tasks && !rc; t++)
+        for (int c = 0; c < sp->n_cells && !rc; c++)
+            for (int s = 1; s <= sp->seeds && !rc; s++, run_no++) {
+                if (run_no % jobs != job) continue;
+                run_key k = {t, sp->cell_scheme[c], sp->cell_p[c], s};
+                run_path(path, sizeof path, out, sp, &k);
+                if (access(path, F_OK) == 0) continue;
+                rc = train_run(sp, &ds[t], &k, path, run_no, n_runs, t_study);
+                trained++;
+                if (!isatty(2) && !rc) {
+                    double el = now_s() - t_study;
+                    int left = (n_runs - done_before) / jobs - trained;
+                    fprintf(stderr, "run %d/%d done: %s %s p=%g seed %d (%.0f s so far, ETA %.0f s)\n", run_no + 1, n_runs,
+                            sp->task_names[t], ad_scheme_get((ad_scheme)k.scheme)->name, k.p, s, el,
+                            left > 0 ? el / trained * left : 0.0);
+                }
+            }
+    return rc;
+}
+
 int cmd_study(int argc, char **argv) {
-    int quick = 0, full = 0, seeds = 0, threads = 0;
+    int quick = 0, full = 0, seeds = 0, threads = 0, jobs = 0;
     int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 10;
     double lr = 3e-3;
     const char *tasks = NULL, *data = NULL, *schemes = NULL, *ps = NULL, *out = "study";
@@ -156,16 +185,17 @@ int cmd_study(int argc, char **argv) {
         {"schemes", OPT_STR, &schemes, 0, 0, "comma-separated schemes (default: the grid's)"},
         {"p", OPT_STR, &ps, 0, 0, "comma-separated rates for --schemes (default 0.2)"},
         {"seeds", OPT_INT, &seeds, 1, 30, "seeds per cell (quick 3, full 5)"},
-        {"max-iters", OPT_INT, &max_iters, 2, 100000000, "training steps per run (quick 600, full 2000)"},
-        {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (max-iters/10)"},
-        {"eval-iters", OPT_INT, &eval_iters, 1, 100000, "batches per split per evaluation (10)"},
+        {"max-iters", OPT_INT, &max_iters, 2, 100000000, "training steps per run (quick 480, full 2000)"},
+        {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (max-iters/8)"},
+        {"eval-iters", OPT_INT, &eval_iters, 1, 100000, "batches per split per evaluation (quick 8, full 20)"},
         {"batch-size", OPT_INT, &batch, 1, 4096, "sequences per step (32)"},
         {"block-size", OPT_INT, &block, 2, 1024, "context length (32)"},
         {"n-embd", OPT_INT, &n_embd, 1, 4096, "embedding width (64)"},
         {"n-head", OPT_INT, &n_head, 1, 256, "heads (4)"},
         {"n-layer", OPT_INT, &n_layer, 1, 64, "blocks (2)"},
         {"learning-rate", OPT_FLOAT, &lr, 1e-12, 10, "AdamW learning rate (3e-3)"},
-        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+        {"threads", OPT_INT, &threads, 1, 4096, "threads in all (default: all cores)"},
+        {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
@@ -182,9 +212,9 @@ int cmd_study(int argc, char **argv) {
     memset(&sp, 0, sizeof sp);
     sp.full = full;
     sp.seeds = seeds ? seeds : full ? 5 : 3;
-    sp.max_iters = max_iters ? max_iters : full ? 2000 : 600;
-    sp.eval_interval = eval_interval ? eval_interval : (sp.max_iters / 10 > 0 ? sp.max_iters / 10 : 1);
-    sp.eval_iters = eval_iters;
+    sp.max_iters = max_iters ? max_iters : full ? 2000 : 480;
+    sp.eval_interval = eval_interval ? eval_interval : (sp.max_iters / 8 > 0 ? sp.max_iters / 8 : 1);
+    sp.eval_iters = cli_opt_given(&eval_iters) ? eval_iters : full ? 20 : 8;
     sp.batch_size = batch;
     sp.block_size = block;
     sp.n_embd = n_embd;
@@ -266,7 +296,12 @@ int cmd_study(int argc, char **argv) {
         sp.cell_p[0] = 0.0;
         sp.n_cells++;
     }
-    if (threads > 0) ad_set_threads(threads);
+    if (!jobs) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
+        if (threads > 0 && threads < jobs) jobs = threads;
+    }
+    if (jobs == 1 && threads > 0) ad_set_threads(threads);
 
     /* data, once per task, checked before any training */
     ad_dataset ds[STUDY_MAX_TASKS];
@@ -300,24 +335,45 @@ int cmd_study(int argc, char **argv) {
         fprintf(stderr, "%s: cannot write into '%s': %s\n", cli_prog, out, strerror(errno));
         rc = EXIT_INPUT;
     }
-    int n_runs = sp.n_tasks * sp.n_cells * sp.seeds, done_before = 0, run_no = 0;
+    int n_runs = sp.n_tasks * sp.n_cells * sp.seeds, done_before = 0;
     double t_study = now_s();
     if (!rc) {
-        printf("study: %d tasks x %d cells x %d seeds = %d runs of %d steps (B%d T%d C%d H%d L%d) in %s\n", sp.n_tasks,
-               sp.n_cells, sp.seeds, n_runs, sp.max_iters, batch, block, n_embd, n_head, n_layer, out);
+        for (int t = 0; t < sp.n_tasks; t++)
+            for (int c = 0; c < sp.n_cells; c++)
+                for (int s = 1; s <= sp.seeds; s++) {
+                    run_key k = {t, sp.cell_scheme[c], sp.cell_p[c], s};
+                    run_path(path, sizeof path, out, &sp, &k);
+                    done_before += access(path, F_OK) == 0;
+                }
+        printf("study: %d tasks x %d cells x %d seeds = %d runs of %d steps (B%d T%d C%d H%d L%d) in %s, %d at a time\n",
+               sp.n_tasks, sp.n_cells, sp.seeds, n_runs, sp.max_iters, batch, block, n_embd, n_head, n_layer, out, jobs);
         fflush(stdout);
     }
-    for (int t = 0; t < sp.n_tasks && !rc; t++)
-        for (int c = 0; c < sp.n_cells && !rc; c++)
-            for (int s = 1; s <= sp.seeds && !rc; s++, run_no++) {
-                run_key k = {t, sp.cell_scheme[c], sp.cell_p[c], s};
-                run_path(path, sizeof path, out, &sp, &k);
-                if (access(path, F_OK) == 0) { done_before++; continue; }
-                rc = train_run(&sp, &ds[t], &k, path, run_no, n_runs, t_study);
-                if (!isatty(2) && !rc)
-                    fprintf(stderr, "run %d/%d done: %s %s p=%g seed %d (%.0f s so far)\n", run_no + 1, n_runs,
-                            sp.task_names[t], ad_scheme_get((ad_scheme)k.scheme)->name, k.p, s, now_s() - t_study);
+    if (!rc && jobs > 1) {
+        /* small models use a core each better than two cores together: run the grid in `jobs`
+         * processes, each taking every jobs-th run; results do not depend on the thread count */
+        pid_t pids[16];
+        int started = 0;
+        for (int j = 0; j < jobs; j++) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed study takes its workers with it */
+                if (getppid() == 1) _exit(EXIT_INPUT);
+                ad_set_threads(threads > jobs ? threads / jobs : 1);
+                _exit(run_grid(&sp, ds, out, j, jobs, n_runs, done_before, t_study));
             }
+            if (pid < 0) { fprintf(stderr, "%s: cannot start a worker: %s\n", cli_prog, strerror(errno)); rc = EXIT_INPUT; break; }
+            pids[started++] = pid;
+        }
+        for (int j = 0; j < started; j++) {
+            int status;
+            while (waitpid(pids[j], &status, 0) < 0 && errno == EINTR) {}
+            if (!rc && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+                rc = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INPUT;
+        }
+    } else if (!rc) {
+        rc = run_grid(&sp, ds, out, 0, 1, n_runs, done_before, t_study);
+    }
     if (isatty(2)) fprintf(stderr, "\r\033[K");
     for (int t = 0; t < sp.n_tasks; t++) ad_dataset_free(&ds[t]);
     if (rc) return rc;

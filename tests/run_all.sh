@@ -38,6 +38,7 @@ done
 run test_cli.sh tests/test_cli.sh "$build"
 run test_e2e.sh tests/test_e2e.sh "$build"
 run test_reliability.sh tests/test_reliability.sh "$build"
+run test_study.sh tests/test_study.sh "$build"
 run test_torch.sh tests/test_torch.sh "$build" "$python"
 echo
 for b in "${broken[@]+"${broken[@]}"}"; do echo "FAILED: $b"; done
