@@ -358,9 +358,6 @@ ad_status ad_checkpoint_save(const ad_model *m, const ad_vocab *v, const char *p
  * max_batch, and fills *v (free with ad_vocab_free). */
 ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int max_batch,
                              int training, ad_error *err);
-/* Loads the weights of a checkpoint into an existing model whose config must
- * match; *v may be NULL. */
-ad_status ad_checkpoint_load_into(ad_model *m, ad_vocab *v, const char *path, ad_error *err);
 
 /* The training state: everything a run needs to continue exactly (weights,
  * AdamW moments, step, seed, optimiser settings, config and vocabulary). The

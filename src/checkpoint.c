@@ -230,25 +230,6 @@ ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int 
     return s;
 }
 
-ad_status ad_checkpoint_load_into(ad_model *m, ad_vocab *v, const char *path, ad_error *err) {
-    ad_st_file f;
-    ad_config c;
-    ad_status s = read_attndrop(&f, &c, path, "attndrop", err);
-    if (s) return s;
-    const ad_config *mc = ad_model_config(m);
-    if (c.vocab_size != mc->vocab_size || c.block_size != mc->block_size || c.n_embd != mc->n_embd ||
-        c.n_head != mc->n_head || c.n_layer != mc->n_layer) {
-        ad_st_free(&f);
-        return ad_fail(err, AD_ERR_ARG, "%s: its config differs from the model's", path);
-    }
-    ad_vocab tmp = {0, NULL};
-    s = parse_vocab(&tmp, ad_st_meta(&f, "vocab"), c.vocab_size, err);
-    if (!s) s = load_tensors(m, &f, path, err);
-    ad_st_free(&f);
-    if (!s && v) *v = tmp; else ad_vocab_free(&tmp);
-    return s;
-}
-
 ad_status ad_train_state_save(const ad_model *m, const ad_vocab *v, const ad_train_state *st, const char *path,
                              ad_error *err) {
     ad_model *mm = (ad_model *)m;

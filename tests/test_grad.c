@@ -70,6 +70,18 @@ static unsigned char zero_rows[64 * 8]; /* (B,H,T) */
 static double l_attention(void) { ad_k_attention_fwd_d(out, att, scratch, qkv, zero_rows, &adrop, B, T, C, H, 4); return dot(out, G, (size_t)N * C); }
 static double l_ce(void) { double *probs = out; return ad_k_crossentropy_fwd_d(probs, inp, targets, N, V); }
 
+/* the encoder's backward (with token multipliers, or none) against finite differences */
+static void check_encoder(float *tok_mult, double *dwte, double *dwpe) {
+    tokm = tok_mult;
+    fill(wte, (size_t)V * C, 1); fill(wpe, (size_t)T * C, 1); fill(G, (size_t)N * C, 1);
+    memset(dwte, 0, (size_t)V * C * sizeof(double)); memset(dwpe, 0, (size_t)T * C * sizeof(double));
+    ad_k_encoder_bwd_d(dwte, dwpe, G, idx, tokm, B, T, C);
+    loss_fn = l_encoder;
+    fd_check("d wte", wte, dwte, (size_t)V * C);
+    fd_check("d wpe", wpe, dwpe, (size_t)T * C);
+    tokm = NULL;
+}
+
 int main(void) {
     rng = ad_rng_stream(7, AD_RNG_TEST, 1, 0, 0);
     size_t big = (size_t)N * 4 * C * 4;
@@ -81,12 +93,7 @@ int main(void) {
     for (int i = 0; i < N; i++) { idx[i] = (int)(ad_rng_u32(&rng, 1000 + i) % V); targets[i] = (int)(ad_rng_u32(&rng, 2000 + i) % V); }
 
     printf("encoder\n");
-    fill(wte, (size_t)V * C, 1); fill(wpe, (size_t)T * C, 1); fill(G, (size_t)N * C, 1);
-    memset(d1, 0, (size_t)V * C * sizeof(double)); memset(d2, 0, (size_t)T * C * sizeof(double));
-    ad_k_encoder_bwd_d(d1, d2, G, idx, NULL, B, T, C);
-    loss_fn = l_encoder;
-    fd_check("d wte", wte, d1, (size_t)V * C);
-    fd_check("d wpe", wpe, d2, (size_t)T * C);
+    check_encoder(NULL, d1, d2);
 
     printf("layernorm\n");
     fill(inp, (size_t)N * C, 2); fill(w, C, 1); fill(bias, C, 1); fill(G, (size_t)N * C, 1);
@@ -186,14 +193,7 @@ int main(void) {
         static float tm[N];
         ad_drop_site ws = {AD_SCHEME_WORD, 0.5f, 3, 4, 0, H, T, 0};
         for (int b = 0; b < B; b++) ad_input_mult(&ws, b, idx + b * T, T, tm + b * T);
-        tokm = tm;
-        fill(wte, (size_t)V * C, 1); fill(wpe, (size_t)T * C, 1); fill(G, (size_t)N * C, 1);
-        memset(d1, 0, (size_t)V * C * sizeof(double)); memset(d2, 0, (size_t)T * C * sizeof(double));
-        ad_k_encoder_bwd_d(d1, d2, G, idx, tokm, B, T, C);
-        loss_fn = l_encoder;
-        fd_check("d wte", wte, d1, (size_t)V * C);
-        fd_check("d wpe", wpe, d2, (size_t)T * C);
-        tokm = NULL;
+        check_encoder(tm, d1, d2);
     }
 
     printf("cross-entropy (mean over rows)\n");
