@@ -20,9 +20,9 @@ void ad_k_relu_bwd_f(float *dinp, const float *dout, const float *inp, size_t n)
 void ad_k_residual_dropout_fwd_f(float *out, const float *res, const float *inp, const ad_elem_drop *d,
                                  int B, int T, int C);
 void ad_k_dropout_bwd_f(float *dinp, const float *dout, const ad_elem_drop *d, int B, int T, int C);
-void ad_k_attention_fwd_f(float *out, float *att, float *scratch, const float *qkv, unsigned char *zero_rows,
+void ad_k_attention_fwd_f(float *out, float *stats, float *scratch, const float *qkv, unsigned char *zero_rows,
                           const ad_attn_drop *drop, int B, int T, int C, int H, int n_scratch);
-void ad_k_attention_bwd_f(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *att,
+void ad_k_attention_bwd_f(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *stats,
                           const ad_attn_drop *drop, int B, int T, int C, int H, int n_scratch);
 double ad_k_crossentropy_fwd_f(float *probs, const float *logits, const int *targets, int N, int V);
 void ad_k_crossentropy_bwd_f(float *dlogits, const float *probs, const int *targets, int N, int V);

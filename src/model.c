@@ -14,15 +14,17 @@
 
 enum { P_LN1W, P_LN1B, P_WQKV, P_WPROJ, P_BPROJ, P_LN2W, P_LN2B, P_WFC, P_BFC, P_WFC2, P_BFC2, P_NLAYER };
 
-/* One layer's activations kept for the backward pass. */
+/* One layer's activations kept for the backward pass: 10 C floats per token
+ * (and a few per row). The LayerNorm outputs are recomputed from their inputs
+ * and statistics, the attention weights from q, k and the row statistics. */
 typedef struct {
-    float *ln1, *ln1_mean, *ln1_rstd; // (B,T,C) (B,T) (B,T)
+    float *ln1_mean, *ln1_rstd;       // (B,T) (B,T)
     float *qkv;                       // (B,T,3C)
-    float *att;                       // (B,H,T,T)
+    float *att_stats;                 // (B,H,T,2): each attention row's max and 1/sum
     float *atty;                      // (B,T,C)
     float *res1;                      // (B,T,C)
-    float *ln2, *ln2_mean, *ln2_rstd; // (B,T,C) (B,T) (B,T)
-    float *fch, *fch_relu;            // (B,T,4C) (B,T,4C)
+    float *ln2_mean, *ln2_rstd;       // (B,T) (B,T)
+    float *fch;                       // (B,T,4C): relu(fc(ln2)), in place
     float *res2;                      // (B,T,C)
 } layer_acts;
 
@@ -37,9 +39,12 @@ struct ad_model {
     ad_tensor_info *tensors;
     float *act_mem;
     layer_acts *acts;                 /* L entries when training, 1 otherwise */
-    float *x0, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // branch (B,T,C) scratch
-    float *dres, *dtmp, *dln, *d4, *dqkv;
-    float *attn_scratch;              /* (n_scratch,2,T,T): per-thread attention rows */
+    /* Shared buffers: lnbuf holds each LayerNorm output in turn (lnf last);
+     * branch (forward) and dtmp (backward) are one buffer, as are d4 (the
+     * FFN's hidden gradient) and dqkv, which are never needed together. */
+    float *x0, *lnbuf, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // (B,T,C) (B,T,C) = lnbuf ...
+    float *dres, *dtmp, *dln, *d4, *dqkv;  // (B,T,C) x3, (B,T,4C), (B,T,3C) in d4
+    float *attn_scratch;              /* (n_scratch,3,T,T): per-thread attention rows */
     unsigned char *zero_flags;        /* (B,H,T): rows of one layer that came out all zero */
     uint64_t *zero_count, *row_count; /* (block_size) each: all-zero rows met in training, of rows */
     int probs_valid;                  /* probs holds the last forward's softmax (not yet the gradient) */
@@ -134,20 +139,20 @@ static int scratch_slots(void) {
 static int act_floats(const ad_config *c, int max_batch, int training, size_t *per_layer, size_t *shared) {
     size_t B = (size_t)max_batch, T = (size_t)c->block_size, C = (size_t)c->n_embd;
     size_t H = (size_t)c->n_head, V = (size_t)c->vocab_size;
-    size_t BT, BTC, BHTT, BTV;
+    size_t BT, BTC, BTV, BHT;
     if (!ad_mul_ok(B, T, &BT) || !ad_mul_ok(BT, C, &BTC) || !ad_mul_ok(BT, V, &BTV)) return 0;
-    if (!ad_mul_ok(B * H, T, &BHTT) || !ad_mul_ok(BHTT, T, &BHTT)) return 0;
+    if (!ad_mul_ok(BT, H, &BHT)) return 0;
     size_t pl = 0, sh = 0, t;
-    /* ln1 qkv atty res1 ln2 res2 = 1+3+1+1+1+1 BTC, fch fch_relu 8 BTC, 4 BT stats, att BHTT */
-    if (!ad_mul_ok(BTC, 16, &t) || !ad_add_ok(pl, t, &pl)) return 0;
-    if (!ad_add_ok(pl, 4 * BT, &pl) || !ad_add_ok(pl, BHTT, &pl)) return 0;
-    /* x0 lnf branch (3 BTC), lnf stats and token multipliers 3 BT, logits probs 2 BTV */
+    /* qkv atty res1 res2 = 3+1+1+1 BTC, fch 4 BTC, 4 BT LayerNorm stats, 2 BHT attention stats */
+    if (!ad_mul_ok(BTC, 10, &t) || !ad_add_ok(pl, t, &pl)) return 0;
+    if (!ad_add_ok(pl, 4 * BT, &pl) || !ad_mul_ok(BHT, 2, &t) || !ad_add_ok(pl, t, &pl)) return 0;
+    /* x0 lnbuf branch (3 BTC), lnf stats and token multipliers 3 BT, logits probs 2 BTV */
     if (!ad_mul_ok(BTC, 3, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     if (!ad_add_ok(sh, 3 * BT, &sh)) return 0;
     if (!ad_mul_ok(BTV, 2, &t) || !ad_add_ok(sh, t, &sh)) return 0;
-    if (!ad_mul_ok(T * T * 2, (size_t)scratch_slots(), &t) || !ad_add_ok(sh, t, &sh)) return 0;
-    if (training) { /* dres dtmp dln 3 BTC, d4 4 BTC, dqkv 3 BTC */
-        if (!ad_mul_ok(BTC, 10, &t) || !ad_add_ok(sh, t, &sh)) return 0;
+    if (!ad_mul_ok(T * T * 3, (size_t)scratch_slots(), &t) || !ad_add_ok(sh, t, &sh)) return 0;
+    if (training) { /* dres dln 2 BTC (dtmp is branch), d4 4 BTC (dqkv is d4) */
+        if (!ad_mul_ok(BTC, 6, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     }
     *per_layer = pl;
     *shared = sh;
@@ -293,24 +298,26 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     if (!m->act_mem || !m->idx || !m->targets) goto nomem;
     size_t B = (size_t)max_batch, T = (size_t)cfg->block_size, C = (size_t)cfg->n_embd;
     size_t BT = B * T, BTC = BT * C, BTV = BT * (size_t)cfg->vocab_size;
-    size_t BHTT = B * (size_t)cfg->n_head * T * T;
+    size_t BHT = BT * (size_t)cfg->n_head;
     float *a = m->act_mem;
 #define TAKE(ptr, n) do { (ptr) = a; a += (n); } while (0)
     for (size_t l = 0; l < nl; l++) {
         layer_acts *la = &m->acts[l];
-        TAKE(la->ln1, BTC); TAKE(la->ln1_mean, BT); TAKE(la->ln1_rstd, BT);
-        TAKE(la->qkv, 3 * BTC); TAKE(la->att, BHTT); TAKE(la->atty, BTC); TAKE(la->res1, BTC);
-        TAKE(la->ln2, BTC); TAKE(la->ln2_mean, BT); TAKE(la->ln2_rstd, BT);
-        TAKE(la->fch, 4 * BTC); TAKE(la->fch_relu, 4 * BTC); TAKE(la->res2, BTC);
+        TAKE(la->ln1_mean, BT); TAKE(la->ln1_rstd, BT);
+        TAKE(la->qkv, 3 * BTC); TAKE(la->att_stats, 2 * BHT); TAKE(la->atty, BTC); TAKE(la->res1, BTC);
+        TAKE(la->ln2_mean, BT); TAKE(la->ln2_rstd, BT);
+        TAKE(la->fch, 4 * BTC); TAKE(la->res2, BTC);
     }
-    TAKE(m->x0, BTC); TAKE(m->lnf, BTC); TAKE(m->branch, BTC);
+    TAKE(m->x0, BTC); TAKE(m->lnbuf, BTC); TAKE(m->branch, BTC);
+    m->lnf = m->lnbuf;
     TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT); TAKE(m->tok_mult, BT);
     TAKE(m->logits, BTV); TAKE(m->probs, BTV);
     m->n_scratch = scratch_slots();
-    TAKE(m->attn_scratch, T * T * 2 * (size_t)m->n_scratch);
+    TAKE(m->attn_scratch, T * T * 3 * (size_t)m->n_scratch);
     if (training) {
-        TAKE(m->dres, BTC); TAKE(m->dtmp, BTC); TAKE(m->dln, BTC);
-        TAKE(m->d4, 4 * BTC); TAKE(m->dqkv, 3 * BTC);
+        TAKE(m->dres, BTC); TAKE(m->dln, BTC); TAKE(m->d4, 4 * BTC);
+        m->dtmp = m->branch;
+        m->dqkv = m->d4;
     }
 #undef TAKE
     assert((size_t)(a - m->act_mem) == pl * nl + sh);
@@ -424,10 +431,10 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
         const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
         ad_attn_drop ad = attn_drop_for(m, l);
         ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
-        ad_k_layernorm_fwd_f(a->ln1, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], (int)BT, C, 1e-5f);
-        ad_k_matmul_fwd_f(a->qkv, a->ln1, p + o[P_WQKV], NULL, (int)BT, C, 3 * C);
+        ad_k_layernorm_fwd_f(m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], (int)BT, C, 1e-5f);
+        ad_k_matmul_fwd_f(a->qkv, m->lnbuf, p + o[P_WQKV], NULL, (int)BT, C, 3 * C);
         int counting = ad_attn_drop_active(&ad);
-        ad_k_attention_fwd_f(a->atty, a->att, m->attn_scratch, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T, C, H,
+        ad_k_attention_fwd_f(a->atty, a->att_stats, m->attn_scratch, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T, C, H,
                              m->n_scratch);
         if (m->last_train) {
             for (int t = 0; t < T; t++) m->row_count[t] += (uint64_t)B * H;
@@ -437,10 +444,10 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
         }
         ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], (int)BT, C, C);
         ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, &rd, B, T, C);
-        ad_k_layernorm_fwd_f(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], (int)BT, C, 1e-5f);
-        ad_k_matmul_fwd_f(a->fch, a->ln2, p + o[P_WFC], p + o[P_BFC], (int)BT, C, 4 * C);
-        ad_k_relu_fwd_f(a->fch_relu, a->fch, BT * 4 * (size_t)C);
-        ad_k_matmul_fwd_f(m->branch, a->fch_relu, p + o[P_WFC2], p + o[P_BFC2], (int)BT, 4 * C, C);
+        ad_k_layernorm_fwd_f(m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], (int)BT, C, 1e-5f);
+        ad_k_matmul_fwd_f(a->fch, m->lnbuf, p + o[P_WFC], p + o[P_BFC], (int)BT, C, 4 * C);
+        ad_k_relu_fwd_f(a->fch, a->fch, BT * 4 * (size_t)C);
+        ad_k_matmul_fwd_f(m->branch, a->fch, p + o[P_WFC2], p + o[P_BFC2], (int)BT, 4 * C, C);
         ad_k_residual_dropout_fwd_f(a->res2, a->res1, m->branch, &fd, B, T, C);
         x = a->res2;
     }
@@ -478,16 +485,18 @@ void ad_model_backward(ad_model *m) {
         ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
         /* res2 = res1 + drop(fc2(relu(fc(ln2(res1))))) */
         ad_k_dropout_bwd_f(m->dtmp, m->dres, &fd, B, T, C);
-        ad_k_matmul_bwd_f(m->d4, g + o[P_WFC2], g + o[P_BFC2], m->dtmp, a->fch_relu, p + o[P_WFC2], BT, 4 * C, C);
-        ad_k_relu_bwd_f(m->d4, m->d4, a->fch, (size_t)BT * 4 * C);
-        ad_k_matmul_bwd_f(m->dln, g + o[P_WFC], g + o[P_BFC], m->d4, a->ln2, p + o[P_WFC], BT, C, 4 * C);
+        ad_k_matmul_bwd_f(m->d4, g + o[P_WFC2], g + o[P_BFC2], m->dtmp, a->fch, p + o[P_WFC2], BT, 4 * C, C);
+        ad_k_relu_bwd_f(m->d4, m->d4, a->fch, (size_t)BT * 4 * C); /* relu(x) > 0 exactly where x > 0 */
+        ad_k_layernorm_fwd_f(m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], BT, C, 1e-5f);
+        ad_k_matmul_bwd_f(m->dln, g + o[P_WFC], g + o[P_BFC], m->d4, m->lnbuf, p + o[P_WFC], BT, C, 4 * C);
         ad_k_layernorm_bwd_f(m->dres, g + o[P_LN2W], g + o[P_LN2B], m->dln, a->res1, p + o[P_LN2W], a->ln2_mean,
                              a->ln2_rstd, BT, C);
         /* res1 = x + drop(proj(attention(ln1(x)))) */
         ad_k_dropout_bwd_f(m->dtmp, m->dres, &rd, B, T, C);
         ad_k_matmul_bwd_f(m->dln, g + o[P_WPROJ], g + o[P_BPROJ], m->dtmp, a->atty, p + o[P_WPROJ], BT, C, C);
-        ad_k_attention_bwd_f(m->dqkv, m->attn_scratch, m->dln, a->qkv, a->att, &ad, B, T, C, H, m->n_scratch);
-        ad_k_matmul_bwd_f(m->dln, g + o[P_WQKV], NULL, m->dqkv, a->ln1, p + o[P_WQKV], BT, C, 3 * C);
+        ad_k_attention_bwd_f(m->dqkv, m->attn_scratch, m->dln, a->qkv, a->att_stats, &ad, B, T, C, H, m->n_scratch);
+        ad_k_layernorm_fwd_f(m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], BT, C, 1e-5f);
+        ad_k_matmul_bwd_f(m->dln, g + o[P_WQKV], NULL, m->dqkv, m->lnbuf, p + o[P_WQKV], BT, C, 3 * C);
         ad_k_layernorm_bwd_f(m->dres, g + o[P_LN1W], g + o[P_LN1B], m->dln, x, p + o[P_LN1W], a->ln1_mean,
                              a->ln1_rstd, BT, C);
     }

@@ -10,12 +10,16 @@
 #include <string.h>
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 4) { fprintf(stderr, "usage: parity_dump OUT.safetensors [SCHEME [STEPS]]\n"); return 1; }
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: parity_dump OUT.safetensors [SCHEME [STEPS [BLOCK_SIZE]]]\n");
+        return 1;
+    }
     int scheme = argc > 2 ? ad_scheme_lookup(argv[2]) : AD_SCHEME_STANDARD;
     int STEPS = argc > 3 ? atoi(argv[3]) : 10;
+    int block = argc > 4 ? atoi(argv[4]) : 8; /* above 64, the attention's blocks are crossed */
     if (scheme < 0 || STEPS < 1 || STEPS > 100) { fprintf(stderr, "parity_dump: bad scheme or steps\n"); return 1; }
     /* attention dropout 0.4 (other sites 0.2) makes dropped weights and zero rows common */
-    ad_config c = {23, 8, 16, 2, 2, 0.2f, (ad_scheme)scheme, scheme == AD_SCHEME_STANDARD ? 0.2f : 0.4f, AD_SCHEDULE_CONSTANT};
+    ad_config c = {23, block, 16, 2, 2, 0.2f, (ad_scheme)scheme, scheme == AD_SCHEME_STANDARD ? 0.2f : 0.4f, AD_SCHEDULE_CONSTANT};
     const ad_scheme_info *si = ad_scheme_get(c.scheme);
     int B = 4, T = c.block_size, C = c.n_embd, H = c.n_head, L = c.n_layer;
     uint64_t seed = 42;

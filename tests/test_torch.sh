@@ -25,6 +25,13 @@ for s in $("$B/attndrop" schemes | cut -d' ' -f1); do
         "$B/tests/test_parity" "$tmp/out_$s.safetensors" | grep -E '^(gradients|weights)' | sed "s/^/$s: /" &&
         ok || bad "live parity with PyTorch, scheme $s"
 done
+# A context of 150 crosses the attention's blocks of 64 rows, the last one partial.
+for s in standard dropkey nonzero; do
+    "$B/tests/parity_dump" "$tmp/long_$s.safetensors" "$s" 2 150 &&
+        "$PY" tests/parity.py fixture "$tmp/long_$s.safetensors" "$tmp/long_out_$s.safetensors" >/dev/null &&
+        "$B/tests/test_parity" "$tmp/long_out_$s.safetensors" | grep -E '^(gradients|weights)' | sed "s/^/$s, T=150: /" &&
+        ok || bad "live parity with PyTorch at block size 150, scheme $s"
+done
 
 for cfg in "--n-embd 32 --n-head 4 --n-layer 3 --block-size 24" "--n-embd 48 --n-head 3 --n-layer 1 --block-size 8"; do
     # shellcheck disable=SC2086
