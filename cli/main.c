@@ -384,7 +384,7 @@ done:
 
 static int cmd_sample(int argc, char **argv) {
     const char *ckpt = NULL, *prompt = NULL;
-    int max_new = 500, top_k = 0, threads = 0;
+    int max_new = 500, top_k = 0, threads = 0, no_cache = 0;
     double temperature = 1.0;
     uint64_t seed = 1337;
     opt opts[] = {
@@ -395,6 +395,7 @@ static int cmd_sample(int argc, char **argv) {
         {"top-k", OPT_INT, &top_k, 0, 1114112, "sample among the k most likely (0: all)"},
         {"seed", OPT_U64, &seed, 0, 0, "sampling seed (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+        {"no-cache", OPT_FLAG, &no_cache, 0, 0, "recompute the whole context for every token, as gpt.py"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("sample ", opts, n_opts, argc, argv, &help))) return rc;
@@ -429,7 +430,7 @@ static int cmd_sample(int argc, char **argv) {
     } else {
         ctx[0] = 0;
     }
-    ad_sample_opts so = {(float)temperature, top_k, seed};
+    ad_sample_opts so = {(float)temperature, top_k, seed, no_cache};
     if (ad_generate(m, ctx, n_ctx, max_new, &so, ctx, &err)) { rc = die_status(&err, NULL); goto done; }
     for (int i = 0; i < n_ctx + max_new; i++) {
         char buf[4];

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ad_vocab v;
     if (ad_checkpoint_load(&m, &v, path, 1, 0, NULL) == AD_OK) {
         int ctx[1] = {0}, out[3];
-        ad_sample_opts o = {0.0f, 0, 1};
+        ad_sample_opts o = {0.0f, 0, 1, 0};
         ad_generate(m, ctx, 1, 2, &o, out, NULL);
         ad_model_free(m);
         ad_vocab_free(&v);

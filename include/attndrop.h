@@ -296,8 +296,18 @@ const ad_tensor_info *ad_model_tensor(const ad_model *m, int i);
  * readable with ad_model_logits until the next forward. */
 ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int B, int T,
                            int train, uint64_t seed, uint64_t step, float *loss, ad_error *err);
-/* The logits of the last forward, (B,T,V), owned by the model. */
+/* The logits of the last forward, (B,T,V), owned by the model; after
+ * ad_model_step, the (1,1,V) logits of its token. */
 const float *ad_model_logits(const ad_model *m);
+/* KV cache (models created with training == 0): a forward with B == 1 keeps
+ * every layer's keys and values, and ad_model_step then appends one token at
+ * the next position, computing only its row: the same logits as a forward
+ * over the longer sequence, up to float rounding. ad_model_cached returns the
+ * positions held (0 after a batched forward or on a training model); a step
+ * needs 1 <= cached < block_size, since positions are absolute and a window
+ * that slides must be recomputed. */
+ad_status ad_model_step(ad_model *m, int token, ad_error *err);
+int ad_model_cached(const ad_model *m);
 /* Total training steps, for the step-decay schedule (p falls linearly to 0). */
 void ad_model_set_total_steps(ad_model *m, long total);
 /* The attention-dropout rate of a layer at a step, after the schedule. */
@@ -422,11 +432,15 @@ typedef struct {
     float temperature; /* 0: greedy */
     int top_k;         /* 0: off */
     uint64_t seed;
+    int recompute;     /* 1: no KV cache, the whole context every token, as gpt.py's generate */
 } ad_sample_opts;
 
 /* Generates max_new tokens after ctx (n_ctx >= 1 ids) into out (n_ctx + max_new
- * ids, prompt included). The context is cropped to the last block_size ids.
- * m must have been created with max_batch >= 1. */
+ * ids, prompt included). The context is cropped to the last block_size ids,
+ * as gpt.py's generate does. While the sequence fits in block_size each new
+ * token is one ad_model_step on the KV cache; once the window slides, every
+ * position changes and the window is recomputed. m must have been created with
+ * max_batch >= 1. */
 ad_status ad_generate(ad_model *m, const int *ctx, int n_ctx, int max_new, const ad_sample_opts *o,
                       int *out, ad_error *err);
 

@@ -45,6 +45,8 @@ struct ad_model {
     float *x0, *lnbuf, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // (B,T,C) (B,T,C) = lnbuf ...
     float *dres, *dtmp, *dln, *d4, *dqkv;  // (B,T,C) x3, (B,T,4C), (B,T,3C) in d4
     float *attn_scratch;              /* (n_scratch,3,T,T): per-thread attention rows */
+    float *kv_cache;                  /* (L,T,2C) keys | values of batch row 0: inference models only */
+    int kv_len;                       /* positions 0..kv_len-1 of kv_cache hold the last sequence's */
     unsigned char *zero_flags;        /* (B,H,T): rows of one layer that came out all zero */
     uint64_t *zero_count, *row_count; /* (block_size) each: all-zero rows met in training, of rows */
     int probs_valid;                  /* probs holds the last forward's softmax (not yet the gradient) */
@@ -153,6 +155,8 @@ static int act_floats(const ad_config *c, int max_batch, int training, size_t *p
     if (!ad_mul_ok(T * T * 3, (size_t)scratch_slots(), &t) || !ad_add_ok(sh, t, &sh)) return 0;
     if (training) { /* dres dln 2 BTC (dtmp is branch), d4 4 BTC (dqkv is d4) */
         if (!ad_mul_ok(BTC, 6, &t) || !ad_add_ok(sh, t, &sh)) return 0;
+    } else { /* the KV cache of one sequence */
+        if (!ad_mul_ok(T * C * 2, (size_t)c->n_layer, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     }
     *per_layer = pl;
     *shared = sh;
@@ -318,6 +322,8 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
         TAKE(m->dres, BTC); TAKE(m->dln, BTC); TAKE(m->d4, 4 * BTC);
         m->dtmp = m->branch;
         m->dqkv = m->d4;
+    } else {
+        TAKE(m->kv_cache, T * C * 2 * (size_t)cfg->n_layer);
     }
 #undef TAKE
     assert((size_t)(a - m->act_mem) == pl * nl + sh);
@@ -418,6 +424,7 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
     m->last_has_targets = targets != NULL;
     m->last_seed = seed;
     m->last_step = step;
+    m->kv_len = m->kv_cache && B == 1 ? T : 0;
     const float *p = m->params;
     ad_drop_site in_site = site_for(m, 0);
     m->tok_active = 0;
@@ -434,6 +441,10 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
         ad_k_layernorm_fwd_f(m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], (int)BT, C, 1e-5f);
         ad_k_matmul_fwd_f(a->qkv, m->lnbuf, p + o[P_WQKV], NULL, (int)BT, C, 3 * C);
         int counting = ad_attn_drop_active(&ad);
+        if (m->kv_cache && B == 1) /* what the next ad_model_step attends to */
+            for (int t = 0; t < T; t++)
+                memcpy(m->kv_cache + ((size_t)l * c->block_size + t) * 2 * C, a->qkv + (size_t)t * 3 * C + C,
+                       2 * (size_t)C * sizeof(float));
         ad_k_attention_fwd_f(a->atty, a->att_stats, m->attn_scratch, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T, C, H,
                              m->n_scratch);
         if (m->last_train) {
@@ -583,3 +594,59 @@ int ad_get_threads(void) {
     return 1;
 #endif
 }
+
+/* One head's attention for one query over n cached positions: the weights
+ * are softmax(k q / sqrt(hs)) over every cached key (all precede the query). */
+static void attention_step(float *out,         // out (hs)
+                           float *w,           // w (n): scratch for the weights
+                           const float *q,     // q (hs)
+                           const float *kc,    // kc (n, stride ld): cached keys
+                           const float *vc,    // vc (n, stride ld): cached values
+                           int n, int hs, int ld) {
+    float scale = (float)(1.0 / sqrt((double)hs)), mx = -INFINITY, sum = 0.0f;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, hs, scale, kc, ld, q, 1, 0.0f, w, 1);
+    for (int j = 0; j < n; j++) if (w[j] > mx) mx = w[j];
+    for (int j = 0; j < n; j++) { w[j] = (float)exp(w[j] - mx); sum += w[j]; }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < n; j++) w[j] *= inv;
+    cblas_sgemv(CblasRowMajor, CblasTrans, n, hs, 1.0f, vc, ld, w, 1, 0.0f, out, 1);
+}
+
+ad_status ad_model_step(ad_model *m, int token, ad_error *err) {
+    const ad_config *c = &m->cfg;
+    int C = c->n_embd, V = c->vocab_size, H = c->n_head, L = c->n_layer, hs = C / H, pos = m->kv_len;
+    if (!m->kv_cache) return ad_fail(err, AD_ERR_ARG, "a training model has no KV cache");
+    if (pos < 1 || pos >= c->block_size)
+        return ad_fail(err, AD_ERR_ARG, "the KV cache holds %d positions: a step needs 1 to %d", pos, c->block_size - 1);
+    if (token < 0 || token >= V)
+        return ad_fail(err, AD_ERR_ARG, "token id %d is outside the vocabulary [0, %d)", token, V);
+    const float *p = m->params;
+    layer_acts *a = &m->acts[0];
+    float *x = m->x0, *w = m->attn_scratch;
+    for (int k = 0; k < C; k++) x[k] = p[m->off_wte + (size_t)token * C + k] + p[m->off_wpe + (size_t)pos * C + k];
+    for (int l = 0; l < L; l++) {
+        const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
+        float *kv = m->kv_cache + (size_t)l * c->block_size * 2 * C;
+        ad_k_layernorm_fwd_f(m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], 1, C, 1e-5f);
+        ad_k_matmul_fwd_f(a->qkv, m->lnbuf, p + o[P_WQKV], NULL, 1, C, 3 * C);
+        memcpy(kv + (size_t)pos * 2 * C, a->qkv + C, 2 * (size_t)C * sizeof(float));
+        for (int h = 0; h < H; h++)
+            attention_step(a->atty + h * hs, w, a->qkv + h * hs, kv + h * hs, kv + C + h * hs, pos + 1, hs, 2 * C);
+        ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], 1, C, C);
+        ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, NULL, 1, 1, C);
+        ad_k_layernorm_fwd_f(m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], 1, C, 1e-5f);
+        ad_k_matmul_fwd_f(a->fch, m->lnbuf, p + o[P_WFC], p + o[P_BFC], 1, C, 4 * C);
+        ad_k_relu_fwd_f(a->fch, a->fch, 4 * (size_t)C);
+        ad_k_matmul_fwd_f(m->branch, a->fch, p + o[P_WFC2], p + o[P_BFC2], 1, 4 * C, C);
+        ad_k_residual_dropout_fwd_f(x, a->res1, m->branch, NULL, 1, 1, C);
+    }
+    ad_k_layernorm_fwd_f(m->lnf, m->lnf_mean, m->lnf_rstd, x, p + m->off_lnfw, p + m->off_lnfb, 1, C, 1e-5f);
+    ad_k_matmul_fwd_f(m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, 1, C, V);
+    m->kv_len = pos + 1;
+    m->last_B = m->last_T = 1;
+    m->probs_valid = 0;
+    m->last_has_targets = 0;
+    return AD_OK;
+}
+
+int ad_model_cached(const ad_model *m) { return m->kv_len; }

@@ -1,5 +1,6 @@
 /* sample.c - gpt.py's generate: softmax(logits/temperature), optional top-k,
- * multinomial sampling; temperature 0 is greedy. */
+ * multinomial sampling; temperature 0 is greedy. New tokens use the model's
+ * KV cache until the context fills block_size. */
 #include "internal.h"
 #include <math.h>
 #include <stdlib.h>
@@ -29,9 +30,11 @@ ad_status ad_generate(ad_model *m, const int *ctx, int n_ctx, int max_new, const
         int len = n_ctx + step;
         int T = len < BS ? len : BS;
         const int *win = out + len - T;
-        s = ad_model_forward(m, win, NULL, 1, T, 0, 0, 0, NULL, err);
+        /* the cache holds out[0..len-1) exactly when the last call was this loop's, on a window from 0 */
+        int cached = step > 0 && !o->recompute && len <= BS && ad_model_cached(m) == len - 1;
+        s = cached ? ad_model_step(m, out[len - 1], err) : ad_model_forward(m, win, NULL, 1, T, 0, 0, 0, NULL, err);
         if (s) break;
-        const float *logits = ad_model_logits(m) + (size_t)(T - 1) * V;
+        const float *logits = ad_model_logits(m) + (cached ? 0 : (size_t)(T - 1) * V);
         int next = 0;
         if (o->temperature == 0.0f) {
             for (int v = 1; v < V; v++) if (logits[v] > logits[next]) next = v;

@@ -211,7 +211,7 @@ int main(void) {
     CHECK(ad_model_create(&g, &c, 1, 0, 3, &err) == AD_OK, "%s", err.msg);
     memcpy(ad_model_params(g), ad_model_params(a), np * sizeof(float));
     int ctx[1] = {2}, out1[40], out2[40], out3[40];
-    ad_sample_opts greedy = {0.0f, 0, 1}, top1 = {1.0f, 1, 99};
+    ad_sample_opts greedy = {0.0f, 0, 1, 0}, top1 = {1.0f, 1, 99, 0};
     CHECK(ad_generate(g, ctx, 1, 39, &greedy, out1, &err) == AD_OK, "%s", err.msg);
     CHECK(ad_generate(g, ctx, 1, 39, &top1, out2, &err) == AD_OK, "%s", err.msg);
     CHECK(memcmp(out1, out2, sizeof out1) == 0 && out1[0] == 2, "top-k 1 differs from greedy");
@@ -222,6 +222,43 @@ int main(void) {
     ad_generate(g, longctx + 40 - 16, 16, 5, &greedy, shortout, &err);
     CHECK(memcmp(longout + 40, shortout + 16, 5 * sizeof(int)) == 0, "context cropping");
 
+    /* KV cache: each step's logits are those of a forward over the whole sequence */
+    {
+        int seq[16];
+        for (int i = 0; i < 16; i++) seq[i] = out1[i + 3];
+        float full[16 * 11];
+        CHECK(ad_model_forward(g, seq, NULL, 1, 16, 0, 0, 0, NULL, &err) == AD_OK, "%s", err.msg);
+        memcpy(full, ad_model_logits(g), sizeof full);
+        CHECK(ad_model_forward(g, seq, NULL, 1, 5, 0, 0, 0, NULL, &err) == AD_OK && ad_model_cached(g) == 5,
+              "a forward of one row fills the cache");
+        double worst_step = 0.0, scale = 0.0;
+        for (int i = 0; i < 16 * 11; i++) scale = fmax(scale, fabs(full[i]));
+        for (int t = 5; t < 16; t++) {
+            CHECK(ad_model_step(g, seq[t], &err) == AD_OK, "step %d: %s", t, err.msg);
+            for (int v = 0; v < 11; v++)
+                worst_step = fmax(worst_step, fabs(ad_model_logits(g)[v] - full[t * 11 + v]) / scale);
+        }
+        printf("  KV cache: 11 steps, max rel diff %.2e from the full forward\n", worst_step);
+        CHECK(worst_step < 1e-5, "cached logits differ by %.3g", worst_step);
+        CHECK(ad_model_cached(g) == 16 && ad_model_step(g, 1, &err) == AD_ERR_ARG && strstr(err.msg, "KV cache"),
+              "a step past block_size is refused: %s", err.msg);
+        CHECK(ad_model_forward(a, seq, NULL, 1, 8, 0, 0, 0, NULL, &err) == AD_OK && ad_model_cached(a) == 0,
+              "a training model caches nothing");
+        CHECK(ad_model_forward(g, seq, NULL, 1, 3, 0, 0, 0, NULL, &err) == AD_OK && ad_model_step(g, 11, &err) == AD_ERR_ARG,
+              "a token outside the vocabulary is refused");
+        CHECK(ad_model_step(a, 1, &err) == AD_ERR_ARG, "a training model has no cache");
+        /* generate: the cache gives the same greedy and sampled tokens as recomputing (the window slides at 16) */
+        ad_sample_opts rg = greedy, sm = {1.0f, 0, 7, 0}, rs = sm;
+        rg.recompute = rs.recompute = 1;
+        int c1[40], c2[40], s1[40], s2[40];
+        ad_generate(g, ctx, 1, 39, &rg, c1, &err);
+        ad_generate(g, ctx, 1, 39, &sm, s1, &err);
+        ad_generate(g, ctx, 1, 39, &rs, s2, &err);
+        memcpy(c2, out1, sizeof c2);
+        CHECK(memcmp(c1, c2, sizeof c1) == 0, "greedy tokens with and without the KV cache differ");
+        CHECK(memcmp(s1, s2, sizeof s1) == 0, "sampled tokens with and without the KV cache differ");
+    }
+
     /* multinomial: the first sampled token's frequencies match softmax(logits / 0.7) */
     ad_model_forward(g, ctx, NULL, 1, 1, 0, 0, 0, NULL, &err);
     double prob[11], mx = -1e30, z = 0.0;
@@ -229,7 +266,7 @@ int main(void) {
     for (int v = 0; v < 11; v++) { prob[v] = exp(prob[v] - mx); z += prob[v]; }
     int counts[11] = {0}, N = 4000;
     for (int k = 0; k < N; k++) {
-        ad_sample_opts so = {0.7f, 0, (uint64_t)k + 1000};
+        ad_sample_opts so = {0.7f, 0, (uint64_t)k + 1000, 0};
         ad_generate(g, ctx, 1, 1, &so, out3, &err);
         counts[out3[1]]++;
     }
@@ -243,14 +280,14 @@ int main(void) {
     /* top-k 3: only the 3 most likely tokens ever appear */
     int allowed = 0;
     for (int k = 0; k < 500; k++) {
-        ad_sample_opts so = {1.5f, 3, (uint64_t)k};
+        ad_sample_opts so = {1.5f, 3, (uint64_t)k, 0};
         ad_generate(g, ctx, 1, 1, &so, out3, &err);
         int rank = 0;
         for (int v = 0; v < 11; v++) rank += prob[v] > prob[out3[1]];
         allowed += rank < 3;
     }
     CHECK(allowed == 500, "top-k 3 sampled outside the top 3 (%d of 500 inside)", allowed);
-    ad_sample_opts badt = {-1.0f, 0, 0};
+    ad_sample_opts badt = {-1.0f, 0, 0, 0};
     CHECK(ad_generate(g, ctx, 1, 1, &badt, out3, &err) == AD_ERR_ARG, "negative temperature accepted");
 
     ad_model_free(a); ad_model_free(b); ad_model_free(d); ad_model_free(e); ad_model_free(g);
