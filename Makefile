@@ -132,7 +132,10 @@ fixtures: all
 	cp $(BUILD)/greedy/model.safetensors tests/fixtures/greedy.safetensors
 	$(PYTHON) tests/parity.py greedy tests/fixtures/greedy.safetensors 200 > tests/fixtures/greedy.txt
 
-bench: all
+$(BUILD)/bench_gemm: bench/gemm.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDLIBS) -o $@
+
+bench: all $(BUILD)/bench_gemm
 	@bench/run.sh $(BUILD) $(PYTHON)
 
 clean:

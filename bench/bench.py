@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -20,8 +21,6 @@ CONFIGS = {
     "lecture": dict(B=64, T=256, C=384, H=6, L=6, iters=4, warmup=1, steps=3),
 }
 DROPOUTS = [0.0, 0.2]
-HEADER = ["config", "dropout", "attndrop_tokens_per_s", "torch_tokens_per_s", "ratio",
-          "attndrop_peak_rss_mib", "torch_peak_rss_mib"]
 
 
 def run(cmd):
@@ -38,14 +37,14 @@ def run(cmd):
     return out, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
 
 
-def run_attndrop(build, cfg, dropout, iters, scheme="standard"):
+def run_attndrop(build, cfg, dropout, iters, scheme="standard", threads=THREADS):
     with tempfile.TemporaryDirectory(prefix="attndrop-bench-") as tmp:
         cmd = [os.path.join(build, "attndrop"), "train", "--task", "markov",
                "--batch-size", str(cfg["B"]), "--block-size", str(cfg["T"]),
                "--n-embd", str(cfg["C"]), "--n-head", str(cfg["H"]), "--n-layer", str(cfg["L"]),
                "--dropout", str(dropout), "--scheme", scheme, "--max-iters", str(iters),
                "--eval-interval", str(iters + 1), "--eval-iters", "1",
-               "--threads", str(THREADS), "--out", tmp]
+               "--threads", str(threads), "--out", tmp]
         out, rss = run(cmd)
         with open(os.path.join(tmp, "log.csv")) as f:
             rows = list(csv.DictReader(f))
@@ -57,12 +56,12 @@ def run_attndrop(build, cfg, dropout, iters, scheme="standard"):
     return tps, rss, vocab
 
 
-def run_torch(python, cfg, dropout, vocab, warmup, steps):
+def run_torch(python, cfg, dropout, vocab, warmup, steps, threads):
     cmd = [python, os.path.join(HERE, "torch_train.py"),
            "--batch-size", str(cfg["B"]), "--block-size", str(cfg["T"]),
            "--n-embd", str(cfg["C"]), "--n-head", str(cfg["H"]), "--n-layer", str(cfg["L"]),
            "--dropout", str(dropout), "--vocab-size", str(vocab),
-           "--threads", str(THREADS), "--warmup", str(warmup), "--steps", str(steps)]
+           "--threads", str(threads), "--warmup", str(warmup), "--steps", str(steps)]
     out, rss = run(cmd)
     # Warnings may precede the result, which is always the last JSON line.
     line = [l for l in out.splitlines() if l.startswith("{")][-1]
@@ -73,6 +72,34 @@ def torch_available(python):
     return subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0
 
 
+def model_flops_per_token(cfg, vocab):
+    """Training FLOPs per token as nanoGPT's estimate_mfu counts them: 6 per
+    weight of every matrix product (forward 2, backward 4) plus the attention
+    products over the full T x T (12 L T C)."""
+    C, L, T = cfg["C"], cfg["L"], cfg["T"]
+    n_matmul = L * 12 * C * C + C * vocab
+    return 6 * n_matmul + 12 * L * T * C
+
+
+def gemm_rate(build, threads, shapes):
+    """OpenBLAS sgemm GFLOP/s per (M, N, K), best of 5 (bench/gemm.c)."""
+    args = [str(threads)] + [str(v) for sh in shapes for v in sh]
+    out = subprocess.run([os.path.join(build, "bench_gemm")] + args, capture_output=True, text=True, check=True).stdout
+    return {tuple(int(v) for v in l.split()[:3]): float(l.split()[3]) for l in out.splitlines() if l.strip()}
+
+
+def print_table(title, header, rows):
+    table = [header] + rows
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    print(title)
+    for r in table:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+
+
+def fmt(v, spec):
+    return "" if v is None else format(v, spec)
+
+
 def main():
     ap = argparse.ArgumentParser(description="Training throughput of attndrop against PyTorch's gpt.py.")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="directory holding the attndrop binary")
@@ -80,7 +107,8 @@ def main():
     ap.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ",".join(CONFIGS))
     ap.add_argument("--quick", action="store_true", help="a tenth of the steps: a smoke test, not a measurement")
     ap.add_argument("--out", default=None, help="CSV file to write (default BUILD/bench.csv)")
-    ap.add_argument("--no-schemes", action="store_true", help="skip the per-scheme table")
+    ap.add_argument("--no-schemes", action="store_true", help="skip the per-scheme tables")
+    ap.add_argument("--no-sample", action="store_true", help="skip the sampling comparison")
     args = ap.parse_args()
 
     names = [n for n in args.configs.split(",") if n]
@@ -88,9 +116,20 @@ def main():
         if n not in CONFIGS:
             sys.exit(f"unknown config '{n}'; choose from {','.join(CONFIGS)}")
     out_path = args.out or os.path.join(args.build, "bench.csv")
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    os.makedirs(out_dir, exist_ok=True)
     have_torch = torch_available(args.python)
     if not have_torch:
         print(f"SKIP: torch not available in {args.python}; measuring attndrop only")
+
+    # The sgemm bound: its rate at each config's largest product (the FFN's), 1 and 2 threads.
+    shapes = {n: (CONFIGS[n]["B"] * CONFIGS[n]["T"], 4 * CONFIGS[n]["C"], CONFIGS[n]["C"]) for n in CONFIGS}
+    g1, g2 = gemm_rate(args.build, 1, shapes.values()), gemm_rate(args.build, 2, shapes.values())
+    peak = max(g2.values())
+    gemm_rows = [[n, "x".join(map(str, sh)), f"{g1[sh]:.1f}", f"{g2[sh]:.1f}"] for n, sh in shapes.items()]
+    print_table("OpenBLAS sgemm at each config's FFN product (M x N x K), GFLOP/s",
+                ["config", "shape", "1 thread", "2 threads"], gemm_rows)
+    print(f"MFU below is model FLOP/s over {peak:.1f} GFLOP/s, the best 2-thread rate above\n")
 
     rows = []
     for name in names:
@@ -101,58 +140,137 @@ def main():
             iters, warmup, steps = max(2, iters // 10), max(1, warmup // 10), max(1, steps // 10)
         for p in DROPOUTS:
             a_tps, a_rss, vocab = run_attndrop(args.build, cfg, p, iters)
-            t_tps = t_rss = None
+            a1_tps, _, _ = run_attndrop(args.build, cfg, p, iters, threads=1)
+            t_tps = t_rss = t_thr = None
             if have_torch:
-                t_tps, t_rss = run_torch(args.python, cfg, p, vocab, warmup, steps)
-            ratio = a_tps / t_tps if t_tps else None
-            rows.append([name, p, a_tps, t_tps, ratio, a_rss, t_rss])
+                # PyTorch at its best thread count: with two, its pools can fight on small models.
+                for thr in (1, 2):
+                    tps, rss = run_torch(args.python, cfg, p, vocab, warmup, steps, thr)
+                    if t_tps is None or tps > t_tps:
+                        t_tps, t_rss, t_thr = tps, rss, thr
+            flops = model_flops_per_token(cfg, vocab)
+            rows.append(dict(config=name, dropout=p, attndrop_tokens_per_s=a_tps, attndrop_1thread_tokens_per_s=a1_tps,
+                             thread_scaling=a_tps / a1_tps, torch_tokens_per_s=t_tps, torch_threads=t_thr,
+                             ratio=a_tps / t_tps if t_tps else None, attndrop_peak_rss_mib=a_rss,
+                             torch_peak_rss_mib=t_rss, rss_ratio=a_rss / t_rss if t_rss else None,
+                             mflop_per_token=flops / 1e6, mfu=a_tps * flops / (peak * 1e9),
+                             torch_mfu=t_tps * flops / (peak * 1e9) if t_tps else None))
             print(f"  {name} dropout {p}: done", file=sys.stderr, flush=True)
 
-    def fmt(v, spec):
-        return "" if v is None else format(v, spec)
-
-    specs = ["s", ".1f", ".0f", ".0f", ".2f", ".1f", ".1f"]
-    table = [["config", "dropout", "attndrop tok/s", "torch tok/s", "ratio", "attndrop RSS MiB", "torch RSS MiB"]]
-    table += [[fmt(v, s) or "-" for v, s in zip(r, specs)] for r in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    print(f"{THREADS} threads{' (quick: not a measurement)' if args.quick else ''}")
-    for r in table:
-        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
-
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    cols = [("config", "config", "s"), ("dropout", "p", ".1f"), ("attndrop_tokens_per_s", "attndrop tok/s", ".0f"),
+            ("torch_tokens_per_s", "torch tok/s", ".0f"), ("torch_threads", "torch thr", "d"), ("ratio", "ratio", ".2f"),
+            ("attndrop_1thread_tokens_per_s", "attndrop 1 thr", ".0f"), ("thread_scaling", "2/1 thr", ".2f"),
+            ("attndrop_peak_rss_mib", "attndrop MiB", ".0f"), ("torch_peak_rss_mib", "torch MiB", ".0f"),
+            ("rss_ratio", "RSS ratio", ".2f"), ("mfu", "MFU", ".2f"), ("torch_mfu", "torch MFU", ".2f")]
+    print_table(f"training, attndrop on 2 threads, PyTorch on its best of 1 and 2"
+                f"{' (quick: not a measurement)' if args.quick else ''}",
+                [c[1] for c in cols], [[fmt(r[k], sp) or "-" for k, _, sp in cols] for r in rows])
     with open(out_path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(HEADER)
-        w.writerows([[fmt(v, s) for v, s in zip(r, specs)] for r in rows])
+        w.writerow([k for k, _, _ in cols] + ["mflop_per_token"])
+        w.writerows([[fmt(r[k], sp) for k, _, sp in cols] + [f"{r['mflop_per_token']:.2f}"] for r in rows])
     print(f"wrote {out_path}")
+    plot(out_dir, rows)
     if not args.no_schemes:
-        bench_schemes(args, rows)
+        for name in ("small", "lecture"):
+            if name in names:
+                bench_schemes(args, name, rows, out_dir)
+    if not args.no_sample and "lecture" in names:
+        bench_sample(args, out_dir, have_torch)
 
 
-def bench_schemes(args, rows):
-    """Every scheme at the small config, p=0.2 on every dropout site, next to
-    `none` (no attention dropout) and PyTorch's standard dropout."""
-    cfg = CONFIGS["small"]
+def plot(out_dir, rows):
+    """Tokens/s per config for both, as a PNG (gnuplot, when installed)."""
+    data = os.path.join(out_dir, "bench_plot.dat")
+    with open(data, "w") as f:
+        for r in rows:
+            f.write(f"{r['config']}/p{r['dropout']:g} {r['attndrop_tokens_per_s']:.0f} {r['torch_tokens_per_s'] or 0:.0f}\n")
+    png = os.path.join(out_dir, "bench.png")
+    script = (f"set terminal png size 900,500; set output '{png}'; set style data histograms;"
+              "set style histogram clustered gap 1; set style fill solid 0.8 border -1; set logscale y;"
+              "set ylabel 'training tokens/s (log scale)'; set key top right; set grid ytics;"
+              "set title 'attndrop (2 threads) against PyTorch gpt.py (best of 1 and 2 threads)';"
+              f"plot '{data}' using 2:xtic(1) title 'attndrop', '' using 3 title 'PyTorch'")
+    try:
+        subprocess.run(["gnuplot", "-e", script], check=True, capture_output=True)
+        print(f"wrote {png}")
+    except (OSError, subprocess.CalledProcessError):
+        print("SKIP: gnuplot not available; no plot")
+
+
+def bench_sample(args, out_dir, have_torch):
+    """Generating text at the lecture config: attndrop with and without its KV
+    cache against gpt.py's generate, 255 tokens (the context never slides) and 500."""
+    cfg = CONFIGS["lecture"]
+    with tempfile.TemporaryDirectory(prefix="attndrop-bench-") as tmp:
+        run([os.path.join(args.build, "attndrop"), "train", "--task", "markov", "--batch-size", "1",
+             "--block-size", str(cfg["T"]), "--n-embd", str(cfg["C"]), "--n-head", str(cfg["H"]),
+             "--n-layer", str(cfg["L"]), "--max-iters", "1", "--eval-interval", "2", "--eval-iters", "1",
+             "--out", tmp, "--overwrite"])
+        ckpt = os.path.join(tmp, "model.safetensors")
+        lengths = [25, 50] if args.quick else [255, 500]
+        res = []
+        for n in lengths:
+            times = {}
+            for label, extra in (("cached", []), ("no cache", ["--no-cache"])):
+                t0 = time.perf_counter()
+                run([os.path.join(args.build, "attndrop"), "sample", "--ckpt", ckpt, "--max-new-tokens", str(n),
+                     "--threads", str(THREADS)] + extra)
+                times[label] = time.perf_counter() - t0
+            t_best = t_thr = None
+            if have_torch:
+                for thr in (1, 2):
+                    out, _ = run([args.python, os.path.join(HERE, "torch_sample.py"), ckpt,
+                                  "--max-new-tokens", str(n), "--threads", str(thr)])
+                    sec = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])["seconds"]
+                    if t_best is None or sec < t_best:
+                        t_best, t_thr = sec, thr
+            res.append((n, times["cached"], times["no cache"], t_best, t_thr))
+    path = os.path.join(out_dir, "bench_sample.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["new_tokens", "attndrop_s", "attndrop_no_cache_s", "torch_s", "torch_threads", "speedup"])
+        for n, c, nc, t, thr in res:
+            w.writerow([n, f"{c:.2f}", f"{nc:.2f}", fmt(t, ".2f"), fmt(thr, "d"), fmt(t / c if t else None, ".2f")])
+    print_table("\nsampling at lecture (B1 T256 C384 H6 L6), seconds including loading; gpt.py's generate "
+                "in eval mode without autograd, best of 1 and 2 threads",
+                ["new tokens", "attndrop", "attndrop --no-cache", "torch", "torch thr", "speedup"],
+                [[str(n), f"{c:.2f}", f"{nc:.2f}", fmt(t, ".2f") or "-", fmt(thr, "d") or "-",
+                  fmt(t / c if t else None, ".2f") or "-"] for n, c, nc, t, thr in res])
+    print(f"wrote {path}")
+
+
+def bench_schemes(args, name, rows, out_dir):
+    """Every scheme at one config, p=0.2 on every dropout site, next to `none`
+    (no attention dropout) and PyTorch's standard dropout."""
+    cfg = CONFIGS[name]
     iters = max(2, cfg["iters"] // 10) if args.quick else cfg["iters"]
     schemes = subprocess.run([os.path.join(args.build, "attndrop"), "schemes"], capture_output=True,
                              text=True, check=True).stdout.split("\n")
     schemes = [l.split()[0] for l in schemes if l.strip()]
-    torch_tps = next((r[3] for r in rows if r[0] == "small" and r[1] == 0.2), None)
+    torch_tps = next((r["torch_tokens_per_s"] for r in rows if r["config"] == name and r["dropout"] == 0.2), None)
     # Rounds over all schemes, the median of each: a slow spell of the shared
-    # machine then hits every scheme instead of a few neighbours.
-    rounds = 1 if args.quick else 3
+    # machine then hits every scheme instead of a few neighbours. The lecture
+    # config is slow, so it gets one round.
+    rounds = 1 if args.quick or name == "lecture" else 3
     samples = {sc: [] for sc in schemes}
     for r in range(rounds):
         for sc in schemes:
             tps, _, _ = run_attndrop(args.build, cfg, 0.2, iters, sc)
             samples[sc].append(tps)
-        print(f"  schemes round {r + 1}/{rounds}: done", file=sys.stderr, flush=True)
+        print(f"  {name} schemes round {r + 1}/{rounds}: done", file=sys.stderr, flush=True)
+    if rounds == 1:
+        # none ran first, on a machine that may still have been warming up: once more at the end, its
+        # better run kept, so that no scheme's cost is understated by a slow first run.
+        samples["none"].append(run_attndrop(args.build, cfg, 0.2, iters, "none")[0])
+        samples["none"] = [max(samples["none"])]
     results = [(sc, sorted(v)[len(v) // 2]) for sc, v in samples.items()]
     none = dict(results)["none"]
-    print(f"\nschemes at small (B32 T64 C128 H4 L4), p=0.2, {THREADS} threads, median of {rounds}")
+    c = cfg
+    print(f"\nschemes at {name} (B{c['B']} T{c['T']} C{c['C']} H{c['H']} L{c['L']}), p=0.2, {THREADS} threads, "
+          f"median of {rounds}")
     print(f"{'scheme':>11}  {'tok/s':>8}  {'vs none':>8}  {'vs torch standard':>17}")
-    out_path = os.path.join(os.path.dirname(os.path.abspath(args.out or os.path.join(args.build, "bench.csv"))),
-                            "bench_schemes.csv")
+    out_path = os.path.join(out_dir, "bench_schemes.csv" if name == "small" else f"bench_schemes_{name}.csv")
     with open(out_path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["scheme", "tokens_per_s", "cost_vs_none", "ratio_vs_torch_standard"])
