@@ -2,6 +2,7 @@
 #include "kernels.h"
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -10,4 +11,8 @@
 #define REAL float
 #define SFX(name) name##_f
 #define GEMM cblas_sgemm
+#define AD_POLY_EXPF
 #include "kernels.inc"
+
+/* The attention softmax's exp, for the tests of its accuracy. */
+float ad_softmax_expf(float x) { return softmax_exp_f(x); }

@@ -4,6 +4,7 @@
  * are held fixed (they are a function of the seed and step). */
 #include "check.h"
 #include "dropout.h"
+#include "kernels.h"
 #include <cblas.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -85,6 +86,22 @@ static void check_encoder(float *tok_mult, double *dwte, double *dwpe) {
 
 int main(void) {
     rng = ad_rng_stream(7, AD_RNG_TEST, 1, 0, 0);
+
+    printf("the float softmax's polynomial exp against libm's, x in [-87.3, 0]\n");
+    {
+        double worst = 0.0;
+        float worst_x = 0.0f;
+        for (int i = 0; i <= 873000; i++) {
+            float x = -(float)i * 1e-4f, got = ad_softmax_expf(x), ref = (float)exp((double)x);
+            double ulp = (double)(nextafterf(ref, INFINITY) - ref), e = fabs((double)got - ref) / ulp;
+            if (e > worst) { worst = e; worst_x = x; }
+        }
+        printf("  max error %.2f ulp (at x = %g)\n", worst, (double)worst_x);
+        CHECK(worst <= 2.0, "polynomial exp is %.2f ulp off at x = %g", worst, (double)worst_x);
+        CHECK(ad_softmax_expf(0.0f) == 1.0f && ad_softmax_expf(-INFINITY) == 0.0f && ad_softmax_expf(-100.0f) == 0.0f,
+              "exp(0), exp(-inf), exp(-100): %g %g %g", (double)ad_softmax_expf(0.0f),
+              (double)ad_softmax_expf(-INFINITY), (double)ad_softmax_expf(-100.0f));
+    }
     size_t big = (size_t)N * 4 * C * 4;
     inp = alloc(big); w = alloc(big); bias = alloc(big); out = alloc(big); G = alloc(big);
     mean = alloc(N); rstd = alloc(N); qkv = alloc(big); att = alloc((size_t)B * H * T * 2);
