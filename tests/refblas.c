@@ -1,4 +1,4 @@
-/* refblas.c - a plain C stand-in for the two BLAS routines attndrop calls,
+/* refblas.c - a plain C stand-in for the BLAS routines attndrop calls,
  * for the valgrind build: valgrind cannot run OpenBLAS's AVX-512 kernels. */
 #include <assert.h>
 #include <cblas.h>
@@ -32,6 +32,21 @@ void cblas_dgemm(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLA
                  OPENBLAS_CONST blasint lda, OPENBLAS_CONST double *B, OPENBLAS_CONST blasint ldb,
                  OPENBLAS_CONST double beta, double *C, OPENBLAS_CONST blasint ldc) {
     GEMM_BODY(double)
+}
+
+/* y = alpha op(A) x + beta y, row-major, unit strides only (all attndrop uses) */
+void cblas_sgemv(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,
+                 OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N, OPENBLAS_CONST float alpha,
+                 OPENBLAS_CONST float *A, OPENBLAS_CONST blasint lda, OPENBLAS_CONST float *x,
+                 OPENBLAS_CONST blasint incx, OPENBLAS_CONST float beta, float *y, OPENBLAS_CONST blasint incy) {
+    assert(order == CblasRowMajor && incx == 1 && incy == 1);
+    int rows = ta == CblasNoTrans ? M : N, cols = ta == CblasNoTrans ? N : M;
+    for (int i = 0; i < rows; i++) {
+        float acc = 0;
+        for (int k = 0; k < cols; k++)
+            acc += (ta == CblasNoTrans ? A[(size_t)i * lda + k] : A[(size_t)k * lda + i]) * x[k];
+        y[i] = alpha * acc + (beta == 0 ? 0 : beta * y[i]);
+    }
 }
 
 void openblas_set_num_threads(int n) { (void)n; }
