@@ -101,6 +101,9 @@ int main(void) {
         CHECK(ad_softmax_expf(0.0f) == 1.0f && ad_softmax_expf(-INFINITY) == 0.0f && ad_softmax_expf(-100.0f) == 0.0f,
               "exp(0), exp(-inf), exp(-100): %g %g %g", (double)ad_softmax_expf(0.0f),
               (double)ad_softmax_expf(-INFINITY), (double)ad_softmax_expf(-100.0f));
+        CHECK(isnan(ad_softmax_expf(NAN)) && ad_softmax_expf(INFINITY) == INFINITY,
+              "exp(nan) %g, exp(inf) %g: a diverging run must stay visible", (double)ad_softmax_expf(NAN),
+              (double)ad_softmax_expf(INFINITY));
     }
     size_t big = (size_t)N * 4 * C * 4;
     inp = alloc(big); w = alloc(big); bias = alloc(big); out = alloc(big); G = alloc(big);
