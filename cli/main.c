@@ -54,6 +54,37 @@ static void progress_clear(progress *p) {
 
 /* -------------------------------------------------------------- train */
 
+/* Keeps the header and the rows of log.csv up to step `last`, replacing the
+ * file atomically (a temporary file renamed over it). */
+static int trim_log(const char *path, long last) {
+    FILE *in = fopen(path, "r");
+    if (!in) return 0; /* no log yet: the resumed run starts one */
+    size_t n = strlen(path) + 8;
+    char *tmp = malloc(n), line[512];
+    int rc = 0, header = 1;
+    FILE *out = tmp ? (snprintf(tmp, n, "%s.tmp", path), fopen(tmp, "w")) : NULL;
+    if (!out) {
+        fprintf(stderr, "%s: cannot rewrite '%s': %s\n", cli_prog, path, strerror(errno));
+        fclose(in);
+        free(tmp);
+        return EXIT_INPUT;
+    }
+    while (fgets(line, sizeof line, in)) {
+        if (header || strtol(line, NULL, 10) <= last) fputs(line, out);
+        header = 0;
+    }
+    fclose(in);
+    int ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
+    ok = fclose(out) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "%s: cannot rewrite '%s': %s; it is unchanged\n", cli_prog, path, strerror(errno));
+        remove(tmp);
+        rc = EXIT_INPUT;
+    }
+    free(tmp);
+    return rc;
+}
+
 static int ensure_dir(const char *dir) {
     if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
         struct stat st;
@@ -265,6 +296,8 @@ static int cmd_train(int argc, char **argv) {
     xb = malloc((size_t)batch * block * sizeof(int));
     yb = malloc((size_t)batch * block * sizeof(int));
     if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+    /* rows past the saved step come from steps that are lost and will run again: drop them */
+    if (resume && (rc = trim_log(logp, st.step))) goto done;
     log = fopen(logp, resume ? "a" : "w");
     if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
     if (!resume) fprintf(log, "step,train_loss,val_loss,elapsed_s,tokens_per_s\n");

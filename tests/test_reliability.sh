@@ -66,6 +66,21 @@ done
 echo "SIGKILL: $kills runs killed"
 [ $kills -ge 4 ] && ok || bad "only $kills of 8 runs were still running when killed"
 
+# SIGKILL after evaluations that followed the last save: the resumed run logs those steps once, as the reference
+d="$tmp/killlog"
+$A train "${cfg[@]}" --checkpoint-interval 25 --out "$d" >/dev/null 2>&1 &
+pid=$!
+wait_for_step "$d" 30
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ -e "$d/train_state.safetensors" ]; then
+    $A train --resume --out "$d" >/dev/null 2>&1 && ok || bad "kill after an evaluation: resume failed"
+    [ "$(cut -d, -f1-3 "$d/log.csv")" = "$(cut -d, -f1-3 "$tmp/ref/log.csv")" ] && ok ||
+        bad "kill after an evaluation: the log differs from the reference: $(cut -d, -f1 "$d/log.csv" | tr '\n' ' ')"
+else
+    bad "kill after an evaluation: no state saved by step 30"
+fi
+
 # a full disk (a file-size limit): a clear error, the previous checkpoint intact, no temporary file left
 d="$tmp/full"
 $A train "${cfg[@]}" --max-iters 20 --out "$d" >/dev/null 2>&1
