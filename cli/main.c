@@ -55,8 +55,10 @@ static void progress_clear(progress *p) {
 /* -------------------------------------------------------------- train */
 
 /* Keeps the header and the rows of log.csv up to step `last`, replacing the
- * file atomically (a temporary file renamed over it). */
-static int trim_log(const char *path, long last) {
+ * file atomically (a temporary file renamed over it); *kept is the step of the
+ * last row kept (-1 if none). */
+static int trim_log(const char *path, long last, long *kept) {
+    *kept = -1;
     FILE *in = fopen(path, "r");
     if (!in) return 0; /* no log yet: the resumed run starts one */
     size_t n = strlen(path) + 8;
@@ -70,7 +72,9 @@ static int trim_log(const char *path, long last) {
         return EXIT_INPUT;
     }
     while (fgets(line, sizeof line, in)) {
-        if (header || strtol(line, NULL, 10) <= last) fputs(line, out);
+        long step = header ? -1 : strtol(line, NULL, 10);
+        if (header || step <= last) fputs(line, out);
+        if (!header && step <= last) *kept = step;
         header = 0;
     }
     fclose(in);
@@ -297,7 +301,8 @@ static int cmd_train(int argc, char **argv) {
     yb = malloc((size_t)batch * block * sizeof(int));
     if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
     /* rows past the saved step come from steps that are lost and will run again: drop them */
-    if (resume && (rc = trim_log(logp, st.step))) goto done;
+    long logged = -1; /* the step of the log's last row */
+    if (resume && (rc = trim_log(logp, st.step, &logged))) goto done;
     log = fopen(logp, resume ? "a" : "w");
     if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
     if (!resume) fprintf(log, "step,train_loss,val_loss,elapsed_s,tokens_per_s\n");
@@ -325,13 +330,7 @@ static int cmd_train(int argc, char **argv) {
     double t0 = now_s(), train_time = 0.0, train_time_at_row = 0.0;
     long tokens_at_row = 0, tokens = 0;
     float loss = 0.0f;
-    long start = st.step, logged = -1;
-    if (resume) { /* an interval save follows its step's evaluation: do not log that row twice */
-        FILE *lf = fopen(logp, "r");
-        char line[256];
-        while (lf && fgets(line, sizeof line, lf)) logged = strtol(line, NULL, 10);
-        if (lf) fclose(lf);
-    }
+    long start = st.step; /* an interval save follows its step's evaluation: do not log that row twice */
     for (long iter = start; iter < max_iters; iter++) {
         if (stop_signal) {
             progress_clear(&pr);

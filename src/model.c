@@ -606,7 +606,7 @@ static void attention_step(float *out,         // out (hs)
     float scale = (float)(1.0 / sqrt((double)hs)), mx = -INFINITY, sum = 0.0f;
     cblas_sgemv(CblasRowMajor, CblasNoTrans, n, hs, scale, kc, ld, q, 1, 0.0f, w, 1);
     for (int j = 0; j < n; j++) if (w[j] > mx) mx = w[j];
-    for (int j = 0; j < n; j++) { w[j] = (float)exp(w[j] - mx); sum += w[j]; }
+    for (int j = 0; j < n; j++) { w[j] = ad_softmax_expf(w[j] - mx); sum += w[j]; } /* the full forward's exp */
     float inv = 1.0f / sum;
     for (int j = 0; j < n; j++) w[j] *= inv;
     cblas_sgemv(CblasRowMajor, CblasTrans, n, hs, 1.0f, vc, ld, w, 1, 0.0f, out, 1);
