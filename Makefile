@@ -45,9 +45,13 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-CLI_SRC := cli/main.c cli/opts.c cli/study.c cli/report.c
-$(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) include/attndrop.h $(BUILD)/libattndrop.a
-	$(CC) $(CFLAGS) $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+CLI_SRC := cli/main.c cli/opts.c cli/atomic.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c
+$(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a
+	$(CC) $(CFLAGS) -I$(BUILD)/gen $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+
+# The study's static gnuplot script, compiled into the CLI as a C string.
+$(BUILD)/gen/study_gp.h: cli/study.gp | $(BUILD)/gen
+	{ echo 'static const char study_gp[] = {'; od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0};'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
@@ -75,7 +79,7 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/lf_%)
 		if ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; then echo "fuzz: $$f found a crash"; exit 1; fi; \
 	done; echo "fuzz: $(words $(FUZZERS)) passed, 0 failed"
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/gen:
 	mkdir -p $@
 
 # Every test: C unit tests, CLI tests, then the live PyTorch comparison.
@@ -107,9 +111,9 @@ demo: all
 # plain x86-64 with tests/refblas.c in place of OpenBLAS (whose AVX-512
 # kernels valgrind cannot run).
 VG_BUILD = $(BUILD)-valgrind
-valgrind:
+valgrind: $(BUILD)/gen/study_gp.h
 	@mkdir -p $(VG_BUILD)
-	$(CC) -O1 -g -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unknown-pragmas \
+	$(CC) -O1 -g -I$(BUILD)/gen -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-unknown-pragmas \
 		-Iinclude $(BLAS_CFLAGS) $(CLI_SRC) $(LIB_SRC) tests/refblas.c -lcjson -lm -o $(VG_BUILD)/attndrop
 	rm -rf $(VG_BUILD)/run
 	valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite $(VG_BUILD)/attndrop train \

@@ -1,9 +1,11 @@
-/* report.c - turns a study's run records into runs.csv, positions.csv,
- * zero_rows.csv, summary.csv, gnuplot plots and report.md. Every number in
- * the report is computed here from the same records, so a rerun over the
- * same records writes the same files. */
+/* report.c - turns a study's run records into its CSV files (runs,
+ * positions, zero rows, summary, paired effects, per-position effects, the
+ * share of dropout's benefit kept, settings, timing), the data files of its
+ * plots, and report.md. Every number in the report is computed here from the
+ * same records; the statistics are the library's (ad_effect_paired,
+ * ad_ratio_paired). Every file is written atomically. */
 #include "study.h"
-#include "attndrop.h"
+#include "atomic.h"
 #include "opts.h"
 #include <errno.h>
 #include <math.h>
@@ -12,584 +14,957 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_EVALS 1024
-
+/* One paired comparison: a cell against its baseline in the same setting. */
 typedef struct {
-    int n_evals;
-    long step[MAX_EVALS];
-    double train[MAX_EVALS], val[MAX_EVALS], elapsed[MAX_EVALS];
-    double *pos;                 /* (T) final val loss per position */
-    unsigned long long *zero, *rows; /* (T) each */
-    double seconds;
-    int steps;
-} run_rec;
+    int set, cell, base;
+    ad_effect e;                 /* final val loss */
+    ad_effect early, late;       /* val loss at positions 0-3 pooled, and at the others */
+    ad_effect *pos;              /* (T) per position */
+} eff_row;
 
-typedef struct { double mean, ci; int n; } mstat;
-
-/* 95% two-sided Student t quantiles, df 1..30 */
-static const double t975[30] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                                2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-
-static mstat summarise(const double *x, int n) {
-    mstat s = {NAN, NAN, n};
-    if (n < 1) return s;
-    double m = 0.0, v = 0.0;
-    for (int i = 0; i < n; i++) m += x[i];
-    m /= n;
-    for (int i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
-    s.mean = m;
-    s.ci = n > 1 ? (n - 1 <= 30 ? t975[n - 2] : 1.96) * sqrt(v / (n - 1)) / sqrt((double)n) : NAN;
-    return s;
-}
-
-static int read_run(const char *path, int T, run_rec *r) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[256];
-    int got_t = 0;
-    while (fgets(line, sizeof line, f)) {
-        long a;
-        double x, y, z;
-        unsigned long long u, w;
-        if (line[0] == 'L' && sscanf(line, "L,%ld,%lf,%lf,%lf", &a, &x, &y, &z) == 4 && r->n_evals < MAX_EVALS) {
-            r->step[r->n_evals] = a;
-            r->train[r->n_evals] = x;
-            r->val[r->n_evals] = y;
-            r->elapsed[r->n_evals++] = z;
-        } else if (line[0] == 'P' && sscanf(line, "P,%ld,%lf", &a, &x) == 2 && a >= 0 && a < T) {
-            r->pos[a] = x;
-        } else if (line[0] == 'Z' && sscanf(line, "Z,%ld,%llu,%llu", &a, &u, &w) == 3 && a >= 0 && a < T) {
-            r->zero[a] = u;
-            r->rows[a] = w;
-        } else if (line[0] == 'T' && sscanf(line, "T,%lf,%ld", &x, &a) == 2) {
-            r->seconds = x;
-            r->steps = (int)a;
-            got_t = 1;
-        }
-    }
-    fclose(f);
-    return got_t && r->n_evals > 0;
-}
-
-/* whether a task met any all-zero row at position 0 (else a log plot has nothing to show) */
-static int has_zero_rows(const double *observed, int t, int nc, int T) {
-    for (int c = 0; c < nc; c++)
-        if (observed[(t * nc + c) * T] > 0.0) return 1;
-    return 0;
-}
-
-/* whether some scheme was studied at several rates */
-static int has_rates(const study_spec *sp) {
-    for (int c = 0; c < sp->n_cells; c++)
-        for (int d = c + 1; d < sp->n_cells; d++)
-            if (sp->cell_scheme[c] == sp->cell_scheme[d]) return 1;
-    return 0;
-}
-
-/* a label for a cell: "standard p=0.2", "none" */
-static void cell_label(char *buf, size_t n, int scheme, double p) {
-    if (scheme == AD_SCHEME_NONE) snprintf(buf, n, "none");
-    else snprintf(buf, n, "%s p=%g", ad_scheme_get((ad_scheme)scheme)->name, p);
-}
-
-/* "what: a m ± ci, b m ± ci (verdict)": the verdict respects overlapping intervals */
-static void compare_d(FILE *f, const char *what, const char *la, mstat a, const char *lb, mstat b, int digits) {
-    if (what && *what) fprintf(f, "%s: ", what);
-    if (isnan(a.mean) || isnan(b.mean)) { /* no seed got there: nothing to average */
-        fprintf(f, "%s ", la);
-        if (isnan(a.mean)) fprintf(f, "never"); else fprintf(f, "%.*f", digits, a.mean);
-        fprintf(f, ", %s ", lb);
-        if (isnan(b.mean)) fprintf(f, "never"); else fprintf(f, "%.*f", digits, b.mean);
-        return;
-    }
-    fprintf(f, "%s %.*f ± %.*f, %s %.*f ± %.*f", la, digits, a.mean, digits, a.ci, lb, digits, b.mean, digits, b.ci);
-    if (isnan(a.ci) || isnan(b.ci)) {
-        fprintf(f, " (too few seeds for an interval: inconclusive)");
-    } else if (fabs(a.mean - b.mean) <= a.ci + b.ci) {
-        fprintf(f, " (the 95%% intervals overlap: inconclusive)");
-    } else {
-        fprintf(f, " (%s is %s by %.*f; the 95%% intervals do not overlap)", la, a.mean < b.mean ? "lower" : "higher",
-                digits, fabs(a.mean - b.mean));
-    }
-}
-
-static void compare(FILE *f, const char *what, const char *la, mstat a, const char *lb, mstat b) {
-    compare_d(f, what, la, a, lb, b, 4);
-}
-
-/* What the report is written from. */
 typedef struct {
     const study_spec *sp;
-    const mstat *fin, *sts, *secs, *sps; /* (task, cell) */
-    const int *reached;
-    const double *thr, *observed, *exact; /* (task), (task, cell, pos), (cell, pos) */
-    int none_cell, plotted;
-    const run_rec *runs;               /* (task, cell, seed) */
-} report_data;
+    const study_timing *tm;
+    run_rec *runs;
+    int base[STUDY_MAX_SETTINGS]; /* the first run of each setting */
+    int none[STUDY_MAX_SETTINGS];
+    int learned[STUDY_MAX_SETTINGS];
+    double criterion[STUDY_MAX_SETTINGS], thr[STUDY_MAX_SETTINGS];
+    eff_row *eff;
+    int n_eff;
+    ad_effect *pos_mem;
+    int plotted;
+} rdata;
 
-static int find_cell(const study_spec *sp, int scheme, double p) {
-    for (int c = 0; c < sp->n_cells; c++)
-        if (sp->cell_scheme[c] == scheme && (scheme == AD_SCHEME_NONE || fabs(sp->cell_p[c] - p) < 1e-9)) return c;
+static run_rec *run_of(const rdata *d, int set, int cell, int seed0) {
+    return &d->runs[d->base[set] + cell * d->sp->set[set].seeds + seed0];
+}
+
+static const char *sname(int scheme) { return ad_scheme_get((ad_scheme)scheme)->name; }
+
+static int find_cell(const study_setting *st, int scheme, double p) {
+    for (int c = 0; c < st->n_cells; c++)
+        if (st->cell_scheme[c] == scheme && (scheme == AD_SCHEME_NONE || fabs(st->cell_p[c] - p) < 1e-12)) return c;
     return -1;
 }
 
-/* the first cell of a scheme at any rate, preferring p (or -1) */
-static int find_scheme(const study_spec *sp, int scheme, double p) {
-    int c = find_cell(sp, scheme, p);
-    for (int d = 0; d < sp->n_cells && c < 0; d++)
-        if (sp->cell_scheme[d] == scheme) c = d;
-    return c;
+static const eff_row *find_eff(const rdata *d, int set, int scheme, double p) {
+    for (int i = 0; i < d->n_eff; i++) {
+        const eff_row *r = &d->eff[i];
+        if (r->set == set && d->sp->set[set].cell_scheme[r->cell] == scheme && fabs(d->sp->set[set].cell_p[r->cell] - p) < 1e-12)
+            return r;
+    }
+    return NULL;
 }
 
-/* the mean over seeds of the final val loss at position i, and its interval */
-static mstat pos_stat(const report_data *r, int t, int c, int i) {
-    const study_spec *sp = r->sp;
-    double v[32];
-    for (int s = 0; s < sp->seeds; s++) v[s] = r->runs[(t * sp->n_cells + c) * sp->seeds + s].pos[i];
-    return summarise(v, sp->seeds);
+/* mean and 95% interval of n values (NaN: missing) */
+static ad_effect describe(const double *x, int n) {
+    static const double zero[STUDY_MAX_SEEDS];
+    ad_effect e;
+    ad_effect_paired(&e, x, zero, n, 0.0, NULL);
+    return e;
 }
 
-static void fmt_stat(char *buf, size_t n, mstat a, int digits) {
-    if (isnan(a.mean)) snprintf(buf, n, "n/a");
-    else if (isnan(a.ci)) snprintf(buf, n, "%.*f", digits, a.mean);
-    else snprintf(buf, n, "%.*f ± %.*f", digits, a.mean, digits, a.ci);
+static double final_val(const run_rec *r) { return r->val[r->n_evals - 1]; }
+
+/* "+0.0123 ± 0.0045" (or "+0.0123" with one seed) */
+static void fmt_pm(char *buf, size_t n, double mean, double ci, int digits) {
+    if (isnan(mean)) snprintf(buf, n, "n/a");
+    else if (isnan(ci)) snprintf(buf, n, "%+.*f", digits, mean);
+    else snprintf(buf, n, "%+.*f ± %.*f", digits, mean, digits, ci);
 }
 
-static int write_report(const char *dir, const report_data *r) {
-    const study_spec *sp = r->sp;
-    int nc = sp->n_cells, T = sp->block_size, H = sp->n_head, L = sp->n_layer;
-    char path[4096], label[64], a[64], b[64], c2[64];
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno)); return EXIT_INPUT; }
-    double total = 0.0;
-    for (int i = 0; i < sp->n_tasks * nc * sp->seeds; i++) total += r->runs[i].seconds;
-    fprintf(f, "# Attention dropout: what it does, measured\n\n"
-               "This report answers the questions of the source (dropout on the causal softmax matrix of nanoGPT's `Head`) with "
-               "measurements of %d runs: %d task(s) x %d cells (scheme, p) x %d seeds, each %d AdamW steps (lr %g) of a "
-               "GPT with B%d T%d C%d H%d L%d, attention dropout only (no dropout after the projection or the feed-forward "
-               "network), evaluated every %d steps on %d batches per split. Training took %.0f s in all. Every number below "
-               "comes from the CSV files beside this report; intervals are 95%% Student-t intervals over seeds.\n\n",
-            sp->n_tasks * nc * sp->seeds, sp->n_tasks, nc, sp->seeds, sp->max_iters, sp->lr, sp->batch_size, T, sp->n_embd,
-            H, L, sp->eval_interval, sp->eval_iters, total);
-    if (!r->plotted) fprintf(f, "*The plots could not be drawn: gnuplot (Debian's `gnuplot-nox`) failed or is missing.*\n\n");
-    fprintf(f, "The threshold of a task is the val loss that `none` reaches at half its run; *steps* and *seconds* to the "
-               "threshold are those of the first evaluation at or below it (over the seeds that reached it).\n\n");
-    for (int t = 0; t < sp->n_tasks; t++) {
-        const char *tn = sp->task_names[t];
-        fprintf(f, "## Task `%s`\n\n", tn);
-        if (!isnan(sp->floor[t])) fprintf(f, "Loss floor (the text's exact entropy rate): %.4f nats per character. ", sp->floor[t]);
-        fprintf(f, "Threshold: %.4f.\n\n", r->thr[t]);
-        fprintf(f, "| scheme | final val loss | above floor | steps to threshold | seconds to threshold | reached | s/step vs none |\n"
-                   "|---|---|---|---|---|---|---|\n");
-        for (int c = 0; c < nc; c++) {
-            int i = t * nc + c;
-            cell_label(label, sizeof label, sp->cell_scheme[c], sp->cell_p[c]);
-            fmt_stat(a, sizeof a, r->fin[i], 4);
-            fmt_stat(b, sizeof b, r->sts[i], 0);
-            fmt_stat(c2, sizeof c2, r->secs[i], 2);
-            fprintf(f, "| %s | %s | %.4f | %s | %s | %d/%d | %.2f |\n", label, a, r->fin[i].mean - sp->floor[t], b, c2,
-                    r->reached[i], sp->seeds, r->sps[i].mean / r->sps[t * nc + r->none_cell].mean);
-        }
-        if (r->plotted) {
-            fprintf(f, "\n![loss](plots/loss_%s.png)\n![time](plots/time_%s.png)\n![positions](plots/positions_%s.png)\n", tn, tn, tn);
-            if (has_zero_rows(r->observed, t, nc, T)) fprintf(f, "![zero rows](plots/zero_rows_%s.png)\n", tn);
-            if (has_rates(sp)) fprintf(f, "![loss against p](plots/loss_vs_p_%s.png)\n", tn);
-        }
-        fprintf(f, "\n");
-    }
+/* "+0.0123 ± 0.0045 nats (8 seeds): **worse**" and, if inconclusive, the seeds that would settle it */
+static void fmt_effect(char *buf, size_t n, const ad_effect *e, int learned) {
+    char pm[64];
+    fmt_pm(pm, sizeof pm, e->mean, e->ci95, 4);
+    int k = snprintf(buf, n, "%s (%d seeds)", pm, e->n);
+    if (k < 0 || (size_t)k >= n) return;
+    if (!learned) { snprintf(buf + k, n - k, ": no verdict (the task was not learned)"); return; }
+    if (e->verdict != AD_VERDICT_INCONCLUSIVE) snprintf(buf + k, n - k, ": **%s**", ad_verdict_name(e->verdict));
+    else if (e->seeds_needed > 0) snprintf(buf + k, n - k, ": inconclusive; about %d seeds would settle it at this spread", e->seeds_needed);
+    else snprintf(buf + k, n - k, ": inconclusive");
+}
 
-    /* the questions, on the first task (and every task where it matters) */
-    int t0 = 0;
-    int std2 = find_scheme(sp, AD_SCHEME_STANDARD, 0.2), std5 = find_cell(sp, AD_SCHEME_STANDARD, 0.5);
-    int stdq = std5 >= 0 ? std5 : std2, none = r->none_cell;
-    fprintf(f, "## 1. Is the first token's head output zero with probability p?\n\n");
-    if (stdq < 0) {
-        fprintf(f, "No `standard` run in this study.\n\n");
-    } else {
-        fprintf(f, "Yes. Row 0 of a causal attention matrix has one weight, so it is all zero exactly when that weight is dropped. "
-                   "Counting the all-zero rows actually met in training (every batch row, head, layer and step):\n\n");
-        for (int c = 0; c < nc; c++)
-            if (sp->cell_scheme[c] == AD_SCHEME_STANDARD)
-                for (int t = 0; t < sp->n_tasks; t++)
-                    fprintf(f, "- `%s`, p=%g: observed %.4f, exact p = %.4f\n", sp->task_names[t], sp->cell_p[c],
-                            r->observed[(t * nc + c) * T], r->exact[c * T]);
-        fprintf(f, "\n");
-    }
-    fprintf(f, "## 2. Is the n-th token's output zero with probability p^n?\n\n");
-    if (stdq >= 0) {
-        fprintf(f, "Yes: the n-th row (position n-1) has n weights, dropped independently. `standard` at p=%g on `%s`:\n\n"
-                   "| position | observed | exact p^(i+1) |\n|---|---|---|\n", sp->cell_p[stdq], sp->task_names[t0]);
-        for (int i = 0; i < T && i < 8; i++)
-            fprintf(f, "| %d | %.6f | %.6f |\n", i, r->observed[(t0 * nc + stdq) * T + i], r->exact[stdq * T + i]);
-        fprintf(f, "\n");
-    }
-    fprintf(f, "## 3. Should we be bothered?\n\n");
-    if (stdq >= 0) {
-        double zr = 0.0;
-        for (int i = 0; i < T; i++) zr += r->exact[stdq * T + i];
-        fprintf(f, "At p=%g a head meets %.3f all-zero rows per sequence of %d (exact: the sum of p^(i+1)), nearly all of them in "
-                   "the first few positions. Whether it costs anything shows in the loss at those positions (final val loss, "
-                   "dropout off):\n\n", sp->cell_p[stdq], zr, T);
-        int nz = find_cell(sp, AD_SCHEME_NONZERO, sp->cell_p[stdq]);
-        for (int t = 0; t < sp->n_tasks; t++) {
-            fprintf(f, "- `%s`:\n", sp->task_names[t]);
-            for (int i = 0; i < 3 && i < T; i++) {
-                fprintf(f, "  - position %d: ", i);
-                compare(f, "", "standard", pos_stat(r, t, stdq, i), "none", pos_stat(r, t, none, i));
-                if (nz >= 0) { fprintf(f, "; "); compare(f, "", "nonzero", pos_stat(r, t, nz, i), "standard", pos_stat(r, t, stdq, i)); }
-                fprintf(f, "\n");
+/* ------------------------------------------------------------ analysis */
+
+static int read_all(const char *dir, rdata *d) {
+    const study_spec *sp = d->sp;
+    int n = 0;
+    for (int i = 0; i < sp->n_set; i++) { d->base[i] = n; n += sp->set[i].n_cells * sp->set[i].seeds; }
+    d->runs = calloc((size_t)n, sizeof *d->runs);
+    if (!d->runs) return EXIT_INPUT;
+    char path[4096];
+    for (int i = 0; i < sp->n_set; i++)
+        for (int c = 0; c < sp->set[i].n_cells; c++)
+            for (int s = 1; s <= sp->set[i].seeds; s++) {
+                run_key k = {i, c, s};
+                study_run_path(path, sizeof path, dir, sp, &k);
+                int got = study_read_run(path, sp, &k, run_of(d, i, c, s - 1));
+                if (got != 1) {
+                    fprintf(stderr, "%s: %s %s; delete it and rerun to redo that run\n", cli_prog, path,
+                            got == 0 ? "is missing" : got == -1 ? "was made with other settings" : "is incomplete or damaged");
+                    return EXIT_INPUT;
+                }
             }
-            fprintf(f, "  - whole sequence: ");
-            compare(f, "", "standard", r->fin[t * nc + stdq], "none", r->fin[t * nc + none]);
-            fprintf(f, "\n");
+    return 0;
+}
+
+/* none's threshold and whether it learned the task, per setting */
+static void analyse_settings(rdata *d) {
+    const study_spec *sp = d->sp;
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        d->none[i] = find_cell(st, AD_SCHEME_NONE, 0.0);
+        /* learned: every seed of none reaches (at some evaluation: a small-data run may overfit later) the
+         * midpoint between the loss of a model that ignores the context (the unigram entropy) and the floor;
+         * without a floor, the bigram entropy */
+        d->criterion[i] = isnan(st->floor) ? st->bigram : 0.5 * (st->unigram + st->floor);
+        d->learned[i] = d->none[i] >= 0;
+        double v[STUDY_MAX_SEEDS];
+        for (int s = 0; s < st->seeds && d->none[i] >= 0; s++) {
+            const run_rec *r = run_of(d, i, d->none[i], s);
+            double lowest = r->val[0];
+            for (int e = 1; e < r->n_evals; e++) if (r->val[e] < lowest) lowest = r->val[e];
+            if (!(lowest < d->criterion[i])) d->learned[i] = 0;
+            int half = 0; /* the evaluation nearest half the run */
+            for (int e = 1; e < r->n_evals; e++)
+                if (labs(r->step[e] - st->max_iters / 2) < labs(r->step[half] - st->max_iters / 2)) half = e;
+            v[s] = r->val[half];
         }
-        fprintf(f, "\n");
+        d->thr[i] = d->none[i] >= 0 ? describe(v, st->seeds).mean : NAN;
     }
-    fprintf(f, "## 4. Do several layers and heads make it negligible?\n\n");
-    if (stdq >= 0) {
-        ad_stats st;
-        ad_stats_opts so = {AD_SCHEME_STANDARD, (float)sp->cell_p[stdq], T, H, L, 1, 1, 0, 1.0};
-        if (ad_stats_compute(&st, &so, NULL) == AD_OK) {
-            fprintf(f, "A token's attention output in a layer is zero only if its row is dropped in all %d heads: at position 0 "
-                       "that is p^H = %.3g (one head: %.3g), at position 1 %.3g. The probability that some token of a sequence "
-                       "has a zero attention output in some of the %d layers is %.4f (exact, `attndrop stats`). So the first "
-                       "token's output is often zero in one head, but rarely in a whole layer; the measured effect on the loss:\n\n",
-                    H, st.p_allheads_zero_exact[0], st.p_zero_exact[0], T > 1 ? st.p_allheads_zero_exact[1] : 0.0, L,
-                    st.p_any_zero_output);
-            ad_stats_free(&st);
-        }
-        for (int t = 0; t < sp->n_tasks; t++) {
-            fprintf(f, "- `%s`: ", sp->task_names[t]);
-            compare(f, "final val loss", "standard", r->fin[t * nc + stdq], "none", r->fin[t * nc + none]);
-            fprintf(f, "\n");
-        }
-        fprintf(f, "\n");
+}
+
+/* per seed: the step of the first evaluation at or below the threshold (NaN: never) */
+static void steps_to(const rdata *d, int set, int cell, double *out) {
+    const study_setting *st = &d->sp->set[set];
+    for (int s = 0; s < st->seeds; s++) {
+        const run_rec *r = run_of(d, set, cell, s);
+        out[s] = NAN;
+        for (int e = 0; e < r->n_evals; e++)
+            if (r->val[e] <= d->thr[set]) { out[s] = (double)r->step[e]; break; }
     }
-    fprintf(f, "## 5. Does attention dropout slow down training on toy examples?\n\n");
-    for (int c = 0; c < nc; c++) {
-        if (sp->cell_scheme[c] != AD_SCHEME_STANDARD) continue;
-        for (int t = 0; t < sp->n_tasks; t++) {
-            fprintf(f, "- `%s`, standard p=%g: ", sp->task_names[t], sp->cell_p[c]);
-            compare_d(f, "steps to the threshold", "standard", r->sts[t * nc + c], "none", r->sts[t * nc + none], 0);
-            fprintf(f, " (reached by %d and %d of %d seeds); seconds per step %.2fx none's\n", r->reached[t * nc + c],
-                    r->reached[t * nc + none], sp->seeds, r->sps[t * nc + c].mean / r->sps[t * nc + none].mean);
-        }
-    }
-    fprintf(f, "\n## 6. Why not drop whole words?\n\n"
-               "`token` drops whole keys (words) for every head of a layer and `word`/`embedding` drop input tokens; all keep "
-               "the batch rectangular (a dropped word is masked, not removed), so batching is not the obstacle. Against "
-               "`standard` at the same p:\n\n");
-    static const int whole[3] = {AD_SCHEME_TOKEN, AD_SCHEME_WORD, AD_SCHEME_EMBEDDING};
-    for (int w = 0; w < 3; w++)
-        for (int c = 0; c < nc; c++) {
-            if (sp->cell_scheme[c] != whole[w]) continue;
-            int sc = find_cell(sp, AD_SCHEME_STANDARD, sp->cell_p[c]);
-            if (sc < 0) continue;
-            for (int t = 0; t < sp->n_tasks; t++) {
-                fprintf(f, "- `%s`, p=%g: ", sp->task_names[t], sp->cell_p[c]);
-                compare(f, "final val loss", ad_scheme_get((ad_scheme)whole[w])->name, r->fin[t * nc + c], "standard", r->fin[t * nc + sc]);
-                fprintf(f, "; seconds per step %.2fx standard's\n", r->sps[t * nc + c].mean / r->sps[t * nc + sc].mean);
+}
+
+/* the paired effects: every cell against standard at its p, standard against none */
+static int analyse_effects(rdata *d) {
+    const study_spec *sp = d->sp;
+    int T = sp->block_size, n = 0;
+    for (int i = 0; i < sp->n_set; i++) n += sp->set[i].n_cells;
+    d->eff = calloc((size_t)n, sizeof *d->eff);
+    d->pos_mem = calloc((size_t)n * T, sizeof *d->pos_mem);
+    if (!d->eff || !d->pos_mem) return EXIT_INPUT;
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        for (int c = 0; c < st->n_cells; c++) {
+            int sc = st->cell_scheme[c];
+            if (sc == AD_SCHEME_NONE) continue;
+            int b = sc == AD_SCHEME_STANDARD ? d->none[i] : find_cell(st, AD_SCHEME_STANDARD, st->cell_p[c]);
+            if (b < 0) continue;
+            eff_row *r = &d->eff[d->n_eff];
+            r->set = i; r->cell = c; r->base = b;
+            r->pos = d->pos_mem + (size_t)d->n_eff++ * T;
+            double a[STUDY_MAX_SEEDS], z[STUDY_MAX_SEEDS], ae[STUDY_MAX_SEEDS], ze[STUDY_MAX_SEEDS];
+            double al[STUDY_MAX_SEEDS], zl[STUDY_MAX_SEEDS];
+            int early = T < 4 ? T : 4;
+            for (int s = 0; s < st->seeds; s++) {
+                const run_rec *x = run_of(d, i, c, s), *y = run_of(d, i, b, s);
+                a[s] = final_val(x);
+                z[s] = final_val(y);
+                ae[s] = ze[s] = al[s] = zl[s] = 0.0;
+                for (int t = 0; t < T; t++) {
+                    if (t < early) { ae[s] += x->pos[t] / early; ze[s] += y->pos[t] / early; }
+                    else { al[s] += x->pos[t] / (T - early); zl[s] += y->pos[t] / (T - early); }
+                }
+                if (T == early) al[s] = zl[s] = NAN;
             }
-        }
-    fprintf(f, "\n## 7. Why not guarantee a nonzero weight?\n\n"
-               "`nonzero` samples the mask conditioned on a survivor per row (exactly, rescaling by (1-p^n)/(1-p) so every weight "
-               "stays unbiased), `keepdiag` always keeps a token's weight on itself, `fixedcount` drops a fixed count, `dropkey` "
-               "masks logits before the softmax with a survivor per row. None of them ever produces an all-zero row (see "
-               "`zero_rows.csv`). Against `standard` at the same p:\n\n");
-    static const int guar[4] = {AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG, AD_SCHEME_FIXEDCOUNT, AD_SCHEME_DROPKEY};
-    for (int g = 0; g < 4; g++)
-        for (int c = 0; c < nc; c++) {
-            if (sp->cell_scheme[c] != guar[g]) continue;
-            int sc = find_cell(sp, AD_SCHEME_STANDARD, sp->cell_p[c]);
-            if (sc < 0) continue;
-            for (int t = 0; t < sp->n_tasks; t++) {
-                fprintf(f, "- `%s`, p=%g: ", sp->task_names[t], sp->cell_p[c]);
-                compare(f, "final val loss", ad_scheme_get((ad_scheme)guar[g])->name, r->fin[t * nc + c], "standard", r->fin[t * nc + sc]);
-                fprintf(f, "\n");
+            ad_effect_paired(&r->e, a, z, st->seeds, sp->margin, NULL);
+            ad_effect_paired(&r->early, ae, ze, st->seeds, sp->margin, NULL);
+            ad_effect_paired(&r->late, al, zl, st->seeds, sp->margin, NULL);
+            for (int t = 0; t < T; t++) {
+                for (int s = 0; s < st->seeds; s++) { a[s] = run_of(d, i, c, s)->pos[t]; z[s] = run_of(d, i, b, s)->pos[t]; }
+                ad_effect_paired(&r->pos[t], a, z, st->seeds, sp->margin, NULL);
             }
         }
-    fprintf(f, "\n## The source's remarks: \"drop on the mask\" and \"symmetric\" dropout\n\n"
-               "Dropping the whole T x T matrix (`standard`, as `nn.Dropout` does) or only the weights inside the causal mask "
-               "(`masked`) gives outputs with the same distribution: the weights above the diagonal are already zero, so "
-               "dropping them changes nothing. It is not biased either: each kept weight is scaled by 1/(1-p). With causal "
-               "attention a symmetric mask (M[i][j] = M[j][i]) only ever uses its lower triangle, so `symmetric` is `masked`, "
-               "draw for draw; it differs only for bidirectional attention (`attndrop stats --attention bidirectional`).\n\n");
-    int mk = find_scheme(sp, AD_SCHEME_MASKED, 0.2);
-    if (mk >= 0) {
-        int sc = find_cell(sp, AD_SCHEME_STANDARD, sp->cell_p[mk]);
-        for (int t = 0; t < sp->n_tasks && sc >= 0; t++) {
-            fprintf(f, "- `%s`, p=%g: ", sp->task_names[t], sp->cell_p[mk]);
-            compare(f, "final val loss", "masked", r->fin[t * nc + mk], "standard", r->fin[t * nc + sc]);
-            fprintf(f, "\n");
-        }
-    }
-    fprintf(f, "\n## References\n\n"
-               "- `standard`: PyTorch `nn.Dropout`, as in the nanoGPT lecture's `gpt.py`; inverted dropout (Srivastava et al., JMLR 2014).\n"
-               "- `renorm`, `column`: DropAttention (Zehui Lin et al., 2019).\n"
-               "- `word`: word dropout (Iyyer et al., ACL 2015). `embedding`: embedding dropout (Gal and Ghahramani, NeurIPS 2016).\n"
-               "- `dropkey`: DropKey (Li et al., CVPR 2023). `fcm`: forgetful causal masking (Liu et al., 2022). "
-               "`head`: DropHead (Zhou et al., 2020).\n"
-               "- `nonzero`, `keepdiag`, `fixedcount`, `token`, `masked`, `symmetric`: the source's questions; see docs/schemes.md.\n");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        fprintf(stderr, "%s: cannot write '%s'\n", cli_prog, path);
-        return EXIT_INPUT;
     }
     return 0;
 }
 
-int study_report(const char *dir, const study_spec *sp) {
-    int T = sp->block_size, nc = sp->n_cells, ns = sp->seeds, ntk = sp->n_tasks;
-    int n_runs = ntk * nc * ns;
-    run_rec *runs = calloc((size_t)n_runs, sizeof *runs);
-    double *pos_mem = calloc((size_t)n_runs * T, sizeof *pos_mem);
-    unsigned long long *cnt_mem = calloc((size_t)n_runs * T * 2, sizeof *cnt_mem);
-    if (!runs || !pos_mem || !cnt_mem) { free(runs); free(pos_mem); free(cnt_mem); fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
-    char path[4096], label[64];
-    int rc = 0;
-#define RUN(t, c, s) runs[((t) * nc + (c)) * ns + (s)]
-    for (int t = 0; t < ntk && !rc; t++)
-        for (int c = 0; c < nc && !rc; c++)
-            for (int s = 0; s < ns; s++) {
-                run_rec *r = &RUN(t, c, s);
-                size_t i = (size_t)((t * nc + c) * ns + s);
-                r->pos = pos_mem + i * T;
-                r->zero = cnt_mem + i * 2 * T;
-                r->rows = r->zero + T;
-                snprintf(path, sizeof path, "%s/runs/%s-%s-%g-%d.csv", dir, sp->task_names[t],
-                         ad_scheme_get((ad_scheme)sp->cell_scheme[c])->name, sp->cell_p[c], s + 1);
-                if (!read_run(path, T, r)) {
-                    fprintf(stderr, "%s: %s is missing or damaged; delete it and rerun to redo that run\n", cli_prog, path);
-                    rc = EXIT_INPUT;
-                    break;
-                }
-            }
-    FILE *f = NULL;
-    double *exact = NULL, *observed = NULL;
-    mstat *fin = NULL, *sts = NULL, *secs = NULL, *sps = NULL;
-    int *reached = NULL;
-    double *thr = NULL;
-    if (rc) goto done;
+/* the share of dropout's benefit a cell keeps: (none - cell) / (none - standard at its p) */
+static ad_ratio benefit(const rdata *d, int set, int cell, int *std_cell) {
+    const study_setting *st = &d->sp->set[set];
+    ad_ratio r = {0, NAN, NAN};
+    int sc = find_cell(st, AD_SCHEME_STANDARD, st->cell_p[cell]), nc = d->none[set];
+    *std_cell = sc;
+    if (sc < 0 || nc < 0) return r;
+    double a[STUDY_MAX_SEEDS], b[STUDY_MAX_SEEDS];
+    for (int s = 0; s < st->seeds; s++) {
+        double none = final_val(run_of(d, set, nc, s));
+        a[s] = none - final_val(run_of(d, set, cell, s));
+        b[s] = none - final_val(run_of(d, set, sc, s));
+    }
+    ad_ratio_paired(&r, a, b, st->seeds, NULL);
+    return r;
+}
 
-    /* runs.csv, positions.csv */
-    snprintf(path, sizeof path, "%s/runs.csv", dir);
-    if (!(f = fopen(path, "w"))) goto io;
+/* ------------------------------------------------------------ CSV files */
+
+#define OPEN(name)                                                                  \
+    do {                                                                            \
+        snprintf(path, sizeof path, "%s/%s", dir, name);                            \
+        if (!(f = atomic_open(&af, path))) goto io;                                 \
+    } while (0)
+#define CLOSE()                                                                     \
+    do {                                                                            \
+        if (atomic_close(&af) != 0) goto io;                                        \
+    } while (0)
+
+static int write_csvs(const char *dir, const rdata *d) {
+    const study_spec *sp = d->sp;
+    int T = sp->block_size;
+    char path[4096];
+    atomic_file af;
+    FILE *f;
+    OPEN("runs.csv");
     fprintf(f, "task,scheme,p,seed,step,train_loss,val_loss,elapsed_s\n");
-    for (int t = 0; t < ntk; t++)
-        for (int c = 0; c < nc; c++)
-            for (int s = 0; s < ns; s++) {
-                run_rec *r = &RUN(t, c, s);
+    for (int i = 0; i < sp->n_set; i++)
+        for (int c = 0; c < sp->set[i].n_cells; c++)
+            for (int s = 0; s < sp->set[i].seeds; s++) {
+                const run_rec *r = run_of(d, i, c, s);
                 for (int e = 0; e < r->n_evals; e++)
-                    fprintf(f, "%s,%s,%g,%d,%ld,%.6f,%.6f,%.3f\n", sp->task_names[t],
-                            ad_scheme_get((ad_scheme)sp->cell_scheme[c])->name, sp->cell_p[c], s + 1, r->step[e],
-                            r->train[e], r->val[e], r->elapsed[e]);
+                    fprintf(f, "%s,%s,%g,%d,%ld,%.6f,%.6f,%.3f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]),
+                            sp->set[i].cell_p[c], s + 1, r->step[e], r->train[e], r->val[e], r->elapsed[e]);
             }
-    fclose(f);
-    snprintf(path, sizeof path, "%s/positions.csv", dir);
-    if (!(f = fopen(path, "w"))) goto io;
+    CLOSE();
+    OPEN("positions.csv");
     fprintf(f, "task,scheme,p,seed,pos,val_loss\n");
-    for (int t = 0; t < ntk; t++)
-        for (int c = 0; c < nc; c++)
-            for (int s = 0; s < ns; s++)
-                for (int i = 0; i < T; i++)
-                    fprintf(f, "%s,%s,%g,%d,%d,%.6f\n", sp->task_names[t], ad_scheme_get((ad_scheme)sp->cell_scheme[c])->name,
-                            sp->cell_p[c], s + 1, i, RUN(t, c, s).pos[i]);
-    fclose(f);
-
-    /* zero_rows.csv: pooled over seeds, against the closed form */
-    exact = malloc((size_t)nc * T * sizeof *exact);
-    observed = malloc((size_t)ntk * nc * T * sizeof *observed);
-    if (!exact || !observed) { rc = EXIT_INPUT; goto done; }
-    for (int c = 0; c < nc; c++) {
-        ad_stats st;
-        ad_stats_opts so = {(ad_scheme)sp->cell_scheme[c], (float)sp->cell_p[c], T, sp->n_head, sp->n_layer, 1, 1, 0, 1.0};
-        if (ad_stats_compute(&st, &so, NULL) == AD_OK) {
-            for (int i = 0; i < T; i++) exact[c * T + i] = st.p_zero_exact[i];
-            ad_stats_free(&st);
-        } else {
-            for (int i = 0; i < T; i++) exact[c * T + i] = NAN;
-        }
-    }
-    snprintf(path, sizeof path, "%s/zero_rows.csv", dir);
-    if (!(f = fopen(path, "w"))) goto io;
+    for (int i = 0; i < sp->n_set; i++)
+        for (int c = 0; c < sp->set[i].n_cells; c++)
+            for (int s = 0; s < sp->set[i].seeds; s++)
+                for (int t = 0; t < T; t++)
+                    fprintf(f, "%s,%s,%g,%d,%d,%.6f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]), sp->set[i].cell_p[c],
+                            s + 1, t, run_of(d, i, c, s)->pos[t]);
+    CLOSE();
+    OPEN("zero_rows.csv");
     fprintf(f, "task,scheme,p,pos,observed_rate,exact_rate\n");
-    for (int t = 0; t < ntk; t++)
-        for (int c = 0; c < nc; c++)
-            for (int i = 0; i < T; i++) {
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        for (int c = 0; c < st->n_cells; c++) {
+            ad_stats sx;
+            ad_stats_opts so = {(ad_scheme)st->cell_scheme[c], (float)st->cell_p[c], T, st->n_head, st->n_layer, 1, 1, 0, 1.0};
+            int have = ad_stats_compute(&sx, &so, NULL) == AD_OK;
+            for (int t = 0; t < T; t++) {
                 unsigned long long z = 0, n = 0;
-                for (int s = 0; s < ns; s++) { z += RUN(t, c, s).zero[i]; n += RUN(t, c, s).rows[i]; }
-                double o = n ? (double)z / (double)n : NAN;
-                observed[(t * nc + c) * T + i] = o;
-                fprintf(f, "%s,%s,%g,%d,%.8g,%.8g\n", sp->task_names[t], ad_scheme_get((ad_scheme)sp->cell_scheme[c])->name,
-                        sp->cell_p[c], i, o, exact[c * T + i]);
+                for (int s = 0; s < st->seeds; s++) { z += run_of(d, i, c, s)->zero[t]; n += run_of(d, i, c, s)->rows[t]; }
+                fprintf(f, "%s,%s,%g,%d,%.8g,%.8g\n", st->name, sname(st->cell_scheme[c]), st->cell_p[c], t,
+                        n ? (double)z / (double)n : NAN, have ? sx.p_zero_exact[t] : NAN);
             }
-    fclose(f);
-
-    /* summary.csv */
-    int none_cell = 0;
-    for (int c = 0; c < nc; c++) if (sp->cell_scheme[c] == AD_SCHEME_NONE) { none_cell = c; break; }
-    fin = calloc((size_t)ntk * nc, sizeof *fin);
-    sts = calloc((size_t)ntk * nc, sizeof *sts);
-    secs = calloc((size_t)ntk * nc, sizeof *secs);
-    sps = calloc((size_t)ntk * nc, sizeof *sps);
-    reached = calloc((size_t)ntk * nc, sizeof *reached);
-    thr = calloc((size_t)ntk, sizeof *thr);
-    if (!fin || !sts || !secs || !sps || !reached || !thr) { rc = EXIT_INPUT; goto done; }
-    for (int t = 0; t < ntk; t++) {
-        /* the threshold: the val loss `none` reaches at half its run */
-        double v[32];
-        for (int s = 0; s < ns; s++) {
-            run_rec *r = &RUN(t, none_cell, s);
-            int best = 0;
-            for (int e = 1; e < r->n_evals; e++)
-                if (labs(r->step[e] - sp->max_iters / 2) < labs(r->step[best] - sp->max_iters / 2)) best = e;
-            v[s] = r->val[best];
-        }
-        thr[t] = summarise(v, ns).mean;
-        for (int c = 0; c < nc; c++) {
-            double fv[32], st_[32], se[32], sp_[32];
-            int nr = 0;
-            for (int s = 0; s < ns; s++) {
-                run_rec *r = &RUN(t, c, s);
-                fv[s] = r->val[r->n_evals - 1];
-                sp_[s] = r->seconds / (r->steps > 0 ? r->steps : 1);
-                for (int e = 0; e < r->n_evals; e++)
-                    if (r->val[e] <= thr[t]) { st_[nr] = (double)r->step[e]; se[nr++] = r->elapsed[e]; break; }
-            }
-            fin[t * nc + c] = summarise(fv, ns);
-            sts[t * nc + c] = summarise(st_, nr);
-            secs[t * nc + c] = summarise(se, nr);
-            sps[t * nc + c] = summarise(sp_, ns);
-            reached[t * nc + c] = nr;
+            if (have) ad_stats_free(&sx);
         }
     }
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    if (!(f = fopen(path, "w"))) goto io;
-    fprintf(f, "task,scheme,p,seeds,final_val_mean,final_val_ci95,floor,above_floor,threshold,steps_to_threshold_mean,"
-               "steps_to_threshold_ci95,seconds_to_threshold_mean,seconds_to_threshold_ci95,reached,sec_per_step,"
-               "sec_per_step_vs_none\n");
-    for (int t = 0; t < ntk; t++)
-        for (int c = 0; c < nc; c++) {
-            int i = t * nc + c;
-            fprintf(f, "%s,%s,%g,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f,%.3f,%.3f,%d,%.6f,%.4f\n", sp->task_names[t],
-                    ad_scheme_get((ad_scheme)sp->cell_scheme[c])->name, sp->cell_p[c], ns, fin[i].mean, fin[i].ci,
-                    sp->floor[t], fin[i].mean - sp->floor[t], thr[t], sts[i].mean, sts[i].ci, secs[i].mean, secs[i].ci,
-                    reached[i], sps[i].mean, sps[i].mean / sps[t * nc + none_cell].mean);
-        }
-    fclose(f);
-
-    /* plots: data files and one gnuplot script */
-    snprintf(path, sizeof path, "%s/plots", dir);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) goto io;
-    for (int t = 0; t < ntk; t++)
-        for (int c = 0; c < nc; c++) {
-            snprintf(path, sizeof path, "%s/plots/%s-%d.dat", dir, sp->task_names[t], c);
-            if (!(f = fopen(path, "w"))) goto io;
-            run_rec *r0 = &RUN(t, c, 0);
-            fprintf(f, "# step mean lo hi elapsed\n");
-            for (int e = 0; e < r0->n_evals; e++) {
-                double v[32], el[32];
-                for (int s = 0; s < ns; s++) {
-                    run_rec *r = &RUN(t, c, s);
-                    v[s] = e < r->n_evals ? r->val[e] : NAN;
-                    el[s] = e < r->n_evals ? r->elapsed[e] : NAN;
-                }
-                mstat a = summarise(v, ns), b = summarise(el, ns);
-                double ci = isnan(a.ci) ? 0.0 : a.ci;
-                fprintf(f, "%ld %.6f %.6f %.6f %.4f\n", r0->step[e], a.mean, a.mean - ci, a.mean + ci, b.mean);
-            }
-            fprintf(f, "\n\n# pos mean observed exact\n");
-            for (int i = 0; i < T; i++) {
-                double v[32];
-                for (int s = 0; s < ns; s++) v[s] = RUN(t, c, s).pos[i];
-                fprintf(f, "%d %.6f %.8g %.8g\n", i, summarise(v, ns).mean, observed[(t * nc + c) * T + i], exact[c * T + i]);
-            }
-            fclose(f);
-        }
-    snprintf(path, sizeof path, "%s/plots/plots.gp", dir);
-    if (!(f = fopen(path, "w"))) goto io;
-    fprintf(f, "set terminal pngcairo size 1000,620 font ',10'\nset grid\nset key outside right\n");
-    for (int t = 0; t < ntk; t++) {
-        const char *tn = sp->task_names[t];
-        fprintf(f, "set output '%s/plots/loss_%s.png'\nset title 'val loss against step, %s (mean and 95%% band over %d seeds)'\n"
-                   "set xlabel 'step'\nset ylabel 'val loss'\nunset logscale y\nplot ", dir, tn, tn, ns);
-        for (int c = 0; c < nc; c++) {
-            cell_label(label, sizeof label, sp->cell_scheme[c], sp->cell_p[c]);
-            fprintf(f, "%s'%s/plots/%s-%d.dat' index 0 using 1:3:4 with filledcurves fs transparent solid 0.12 lc %d notitle, "
-                       "'' index 0 using 1:2 with lines lw 2 lc %d title '%s'", c ? ", " : "", dir, tn, c, c + 1, c + 1, label);
-        }
-        fprintf(f, "\nset output '%s/plots/time_%s.png'\nset title 'val loss against training time, %s'\nset xlabel 'seconds'\nplot ",
-                dir, tn, tn);
-        for (int c = 0; c < nc; c++) {
-            cell_label(label, sizeof label, sp->cell_scheme[c], sp->cell_p[c]);
-            fprintf(f, "%s'%s/plots/%s-%d.dat' index 0 using 5:2 with lines lw 2 lc %d title '%s'", c ? ", " : "", dir, tn, c, c + 1, label);
-        }
-        fprintf(f, "\nset output '%s/plots/positions_%s.png'\nset title 'final val loss per position, %s'\nset xlabel 'position'\nplot ",
-                dir, tn, tn);
-        for (int c = 0; c < nc; c++) {
-            cell_label(label, sizeof label, sp->cell_scheme[c], sp->cell_p[c]);
-            fprintf(f, "%s'%s/plots/%s-%d.dat' index 1 using 1:2 with linespoints lw 2 lc %d title '%s'", c ? ", " : "", dir, tn, c, c + 1, label);
-        }
-        fprintf(f, "\n");
-        if (has_zero_rows(observed, t, nc, T))
-            fprintf(f, "set output '%s/plots/zero_rows_%s.png'\nset title 'all-zero attention rows met in training, %s: observed (points) and exact (lines)'\n"
-                       "set xlabel 'position'\nset ylabel 'rate'\nset logscale y\nplot ", dir, tn, tn);
-        int first = 1;
-        for (int c = 0; c < nc; c++) {
-            if (!(observed[(t * nc + c) * T] > 0.0)) continue; /* nothing to draw on a log scale */
-            cell_label(label, sizeof label, sp->cell_scheme[c], sp->cell_p[c]);
-            fprintf(f, "%s'%s/plots/%s-%d.dat' index 1 using 1:($3>0?$3:1/0) with points pt 7 lc %d title '%s', "
-                       "'' index 1 using 1:4 with lines lc %d notitle", first ? "" : ", ", dir, tn, c, c + 1, label, c + 1);
-            first = 0;
-        }
-        fprintf(f, "\nunset logscale y\n");
-        /* final loss against p, for the schemes studied at several rates */
-        snprintf(path, sizeof path, "%s/plots/%s-p.dat", dir, tn);
-        FILE *g = fopen(path, "w");
-        if (!g) { fclose(f); goto io; }
-        int blocks = 0;
-        char names[STUDY_MAX_CELLS][24];
-        for (int c = 0; c < nc; c++) {
-            int seen = 0, count = 0;
-            for (int d = 0; d < c; d++) seen |= sp->cell_scheme[d] == sp->cell_scheme[c];
-            for (int d = 0; d < nc; d++) count += sp->cell_scheme[d] == sp->cell_scheme[c];
-            if (seen || count < 2) continue;
-            fprintf(g, "# %s\n%g %.6f %.6f\n", ad_scheme_get((ad_scheme)sp->cell_scheme[c])->name, 0.0,
-                    fin[t * nc + none_cell].mean, isnan(fin[t * nc + none_cell].ci) ? 0.0 : fin[t * nc + none_cell].ci);
-            for (int d = 0; d < nc; d++)
-                if (sp->cell_scheme[d] == sp->cell_scheme[c])
-                    fprintf(g, "%g %.6f %.6f\n", sp->cell_p[d], fin[t * nc + d].mean, isnan(fin[t * nc + d].ci) ? 0.0 : fin[t * nc + d].ci);
-            fprintf(g, "\n\n");
-            snprintf(names[blocks++], sizeof names[0], "%s", ad_scheme_get((ad_scheme)sp->cell_scheme[c])->name);
-        }
-        fclose(g);
-        if (blocks)
-            fprintf(f, "set output '%s/plots/loss_vs_p_%s.png'\nset title 'final val loss against p, %s (p=0: none)'\nset xlabel 'p'\nset ylabel 'final val loss'\nplot ",
-                    dir, tn, tn);
-        for (int b = 0; b < blocks; b++)
-            fprintf(f, "%s'%s/plots/%s-p.dat' index %d using 1:2:3 with yerrorlines lw 2 title '%s'", b ? ", " : "", dir, tn, b, names[b]);
-        fprintf(f, "\n");
+    CLOSE();
+    OPEN("settings.csv");
+    fprintf(f, "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram,"
+               "learned_below,learned\n");
+    static const char *roles[] = {"data-rich", "small-data", "shape"};
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        fprintf(f, "%s,%s,%ld,%ld,%d,%d,%d,%d,%g,%d,%d,%.6f,%.6f,%.6f,%.6f,%d\n", st->name, roles[st->role], st->n_train,
+                st->n_val, st->vocab, st->n_head, st->n_layer, st->max_iters, st->lr, st->seeds, st->n_cells, st->floor,
+                st->unigram, st->bigram, d->criterion[i], d->learned[i]);
     }
-    fclose(f);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "gnuplot '%s/plots/plots.gp' 2>/dev/null", dir);
-    int plotted = system(cmd) == 0;
-    if (!plotted) fprintf(stderr, "%s: plots not drawn: gnuplot (Debian's gnuplot-nox) failed or is missing\n", cli_prog);
-
-    report_data rd = {sp, fin, sts, secs, sps, reached, thr, observed, exact, none_cell, plotted, runs};
-    rc = write_report(dir, &rd);
-    goto done;
+    CLOSE();
+    OPEN("summary.csv");
+    fprintf(f, "task,scheme,p,seeds,final_val_mean,final_val_ci95,best_val_mean,train_val_gap_mean,floor,above_floor,"
+               "threshold,steps_to_threshold_mean,steps_to_threshold_ci95,reached,learned\n");
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        for (int c = 0; c < st->n_cells; c++) {
+            double fv[STUDY_MAX_SEEDS], bv[STUDY_MAX_SEEDS], gap[STUDY_MAX_SEEDS], stp[STUDY_MAX_SEEDS];
+            int reached = 0;
+            for (int s = 0; s < st->seeds; s++) {
+                const run_rec *r = run_of(d, i, c, s);
+                fv[s] = final_val(r);
+                gap[s] = final_val(r) - r->train[r->n_evals - 1];
+                bv[s] = r->val[0];
+                for (int e = 1; e < r->n_evals; e++) if (r->val[e] < bv[s]) bv[s] = r->val[e];
+            }
+            steps_to(d, i, c, stp);
+            for (int s = 0; s < st->seeds; s++) reached += !isnan(stp[s]);
+            ad_effect fe = describe(fv, st->seeds), be = describe(bv, st->seeds), ge = describe(gap, st->seeds),
+                      se = describe(stp, st->seeds);
+            fprintf(f, "%s,%s,%g,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f,%d,%d\n", st->name, sname(st->cell_scheme[c]),
+                    st->cell_p[c], st->seeds, fe.mean, fe.ci95, be.mean, ge.mean, st->floor, fe.mean - st->floor, d->thr[i],
+                    se.mean, se.ci95, reached, d->learned[i]);
+        }
+    }
+    CLOSE();
+    OPEN("effects.csv");
+    fprintf(f, "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict\n");
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &sp->set[r->set];
+        fprintf(f, "%s,%s,%g,%s,%d,%.6f,%.6f,%g,%s\n", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
+                sname(st->cell_scheme[r->base]), r->e.n, r->e.mean, r->e.ci95, sp->margin,
+                d->learned[r->set] ? ad_verdict_name(r->e.verdict) : "not-learned");
+    }
+    CLOSE();
+    OPEN("position_effects.csv");
+    fprintf(f, "task,scheme,p,baseline,pos,seeds,diff_mean,diff_ci95\n");
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &sp->set[r->set];
+        for (int t = 0; t < T; t++)
+            fprintf(f, "%s,%s,%g,%s,%d,%d,%.6f,%.6f\n", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
+                    sname(st->cell_scheme[r->base]), t, r->pos[t].n, r->pos[t].mean, r->pos[t].ci95);
+        fprintf(f, "%s,%s,%g,%s,0-3,%d,%.6f,%.6f\n", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
+                sname(st->cell_scheme[r->base]), r->early.n, r->early.mean, r->early.ci95);
+    }
+    CLOSE();
+    OPEN("benefit.csv");
+    fprintf(f, "task,scheme,p,seeds,share_of_benefit,share_ci95\n");
+    for (int i = 0; i < sp->n_set; i++)
+        for (int c = 0; c < sp->set[i].n_cells; c++) {
+            int sc;
+            if (sp->set[i].cell_scheme[c] == AD_SCHEME_NONE) continue;
+            ad_ratio b = benefit(d, i, c, &sc);
+            if (sc < 0) continue;
+            fprintf(f, "%s,%s,%g,%d,%.6f,%.6f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]), sp->set[i].cell_p[c],
+                    b.n, b.ratio, b.ci95);
+        }
+    CLOSE();
+    if (d->tm && d->tm->n) {
+        const study_setting *st = &sp->set[0];
+        int nc = d->none[0];
+        OPEN("timing.csv");
+        fprintf(f, "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_none\n");
+        for (int c = 0; c < d->tm->n; c++)
+            fprintf(f, "%s,%s,%g,%d,%d,%.6f,%.6f,%.6f,%.4f\n", st->name, sname(st->cell_scheme[c]), st->cell_p[c], d->tm->rounds,
+                    d->tm->steps, d->tm->median[c], d->tm->lo[c], d->tm->hi[c], nc >= 0 ? d->tm->median[c] / d->tm->median[nc] : NAN);
+        CLOSE();
+    }
+    return 0;
 io:
     fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, path, strerror(errno));
-    rc = EXIT_INPUT;
-done:
-    free(fin); free(sts); free(secs); free(sps); free(reached); free(thr);
-    free(exact); free(observed);
-    free(runs); free(pos_mem); free(cnt_mem);
+    atomic_abort(&af);
+    return EXIT_INPUT;
+}
+
+/* ------------------------------------------------------- plot data files */
+
+/* Writes DIR/plots/<setting>.{curves,forest,poseff,zero}.dat (each block
+ * begins with a header line whose first field is the series' title) and
+ * appends "name:letters" for the script to words. */
+static int write_plot_data(const char *dir, const rdata *d, char *words, size_t words_n) {
+    const study_spec *sp = d->sp;
+    int T = sp->block_size;
+    char path[4096], label[64];
+    atomic_file af;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/plots", dir);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) goto io;
+    words[0] = '\0';
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        char flags[8] = "c", name[64];
+        /* learning curves: none first, the others after */
+        snprintf(name, sizeof name, "plots/%s.curves.dat", st->name);
+        OPEN(name);
+        for (int pass = 0, first = 1; pass < 2; pass++)
+            for (int c = 0; c < st->n_cells; c++) {
+                if ((pass == 0) != (c == d->none[i])) continue;
+                study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+                fprintf(f, "%s\"%s\" mean lo hi\n", first ? "" : "\n\n", label);
+                first = 0;
+                const run_rec *r0 = run_of(d, i, c, 0);
+                for (int e = 0; e < r0->n_evals; e++) {
+                    double v[STUDY_MAX_SEEDS];
+                    for (int s = 0; s < st->seeds; s++) v[s] = run_of(d, i, c, s)->val[e];
+                    ad_effect m = describe(v, st->seeds);
+                    double ci = isnan(m.ci95) ? 0.0 : m.ci95;
+                    fprintf(f, "%ld %.6f %.6f %.6f\n", r0->step[e], m.mean, m.mean - ci, m.mean + ci);
+                }
+            }
+        CLOSE();
+        int n_eff = 0;
+        for (int k = 0; k < d->n_eff; k++) n_eff += d->eff[k].set == i;
+        if (n_eff) {
+            strcat(flags, "fe");
+            snprintf(name, sizeof name, "plots/%s.forest.dat", st->name);
+            OPEN(name);
+            fprintf(f, "comparison diff lo hi\n");
+            for (int k = 0; k < d->n_eff; k++) {
+                const eff_row *r = &d->eff[k];
+                if (r->set != i) continue;
+                double ci = isnan(r->e.ci95) ? 0.0 : r->e.ci95;
+                fprintf(f, "\"%s p=%g - %s\" %.6f %.6f %.6f\n", sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
+                        sname(st->cell_scheme[r->base]), r->e.mean, r->e.mean - ci, r->e.mean + ci);
+            }
+            CLOSE();
+            /* per-position effects of the comparisons that answer question 3: standard - none, nonzero - standard */
+            snprintf(name, sizeof name, "plots/%s.poseff.dat", st->name);
+            OPEN(name);
+            int blocks = 0;
+            for (int k = 0; k < d->n_eff; k++) {
+                const eff_row *r = &d->eff[k];
+                int sc = st->cell_scheme[r->cell];
+                if (r->set != i || (sc != AD_SCHEME_STANDARD && sc != AD_SCHEME_NONZERO) || blocks == 6) continue;
+                fprintf(f, "%s\"%s - %s, p=%g\" diff lo hi\n", blocks ? "\n\n" : "", sname(sc), sname(st->cell_scheme[r->base]),
+                        st->cell_p[r->cell]);
+                blocks++;
+                for (int t = 0; t < T; t++) {
+                    double ci = isnan(r->pos[t].ci95) ? 0.0 : r->pos[t].ci95;
+                    fprintf(f, "%d %.6f %.6f %.6f\n", t, r->pos[t].mean, r->pos[t].mean - ci, r->pos[t].mean + ci);
+                }
+            }
+            CLOSE();
+            if (!blocks) flags[strlen(flags) - 1] = '\0';
+        }
+        /* all-zero rows met in training against the exact rate, for the cells that met any */
+        snprintf(name, sizeof name, "plots/%s.zero.dat", st->name);
+        OPEN(name);
+        int blocks = 0;
+        for (int c = 0; c < st->n_cells; c++) {
+            unsigned long long z0 = 0;
+            for (int s = 0; s < st->seeds; s++) z0 += run_of(d, i, c, s)->zero[0];
+            if (!z0 || blocks == 8) continue;
+            ad_stats sx;
+            ad_stats_opts so = {(ad_scheme)st->cell_scheme[c], (float)st->cell_p[c], T, st->n_head, st->n_layer, 1, 1, 0, 1.0};
+            int have = ad_stats_compute(&sx, &so, NULL) == AD_OK;
+            study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+            fprintf(f, "%s\"%s\" observed exact\n", blocks++ ? "\n\n" : "", label);
+            for (int t = 0; t < T; t++) {
+                unsigned long long z = 0, n = 0;
+                for (int s = 0; s < st->seeds; s++) { z += run_of(d, i, c, s)->zero[t]; n += run_of(d, i, c, s)->rows[t]; }
+                if (z) fprintf(f, "%d %.8g", t, (double)z / (double)n); else fprintf(f, "%d ?", t);
+                if (have && sx.p_zero_exact[t] > 0) fprintf(f, " %.8g\n", sx.p_zero_exact[t]); else fprintf(f, " ?\n");
+            }
+            if (have) ad_stats_free(&sx);
+        }
+        CLOSE();
+        if (blocks) strcat(flags, "z");
+        size_t len = strlen(words);
+        snprintf(words + len, words_n - len, "%s%s:%s", len ? " " : "", st->name, flags);
+    }
+    return 0;
+io:
+    fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, path, strerror(errno));
+    atomic_abort(&af);
+    return EXIT_INPUT;
+}
+
+/* ------------------------------------------------------------ report.md */
+
+static void write_report_text(FILE *f, const rdata *d);
+
+static int write_report(const char *dir, const rdata *d) {
+    char path[4096];
+    atomic_file af;
+    FILE *f;
+    OPEN("report.md");
+    write_report_text(f, d);
+    CLOSE();
+    return 0;
+io:
+    fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, path, strerror(errno));
+    atomic_abort(&af);
+    return EXIT_INPUT;
+}
+
+int study_report(const char *dir, const study_spec *sp, const study_timing *tm) {
+    rdata d;
+    memset(&d, 0, sizeof d);
+    d.sp = sp;
+    d.tm = tm;
+    int rc = read_all(dir, &d);
+    if (!rc) {
+        analyse_settings(&d);
+        rc = analyse_effects(&d);
+        if (rc) fprintf(stderr, "%s: out of memory\n", cli_prog);
+    }
+    if (!rc) rc = write_csvs(dir, &d);
+    char words[STUDY_MAX_SETTINGS * 48];
+    if (!rc) rc = write_plot_data(dir, &d, words, sizeof words);
+    if (!rc) {
+        d.plotted = study_draw_plots(dir, sp->margin, words);
+        rc = write_report(dir, &d);
+    }
+    if (d.runs) {
+        int n = 0;
+        for (int i = 0; i < sp->n_set; i++) n += sp->set[i].n_cells * sp->set[i].seeds;
+        for (int k = 0; k < n; k++) study_rec_free(&d.runs[k]);
+    }
+    free(d.runs);
+    free(d.eff);
+    free(d.pos_mem);
     return rc;
-#undef RUN
+}
+
+/* ---------------------------------------------------------- the prose */
+
+static const char *role_text(study_role r) {
+    return r == ROLE_SMALL ? "small training set: the regime where dropout helps"
+         : r == ROLE_SHAPE ? "one head, one layer: question 4"
+                           : "more data than the model can memorise";
+}
+
+/* "equivalent in 3 (markov p=0.2, ...), worse in 1 (...) of 4" for a scheme's comparisons on learned
+ * settings of the roles in mask; which: 0 the whole sequence, 1 positions 0-3. Returns the count. */
+static int tally(FILE *f, const rdata *d, int scheme, int roles_mask, int which) {
+    static const ad_verdict order[4] = {AD_VERDICT_EQUIVALENT, AD_VERDICT_BETTER, AD_VERDICT_WORSE, AD_VERDICT_INCONCLUSIVE};
+    int total = 0, printed = 0;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        total += d->sp->set[r->set].cell_scheme[r->cell] == scheme && d->learned[r->set] &&
+                 (roles_mask & (1 << d->sp->set[r->set].role));
+    }
+    if (!total) { fprintf(f, "not in this grid"); return 0; }
+    for (int v = 0; v < 4; v++) {
+        int n = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            int listed = 0;
+            for (int k = 0; k < d->n_eff; k++) {
+                const eff_row *r = &d->eff[k];
+                const study_setting *st = &d->sp->set[r->set];
+                const ad_effect *e = which ? &r->early : &r->e;
+                if (st->cell_scheme[r->cell] != scheme || !d->learned[r->set] || !(roles_mask & (1 << st->role)) ||
+                    e->verdict != order[v])
+                    continue;
+                if (pass == 0) { n++; continue; }
+                if (!listed) fprintf(f, "%s**%s** in %d (", printed++ ? ", " : "", ad_verdict_name(order[v]), n);
+                fprintf(f, "%s`%s` p=%g: %+.4f", listed++ ? "; " : "", st->name, st->cell_p[r->cell], e->mean);
+            }
+            if (pass == 1 && listed) fprintf(f, ")");
+            if (!n) break;
+        }
+    }
+    fprintf(f, " of %d", total);
+    return total;
+}
+
+static void write_short(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    const study_setting *st0 = &sp->set[0];
+    enum { RICH = 1 << ROLE_RICH, SMALL = 1 << ROLE_SMALL, SHAPE = 1 << ROLE_SHAPE, ALL = 7 };
+    fprintf(f, "## In short\n\n"
+               "Each answer is a count of paired verdicts (defined below) with the mean differences in nats; the sections "
+               "that follow give every interval.\n\n");
+    int sc = find_cell(st0, AD_SCHEME_STANDARD, 0.2);
+    if (sc < 0) sc = find_cell(st0, AD_SCHEME_STANDARD, 0.5);
+    if (sc >= 0) {
+        unsigned long long z = 0, n = 0;
+        for (int s = 0; s < st0->seeds; s++) { z += run_of(d, 0, sc, s)->zero[0]; n += run_of(d, 0, sc, s)->rows[0]; }
+        fprintf(f, "1. **Yes.** With `standard` dropout at p=%g the first row of a head's attention was all zero in %.4f of "
+                   "the %llu rows met in training on `%s` (exact: p).\n", st0->cell_p[sc], n ? (double)z / n : NAN, n, st0->name);
+        fprintf(f, "2. **Yes**, at rate p^(i+1) for position i, matched by the counts (question 2).\n");
+    } else {
+        fprintf(f, "1. and 2. No `standard` run on `%s` in this grid.\n", st0->name);
+    }
+    fprintf(f, "3. Guaranteeing a survivor per row (`nonzero` − `standard`), loss at positions 0–3: ");
+    tally(f, d, AD_SCHEME_NONZERO, RICH | SMALL, 1);
+    fprintf(f, "; whole sequence: ");
+    tally(f, d, AD_SCHEME_NONZERO, RICH | SMALL, 0);
+    fprintf(f, ". Dropout itself (`standard` − `none`): ");
+    tally(f, d, AD_SCHEME_STANDARD, RICH | SMALL, 0);
+    fprintf(f, ".\n4. With one head and one layer (`nonzero` − `standard`): ");
+    tally(f, d, AD_SCHEME_NONZERO, SHAPE, 0);
+    fprintf(f, "; positions 0–3: ");
+    tally(f, d, AD_SCHEME_NONZERO, SHAPE, 1);
+    fprintf(f, ".\n5. In steps, see question 5 (steps to `none`'s half-run loss); in time per step");
+    if (d->tm && d->tm->n && d->none[0] >= 0) {
+        int st = find_cell(st0, AD_SCHEME_STANDARD, 0.2);
+        if (st < 0) st = sc;
+        if (st >= 0) fprintf(f, ", `standard` p=%g costs %.2fx `none`", st0->cell_p[st], d->tm->median[st] / d->tm->median[d->none[0]]);
+        int nz = find_cell(st0, AD_SCHEME_NONZERO, 0.2);
+        if (nz >= 0) fprintf(f, " and `nonzero` %.2fx", d->tm->median[nz] / d->tm->median[d->none[0]]);
+    } else {
+        fprintf(f, ": not measured (`--timing-rounds 0`)");
+    }
+    fprintf(f, ".\n6. Dropping whole words (`token` − `standard`): ");
+    tally(f, d, AD_SCHEME_TOKEN, RICH | SMALL, 0);
+    fprintf(f, "; (`word` − `standard`): ");
+    tally(f, d, AD_SCHEME_WORD, RICH | SMALL, 0);
+    fprintf(f, ".\n7. Keeping a token's own weight (`keepdiag` − `standard`): ");
+    tally(f, d, AD_SCHEME_KEEPDIAG, RICH | SMALL, 0);
+    fprintf(f, "; masking logits with a survivor (`dropkey` − `standard`): ");
+    tally(f, d, AD_SCHEME_DROPKEY, RICH | SMALL, 0);
+    fprintf(f, ".\n\n");
+    (void)ALL;
+}
+
+/* "- `set`, scheme p=x - baseline: <effect>" for every setting where the comparison exists */
+static void list_effects(FILE *f, const rdata *d, int scheme, int roles_mask) {
+    char buf[256];
+    int n = 0;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &d->sp->set[r->set];
+        if (st->cell_scheme[r->cell] != scheme || !(roles_mask & (1 << st->role))) continue;
+        fmt_effect(buf, sizeof buf, &r->e, d->learned[r->set]);
+        fprintf(f, "- `%s`, %s p=%g − %s: %s\n", st->name, sname(scheme), st->cell_p[r->cell],
+                sname(st->cell_scheme[r->base]), buf);
+        n++;
+    }
+    if (!n) fprintf(f, "- `%s`: not in this grid\n", sname(scheme));
+}
+
+/* the share of dropout's benefit, for every small-data setting where standard beats none */
+static int list_benefit(FILE *f, const rdata *d, int scheme) {
+    int n = 0;
+    for (int i = 0; i < d->sp->n_set; i++) {
+        const study_setting *st = &d->sp->set[i];
+        if (st->role != ROLE_SMALL || !d->learned[i]) continue;
+        for (int c = 0; c < st->n_cells; c++) {
+            if (st->cell_scheme[c] != scheme) continue;
+            const eff_row *se = find_eff(d, i, AD_SCHEME_STANDARD, st->cell_p[c]);
+            int sc;
+            ad_ratio b = benefit(d, i, c, &sc);
+            if (!se || se->e.verdict != AD_VERDICT_BETTER) continue;
+            char pm[64];
+            fmt_pm(pm, sizeof pm, b.ratio, b.ci95, 2);
+            fprintf(f, "- `%s` (small training set), p=%g: keeps %s of standard dropout's benefit over none (1 = all of it)\n",
+                    st->name, st->cell_p[c], pm + (pm[0] == '+'));
+            n++;
+        }
+    }
+    return n;
+}
+
+static void write_method(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    int learned_cmp = 0;
+    for (int k = 0; k < d->n_eff; k++) learned_cmp += d->learned[d->eff[k].set];
+    fprintf(f, "## How to read it\n\n"
+               "Runs with the same seed share their initial weights and their batches (both come from Philox streams keyed by "
+               "the seed), so every comparison is **paired**: for each seed, the final val loss of a scheme minus that of its "
+               "baseline (`standard` at the same p, and `none` for `standard` itself). The interval is the 95%% Student-t "
+               "interval of the mean difference over seeds, t(0.975, n−1)·sd/√n. Negative differences mean lower loss.\n\n"
+               "The **margin** of %g nats per character is the smallest difference treated as mattering: exp(%g) − 1 = %.1f%% "
+               "in perplexity, well below what would make a practitioner pick one scheme over another, and about the "
+               "seed-to-seed spread of a single run's final loss here. The verdicts:\n\n"
+               "- **equivalent**: the whole interval lies within ±%g: any difference is too small to matter;\n"
+               "- **better** / **worse**: the interval lies entirely below / above 0;\n"
+               "- **inconclusive** otherwise, with the number of seeds that would give a verdict if the mean difference and "
+               "its spread stayed as observed.\n\n"
+               "The report makes %d paired comparisons on learned settings. If no scheme differed from its baseline at all, "
+               "95%% intervals would still call about %.1f of them better or worse by chance (5%% each), so a lone verdict "
+               "near the edge of its interval deserves less weight than a consistent pattern.\n\n",
+            sp->margin, sp->margin, 100.0 * (exp(sp->margin) - 1.0), sp->margin, learned_cmp, 0.05 * learned_cmp);
+}
+
+static void write_settings(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    fprintf(f, "## Settings\n\n"
+               "A setting is learned when every seed of `none` reaches a val loss (at any evaluation: a small-data run "
+               "overfits later) below the midpoint between the loss of a model that ignores the context (the unigram "
+               "entropy of the text) and the floor (the text's exact entropy rate); for a text without a known floor, "
+               "below its bigram entropy (the best loss from the previous character alone). No verdict is drawn on a "
+               "setting that was not learned.\n\n"
+               "| setting | what it is for | training chars | model | steps, lr | seeds | none: final val | none: best val | "
+               "none: val − train | floor | learned (below) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        double fv[STUDY_MAX_SEEDS], bv[STUDY_MAX_SEEDS], gap[STUDY_MAX_SEEDS];
+        int nc = d->none[i];
+        for (int s = 0; s < st->seeds && nc >= 0; s++) {
+            const run_rec *r = run_of(d, i, nc, s);
+            fv[s] = final_val(r);
+            gap[s] = final_val(r) - r->train[r->n_evals - 1];
+            bv[s] = r->val[0];
+            for (int e = 1; e < r->n_evals; e++) if (r->val[e] < bv[s]) bv[s] = r->val[e];
+        }
+        char a[64], b[64], g[64];
+        ad_effect fe = describe(fv, nc >= 0 ? st->seeds : 0), be = describe(bv, nc >= 0 ? st->seeds : 0),
+                  ge = describe(gap, nc >= 0 ? st->seeds : 0);
+        fmt_pm(a, sizeof a, fe.mean, fe.ci95, 3);
+        fmt_pm(b, sizeof b, be.mean, be.ci95, 3);
+        fmt_pm(g, sizeof g, ge.mean, ge.ci95, 3);
+        fprintf(f, "| `%s` | %s | %ld | B%d T%d C%d H%d L%d | %d, %g | %d | %s | %s | %s | ", st->name, role_text(st->role),
+                st->n_train, sp->batch_size, sp->block_size, sp->n_embd, st->n_head, st->n_layer, st->max_iters, st->lr,
+                st->seeds, a + 1, b + 1, g);
+        if (isnan(st->floor)) fprintf(f, "unknown | ");
+        else fprintf(f, "%.4f | ", st->floor);
+        fprintf(f, "%s (%.3f) |\n", d->learned[i] ? "yes" : "**no**", d->criterion[i]);
+    }
+    fprintf(f, "\nThe floor assumes the whole past is visible; a model sees only its window of %d characters, so on `copy` "
+               "the characters whose original lies before the window cannot be predicted and even a perfect model ends "
+               "above the floor.\n\n", sp->block_size);
+}
+
+static void answer_zero_rows(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    int T = sp->block_size, i0 = 0;
+    fprintf(f, "### 1. Is the first token's head output zero with probability p?\n\n");
+    const study_setting *st = &sp->set[i0];
+    int sc = -1;
+    for (int c = 0; c < st->n_cells; c++)
+        if (st->cell_scheme[c] == AD_SCHEME_STANDARD && (sc < 0 || st->cell_p[c] > st->cell_p[sc])) sc = c;
+    if (sc < 0) { fprintf(f, "No `standard` run in this study.\n\n"); return; }
+    fprintf(f, "Yes. Row 0 of a causal attention matrix has one weight, so it is all zero exactly when that weight is dropped. "
+               "Counting the all-zero rows met in training (every batch row, head, layer and step of `%s`; the interval is "
+               "±1.96 binomial standard errors):\n\n", st->name);
+    for (int c = 0; c < st->n_cells; c++) {
+        if (st->cell_scheme[c] != AD_SCHEME_STANDARD) continue;
+        unsigned long long z = 0, n = 0;
+        for (int s = 0; s < st->seeds; s++) { z += run_of(d, i0, c, s)->zero[0]; n += run_of(d, i0, c, s)->rows[0]; }
+        double o = n ? (double)z / (double)n : NAN, p = st->cell_p[c];
+        fprintf(f, "- p=%g: observed %.5f ± %.5f over %llu rows; exact p = %g\n", p, o,
+                1.96 * sqrt(p * (1 - p) / (double)(n ? n : 1)), n, p);
+    }
+    fprintf(f, "\n### 2. Is the n-th token's output zero with probability p^n?\n\n"
+               "Yes: the n-th row (position n−1) has n weights, dropped independently. `standard` at p=%g on `%s`:\n\n"
+               "| position | observed | exact p^(i+1) |\n|---|---|---|\n", st->cell_p[sc], st->name);
+    for (int t = 0; t < T && t < 8; t++) {
+        unsigned long long z = 0, n = 0;
+        for (int s = 0; s < st->seeds; s++) { z += run_of(d, i0, sc, s)->zero[t]; n += run_of(d, i0, sc, s)->rows[t]; }
+        fprintf(f, "| %d | %.6f | %.6f |\n", t, n ? (double)z / (double)n : NAN, pow(st->cell_p[sc], t + 1));
+    }
+    if (d->plotted) fprintf(f, "\n![zero rows](plots/zero_rows_%s.png)\n", st->name);
+    fprintf(f, "\n");
+}
+
+static void answer_bothered(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    char buf[256];
+    fprintf(f, "### 3. Should we be bothered?\n\n"
+               "If the zero rows at the first positions cost anything, it shows in the loss at those positions (final val "
+               "loss per position, dropout off, paired over seeds), and `nonzero`, which never leaves a row all zero but "
+               "is otherwise standard dropout, must beat `standard` there. Positions 0–3 pooled (their mean loss per "
+               "seed):\n\n");
+    int any = 0;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &sp->set[r->set];
+        int sc = st->cell_scheme[r->cell];
+        if (sc != AD_SCHEME_STANDARD && sc != AD_SCHEME_NONZERO) continue;
+        any = 1;
+        fmt_effect(buf, sizeof buf, &r->early, d->learned[r->set]);
+        fprintf(f, "- `%s`, %s − %s at p=%g, positions 0–3: %s", st->name, sname(sc), sname(st->cell_scheme[r->base]),
+                st->cell_p[r->cell], buf);
+        fmt_effect(buf, sizeof buf, &r->late, d->learned[r->set]);
+        fprintf(f, "; positions 4–%d: %s\n", sp->block_size - 1, buf);
+    }
+    if (!any) fprintf(f, "- no `standard` or `nonzero` runs in this study\n");
+    fprintf(f, "\nOver the whole sequence (final val loss), `nonzero` against `standard`:\n\n");
+    list_effects(f, d, AD_SCHEME_NONZERO, 7);
+    fprintf(f, "\nWhere dropout helps (a small training set), the real question is how much of dropout's benefit the zero "
+               "rows waste: the share of standard dropout's gain over `none` that `nonzero` keeps, (none − nonzero)/(none "
+               "− standard), with a delta-method interval:\n\n");
+    if (!list_benefit(f, d, AD_SCHEME_NONZERO))
+        fprintf(f, "- no learned small-data setting where standard dropout beats none holds `nonzero`\n");
+    if (d->plotted)
+        for (int i = 0; i < sp->n_set; i++)
+            if (d->learned[i] && sp->set[i].role != ROLE_SHAPE && find_eff(d, i, AD_SCHEME_STANDARD, 0.2))
+                fprintf(f, "\n![per-position effects, %s](plots/position_effects_%s.png)\n", sp->set[i].name, sp->set[i].name);
+    fprintf(f, "\n");
+}
+
+static void answer_heads(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    const study_setting *st0 = &sp->set[0];
+    char buf[256];
+    fprintf(f, "### 4. Do several layers and heads make it negligible?\n\n");
+    ad_stats sx;
+    double p = 0.5;
+    ad_stats_opts so = {AD_SCHEME_STANDARD, (float)p, sp->block_size, st0->n_head, st0->n_layer, 1, 1, 0, 1.0};
+    if (ad_stats_compute(&sx, &so, NULL) == AD_OK) {
+        fprintf(f, "A token's attention output in a layer is zero only if its row is dropped in all %d heads: at p=%g and "
+                   "position 0 that is p^H = %.3g (one head: %.3g), at position 1 %.3g. The probability that some token of a "
+                   "sequence has a zero attention output in some of the %d layers is %.4f (exact, `attndrop stats`). So "
+                   "heads make a whole zero output rare, but each head still loses its first rows often. The experiment: if "
+                   "zero rows matter, guaranteeing a survivor (`nonzero` − `standard`) must help more with one head and one "
+                   "layer, where nothing compensates.\n\n",
+                st0->n_head, p, sx.p_allheads_zero_exact[0], sx.p_zero_exact[0],
+                sp->block_size > 1 ? sx.p_allheads_zero_exact[1] : 0.0, st0->n_layer, sx.p_any_zero_output);
+        ad_stats_free(&sx);
+    }
+    int shape = -1;
+    for (int i = 0; i < sp->n_set; i++) if (sp->set[i].role == ROLE_SHAPE) shape = i;
+    if (shape < 0) {
+        fprintf(f, "This grid has no one-head, one-layer setting (`--medium` has one).\n\n");
+        return;
+    }
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        if (st->task != sp->set[shape].task || st->role == ROLE_SMALL) continue;
+        for (int c = 0; c < st->n_cells; c++) {
+            if (st->cell_scheme[c] != AD_SCHEME_NONZERO) continue;
+            const eff_row *r = find_eff(d, i, AD_SCHEME_NONZERO, st->cell_p[c]);
+            if (!r) continue;
+            fmt_effect(buf, sizeof buf, &r->e, d->learned[i]);
+            fprintf(f, "- `%s` (H%d L%d), nonzero − standard at p=%g: whole sequence %s", st->name, st->n_head, st->n_layer,
+                    st->cell_p[c], buf);
+            fmt_effect(buf, sizeof buf, &r->early, d->learned[i]);
+            fprintf(f, "; positions 0–3 %s\n", buf);
+        }
+    }
+    list_effects(f, d, AD_SCHEME_STANDARD, 1 << ROLE_SHAPE);
+    fprintf(f, "\n");
+}
+
+static void answer_slowdown(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    fprintf(f, "### 5. Does attention dropout slow down training on toy examples?\n\n"
+               "In steps: the threshold of a setting is the val loss `none` reaches at half its run; the steps to it are "
+               "those of the first evaluation at or below it, paired over the seeds where both runs reached it.\n\n");
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        int nc = d->none[i];
+        if (nc < 0) continue;
+        for (int c = 0; c < st->n_cells; c++) {
+            if (st->cell_scheme[c] != AD_SCHEME_STANDARD) continue;
+            double a[STUDY_MAX_SEEDS], b[STUDY_MAX_SEEDS];
+            steps_to(d, i, c, a);
+            steps_to(d, i, nc, b);
+            int ra = 0, rb = 0;
+            for (int s = 0; s < st->seeds; s++) { ra += !isnan(a[s]); rb += !isnan(b[s]); }
+            ad_effect e;
+            ad_effect_paired(&e, a, b, st->seeds, 0.0, NULL);
+            char pm[64];
+            fmt_pm(pm, sizeof pm, e.mean, e.ci95, 0);
+            fprintf(f, "- `%s`, standard p=%g: reached the threshold (%.3f) in %d of %d seeds, none in %d; steps more than "
+                       "none: %s%s\n", st->name, st->cell_p[c], d->thr[i], ra, st->seeds, rb, pm,
+                    d->learned[i] ? "" : " (setting not learned)");
+        }
+    }
+    const study_timing *tm = d->tm;
+    if (tm && tm->n && d->none[0] >= 0) {
+        const study_setting *st = &sp->set[0];
+        double none = tm->median[d->none[0]];
+        fprintf(f, "\nIn time: seconds per training step at `%s`'s shape, measured in a timing phase of its own (one process, "
+                   "every other worker idle, %d interleaved rounds of %d steps per scheme; the median over rounds, and the "
+                   "range of the rounds' ratios to none's median). `none`: %.2f ms per step.\n\n"
+                   "| scheme | ms per step | vs none | range |\n|---|---|---|---|\n",
+                st->name, tm->rounds, tm->steps, 1e3 * none);
+        for (int c = 0; c < tm->n; c++) {
+            char label[64];
+            study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+            fprintf(f, "| %s | %.2f | %.2fx | %.2f–%.2f |\n", label, 1e3 * tm->median[c], tm->median[c] / none,
+                    tm->lo[c] / none, tm->hi[c] / none);
+        }
+    } else {
+        fprintf(f, "\nNo timing phase was run (`--timing-rounds 0`).\n");
+    }
+    fprintf(f, "\n");
+}
+
+static void answer_words(FILE *f, const rdata *d) {
+    fprintf(f, "### 6. Why not drop whole words?\n\n"
+               "`token` drops whole keys (words) for every head of a layer, `word` drops input tokens' embeddings and "
+               "`embedding` whole vocabulary entries; all keep the batch rectangular (a dropped word is masked, not "
+               "removed), so batching is not the obstacle. Against `standard` at the same p:\n\n");
+    static const int whole[3] = {AD_SCHEME_TOKEN, AD_SCHEME_WORD, AD_SCHEME_EMBEDDING};
+    for (int w = 0; w < 3; w++) list_effects(f, d, whole[w], 7);
+    fprintf(f, "\nShare of standard dropout's benefit kept where dropout helps:\n\n");
+    int nb = 0;
+    for (int w = 0; w < 3; w++) nb += list_benefit(f, d, whole[w]);
+    if (!nb) fprintf(f, "- no learned small-data setting where standard dropout beats none holds these schemes\n");
+    fprintf(f, "\n");
+}
+
+static void answer_guarantee(FILE *f, const rdata *d) {
+    fprintf(f, "### 7. Why not guarantee at least one nonzero weight per row?\n\n"
+               "`nonzero` samples the mask conditioned on a survivor per row (exactly, rescaling by (1−p^n)/(1−p) so every "
+               "weight stays unbiased), `keepdiag` always keeps a token's weight on itself, `fixedcount` drops a fixed "
+               "count, `dropkey` masks logits before the softmax with a survivor per row. None of them ever leaves an "
+               "attention row all zero (`zero_rows.csv`). Against `standard` at the same p:\n\n");
+    static const int guar[4] = {AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG, AD_SCHEME_FIXEDCOUNT, AD_SCHEME_DROPKEY};
+    for (int g = 0; g < 4; g++) list_effects(f, d, guar[g], 7);
+    fprintf(f, "\nShare of standard dropout's benefit kept where dropout helps:\n\n");
+    int nb = 0;
+    for (int g = 0; g < 4; g++) nb += list_benefit(f, d, guar[g]);
+    if (!nb) fprintf(f, "- no learned small-data setting where standard dropout beats none holds these schemes\n");
+    fprintf(f, "\n**The source's remarks, \"drop on the mask\" and \"symmetric\" dropout.** Dropping the whole T x T matrix "
+               "(`standard`, as `nn.Dropout` does) or only the weights inside the causal mask (`masked`) gives outputs with "
+               "the same distribution: the weights above the diagonal are already zero. Neither is biased: each kept "
+               "weight is scaled by 1/(1−p). With causal attention a symmetric mask only ever uses its lower triangle, so "
+               "`symmetric` is `masked`, draw for draw; it differs only for bidirectional attention (`attndrop stats "
+               "--attention bidirectional`).\n\n");
+    list_effects(f, d, AD_SCHEME_MASKED, 7);
+    fprintf(f, "\n");
+}
+
+static void write_comparisons(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    char buf[256], label[64];
+    fprintf(f, "## Every comparison, by setting\n\n");
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        fprintf(f, "### `%s`: %s\n\n", st->name, role_text(st->role));
+        fprintf(f, "| scheme | final val loss | paired difference | baseline | verdict | seeds needed | share of benefit |\n"
+                   "|---|---|---|---|---|---|---|\n");
+        for (int c = 0; c < st->n_cells; c++) {
+            double fv[STUDY_MAX_SEEDS];
+            for (int s = 0; s < st->seeds; s++) fv[s] = final_val(run_of(d, i, c, s));
+            ad_effect fe = describe(fv, st->seeds);
+            study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+            fmt_pm(buf, sizeof buf, fe.mean, fe.ci95, 4);
+            fprintf(f, "| %s | %s |", label, buf + 1);
+            const eff_row *r = NULL;
+            for (int k = 0; k < d->n_eff; k++) if (d->eff[k].set == i && d->eff[k].cell == c) r = &d->eff[k];
+            if (!r) { fprintf(f, " | | | | |\n"); continue; }
+            fmt_pm(buf, sizeof buf, r->e.mean, r->e.ci95, 4);
+            fprintf(f, " %s | %s | %s | ", buf, sname(st->cell_scheme[r->base]),
+                    d->learned[i] ? ad_verdict_name(r->e.verdict) : "not learned");
+            if (r->e.verdict == AD_VERDICT_INCONCLUSIVE && r->e.seeds_needed > 0) fprintf(f, "%d", r->e.seeds_needed);
+            fprintf(f, " | ");
+            int sc;
+            ad_ratio b = benefit(d, i, c, &sc);
+            const eff_row *se = find_eff(d, i, AD_SCHEME_STANDARD, st->cell_p[c]);
+            if (st->role == ROLE_SMALL && se && se->e.verdict == AD_VERDICT_BETTER && !isnan(b.ratio)) {
+                fmt_pm(buf, sizeof buf, b.ratio, b.ci95, 2);
+                fprintf(f, "%s", buf + (buf[0] == '+'));
+            }
+            fprintf(f, " |\n");
+        }
+        if (d->plotted) {
+            int has = 0;
+            for (int k = 0; k < d->n_eff; k++) has |= d->eff[k].set == i;
+            if (has) fprintf(f, "\n![effects, %s](plots/forest_%s.png)\n", st->name, st->name);
+            fprintf(f, "\n![learning curves, %s](plots/curves_%s.png)\n", st->name, st->name);
+        }
+        fprintf(f, "\n");
+    }
+}
+
+static void write_report_text(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    int n_runs = 0;
+    double total = 0.0;
+    for (int i = 0; i < sp->n_set; i++) n_runs += sp->set[i].n_cells * sp->set[i].seeds;
+    for (int k = 0; k < n_runs; k++) total += d->runs[k].seconds;
+    fprintf(f, "# Attention dropout: what it does, measured\n\n"
+               "This report answers the questions of the source (dropout on the causal softmax matrix of nanoGPT's `Head`) "
+               "with measurements: the `%s` grid, %d runs in %d settings, each a GPT with B%d T%d C%d trained with AdamW "
+               "and attention dropout only (no dropout after the projection or the feed-forward network), evaluated on %d "
+               "batches per split. Training took %.0f s of worker time in all. Every number below comes from the CSV "
+               "files beside this report (`effects.csv`, `position_effects.csv`, `benefit.csv`, `summary.csv`, "
+               "`settings.csv`, `timing.csv`, and the raw `runs.csv`, `positions.csv`, `zero_rows.csv`).\n\n",
+            sp->grid, n_runs, sp->n_set, sp->batch_size, sp->block_size, sp->n_embd, sp->eval_iters, total);
+    if (!d->plotted)
+        fprintf(f, "*The plots could not be drawn: gnuplot (Debian's `gnuplot-nox`) failed or is missing; see "
+                   "`plots/gnuplot.log`. The data files are in `plots/`; `gnuplot -c plots/study.gp DIR MARGIN SETTINGS` "
+                   "redraws them.*\n\n");
+    write_short(f, d);
+    write_method(f, d);
+    write_settings(f, d);
+    fprintf(f, "## The answers\n\n");
+    answer_zero_rows(f, d);
+    answer_bothered(f, d);
+    answer_heads(f, d);
+    answer_slowdown(f, d);
+    answer_words(f, d);
+    answer_guarantee(f, d);
+    write_comparisons(f, d);
+    fprintf(f, "## References\n\n"
+               "- `standard`: PyTorch `nn.Dropout`, as in the nanoGPT lecture's `gpt.py`; inverted dropout (Srivastava et al., "
+               "JMLR 2014).\n"
+               "- `renorm`, `column`: DropAttention (Zehui Lin et al., 2019).\n"
+               "- `word`: word dropout (Iyyer et al., ACL 2015). `embedding`: embedding dropout (Gal and Ghahramani, NeurIPS "
+               "2016).\n"
+               "- `dropkey`: DropKey (Li et al., CVPR 2023). `fcm`: forgetful causal masking (Liu et al., 2022). `head`: "
+               "DropHead (Zhou et al., 2020).\n"
+               "- `nonzero`, `keepdiag`, `fixedcount`, `token`, `masked`, `symmetric`: the source's questions; see "
+               "docs/schemes.md.\n");
 }

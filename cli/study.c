@@ -1,8 +1,7 @@
-/* study.c - `attndrop study`: trains the attention-dropout schemes side by
- * side on built-in tasks (or a text file), resumably, and writes the CSVs,
- * plots and report that answer the source's questions (report.c). */
+/* study.c - `attndrop study`: the grid of settings x (scheme, p) cells x
+ * seeds, its data, the worker processes that train it resumably, the timing
+ * phase, and the report (report.c). */
 #include "study.h"
-#include "attndrop.h"
 #include "opts.h"
 #include <errno.h>
 #include <math.h>
@@ -10,190 +9,427 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#define SMALL_TRAIN_CHARS 20000
 
-/* Splits a comma-separated list into at most max items (pointers into s). */
+/* Splits a comma-separated list into items (pointers into s); -1 if there are
+ * more than max, and empty items are refused. */
 static int split(char *s, char **items, int max) {
     int n = 0;
-    for (char *tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ",")) items[n++] = tok;
+    char *p = s;
+    for (;;) {
+        char *c = strchr(p, ',');
+        if (c) *c = '\0';
+        if (!*p || n == max) return -1;
+        items[n++] = p;
+        if (!c) return n;
+        p = c + 1;
+    }
+}
+
+static study_setting *add_setting(study_spec *sp, const char *name, int task, study_role role, long train_chars,
+                                  int n_head, int n_layer, int steps, int seeds, double lr) {
+    study_setting *st = &sp->set[sp->n_set++];
+    memset(st, 0, sizeof *st);
+    snprintf(st->name, sizeof st->name, "%s", name);
+    st->task = task;
+    st->role = role;
+    st->train_chars = train_chars;
+    st->n_head = n_head;
+    st->n_layer = n_layer;
+    st->max_iters = steps;
+    st->eval_interval = steps / 8 > 0 ? steps / 8 : 1;
+    st->seeds = seeds;
+    st->lr = lr;
+    return st;
+}
+
+static int find_cell(const study_setting *st, int scheme, double p) {
+    for (int c = 0; c < st->n_cells; c++)
+        if (st->cell_scheme[c] == scheme && (scheme == AD_SCHEME_NONE || st->cell_p[c] == p)) return c;
+    return -1;
+}
+
+/* adds a cell unless the same (scheme, p) is there; 0 if the grid is full */
+static int add_cell(study_setting *st, int scheme, double p) {
+    if (scheme == AD_SCHEME_NONE) p = 0.0;
+    for (int c = 0; c < st->n_cells; c++)
+        if (st->cell_scheme[c] == scheme && st->cell_p[c] == p) return 1;
+    if (st->n_cells == STUDY_MAX_CELLS) return 0;
+    st->cell_scheme[st->n_cells] = scheme;
+    st->cell_p[st->n_cells++] = p;
+    return 1;
+}
+
+static void add_cells(study_setting *st, const int *schemes, int n, double p) {
+    for (int i = 0; i < n; i++) add_cell(st, schemes[i], p);
+}
+
+/* The preset grids. B32 T32 C64 models, attention dropout only. */
+static void preset(study_spec *sp, const char *grid, int with_text) {
+    static const int primary[] = {AD_SCHEME_NONE, AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG, AD_SCHEME_TOKEN};
+    static const int copy_cells[] = {AD_SCHEME_NONE, AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG,
+                                     AD_SCHEME_TOKEN, AD_SCHEME_DROPKEY, AD_SCHEME_MASKED, AD_SCHEME_HEAD};
+    static const int text_cells[] = {AD_SCHEME_NONE, AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG,
+                                     AD_SCHEME_TOKEN, AD_SCHEME_WORD, AD_SCHEME_DROPKEY};
+    static const int half[] = {AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG, AD_SCHEME_TOKEN};
+    int all[AD_SCHEME_COUNT];
+    for (int s = 0; s < AD_SCHEME_COUNT; s++) all[s] = s;
+    study_setting *st;
+    snprintf(sp->grid, sizeof sp->grid, "%s", grid);
+    if (strcmp(grid, "quick") == 0) {
+        /* about 73,000 steps: 6-7 minutes on 2 cores */
+        st = add_setting(sp, "markov", AD_TASK_MARKOV, ROLE_RICH, 0, 4, 2, 480, 8, 3e-3);
+        add_cells(st, primary, 5, 0.2);
+        add_cells(st, half, 2, 0.5);
+        st = add_setting(sp, "markov-small", AD_TASK_MARKOV, ROLE_SMALL, SMALL_TRAIN_CHARS, 4, 2, 1000, 8, 3e-3);
+        add_cells(st, primary, 3, 0.2);
+        add_cell(st, AD_SCHEME_TOKEN, 0.2);
+        st = add_setting(sp, "copy", AD_TASK_COPY, ROLE_RICH, 0, 4, 2, 1200, 4, 1e-3);
+        add_cells(st, primary, 3, 0.2);
+        if (with_text) {
+            st = add_setting(sp, "text", -1, ROLE_RICH, 0, 4, 2, 1000, 4, 3e-3);
+            add_cells(st, primary, 3, 0.2);
+            st = add_setting(sp, "text-small", -1, ROLE_SMALL, SMALL_TRAIN_CHARS, 4, 2, 1000, 4, 3e-3);
+            add_cells(st, primary, 3, 0.2);
+        }
+        return;
+    }
+    int full = strcmp(grid, "full") == 0;
+    static const double rates[3] = {0.1, 0.2, 0.5};
+    /* medium: about 400,000 steps, 35-60 minutes on 2 cores; full: every scheme at three rates */
+    st = add_setting(sp, "markov", AD_TASK_MARKOV, ROLE_RICH, 0, 4, 2, 480, full ? 16 : 10, 3e-3);
+    for (int r = 0; r < 3; r++)
+        if (full || r == 1) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
+    add_cells(st, half, 4, 0.5);
+    st = add_setting(sp, "markov-small", AD_TASK_MARKOV, ROLE_SMALL, SMALL_TRAIN_CHARS, 4, 2, 1000, full ? 12 : 10, 3e-3);
+    for (int r = 0; r < 3; r++)
+        if (full || r == 1) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
+    st = add_setting(sp, "copy", AD_TASK_COPY, ROLE_RICH, 0, 4, 2, 1200, full ? 10 : 6, 1e-3);
+    if (full)
+        for (int r = 0; r < 3; r++) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
+    else
+        add_cells(st, copy_cells, 8, 0.2);
+    st = add_setting(sp, "markov-h1l1", AD_TASK_MARKOV, ROLE_SHAPE, 0, 1, 1, 480, full ? 16 : 10, 3e-3);
+    add_cells(st, primary, 3, 0.5);
+    add_cells(st, primary, 3, 0.2);
+    if (full) {
+        st = add_setting(sp, "recall", AD_TASK_RECALL, ROLE_RICH, 0, 4, 2, 2000, 10, 1e-3);
+        for (int r = 0; r < 3; r++) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
+    }
+    if (with_text) {
+        st = add_setting(sp, "text", -1, ROLE_RICH, 0, 4, 2, 1000, full ? 12 : 8, 3e-3);
+        for (int r = 0; r < 3; r++)
+            if (full) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
+        if (!full) add_cells(st, text_cells, 7, 0.2);
+        st = add_setting(sp, "text-small", -1, ROLE_SMALL, SMALL_TRAIN_CHARS, 4, 2, 1000, full ? 12 : 8, 3e-3);
+        for (int r = 0; r < 3; r++)
+            if (full) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
+        if (!full) add_cells(st, text_cells, 7, 0.2);
+    }
+}
+
+/* FNV-1a over the token ids */
+static unsigned long long hash_ids(unsigned long long h, const int *ids, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = (unsigned)ids[i];
+        for (int b = 0; b < 4; b++) { h ^= (v >> (8 * b)) & 0xffu; h *= 1099511628211ull; }
+    }
+    return h;
+}
+
+/* The entropies (nats) of the first n_train characters, and of a character
+ * given the previous one: the losses of the best models that see no context,
+ * and one character of it. */
+static int split_entropies(const ad_dataset *d, double *h1, double *h2) {
+    int V = d->vocab.size;
+    double *c1 = calloc((size_t)V, sizeof *c1), *c2 = calloc((size_t)V * V, sizeof *c2);
+    if (!c1 || !c2) { free(c1); free(c2); return -1; }
+    for (size_t i = 0; i < d->n_train; i++) c1[d->ids[i]] += 1.0;
+    for (size_t i = 1; i < d->n_train; i++) c2[(size_t)d->ids[i - 1] * V + d->ids[i]] += 1.0;
+    double n = (double)d->n_train, e1 = 0.0, e2 = 0.0;
+    for (int a = 0; a < V; a++) {
+        if (c1[a] > 0) e1 -= c1[a] / n * log(c1[a] / n);
+        double row = 0.0;
+        for (int b = 0; b < V; b++) row += c2[(size_t)a * V + b];
+        for (int b = 0; b < V; b++) {
+            double c = c2[(size_t)a * V + b];
+            if (c > 0) e2 -= c / (n - 1) * log(c / row);
+        }
+    }
+    *h1 = e1;
+    *h2 = e2;
+    free(c1);
+    free(c2);
+    return 0;
+}
+
+/* Keeps the first `keep` tokens of the training split and the whole
+ * validation split (the vocabulary is the full text's). */
+static int cut_train(ad_dataset *d, long keep) {
+    if (keep <= 0 || (size_t)keep >= d->n_train) return 0;
+    size_t n_val = d->n - d->n_train;
+    memmove(d->ids + keep, d->ids + d->n_train, n_val * sizeof *d->ids);
+    d->n_train = (size_t)keep;
+    d->n = (size_t)keep + n_val;
+    return 0;
+}
+
+/* Loads every setting's data and checks it fits the model; an exit code. */
+static int load_data(study_spec *sp, ad_dataset *ds) {
+    ad_error err = {0};
+    for (int i = 0; i < sp->n_set; i++) {
+        study_setting *st = &sp->set[i];
+        ad_status s;
+        if (st->task >= 0) {
+            char *text = ad_task_text((ad_task)st->task, 1337, STUDY_TEXT_CHARS);
+            s = text ? ad_dataset_from_text(&ds[i], text, strlen(text), NULL, &err) : AD_ERR_NOMEM;
+            free(text);
+            st->floor = ad_task_entropy((ad_task)st->task, 1337);
+        } else {
+            s = ad_dataset_load(&ds[i], sp->data_path, NULL, &err);
+            st->floor = NAN;
+        }
+        if (s) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg[0] ? err.msg : "out of memory"); return EXIT_INPUT; }
+        /* the entropies of the whole text, before a small-data setting cuts its training split */
+        size_t n_train_all = ds[i].n_train;
+        ds[i].n_train = ds[i].n;
+        int e = split_entropies(&ds[i], &st->unigram, &st->bigram);
+        ds[i].n_train = n_train_all;
+        if (e) { fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
+        cut_train(&ds[i], st->train_chars);
+        if (ds[i].n_train <= (size_t)sp->block_size || ds[i].n - ds[i].n_train <= (size_t)sp->block_size) {
+            fprintf(stderr, "%s: the %s text is too short for --block-size %d\n", cli_prog, st->name, sp->block_size);
+            return EXIT_INPUT;
+        }
+        st->n_train = (long)ds[i].n_train;
+        st->n_val = (long)(ds[i].n - ds[i].n_train);
+        st->vocab = ds[i].vocab.size;
+        unsigned long long h = hash_ids(14695981039346656037ull, ds[i].ids, ds[i].n);
+        st->data_hash = hash_ids(h, (const int[]){(int)ds[i].n_train}, 1);
+        /* the model must fit before hours of training begin */
+        ad_config c = ad_config_default();
+        c.vocab_size = ds[i].vocab.size; c.block_size = sp->block_size; c.n_embd = sp->n_embd;
+        c.n_head = st->n_head; c.n_layer = st->n_layer;
+        if (ad_config_check(&c, &err)) return cli_die_usage("study ", "%s: %s", st->name, err.msg);
+    }
+    return 0;
+}
+
+static int total_runs(const study_spec *sp) {
+    int n = 0;
+    for (int i = 0; i < sp->n_set; i++) n += sp->set[i].n_cells * sp->set[i].seeds;
     return n;
 }
 
-/* One run of the grid. */
-typedef struct {
-    int task;          /* index into the study's tasks */
-    int scheme;
-    double p;
-    int seed;
-} run_key;
-
-static void run_path(char *buf, size_t n, const char *dir, const study_spec *sp, const run_key *k) {
-    snprintf(buf, n, "%s/runs/%s-%s-%g-%d.csv", dir, sp->task_names[k->task], ad_scheme_get((ad_scheme)k->scheme)->name,
-             k->p, k->seed);
-}
-
-/* Trains one run and writes its record atomically: lines
- *   L,step,train_loss,val_loss,elapsed_s   at each evaluation
- *   P,pos,val_loss                          per position, at the end
- *   Z,pos,zero_rows,rows                    all-zero attention rows met
- *   T,seconds,steps                         training time and steps */
-static int train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k, const char *path, int run_no,
-                     int n_runs, double t_study) {
-    ad_config c = ad_config_default();
-    c.vocab_size = ds->vocab.size;
-    c.block_size = sp->block_size;
-    c.n_embd = sp->n_embd;
-    c.n_head = sp->n_head;
-    c.n_layer = sp->n_layer;
-    c.dropout = 0.0f; /* only attention dropout varies */
-    c.scheme = (ad_scheme)k->scheme;
-    c.attn_dropout = (float)k->p;
-    ad_error err = {0};
-    ad_model *m = NULL;
-    uint64_t seed = (uint64_t)k->seed;
-    if (ad_model_create(&m, &c, sp->batch_size, 1, seed, &err)) {
-        fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
-        return EXIT_INPUT;
-    }
-    ad_model_set_total_steps(m, sp->max_iters);
-    int B = sp->batch_size, T = sp->block_size;
-    int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
-    double *pos = calloc((size_t)T * 2, sizeof *pos), *pl = pos + T;
-    size_t tmp_len = strlen(path) + 8;
-    char *tmp = malloc(tmp_len);
-    FILE *f = NULL;
+/* Trains the runs whose number is `job` modulo `jobs` and that are not done. */
+static int run_grid(const study_spec *sp, const ad_dataset *ds, const char *out, int job, int jobs, int n_runs,
+                    double t_study) {
+    char path[4096];
     int rc = 0;
-    if (!xb || !yb || !pos || !tmp) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
-    snprintf(tmp, tmp_len, "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; goto done; }
-    ad_adamw opt = ad_adamw_default();
-    opt.lr = (float)sp->lr;
-    double train_time = 0.0;
-    for (long it = 0; it < sp->max_iters; it++) {
-        if (it % sp->eval_interval == 0 || it == sp->max_iters - 1) {
-            float tl, vl;
-            if (ad_estimate_loss(m, ds, B, sp->eval_iters, seed, (uint64_t)it, xb, yb, &tl, &vl, &err)) {
-                fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
-                rc = EXIT_INPUT;
-                goto done;
-            }
-            fprintf(f, "L,%ld,%.6f,%.6f,%.3f\n", it, (double)tl, (double)vl, train_time);
-        }
-        double t0 = now_s();
-        float loss;
-        ad_get_batch(ds->ids, ds->n_train, B, T, seed, AD_RNG_BATCH, (uint32_t)it, 0, xb, yb);
-        if (ad_model_forward(m, xb, yb, B, T, 1, seed, (uint64_t)it, &loss, &err) == AD_OK) {
-            ad_model_backward(m);
-            if (ad_model_check_grads(m, &err) == AD_OK) ad_model_adamw_step(m, &opt, it + 1);
-        }
-        if (err.msg[0]) {
-            fprintf(stderr, "%s: run %s diverged at step %ld: %s\n", cli_prog, path, it, err.msg);
-            rc = EXIT_NUMERIC;
-            goto done;
-        }
-        train_time += now_s() - t0;
-        if (isatty(2) && (it % 20 == 0 || it == sp->max_iters - 1)) {
-            double done_runs = run_no + (double)(it + 1) / sp->max_iters, el = now_s() - t_study;
-            fprintf(stderr, "\r\033[Krun %d/%d (%s %s p=%g seed %d) step %ld/%d  ETA %.0fs", run_no + 1, n_runs,
-                    sp->task_names[k->task], ad_scheme_get((ad_scheme)k->scheme)->name, k->p, k->seed, it + 1,
-                    sp->max_iters, done_runs > 0 ? el / done_runs * (n_runs - done_runs) : 0.0);
-        }
-    }
-    /* the final per-position val loss, over the evaluation's batches, dropout off */
-    size_t n_val = ds->n - ds->n_train;
-    for (int e = 0; e < sp->eval_iters; e++) {
-        ad_get_batch(ds->ids + ds->n_train, n_val, B, T, seed, AD_RNG_EVAL, (uint32_t)sp->max_iters, 0x7fffff00u | (uint32_t)e,
-                     xb, yb);
-        if (ad_model_forward(m, xb, yb, B, T, 0, seed, 0, NULL, &err) || ad_model_position_losses(m, pl, &err)) {
-            fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
-            rc = EXIT_INPUT;
-            goto done;
-        }
-        for (int t = 0; t < T; t++) pos[t] += pl[t] / sp->eval_iters;
-    }
-    for (int t = 0; t < T; t++) fprintf(f, "P,%d,%.6f\n", t, pos[t]);
-    uint64_t *zero = malloc((size_t)T * 2 * sizeof *zero);
-    if (!zero) { rc = EXIT_INPUT; goto done; }
-    ad_model_zero_rows(m, zero, zero + T);
-    for (int t = 0; t < T; t++)
-        fprintf(f, "Z,%d,%llu,%llu\n", t, (unsigned long long)zero[t], (unsigned long long)zero[T + t]);
-    free(zero);
-    fprintf(f, "T,%.3f,%d\n", train_time, sp->max_iters);
-    /* the record appears whole or not at all: an interruption loses at most this run */
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) { fprintf(stderr, "%s: cannot write '%s'\n", cli_prog, tmp); rc = EXIT_INPUT; }
-    if (fclose(f) != 0 && !rc) { fprintf(stderr, "%s: cannot write '%s'\n", cli_prog, tmp); rc = EXIT_INPUT; }
-    f = NULL;
-    if (!rc && rename(tmp, path) != 0) { fprintf(stderr, "%s: cannot rename '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; }
-done:
-    if (f) fclose(f);
-    if (rc && tmp) unlink(tmp);
-    free(tmp);
-    free(xb);
-    free(yb);
-    free(pos);
-    ad_model_free(m);
+    long steps_left = 0, steps_done = 0;
+    for (int pass = 0, run_no = 0; pass < 2 && !rc; pass++, run_no = 0)
+        for (int i = 0; i < sp->n_set && !rc; i++)
+            for (int c = 0; c < sp->set[i].n_cells && !rc; c++)
+                for (int s = 1; s <= sp->set[i].seeds && !rc; s++, run_no++) {
+                    if (run_no % jobs != job) continue;
+                    run_key k = {i, c, s};
+                    study_run_path(path, sizeof path, out, sp, &k);
+                    if (access(path, F_OK) == 0) continue;
+                    if (pass == 0) { steps_left += sp->set[i].max_iters; continue; }
+                    double t0 = study_now();
+                    rc = study_train_run(sp, &ds[i], &k, path, run_no, n_runs, t_study);
+                    steps_done += sp->set[i].max_iters;
+                    steps_left -= sp->set[i].max_iters;
+                    if (!isatty(2) && !rc) {
+                        double el = study_now() - t_study;
+                        fprintf(stderr, "run %d/%d done: %s %s p=%g seed %d (%.0f s, %.0f s so far, ETA %.0f s)\n",
+                                run_no + 1, n_runs, sp->set[i].name, ad_scheme_get((ad_scheme)sp->set[i].cell_scheme[c])->name,
+                                sp->set[i].cell_p[c], s, study_now() - t0, el, el / steps_done * steps_left);
+                    }
+                }
     return rc;
 }
 
-/* Trains the runs of the grid whose number is `job` modulo `jobs` and that
- * are not done yet. */
-static int run_grid(const study_spec *sp, const ad_dataset *ds, const char *out, int job, int jobs, int n_runs,
-                    int done_before, double t_study) {
+/* Counts the runs already recorded; refuses records made with other settings
+ * or damaged ones (an exit code in *rc). */
+static int count_done(const study_spec *sp, const char *out, int *rc) {
     char path[4096];
-    int run_no = 0, trained = 0, rc = 0;
-    for (int t = 0; t < sp->n_tasks && !rc; t++)
-        for (int c = 0; c < sp->n_cells && !rc; c++)
-            for (int s = 1; s <= sp->seeds && !rc; s++, run_no++) {
-                if (run_no % jobs != job) continue;
-                run_key k = {t, sp->cell_scheme[c], sp->cell_p[c], s};
-                run_path(path, sizeof path, out, sp, &k);
-                if (access(path, F_OK) == 0) continue;
-                rc = train_run(sp, &ds[t], &k, path, run_no, n_runs, t_study);
-                trained++;
-                if (!isatty(2) && !rc) {
-                    double el = now_s() - t_study;
-                    int left = (n_runs - done_before) / jobs - trained;
-                    fprintf(stderr, "run %d/%d done: %s %s p=%g seed %d (%.0f s so far, ETA %.0f s)\n", run_no + 1, n_runs,
-                            sp->task_names[t], ad_scheme_get((ad_scheme)k.scheme)->name, k.p, s, el,
-                            left > 0 ? el / trained * left : 0.0);
+    int done = 0;
+    for (int i = 0; i < sp->n_set; i++)
+        for (int c = 0; c < sp->set[i].n_cells; c++)
+            for (int s = 1; s <= sp->set[i].seeds; s++) {
+                run_key k = {i, c, s};
+                run_rec r;
+                study_run_path(path, sizeof path, out, sp, &k);
+                int got = study_read_run(path, sp, &k, &r);
+                study_rec_free(&r);
+                if (got == 1) done++;
+                if (got == -1) {
+                    fprintf(stderr, "%s: %s was made with other settings (model, steps, data or rate); use another --out, "
+                                    "or delete it to redo the run\n", cli_prog, path);
+                    *rc = EXIT_INPUT;
+                    return done;
+                }
+                if (got == -2) {
+                    fprintf(stderr, "%s: %s is incomplete or damaged; delete it to redo the run\n", cli_prog, path);
+                    *rc = EXIT_INPUT;
+                    return done;
                 }
             }
+    return done;
+}
+
+static int train_all(const study_spec *sp, const ad_dataset *ds, const char *out, int threads, int n_runs,
+                     double t_study) {
+    int jobs = sp->jobs, rc = 0;
+    if (jobs <= 1) return run_grid(sp, ds, out, 0, 1, n_runs, t_study);
+    /* small models use a core each better than two cores together: run the grid in `jobs`
+     * processes, each taking every jobs-th run; results do not depend on the thread count */
+    pid_t pids[16];
+    int started = 0;
+    fflush(stdout);
+    for (int j = 0; j < jobs; j++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed study takes its workers with it */
+            if (getppid() == 1) _exit(EXIT_INPUT);
+            ad_set_threads(threads > jobs ? threads / jobs : 1);
+            _exit(run_grid(sp, ds, out, j, jobs, n_runs, t_study));
+        }
+        if (pid < 0) { fprintf(stderr, "%s: cannot start a worker: %s\n", cli_prog, strerror(errno)); rc = EXIT_INPUT; break; }
+        pids[started++] = pid;
+    }
+    for (int j = 0; j < started; j++) {
+        int status;
+        while (waitpid(pids[j], &status, 0) < 0 && errno == EINTR) {}
+        if (!rc && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+            rc = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INPUT;
+    }
     return rc;
+}
+
+/* Reads DIR/timing.csv back when it times exactly the cells of set[0] with
+ * the same rounds: the timing belongs to the machine, and a rerun that trains
+ * nothing keeps the report's numbers. 1 if read. */
+static int read_timing(const char *out, const study_spec *sp, study_timing *tm) {
+    char path[4096], line[512], task[64], scheme[64];
+    const study_setting *st = &sp->set[0];
+    snprintf(path, sizeof path, "%s/timing.csv", out);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    memset(tm, 0, sizeof *tm);
+    int ok = fgets(line, sizeof line, f) != NULL, c = 0;
+    while (ok && fgets(line, sizeof line, f)) {
+        double p, med, lo, hi, vs;
+        int rounds, steps;
+        if (c >= st->n_cells ||
+            sscanf(line, "%63[^,],%63[^,],%lf,%d,%d,%lf,%lf,%lf,%lf", task, scheme, &p, &rounds, &steps, &med, &lo, &hi, &vs) != 9 ||
+            strcmp(task, st->name) != 0 || ad_scheme_lookup(scheme) != st->cell_scheme[c] || fabs(p - st->cell_p[c]) > 1e-9 ||
+            rounds != sp->timing_rounds || !(med > 0 && lo > 0 && hi > 0)) {
+            ok = 0;
+            break;
+        }
+        tm->rounds = rounds;
+        tm->steps = steps;
+        tm->median[c] = med;
+        tm->lo[c] = lo;
+        tm->hi[c] = hi;
+        c++;
+    }
+    fclose(f);
+    ok = ok && c == st->n_cells;
+    tm->n = ok ? c : 0;
+    return ok;
+}
+
+/* The custom grid of --task/--schemes/--p; an exit code. */
+static int custom_grid(study_spec *sp, const char *tasks, const char *schemes, const char *ps, int with_text,
+                       long train_chars) {
+    char tbuf[256], sbuf[512], pbuf[256];
+    char *titems[STUDY_MAX_SETTINGS], *sitems[AD_SCHEME_COUNT], *pitems[8];
+    snprintf(sp->grid, sizeof sp->grid, "custom");
+    int nt = 0;
+    if (tasks || !with_text) {
+        if (snprintf(tbuf, sizeof tbuf, "%s", tasks ? tasks : "markov") >= (int)sizeof tbuf ||
+            (nt = split(tbuf, titems, AD_TASK_COUNT)) < 0)
+            return cli_die_usage("study ", "--task: give at most %d distinct tasks, comma-separated", AD_TASK_COUNT);
+    }
+    int ns = 1, np = 1;
+    sitems[0] = "standard";
+    if (schemes && (snprintf(sbuf, sizeof sbuf, "%s", schemes) >= (int)sizeof sbuf ||
+                    (ns = split(sbuf, sitems, AD_SCHEME_COUNT)) < 0))
+        return cli_die_usage("study ", "--schemes: give at most %d schemes, comma-separated", AD_SCHEME_COUNT);
+    double pv[8] = {0.2};
+    if (ps) {
+        if (snprintf(pbuf, sizeof pbuf, "%s", ps) >= (int)sizeof pbuf || (np = split(pbuf, pitems, 8)) < 0)
+            return cli_die_usage("study ", "--p: give at most 8 rates, comma-separated");
+        for (int j = 0; j < np; j++) {
+            char *end, canon[32];
+            pv[j] = strtod(pitems[j], &end);
+            if (end == pitems[j] || *end || !(pv[j] >= 0.0 && pv[j] < 1.0))
+                return cli_die_usage("study ", "--p: '%s' is not a rate in [0, 1)", pitems[j]);
+            snprintf(canon, sizeof canon, "%g", pv[j]); /* the rate as run files name it */
+            pv[j] = strtod(canon, NULL);
+            for (int i = 0; i < j; i++)
+                if (pv[i] == pv[j]) return cli_die_usage("study ", "--p: %s is given twice (as %g)", pitems[j], pv[j]);
+        }
+    }
+    int tasks_seen[AD_TASK_COUNT] = {0};
+    for (int i = 0; i < nt + with_text; i++) {
+        int task = -1;
+        if (i < nt) {
+            task = ad_task_lookup(titems[i]);
+            if (task < 0) return cli_die_usage("study ", "unknown task '%s' (known: markov, copy, recall)", titems[i]);
+            if (tasks_seen[task]++) return cli_die_usage("study ", "--task: '%s' is given twice", titems[i]);
+        }
+        study_setting *st = add_setting(sp, task >= 0 ? titems[i] : "text", task, train_chars ? ROLE_SMALL : ROLE_RICH,
+                                        train_chars, 4, 2, 480, 3, 3e-3);
+        add_cell(st, AD_SCHEME_NONE, 0.0); /* the baseline every comparison needs */
+        for (int s = 0; s < ns; s++) {
+            int sc = ad_scheme_lookup(sitems[s]);
+            if (sc < 0) return cli_die_usage("study ", "unknown scheme '%s' (see '%s schemes')", sitems[s], cli_prog);
+            for (int j = 0; j < np; j++) {
+                if (sc != AD_SCHEME_NONE && find_cell(st, sc, pv[j]) >= 0)
+                    return cli_die_usage("study ", "--schemes: '%s' is given twice", sitems[s]);
+                if (!add_cell(st, sc, pv[j])) return cli_die_usage("study ", "the grid holds at most %d cells", STUDY_MAX_CELLS);
+            }
+        }
+    }
+    return 0;
 }
 
 int cmd_study(int argc, char **argv) {
-    int quick = 0, full = 0, seeds = 0, threads = 0, jobs = 0;
-    int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 10;
-    double lr = 3e-3;
+    int quick = 0, medium = 0, full = 0, seeds = 0, threads = 0, jobs = 0, timing = 5;
+    int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 8;
+    int train_chars = 0;
+    double lr = 3e-3, margin = 0.01;
     const char *tasks = NULL, *data = NULL, *schemes = NULL, *ps = NULL, *out = "study";
     opt opts[] = {
-        {"quick", OPT_FLAG, &quick, 0, 0, "the default grid: about 10 minutes on 2 cores"},
-        {"full", OPT_FLAG, &full, 0, 0, "every scheme at p 0.1, 0.2, 0.5, 5 seeds, every task"},
-        {"task", OPT_STR, &tasks, 0, 0, "comma-separated tasks: markov, copy, recall (quick: markov,copy)"},
-        {"data", OPT_STR, &data, 0, 0, "a UTF-8 text file to study as well (full) or instead (quick)"},
-        {"schemes", OPT_STR, &schemes, 0, 0, "comma-separated schemes (default: the grid's)"},
+        {"quick", OPT_FLAG, &quick, 0, 0, "the default grid: markov, a small-data markov, copy (about 6 minutes on 2 cores)"},
+        {"medium", OPT_FLAG, &medium, 0, 0, "every scheme, the Q4 shapes and, with --data, the text (about 1 hour on 2 cores)"},
+        {"full", OPT_FLAG, &full, 0, 0, "every scheme at p 0.1, 0.2, 0.5 on every setting and recall (for clusters)"},
+        {"task", OPT_STR, &tasks, 0, 0, "a custom grid on these tasks: markov, copy, recall (default markov)"},
+        {"data", OPT_STR, &data, 0, 0, "a UTF-8 text file to study as well (settings 'text' and 'text-small')"},
+        {"schemes", OPT_STR, &schemes, 0, 0, "a custom grid of these schemes, with none (default standard)"},
         {"p", OPT_STR, &ps, 0, 0, "comma-separated rates for --schemes (default 0.2)"},
-        {"seeds", OPT_INT, &seeds, 1, 30, "seeds per cell (quick 3, full 5)"},
-        {"max-iters", OPT_INT, &max_iters, 2, 100000000, "training steps per run (quick 480, full 2000)"},
+        {"train-chars", OPT_INT, &train_chars, 1, 1e9, "custom grid: keep the first N characters of the training split"},
+        {"seeds", OPT_INT, &seeds, 2, STUDY_MAX_SEEDS, "seeds per cell (the grid's; custom 3)"},
+        {"max-iters", OPT_INT, &max_iters, 2, 100000000, "training steps per run (the grid's; custom 480)"},
         {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (max-iters/8)"},
-        {"eval-iters", OPT_INT, &eval_iters, 1, 100000, "batches per split per evaluation (quick 8, full 20)"},
+        {"eval-iters", OPT_INT, &eval_iters, 1, 100000, "batches per split per evaluation (8)"},
         {"batch-size", OPT_INT, &batch, 1, 4096, "sequences per step (32)"},
         {"block-size", OPT_INT, &block, 2, 1024, "context length (32)"},
         {"n-embd", OPT_INT, &n_embd, 1, 4096, "embedding width (64)"},
-        {"n-head", OPT_INT, &n_head, 1, 256, "heads (4)"},
-        {"n-layer", OPT_INT, &n_layer, 1, 64, "blocks (2)"},
-        {"learning-rate", OPT_FLOAT, &lr, 1e-12, 10, "AdamW learning rate (3e-3)"},
+        {"n-head", OPT_INT, &n_head, 1, 256, "heads (the grid's: 4)"},
+        {"n-layer", OPT_INT, &n_layer, 1, 64, "blocks (the grid's: 2)"},
+        {"learning-rate", OPT_FLOAT, &lr, 1e-12, 10, "AdamW learning rate (the grid's: 3e-3, copy 1e-3)"},
+        {"margin", OPT_FLOAT, &margin, 0, 10, "the smallest difference in val loss that matters, nats (0.01)"},
+        {"timing-rounds", OPT_INT, &timing, 0, 100, "rounds of the timing phase, 0 for none (5)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads in all (default: all cores)"},
         {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
@@ -201,184 +437,94 @@ int cmd_study(int argc, char **argv) {
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("study ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
-        printf("usage: %s study [--quick | --full] [options]\n\n"
+        printf("usage: %s study [--quick | --medium | --full | --task T --schemes S --p P] [options]\n\n"
                "Trains the attention-dropout schemes side by side and writes OUT/report.md with its plots and\n"
                "the CSVs behind it. Rerunning with the same --out skips the runs already done.\n\noptions:\n", cli_prog);
         cli_print_opts(opts, n_opts);
         return 0;
     }
-    if (quick && full) return cli_die_usage("study ", "give either --quick or --full, not both");
-    study_spec sp;
-    memset(&sp, 0, sizeof sp);
-    sp.full = full;
-    sp.seeds = seeds ? seeds : full ? 5 : 3;
-    sp.max_iters = max_iters ? max_iters : full ? 2000 : 480;
-    sp.eval_interval = eval_interval ? eval_interval : (sp.max_iters / 8 > 0 ? sp.max_iters / 8 : 1);
-    sp.eval_iters = cli_opt_given(&eval_iters) ? eval_iters : full ? 20 : 8;
-    sp.batch_size = batch;
-    sp.block_size = block;
-    sp.n_embd = n_embd;
-    sp.n_head = n_head;
-    sp.n_layer = n_layer;
-    sp.lr = lr;
+    if (quick + medium + full > 1) return cli_die_usage("study ", "give one of --quick, --medium or --full, not both");
+    if ((quick || medium || full) && (tasks || schemes || ps || cli_opt_given(&train_chars)))
+        return cli_die_usage("study ", "--task, --schemes, --p and --train-chars make a custom grid: not with --%s",
+                             quick ? "quick" : medium ? "medium" : "full");
+    if (ps && !schemes) return cli_die_usage("study ", "--p needs --schemes");
     if (n_embd % n_head != 0) return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, n_head);
-
-    /* tasks */
-    char task_buf[256];
-    snprintf(task_buf, sizeof task_buf, "%s", tasks ? tasks : full ? "markov,copy,recall" : (data ? "" : "markov,copy"));
-    char *titems[8];
-    int nt = split(task_buf, titems, 8);
-    for (int i = 0; i < nt; i++) {
-        if (ad_task_lookup(titems[i]) < 0) return cli_die_usage("study ", "unknown task '%s' (known: markov, copy, recall)", titems[i]);
-        snprintf(sp.task_names[sp.n_tasks], sizeof sp.task_names[0], "%s", titems[i]);
-        sp.task_ids[sp.n_tasks++] = ad_task_lookup(titems[i]);
-    }
+    static study_spec sp;
+    memset(&sp, 0, sizeof sp);
     if (data) {
         if (strlen(data) >= sizeof sp.data_path) return cli_die_usage("study ", "the --data path is too long");
         snprintf(sp.data_path, sizeof sp.data_path, "%s", data);
-        snprintf(sp.task_names[sp.n_tasks], sizeof sp.task_names[0], "text");
-        sp.task_ids[sp.n_tasks++] = -1;
     }
-    if (sp.n_tasks == 0) return cli_die_usage("study ", "no task to study");
-
-    /* the grid of (scheme, p) cells */
-    if (schemes) {
-        char sbuf[512], pbuf[256];
-        snprintf(sbuf, sizeof sbuf, "%s", schemes);
-        snprintf(pbuf, sizeof pbuf, "%s", ps ? ps : "0.2");
-        char *sitems[AD_SCHEME_COUNT + 1], *pitems[8];
-        int ns = split(sbuf, sitems, AD_SCHEME_COUNT + 1), np = split(pbuf, pitems, 8);
-        double pv[8];
-        for (int j = 0; j < np; j++) {
-            char *end;
-            pv[j] = strtod(pitems[j], &end);
-            if (end == pitems[j] || *end || !(pv[j] >= 0.0 && pv[j] < 1.0))
-                return cli_die_usage("study ", "--p: '%s' is not a rate in [0, 1)", pitems[j]);
-        }
-        for (int i = 0; i < ns; i++) {
-            int s = ad_scheme_lookup(sitems[i]);
-            if (s < 0) return cli_die_usage("study ", "unknown scheme '%s' (see '%s schemes')", sitems[i], cli_prog);
-            for (int j = 0; j < np && sp.n_cells < STUDY_MAX_CELLS; j++) {
-                sp.cell_scheme[sp.n_cells] = s;
-                sp.cell_p[sp.n_cells++] = s == AD_SCHEME_NONE ? 0.0 : pv[j];
-                if (s == AD_SCHEME_NONE) break;
-            }
-        }
-    } else if (full) {
-        static const double fp[3] = {0.1, 0.2, 0.5};
-        sp.cell_scheme[sp.n_cells] = AD_SCHEME_NONE;
-        sp.cell_p[sp.n_cells++] = 0.0;
-        for (int s = 1; s < AD_SCHEME_COUNT; s++)
-            for (int j = 0; j < 3; j++) {
-                sp.cell_scheme[sp.n_cells] = s;
-                sp.cell_p[sp.n_cells++] = fp[j];
-            }
+    if (tasks || schemes || cli_opt_given(&train_chars)) {
+        if ((rc = custom_grid(&sp, tasks, schemes, ps, data != NULL, train_chars))) return rc;
     } else {
-        static const ad_scheme q2[] = {AD_SCHEME_NONE, AD_SCHEME_STANDARD, AD_SCHEME_MASKED, AD_SCHEME_NONZERO,
-                                       AD_SCHEME_KEEPDIAG, AD_SCHEME_RENORM, AD_SCHEME_COLUMN, AD_SCHEME_TOKEN,
-                                       AD_SCHEME_WORD, AD_SCHEME_DROPKEY, AD_SCHEME_HEAD};
-        static const ad_scheme q5[] = {AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_TOKEN};
-        for (size_t i = 0; i < sizeof q2 / sizeof q2[0]; i++) {
-            sp.cell_scheme[sp.n_cells] = q2[i];
-            sp.cell_p[sp.n_cells++] = q2[i] == AD_SCHEME_NONE ? 0.0 : 0.2;
-        }
-        for (size_t i = 0; i < sizeof q5 / sizeof q5[0]; i++) {
-            sp.cell_scheme[sp.n_cells] = q5[i];
-            sp.cell_p[sp.n_cells++] = 0.5;
-        }
+        preset(&sp, medium ? "medium" : full ? "full" : "quick", data != NULL);
     }
-    int has_none = 0;
-    for (int i = 0; i < sp.n_cells; i++) has_none |= sp.cell_scheme[i] == AD_SCHEME_NONE;
-    if (!has_none) { /* the baseline every comparison needs */
-        memmove(sp.cell_scheme + 1, sp.cell_scheme, (size_t)sp.n_cells * sizeof sp.cell_scheme[0]);
-        memmove(sp.cell_p + 1, sp.cell_p, (size_t)sp.n_cells * sizeof sp.cell_p[0]);
-        sp.cell_scheme[0] = AD_SCHEME_NONE;
-        sp.cell_p[0] = 0.0;
-        sp.n_cells++;
+    sp.batch_size = batch;
+    sp.block_size = block;
+    sp.n_embd = n_embd;
+    sp.eval_iters = eval_iters;
+    sp.margin = margin;
+    sp.timing_rounds = timing;
+    for (int i = 0; i < sp.n_set; i++) {
+        study_setting *st = &sp.set[i];
+        if (seeds) st->seeds = seeds;
+        if (max_iters) st->max_iters = max_iters;
+        if (max_iters || eval_interval) st->eval_interval = eval_interval ? eval_interval : (st->max_iters / 8 > 0 ? st->max_iters / 8 : 1);
+        if (cli_opt_given(&lr)) st->lr = lr;
+        if (cli_opt_given(&n_head)) st->n_head = n_head;
+        if (cli_opt_given(&n_layer)) st->n_layer = n_layer;
+        if (n_embd % st->n_head != 0)
+            return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, st->n_head);
     }
     if (!jobs) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
         if (threads > 0 && threads < jobs) jobs = threads;
     }
+    sp.jobs = jobs;
     if (jobs == 1 && threads > 0) ad_set_threads(threads);
 
-    /* data, once per task, checked before any training */
-    ad_dataset ds[STUDY_MAX_TASKS];
+    static ad_dataset ds[STUDY_MAX_SETTINGS];
     memset(ds, 0, sizeof ds);
-    ad_error err = {0};
-    rc = 0;
-    for (int t = 0; t < sp.n_tasks && !rc; t++) {
-        ad_status s;
-        if (sp.task_ids[t] >= 0) {
-            char *text = ad_task_text((ad_task)sp.task_ids[t], 1337, 200000);
-            s = text ? ad_dataset_from_text(&ds[t], text, strlen(text), NULL, &err) : AD_ERR_NOMEM;
-            free(text);
-            sp.floor[t] = ad_task_entropy((ad_task)sp.task_ids[t], 1337);
-        } else {
-            s = ad_dataset_load(&ds[t], sp.data_path, NULL, &err);
-            sp.floor[t] = NAN;
-        }
-        if (s) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg[0] ? err.msg : "out of memory"); rc = EXIT_INPUT; break; }
-        if (ds[t].n_train <= (size_t)block || ds[t].n - ds[t].n_train <= (size_t)block) {
-            fprintf(stderr, "%s: the %s text is too short for --block-size %d\n", cli_prog, sp.task_names[t], block);
-            rc = EXIT_INPUT;
-        }
-        /* the model must fit before hours of training begin */
-        ad_config c = ad_config_default();
-        c.vocab_size = ds[t].vocab.size; c.block_size = block; c.n_embd = n_embd; c.n_head = n_head; c.n_layer = n_layer;
-        if (!rc && ad_config_check(&c, &err)) { rc = cli_die_usage("study ", "%s", err.msg); }
-    }
+    rc = load_data(&sp, ds);
     char path[4096];
-    snprintf(path, sizeof path, "%s/runs", out);
+    if (!rc && snprintf(path, sizeof path, "%s/runs", out) >= (int)sizeof path) rc = cli_die_usage("study ", "the --out path is too long");
     if (!rc && ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(path, 0755) != 0 && errno != EEXIST) || access(path, W_OK) != 0)) {
         fprintf(stderr, "%s: cannot write into '%s': %s\n", cli_prog, out, strerror(errno));
         rc = EXIT_INPUT;
     }
-    int n_runs = sp.n_tasks * sp.n_cells * sp.seeds, done_before = 0;
-    double t_study = now_s();
+    int n_runs = total_runs(&sp), done_before = 0;
+    long steps = 0;
+    for (int i = 0; i < sp.n_set; i++) steps += (long)sp.set[i].n_cells * sp.set[i].seeds * sp.set[i].max_iters;
+    double t_study = study_now();
+    if (!rc) done_before = count_done(&sp, out, &rc);
     if (!rc) {
-        for (int t = 0; t < sp.n_tasks; t++)
-            for (int c = 0; c < sp.n_cells; c++)
-                for (int s = 1; s <= sp.seeds; s++) {
-                    run_key k = {t, sp.cell_scheme[c], sp.cell_p[c], s};
-                    run_path(path, sizeof path, out, &sp, &k);
-                    done_before += access(path, F_OK) == 0;
-                }
-        printf("study: %d tasks x %d cells x %d seeds = %d runs of %d steps (B%d T%d C%d H%d L%d) in %s, %d at a time\n",
-               sp.n_tasks, sp.n_cells, sp.seeds, n_runs, sp.max_iters, batch, block, n_embd, n_head, n_layer, out, jobs);
+        printf("study (%s): %d settings, %d runs, %ld steps in all (B%d T%d C%d) in %s, %d at a time\n", sp.grid, sp.n_set,
+               n_runs, steps, batch, block, n_embd, out, jobs);
+        for (int i = 0; i < sp.n_set; i++)
+            printf("  %-12s %2d cells x %2d seeds x %5d steps, H%d L%d, lr %g, %ld training characters\n", sp.set[i].name,
+                   sp.set[i].n_cells, sp.set[i].seeds, sp.set[i].max_iters, sp.set[i].n_head, sp.set[i].n_layer,
+                   sp.set[i].lr, sp.set[i].n_train);
         fflush(stdout);
-    }
-    if (!rc && jobs > 1) {
-        /* small models use a core each better than two cores together: run the grid in `jobs`
-         * processes, each taking every jobs-th run; results do not depend on the thread count */
-        pid_t pids[16];
-        int started = 0;
-        for (int j = 0; j < jobs; j++) {
-            pid_t pid = fork();
-            if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed study takes its workers with it */
-                if (getppid() == 1) _exit(EXIT_INPUT);
-                ad_set_threads(threads > jobs ? threads / jobs : 1);
-                _exit(run_grid(&sp, ds, out, j, jobs, n_runs, done_before, t_study));
-            }
-            if (pid < 0) { fprintf(stderr, "%s: cannot start a worker: %s\n", cli_prog, strerror(errno)); rc = EXIT_INPUT; break; }
-            pids[started++] = pid;
-        }
-        for (int j = 0; j < started; j++) {
-            int status;
-            while (waitpid(pids[j], &status, 0) < 0 && errno == EINTR) {}
-            if (!rc && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-                rc = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INPUT;
-        }
-    } else if (!rc) {
-        rc = run_grid(&sp, ds, out, 0, 1, n_runs, done_before, t_study);
+        rc = train_all(&sp, ds, out, threads, n_runs, t_study);
     }
     if (isatty(2)) fprintf(stderr, "\r\033[K");
-    for (int t = 0; t < sp.n_tasks; t++) ad_dataset_free(&ds[t]);
+    study_timing tm;
+    memset(&tm, 0, sizeof tm);
+    if (!rc && sp.timing_rounds > 0 && read_timing(out, &sp, &tm)) {
+        printf("kept the timing of %s/timing.csv (delete it to time again)\n", out);
+    } else if (!rc && sp.timing_rounds > 0) {
+        /* the other workers are done: one process times every scheme, interleaved */
+        ad_set_threads(1);
+        double t0 = study_now();
+        rc = study_time_cells(&sp, &ds[0], &tm);
+        if (!rc) printf("timed %d cells of %s, %d rounds (%.0f s)\n", tm.n, sp.set[0].name, tm.rounds, study_now() - t0);
+    }
+    for (int i = 0; i < sp.n_set; i++) ad_dataset_free(&ds[i]);
     if (rc) return rc;
     if (done_before) printf("%d of %d runs were already done in %s\n", done_before, n_runs, out);
-    rc = study_report(out, &sp);
-    if (!rc) printf("wrote %s/report.md (%.0f s)\n", out, now_s() - t_study);
+    rc = study_report(out, &sp, &tm);
+    if (!rc) printf("wrote %s/report.md (%.0f s)\n", out, study_now() - t_study);
     return rc;
 }

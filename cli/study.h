@@ -1,30 +1,104 @@
-/* study.h - the study command (study.c) and its report (report.c). */
+/* study.h - the study command: its grid (study.c), its runs and their
+ * records (study_run.c), the analysis and report (report.c) and the plots
+ * (study_plots.c, drawn by the static script cli/study.gp). */
 #ifndef ATTNDROP_CLI_STUDY_H
 #define ATTNDROP_CLI_STUDY_H
 
-#define STUDY_MAX_TASKS 4
-#define STUDY_MAX_CELLS 64
+#include "attndrop.h"
+#include <stddef.h>
 
-/* What a study trains: tasks x cells (scheme, p) x seeds, each run with the
- * same model and schedule. */
+#define STUDY_MAX_SETTINGS 16
+#define STUDY_MAX_CELLS 128
+#define STUDY_MAX_SEEDS 64
+#define STUDY_TEXT_CHARS 200000 /* characters of a built-in task's text */
+
+/* What a setting is for in the report's answers. */
+typedef enum {
+    ROLE_RICH = 0, /* more data than the model can memorise: the primary comparisons */
+    ROLE_SMALL,    /* a small training set and a long run: the regime where dropout helps */
+    ROLE_SHAPE     /* another model shape (one head, one layer): question 4 */
+} study_role;
+
+/* One setting of the grid: a text, a model shape and a schedule, with the
+ * (scheme, p) cells trained on it, each over seeds 1..seeds. */
 typedef struct {
-    int full;
-    int n_tasks;
-    char task_names[STUDY_MAX_TASKS][16];
-    int task_ids[STUDY_MAX_TASKS];      /* ad_task, or -1 for the --data text */
-    double floor[STUDY_MAX_TASKS];      /* exact entropy rate, NaN if unknown */
-    char data_path[1024];
+    char name[32];        /* "markov", "markov-small", "text-h1l1"...: [a-z0-9-] only */
+    int task;             /* ad_task, or -1 for the --data text */
+    study_role role;
+    long train_chars;     /* 0: the whole training split, else its first train_chars tokens */
+    int n_head, n_layer, max_iters, eval_interval, seeds;
+    double lr;
     int n_cells;
     int cell_scheme[STUDY_MAX_CELLS];
     double cell_p[STUDY_MAX_CELLS];
-    int seeds, max_iters, eval_interval, eval_iters;
-    int batch_size, block_size, n_embd, n_head, n_layer;
-    double lr;
+    /* from the data, filled before training */
+    double floor;         /* exact entropy rate; NaN for a text */
+    double unigram, bigram; /* entropies of the whole text's characters and of a character given the previous one */
+    long n_train, n_val;
+    int vocab;
+    unsigned long long data_hash; /* FNV-1a of the token ids of both splits */
+} study_setting;
+
+typedef struct {
+    char grid[16];        /* quick, medium, full or custom */
+    int n_set;
+    study_setting set[STUDY_MAX_SETTINGS];
+    int batch_size, block_size, n_embd, eval_iters;
+    double margin;        /* the smallest effect that matters, in nats */
+    int timing_rounds;    /* rounds of the timing phase (0: none) */
+    int jobs;
+    char data_path[1024];
 } study_spec;
 
+/* One run: setting, cell and seed (1-based). */
+typedef struct { int set, cell, seed; } run_key;
+
+/* A run's record, as read back. */
+typedef struct {
+    int n_evals;
+    long *step;                   /* (n_evals) */
+    double *train, *val, *elapsed; /* (n_evals) each */
+    double *pos;                  /* (T) final val loss per position */
+    unsigned long long *zero, *rows; /* (T) all-zero attention rows met in training, and rows */
+    double seconds;
+    int steps;
+} run_rec;
+
+/* Timing phase: seconds per training step of each cell of the first setting. */
+typedef struct {
+    int n;                        /* cells timed (those of set[0]), 0 if none */
+    int rounds, steps;
+    double median[STUDY_MAX_CELLS], lo[STUDY_MAX_CELLS], hi[STUDY_MAX_CELLS];
+} study_timing;
+
 int cmd_study(int argc, char **argv);
-/* Reads DIR/runs/ and writes runs.csv, positions.csv, zero_rows.csv,
- * summary.csv, the plots and report.md. Returns an exit code. */
-int study_report(const char *dir, const study_spec *sp);
+
+/* study_run.c */
+/* DIR/runs/<setting>-<scheme>-<p>-<seed>.csv */
+void study_run_path(char *buf, size_t n, const char *dir, const study_spec *sp, const run_key *k);
+/* The record's first line: every setting the run depends on. */
+void study_run_signature(char *buf, size_t n, const study_spec *sp, const run_key *k);
+/* Reads a record: 1 read (r filled; free with study_rec_free), 0 absent,
+ * -1 made with other settings, -2 incomplete or damaged. */
+int study_read_run(const char *path, const study_spec *sp, const run_key *k, run_rec *r);
+void study_rec_free(run_rec *r);
+/* Trains one run and writes its record atomically; returns an exit code. */
+int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k, const char *path, int run_no,
+                    int n_runs, double t_study);
+/* Times every cell of set[0] in interleaved rounds, in this process. */
+int study_time_cells(const study_spec *sp, const ad_dataset *ds, study_timing *tm);
+double study_now(void);
+
+/* report.c: reads DIR/runs/ and writes the CSVs, plots and report.md.
+ * Returns an exit code. */
+int study_report(const char *dir, const study_spec *sp, const study_timing *tm);
+
+/* study_plots.c: draws the plots from DIR/plots/<setting>.*.dat with the
+ * static script; 1 if gnuplot succeeded. `flags` is one word per setting,
+ * "name:letters" (c curves, f forest, e position effects, z zero rows). */
+int study_draw_plots(const char *dir, double margin, const char *settings_words);
+
+/* a label for a cell: "standard p=0.2", "none" */
+void study_cell_label(char *buf, size_t n, int scheme, double p);
 
 #endif

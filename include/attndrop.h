@@ -203,6 +203,39 @@ typedef struct {
  * embedding) leave attention rows as they are. */
 void ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, double *out);
 
+/* ------------------------------------------------------ study statistics */
+
+/* Paired comparisons over seeds: the runs of one seed share their initial
+ * weights and batches, so a scheme is compared with its baseline through the
+ * per-seed difference a[i] - b[i]. */
+#define AD_EFFECT_MAX_SEEDS 10000
+typedef enum { AD_VERDICT_INCONCLUSIVE = 0, AD_VERDICT_EQUIVALENT, AD_VERDICT_BETTER, AD_VERDICT_WORSE } ad_verdict;
+typedef struct {
+    int n;            /* pairs where both values are finite (NaN marks a missing seed) */
+    double mean;      /* mean difference; NaN when n = 0 */
+    double sd;        /* sample standard deviation of the differences; NaN when n < 2 */
+    double ci95;      /* t(0.975, n-1) sd / sqrt(n); NaN when n < 2 */
+    ad_verdict verdict;
+    int seeds_needed; /* inconclusive only: the smallest n' > n whose interval at this mean and
+                         spread would be decisive; -1 when n < 2 or none up to AD_EFFECT_MAX_SEEDS;
+                         0 when not inconclusive */
+} ad_effect;
+
+/* The two-sided 95% Student t quantile t(0.975, df); NaN for df < 1. */
+double ad_t975(int df);
+/* The verdict on an interval mean +- ci with a margin of practical
+ * equivalence: equivalent if the interval lies within [-margin, margin], else
+ * better if it lies below 0, worse if above 0, else inconclusive. */
+ad_verdict ad_verdict_of(double mean, double ci, double margin);
+const char *ad_verdict_name(ad_verdict v); /* "equivalent", ...: a static string */
+/* The paired effect of a over b (n values each; lower is better). */
+ad_status ad_effect_paired(ad_effect *e, const double *a, const double *b, int n, double margin, ad_error *err);
+
+/* mean(num) / mean(den) over the pairs where both are finite, with a 95%
+ * interval by the delta method (t quantile at n-1); NaN where undefined. */
+typedef struct { int n; double ratio, ci95; } ad_ratio;
+ad_status ad_ratio_paired(ad_ratio *r, const double *num, const double *den, int n, ad_error *err);
+
 /* What a scheme does to attention rows: closed forms and Monte Carlo. */
 typedef struct {
     ad_scheme scheme;

@@ -1,65 +1,182 @@
 #!/usr/bin/env bash
-# test_study.sh BUILD - a small study (two schemes, two seeds, a few steps):
-# its files and headers, every report section, a rerun that skips finished
-# runs and leaves summary.csv byte-identical, an interrupted study that
-# resumes to the same losses, and bad input refused before any training.
+# test_study.sh BUILD - a small study (two tasks, two schemes, three seeds, a
+# few steps): its files and headers, effects.csv and benefit.csv recomputed
+# from runs.csv, every report section, the plots, a rerun that skips finished
+# runs and leaves summary.csv and effects.csv byte-identical, an interrupted
+# study that resumes to the same losses, records made with other settings or
+# damaged refused, runs with over 1024 evaluations kept whole, and bad input
+# refused before any training.
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 A=${1:-build}/attndrop
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-small=(--task markov,copy --schemes standard,nonzero --p 0.5 --seeds 2 --max-iters 30 --eval-interval 10 --eval-iters 2
-       --batch-size 8 --block-size 16 --n-embd 16 --n-head 2 --n-layer 1)
+# markov is learned by this model in 200 steps (none ends near 2.1, the criterion is 2.35); copy is not
+small=(--task markov,copy --schemes standard,nonzero --p 0.5 --seeds 3 --max-iters 200 --eval-interval 50 --eval-iters 2
+       --batch-size 16 --block-size 16 --n-embd 32 --n-head 2 --n-layer 1 --learning-rate 1e-2 --timing-rounds 1)
 
 $A study "${small[@]}" --out "$tmp/s" > "$tmp/out" 2>&1 && ok || bad "study failed: $(tail -n 3 "$tmp/out")"
-[ "$(ls "$tmp/s/runs" | wc -l)" -eq 12 ] && ok || bad "expected 12 run records (2 tasks x 3 cells x 2 seeds), got $(ls "$tmp/s/runs" | wc -l)"
+[ "$(ls "$tmp/s/runs" | wc -l)" -eq 18 ] && ok || bad "expected 18 run records (2 tasks x 3 cells x 3 seeds), got $(ls "$tmp/s/runs" | wc -l)"
 check_header() {
     [ "$(head -n 1 "$tmp/s/$1")" = "$2" ] && ok || bad "$1 header: $(head -n 1 "$tmp/s/$1")"
 }
 check_header runs.csv "task,scheme,p,seed,step,train_loss,val_loss,elapsed_s"
 check_header positions.csv "task,scheme,p,seed,pos,val_loss"
 check_header zero_rows.csv "task,scheme,p,pos,observed_rate,exact_rate"
-check_header summary.csv "task,scheme,p,seeds,final_val_mean,final_val_ci95,floor,above_floor,threshold,steps_to_threshold_mean,steps_to_threshold_ci95,seconds_to_threshold_mean,seconds_to_threshold_ci95,reached,sec_per_step,sec_per_step_vs_none"
+check_header summary.csv "task,scheme,p,seeds,final_val_mean,final_val_ci95,best_val_mean,train_val_gap_mean,floor,above_floor,threshold,steps_to_threshold_mean,steps_to_threshold_ci95,reached,learned"
+check_header effects.csv "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict"
+check_header position_effects.csv "task,scheme,p,baseline,pos,seeds,diff_mean,diff_ci95"
+check_header benefit.csv "task,scheme,p,seeds,share_of_benefit,share_ci95"
+check_header settings.csv "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram,learned_below,learned"
+check_header timing.csv "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_none"
 [ "$(tail -n +2 "$tmp/s/summary.csv" | wc -l)" -eq 6 ] && ok || bad "summary rows"
-[ "$(tail -n +2 "$tmp/s/positions.csv" | wc -l)" -eq $((12 * 16)) ] && ok || bad "positions rows"
-# every run logs evaluations at 0, 10, 20 and its last step, 29
-[ "$(grep -c '^markov,standard,0.5,1,' "$tmp/s/runs.csv")" -eq 4 ] && ok || bad "evaluations per run"
+[ "$(tail -n +2 "$tmp/s/effects.csv" | wc -l)" -eq 4 ] && ok || bad "effects rows: $(tail -n +2 "$tmp/s/effects.csv" | wc -l), expected 4"
+[ "$(tail -n +2 "$tmp/s/positions.csv" | wc -l)" -eq $((18 * 16)) ] && ok || bad "positions rows"
+# every run logs evaluations at 0, 50, 100, 150 and its last step, 199
+[ "$(grep -c '^markov,standard,0.5,1,' "$tmp/s/runs.csv")" -eq 5 ] && ok || bad "evaluations per run"
 # the exact zero-row rate of standard is p^(i+1); nonzero never meets an all-zero row
 awk -F, '$2 == "standard" { e = 0.5 ^ ($4 + 1); if ($6 - e > 1e-9 || e - $6 > 1e-9) exit 1 } $2 == "nonzero" && $5 != 0 { exit 1 }' \
     <(tail -n +2 "$tmp/s/zero_rows.csv") && ok || bad "zero_rows.csv rates"
-for section in "## Task \`markov\`" "## Task \`copy\`" "## 1. " "## 2. " "## 3. " "## 4. " "## 5. " "## 6. " "## 7. " \
-               "drop on the mask" "## References"; do
+grep -q '^markov,.*,1$' "$tmp/s/settings.csv" && ok || bad "markov was not learned: $(cat "$tmp/s/settings.csv")"
+grep -q '^copy,.*,0$' "$tmp/s/settings.csv" && ok || bad "copy should not be learned in 200 steps"
+
+# effects.csv and benefit.csv recomputed from runs.csv: the final val loss per seed, paired differences,
+# t intervals (t(0.975, 2) = 4.302653) and the verdict rules, with the learned flags of settings.csv
+recompute() {
+    awk -F, -v m=0.01 '
+    FNR == 1 { file++; next }
+    file == 1 { learned[$1] = $16; next }
+    file == 2 { k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4; if (!(k in last) || $5 > last[k]) { last[k] = $5; fin[k] = $7 }
+                cell[$1 SUBSEP $2 SUBSEP $3] = 1; next }
+    END {
+        t[2] = 12.706205; t[3] = 4.302653; t[4] = 3.182446
+        for (c in cell) {
+            split(c, a, SUBSEP); task = a[1]; sc = a[2]; p = a[3]
+            if (sc == "none") continue
+            base = sc == "standard" ? "none" : "standard"; bp = sc == "standard" ? 0 : p
+            n = 0; s = 0; ss = 0
+            for (seed = 1; seed <= 3; seed++) {
+                d[seed] = fin[task SUBSEP sc SUBSEP p SUBSEP seed] - fin[task SUBSEP base SUBSEP bp SUBSEP seed]; s += d[seed]; n++
+            }
+            mean = s / n
+            for (seed = 1; seed <= n; seed++) ss += (d[seed] - mean) ^ 2
+            ci = t[n] * sqrt(ss / (n - 1)) / sqrt(n)
+            v = "inconclusive"
+            if (mean - ci >= -m && mean + ci <= m) v = "equivalent"
+            else if (mean + ci < 0) v = "better"
+            else if (mean - ci > 0) v = "worse"
+            if (!learned[task]) v = "not-learned"
+            printf "%s,%s,%s,%s,%d,%.6f,%.6f,%s\n", task, sc, p, base, n, mean, ci, v
+        }
+    }' "$tmp/s/settings.csv" "$tmp/s/runs.csv" | sort
+}
+recompute > "$tmp/effects.want"
+awk -F, 'NR > 1 { printf "%s,%s,%s,%s,%s,%s,%s,%s\n", $1, $2, $3, $4, $5, $6, $7, $9 }' "$tmp/s/effects.csv" | sort > "$tmp/effects.got"
+# the means and intervals agree to 2e-6 (the CSVs round to 1e-6), the verdicts exactly
+paste -d, "$tmp/effects.want" "$tmp/effects.got" | awk -F, '
+    { if ($1 != $9 || $2 != $10 || $3 != $11 || $4 != $12 || $5 != $13 || $8 != $16) exit 1
+      dm = $6 - $14; dc = $7 - $15; if (dm > 2e-6 || dm < -2e-6 || dc > 2e-6 || dc < -2e-6) exit 1 }
+    END { if (NR != 4) exit 1 }' && ok || bad "effects.csv differs from its recomputation: $(diff "$tmp/effects.want" "$tmp/effects.got")"
+# benefit: (none - nonzero) / (none - standard) as a ratio of the means over seeds
+awk -F, 'FNR > 1 && $1 == "markov" { k = $2 SUBSEP $4; if (!(k in last) || $5 > last[k]) { last[k] = $5; fin[k] = $7 } }
+    END { for (s = 1; s <= 3; s++) { a += fin["none" SUBSEP s] - fin["nonzero" SUBSEP s]; b += fin["none" SUBSEP s] - fin["standard" SUBSEP s] }
+          printf "%.4f\n", a / b }' "$tmp/s/runs.csv" > "$tmp/share.want"
+share=$(awk -F, '$1 == "markov" && $2 == "nonzero" { printf "%.4f\n", $5 }' "$tmp/s/benefit.csv")
+awk -v a="$(cat "$tmp/share.want")" -v b="$share" 'BEGIN { d = a - b; exit !(d < 2e-4 && d > -2e-4) }' && ok \
+    || bad "benefit share $share, recomputed $(cat "$tmp/share.want")"
+# per-position effects: 16 positions and the pooled 0-3 row per comparison
+[ "$(grep -c '^markov,nonzero,0.5,standard,' "$tmp/s/position_effects.csv")" -eq 17 ] && ok || bad "position_effects rows"
+
+for section in "## In short" "## How to read it" "## Settings" "### 1. " "### 2. " "### 3. " "### 4. " "### 5. " "### 6. " \
+               "### 7. " "drop on the mask" "## Every comparison" "## References" "paired comparisons"; do
     grep -qF "$section" "$tmp/s/report.md" && ok || bad "report.md lacks '$section'"
 done
+grep -q "no verdict (the task was not learned)" "$tmp/s/report.md" && ok || bad "the report draws verdicts on copy, which was not learned"
 if command -v gnuplot >/dev/null; then
-    [ -s "$tmp/s/plots/loss_markov.png" ] && [ -s "$tmp/s/plots/zero_rows_copy.png" ] && ok || bad "plots missing"
+    for png in curves_markov forest_markov position_effects_markov zero_rows_markov curves_copy; do
+        [ -s "$tmp/s/plots/$png.png" ] && ok || bad "plot $png.png missing: $(cat "$tmp/s/plots/gnuplot.log")"
+    done
+    [ ! -s "$tmp/s/plots/gnuplot.log" ] && ok || bad "gnuplot complained: $(head -n 3 "$tmp/s/plots/gnuplot.log")"
 else
     echo "SKIP: plots (gnuplot not installed)"
 fi
 
-# a rerun skips every run and writes the same summary
-cp "$tmp/s/summary.csv" "$tmp/summary.before"
+# no path reaches a shell or a generated script: a hostile --out makes plots like any other
+if command -v gnuplot >/dev/null; then
+    hostile="$tmp/h/x';cd ..;touch pwned;'\"\$(touch pwned2)
+y"
+    mkdir -p "$tmp/h"
+    (cd "$tmp/h" && $A study --task markov --schemes standard --seeds 2 --max-iters 4 --eval-iters 1 --batch-size 2 \
+        --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --timing-rounds 0 --out "$hostile" > /dev/null 2>&1) && ok \
+        || bad "study with a hostile --out failed"
+    [ -z "$(find "$tmp" -name 'pwned*')" ] && ok || bad "a hostile --out ran a command: $(find "$tmp" -name 'pwned*')"
+    [ -s "$hostile/plots/curves_markov.png" ] && ok || bad "no plots under a hostile --out: $(cat "$hostile/plots/gnuplot.log")"
+fi
+
+# a rerun skips every run and writes the same summary and effects
+cp "$tmp/s/summary.csv" "$tmp/summary.before"; cp "$tmp/s/effects.csv" "$tmp/effects.before"
 $A study "${small[@]}" --out "$tmp/s" > "$tmp/out2" 2>&1
-grep -q "12 of 12 runs were already done" "$tmp/out2" && ok || bad "rerun did not skip: $(cat "$tmp/out2")"
-cmp -s "$tmp/summary.before" "$tmp/s/summary.csv" && ok || bad "summary.csv changed on a rerun"
+grep -q "18 of 18 runs were already done" "$tmp/out2" && ok || bad "rerun did not skip: $(cat "$tmp/out2")"
+cmp -s "$tmp/summary.before" "$tmp/s/summary.csv" && cmp -s "$tmp/effects.before" "$tmp/s/effects.csv" && ok \
+    || bad "summary.csv or effects.csv changed on a rerun"
+[ -z "$(find "$tmp/s" -name '*.tmp')" ] && ok || bad "temporary files left behind: $(find "$tmp/s" -name '*.tmp')"
+
+# records made with other settings, or damaged, are refused (not reused, not overwritten)
+for change in "--max-iters 100" "--block-size 8" "--n-embd 16" "--learning-rate 3e-3" "--eval-iters 1"; do
+    # shellcheck disable=SC2086
+    expect_fail "rerun with $change" 2 "made with other settings" $A study "${small[@]}" $change --out "$tmp/s"
+done
+cp -r "$tmp/s" "$tmp/d"
+f=$(ls "$tmp/d/runs/"* | head -n 1)
+head -n 3 "$f" > "$f.cut" && mv "$f.cut" "$f"
+expect_fail "truncated record" 2 "incomplete or damaged" $A study "${small[@]}" --out "$tmp/d"
+grep -v '^Z,3,' "$tmp/s/runs/${f##*/}" > "$f"
+expect_fail "record without a zero-row line" 2 "incomplete or damaged" $A study "${small[@]}" --out "$tmp/d"
+grep -v '^E$' "$tmp/s/runs/${f##*/}" > "$f"
+expect_fail "record without its end" 2 "incomplete or damaged" $A study "${small[@]}" --out "$tmp/d"
 
 # an interrupted study loses at most the run in progress and resumes to the same losses
-$A study "${small[@]}" --max-iters 300 --eval-interval 100 --out "$tmp/i" > /dev/null 2>&1 &
+int=(--task markov --schemes standard,nonzero --p 0.5 --seeds 2 --max-iters 300 --eval-interval 100 --eval-iters 2
+     --batch-size 8 --block-size 16 --n-embd 16 --n-head 2 --n-layer 1 --timing-rounds 0)
+$A study "${int[@]}" --out "$tmp/i" > /dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 1000); do [ "$(ls "$tmp/i/runs" 2>/dev/null | grep -vc tmp)" -ge 3 ] && break; sleep 0.01; done
+for _ in $(seq 1 1000); do [ "$(ls "$tmp/i/runs" 2>/dev/null | grep -vc tmp)" -ge 2 ] && break; sleep 0.01; done
 kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
 n=$(ls "$tmp/i/runs" | grep -vc '\.tmp$')
-[ "$n" -ge 3 ] && [ "$n" -lt 12 ] && ok || bad "the interruption came at $n of 12 runs"
-$A study "${small[@]}" --max-iters 300 --eval-interval 100 --out "$tmp/i" > "$tmp/out3" 2>&1 && ok || bad "resume failed"
-grep -q "$n of 12 runs were already done" "$tmp/out3" && ok || bad "resume redid finished runs: $(head -n 3 "$tmp/out3")"
-$A study "${small[@]}" --max-iters 300 --eval-interval 100 --out "$tmp/u" > /dev/null 2>&1
+[ "$n" -ge 2 ] && [ "$n" -lt 6 ] && ok || bad "the interruption came at $n of 6 runs"
+$A study "${int[@]}" --out "$tmp/i" > "$tmp/out3" 2>&1 && ok || bad "resume failed: $(tail -n 2 "$tmp/out3")"
+grep -q "$n of 6 runs were already done" "$tmp/out3" && ok || bad "resume redid finished runs: $(head -n 3 "$tmp/out3")"
+$A study "${int[@]}" --out "$tmp/u" > /dev/null 2>&1
 [ "$(cut -d, -f1-7 "$tmp/i/runs.csv")" = "$(cut -d, -f1-7 "$tmp/u/runs.csv")" ] && ok || bad "a resumed study's losses differ"
+cmp -s "$tmp/i/effects.csv" "$tmp/u/effects.csv" && ok || bad "a resumed study's effects differ"
+
+# more than 1024 evaluations: the final loss is the last step's
+$A study --task markov --schemes standard --seeds 2 --max-iters 1100 --eval-interval 1 --eval-iters 1 --batch-size 2 \
+    --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --timing-rounds 0 --jobs 1 --out "$tmp/e" > /dev/null 2>&1
+[ "$(grep -c '^markov,standard,0.2,2,' "$tmp/e/runs.csv")" -eq 1100 ] && ok || bad "1100 evaluations expected"
+want=$(awk -F, '$2 == "standard" && $5 == 1099 { s += $7; n++ } END { if (n == 2) printf "%.6f", s / n }' "$tmp/e/runs.csv")
+got=$(awk -F, '$2 == "standard" { print $5 }' "$tmp/e/summary.csv")
+awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(a != "" && d < 2e-6 && d > -2e-6) }' && ok \
+    || bad "final val loss $got, expected step 1099's mean $want"
 
 # bad input fails before any training, with one line
 expect_fail "unknown task" 1 "unknown task 'nope'" $A study --task nope --out "$tmp/b"
+expect_fail "task twice" 1 "'markov' is given twice" $A study --task markov,copy,markov --out "$tmp/b"
+expect_fail "too many tasks" 1 "at most 3 distinct tasks" $A study --task markov,copy,recall,markov,copy --out "$tmp/b"
+expect_fail "empty task" 1 "--task" $A study --task markov,,copy --out "$tmp/b"
 expect_fail "unknown scheme" 1 "unknown scheme 'nope'" $A study --schemes nope --out "$tmp/b"
+expect_fail "scheme twice" 1 "'standard' is given twice" $A study --schemes standard,standard --out "$tmp/b"
 expect_fail "p out of range" 1 "not a rate in [0, 1)" $A study --schemes standard --p 1.5 --out "$tmp/b"
+expect_fail "p twice" 1 "is given twice" $A study --schemes standard --p 0.2,0.2000001 --out "$tmp/b"
+expect_fail "p empty" 1 "--p" $A study --schemes standard --p ",,," --out "$tmp/b"
+expect_fail "p without schemes" 1 "--p needs --schemes" $A study --p 0.5 --out "$tmp/b"
 expect_fail "quick and full" 1 "not both" $A study --quick --full
+expect_fail "quick and schemes" 1 "custom grid" $A study --quick --schemes standard
+all=$($A schemes | cut -d' ' -f1 | grep -vx none | paste -sd,)
+$A study --schemes "$all" --p 0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7 --task markov --seeds 2 --max-iters 2 --eval-iters 1 \
+    --batch-size 2 --block-size 4 --n-embd 4 --n-head 1 --n-layer 1 --timing-rounds 0 --out "$tmp/big" > "$tmp/big.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "113 cells" "$tmp/big.out" && ok || bad "every scheme at 8 rates: exit $rc, $(head -n 2 "$tmp/big.out")"
 touch "$tmp/file"
 expect_fail "unwritable out" 2 "cannot write into" $A study "${small[@]}" --out "$tmp/file/x"
 [ ! -e "$tmp/b" ] && ok || bad "a refused study created its directory"

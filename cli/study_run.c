@@ -1,0 +1,297 @@
+/* study_run.c - one run of a study: training, its record (written
+ * atomically, first line the settings it was made with) and reading it back;
+ * and the timing phase, which times every scheme in one quiet process. */
+#include "study.h"
+#include "opts.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double study_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void study_cell_label(char *buf, size_t n, int scheme, double p) {
+    if (scheme == AD_SCHEME_NONE) snprintf(buf, n, "none");
+    else snprintf(buf, n, "%s p=%g", ad_scheme_get((ad_scheme)scheme)->name, p);
+}
+
+void study_run_path(char *buf, size_t n, const char *dir, const study_spec *sp, const run_key *k) {
+    const study_setting *st = &sp->set[k->set];
+    snprintf(buf, n, "%s/runs/%s-%s-%g-%d.csv", dir, st->name, ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->name,
+             st->cell_p[k->cell], k->seed);
+}
+
+void study_run_signature(char *buf, size_t n, const study_spec *sp, const run_key *k) {
+    const study_setting *st = &sp->set[k->set];
+    snprintf(buf, n,
+             "S,setting=%s,task=%s,train_chars=%ld,data=%016llx,vocab=%d,B=%d,T=%d,C=%d,H=%d,L=%d,steps=%d,"
+             "eval=%dx%d,lr=%.9g,scheme=%s,p=%.9g,seed=%d",
+             st->name, st->task >= 0 ? ad_task_name((ad_task)st->task) : "text", st->train_chars, st->data_hash,
+             st->vocab, sp->batch_size, sp->block_size, sp->n_embd, st->n_head, st->n_layer, st->max_iters,
+             st->eval_interval, sp->eval_iters, st->lr, ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->name,
+             st->cell_p[k->cell], k->seed);
+}
+
+/* the evaluations a run makes: every eval_interval steps and at its last step */
+static int evals_of(const study_setting *st) {
+    int n = 0;
+    for (int it = 0; it < st->max_iters; it++) n += it % st->eval_interval == 0 || it == st->max_iters - 1;
+    return n;
+}
+
+void study_rec_free(run_rec *r) {
+    if (!r) return;
+    free(r->step); free(r->train); free(r->val); free(r->elapsed);
+    free(r->pos); free(r->zero); free(r->rows);
+    memset(r, 0, sizeof *r);
+}
+
+int study_read_run(const char *path, const study_spec *sp, const run_key *k, run_rec *r) {
+    memset(r, 0, sizeof *r);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    const study_setting *st = &sp->set[k->set];
+    int T = sp->block_size, ne = evals_of(st), rc = -2;
+    char sig[1024], line[1100];
+    study_run_signature(sig, sizeof sig, sp, k);
+    r->step = calloc((size_t)ne, sizeof *r->step);
+    r->train = calloc((size_t)ne, sizeof *r->train);
+    r->val = calloc((size_t)ne, sizeof *r->val);
+    r->elapsed = calloc((size_t)ne, sizeof *r->elapsed);
+    r->pos = calloc((size_t)T, sizeof *r->pos);
+    r->zero = calloc((size_t)T, sizeof *r->zero);
+    r->rows = calloc((size_t)T, sizeof *r->rows);
+    char *seen = calloc((size_t)T * 2, 1);
+    int n_p = 0, n_z = 0, got_t = 0, got_end = 0;
+    if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows || !seen) goto out;
+    if (!fgets(line, sizeof line, f)) goto out;
+    line[strcspn(line, "\n")] = '\0';
+    if (strncmp(line, "S,", 2) != 0) goto out;
+    if (strcmp(line, sig) != 0) { rc = -1; goto out; }
+    while (fgets(line, sizeof line, f)) {
+        long a;
+        double x, y, z;
+        unsigned long long u, w;
+        if (!strchr(line, '\n')) goto out; /* a cut line */
+        if (got_end) goto out;
+        if (line[0] == 'L' && sscanf(line, "L,%ld,%lf,%lf,%lf", &a, &x, &y, &z) == 4) {
+            if (r->n_evals >= ne) goto out;
+            r->step[r->n_evals] = a;
+            r->train[r->n_evals] = x;
+            r->val[r->n_evals] = y;
+            r->elapsed[r->n_evals++] = z;
+        } else if (line[0] == 'P' && sscanf(line, "P,%ld,%lf", &a, &x) == 2 && a >= 0 && a < T && !seen[a]) {
+            r->pos[a] = x;
+            seen[a] = 1;
+            n_p++;
+        } else if (line[0] == 'Z' && sscanf(line, "Z,%ld,%llu,%llu", &a, &u, &w) == 3 && a >= 0 && a < T && !seen[T + a]) {
+            r->zero[a] = u;
+            r->rows[a] = w;
+            seen[T + a] = 1;
+            n_z++;
+        } else if (line[0] == 'T' && sscanf(line, "T,%lf,%ld", &x, &a) == 2) {
+            r->seconds = x;
+            r->steps = (int)a;
+            got_t = 1;
+        } else if (strcmp(line, "E\n") == 0) {
+            got_end = 1;
+        } else {
+            goto out;
+        }
+    }
+    if (r->n_evals == ne && n_p == T && n_z == T && got_t && got_end && r->steps == st->max_iters &&
+        r->step[ne - 1] == st->max_iters - 1)
+        rc = 1;
+out:
+    free(seen);
+    fclose(f);
+    if (rc != 1) study_rec_free(r);
+    return rc;
+}
+
+static ad_status make_model(ad_model **m, const study_spec *sp, const ad_dataset *ds, const run_key *k,
+                            ad_error *err) {
+    const study_setting *st = &sp->set[k->set];
+    ad_config c = ad_config_default();
+    c.vocab_size = ds->vocab.size;
+    c.block_size = sp->block_size;
+    c.n_embd = sp->n_embd;
+    c.n_head = st->n_head;
+    c.n_layer = st->n_layer;
+    c.dropout = 0.0f; /* only attention dropout varies */
+    c.scheme = (ad_scheme)st->cell_scheme[k->cell];
+    c.attn_dropout = (float)st->cell_p[k->cell];
+    ad_status s = ad_model_create(m, &c, sp->batch_size, 1, (uint64_t)k->seed, err);
+    if (!s) ad_model_set_total_steps(*m, st->max_iters);
+    return s;
+}
+
+/* one AdamW step of the training loop; returns nonzero with err filled on a NaN */
+static ad_status train_step(ad_model *m, const ad_dataset *ds, const study_spec *sp, const study_setting *st,
+                            uint64_t seed, long it, int *xb, int *yb, ad_error *err) {
+    ad_adamw opt = ad_adamw_default();
+    opt.lr = (float)st->lr;
+    float loss;
+    ad_get_batch(ds->ids, ds->n_train, sp->batch_size, sp->block_size, seed, AD_RNG_BATCH, (uint32_t)it, 0, xb, yb);
+    ad_status s = ad_model_forward(m, xb, yb, sp->batch_size, sp->block_size, 1, seed, (uint64_t)it, &loss, err);
+    if (s) return s;
+    ad_model_backward(m);
+    if ((s = ad_model_check_grads(m, err))) return s;
+    ad_model_adamw_step(m, &opt, it + 1);
+    return AD_OK;
+}
+
+/* Trains one run and writes its record atomically:
+ *   S,<signature>                           the settings it was made with
+ *   L,step,train_loss,val_loss,elapsed_s    at each evaluation
+ *   P,pos,val_loss                          per position, at the end
+ *   Z,pos,zero_rows,rows                    all-zero attention rows met
+ *   T,seconds,steps                         training time and steps
+ *   E                                       the end */
+int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k, const char *path, int run_no,
+                    int n_runs, double t_study) {
+    const study_setting *st = &sp->set[k->set];
+    ad_error err = {0};
+    ad_model *m = NULL;
+    uint64_t seed = (uint64_t)k->seed;
+    if (make_model(&m, sp, ds, k, &err)) {
+        fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
+        return EXIT_INPUT;
+    }
+    int B = sp->batch_size, T = sp->block_size;
+    int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
+    double *pos = calloc((size_t)T * 2, sizeof *pos), *pl = pos ? pos + T : NULL;
+    uint64_t *zero = malloc((size_t)T * 2 * sizeof *zero);
+    size_t tmp_len = strlen(path) + 16;
+    char *tmp = malloc(tmp_len), sig[1024];
+    FILE *f = NULL;
+    int rc = 0;
+    if (!xb || !yb || !pos || !tmp || !zero) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+    /* the worker's pid keeps two processes from ever sharing a temporary file */
+    snprintf(tmp, tmp_len, "%s.%ld.tmp", path, (long)getpid());
+    f = fopen(tmp, "w");
+    if (!f) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; goto done; }
+    study_run_signature(sig, sizeof sig, sp, k);
+    fprintf(f, "%s\n", sig);
+    double train_time = 0.0;
+    for (long it = 0; it < st->max_iters; it++) {
+        if (it % st->eval_interval == 0 || it == st->max_iters - 1) {
+            float tl, vl;
+            if (ad_estimate_loss(m, ds, B, sp->eval_iters, seed, (uint64_t)it, xb, yb, &tl, &vl, &err)) {
+                fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
+                rc = EXIT_INPUT;
+                goto done;
+            }
+            fprintf(f, "L,%ld,%.6f,%.6f,%.3f\n", it, (double)tl, (double)vl, train_time);
+        }
+        double t0 = study_now();
+        if (train_step(m, ds, sp, st, seed, it, xb, yb, &err)) {
+            fprintf(stderr, "%s: run %s diverged at step %ld: %s\n", cli_prog, path, it, err.msg);
+            rc = EXIT_NUMERIC;
+            goto done;
+        }
+        train_time += study_now() - t0;
+        if (isatty(2) && (it % 20 == 0 || it == st->max_iters - 1)) {
+            double done_runs = run_no + (double)(it + 1) / st->max_iters, el = study_now() - t_study;
+            fprintf(stderr, "\r\033[Krun %d/%d (%s %s p=%g seed %d) step %ld/%d  ETA %.0fs", run_no + 1, n_runs, st->name,
+                    ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->name, st->cell_p[k->cell], k->seed, it + 1,
+                    st->max_iters, done_runs > 0 ? el / done_runs * (n_runs - done_runs) : 0.0);
+        }
+    }
+    /* the final per-position val loss, over the evaluation's batches, dropout off */
+    size_t n_val = ds->n - ds->n_train;
+    for (int e = 0; e < sp->eval_iters; e++) {
+        ad_get_batch(ds->ids + ds->n_train, n_val, B, T, seed, AD_RNG_EVAL, (uint32_t)st->max_iters,
+                     0x7fffff00u | (uint32_t)e, xb, yb);
+        if (ad_model_forward(m, xb, yb, B, T, 0, seed, 0, NULL, &err) || ad_model_position_losses(m, pl, &err)) {
+            fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        for (int t = 0; t < T; t++) pos[t] += pl[t] / sp->eval_iters;
+    }
+    for (int t = 0; t < T; t++) fprintf(f, "P,%d,%.6f\n", t, pos[t]);
+    ad_model_zero_rows(m, zero, zero + T);
+    for (int t = 0; t < T; t++)
+        fprintf(f, "Z,%d,%llu,%llu\n", t, (unsigned long long)zero[t], (unsigned long long)zero[T + t]);
+    fprintf(f, "T,%.3f,%d\nE\n", train_time, st->max_iters);
+    /* the record appears whole or not at all: an interruption loses at most this run */
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
+        fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno));
+        rc = EXIT_INPUT;
+    }
+    if (fclose(f) != 0 && !rc) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; }
+    f = NULL;
+    if (!rc && rename(tmp, path) != 0) { fprintf(stderr, "%s: cannot rename '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; }
+done:
+    if (f) fclose(f);
+    if (rc && tmp) unlink(tmp);
+    free(tmp);
+    free(xb);
+    free(yb);
+    free(pos);
+    free(zero);
+    ad_model_free(m);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int study_time_cells(const study_spec *sp, const ad_dataset *ds, study_timing *tm) {
+    enum { WARMUP = 3 };
+    const study_setting *st = &sp->set[0];
+    memset(tm, 0, sizeof *tm);
+    if (sp->timing_rounds <= 0) return 0;
+    int nc = st->n_cells, B = sp->batch_size, T = sp->block_size, rc = 0;
+    ad_model *m[STUDY_MAX_CELLS] = {0};
+    double *sec = malloc((size_t)nc * sp->timing_rounds * sizeof *sec);
+    int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
+    ad_error err = {0};
+    tm->rounds = sp->timing_rounds;
+    tm->steps = 20;
+    if (!sec || !xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+    for (int c = 0; c < nc && !rc; c++) {
+        run_key k = {0, c, 1};
+        if (make_model(&m[c], sp, ds, &k, &err)) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg); rc = EXIT_INPUT; }
+        for (long it = 0; it < WARMUP && !rc; it++)
+            if (train_step(m[c], ds, sp, st, 1, it, xb, yb, &err)) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg); rc = EXIT_NUMERIC; }
+    }
+    /* interleaved rounds: every cell once per round, so a slow minute slows them all */
+    for (int r = 0; r < sp->timing_rounds && !rc; r++)
+        for (int c = 0; c < nc && !rc; c++) {
+            double t0 = study_now();
+            for (long it = 0; it < tm->steps && !rc; it++)
+                if (train_step(m[c], ds, sp, st, 1, WARMUP + r * tm->steps + it, xb, yb, &err)) {
+                    fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
+                    rc = EXIT_NUMERIC;
+                }
+            sec[c * sp->timing_rounds + r] = (study_now() - t0) / tm->steps;
+        }
+    if (!rc) {
+        tm->n = nc;
+        for (int c = 0; c < nc; c++) {
+            double *v = sec + c * sp->timing_rounds;
+            int R = sp->timing_rounds;
+            qsort(v, (size_t)R, sizeof *v, cmp_double);
+            tm->median[c] = R % 2 ? v[R / 2] : 0.5 * (v[R / 2 - 1] + v[R / 2]);
+            tm->lo[c] = v[0];
+            tm->hi[c] = v[R - 1];
+        }
+    }
+done:
+    for (int c = 0; c < nc; c++) ad_model_free(m[c]);
+    free(sec);
+    free(xb);
+    free(yb);
+    return rc;
+}
