@@ -45,7 +45,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-CLI_SRC := cli/main.c cli/opts.c cli/atomic.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c
+CLI_SRC := cli/main.c cli/opts.c cli/atomic.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c
 $(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) -I$(BUILD)/gen $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 

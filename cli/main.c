@@ -4,6 +4,8 @@
 #include "attndrop.h"
 #include "opts.h"
 #include "study.h"
+#include "atomic.h"
+#include "lock.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -54,39 +56,56 @@ static void progress_clear(progress *p) {
 
 /* -------------------------------------------------------------- train */
 
-/* Keeps the header and the rows of log.csv up to step `last`, replacing the
- * file atomically (a temporary file renamed over it); *kept is the step of the
- * last row kept (-1 if none). */
-static int trim_log(const char *path, long last, long *kept) {
+#define LOG_HEADER "step,train_loss,val_loss,elapsed_s,tokens_per_s\n"
+
+/* Rebuilds log.csv for a resumed run, atomically: the header, then the whole,
+ * well-formed rows up to step `last` in increasing order; a missing file gets
+ * a header, and cut or garbled lines are dropped (and counted in *dropped).
+ * *kept is the step of the last row kept (-1 if none). */
+static int rebuild_log(const char *path, long last, long *kept, int *dropped) {
     *kept = -1;
+    *dropped = 0;
     FILE *in = fopen(path, "r");
-    if (!in) return 0; /* no log yet: the resumed run starts one */
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n), line[512];
-    int rc = 0, header = 1;
-    FILE *out = tmp ? (snprintf(tmp, n, "%s.tmp", path), fopen(tmp, "w")) : NULL;
+    atomic_file af;
+    FILE *out = atomic_open(&af, path);
     if (!out) {
         fprintf(stderr, "%s: cannot rewrite '%s': %s\n", cli_prog, path, strerror(errno));
-        fclose(in);
-        free(tmp);
+        if (in) fclose(in);
         return EXIT_INPUT;
     }
-    while (fgets(line, sizeof line, in)) {
-        long step = header ? -1 : strtol(line, NULL, 10);
-        if (header || step <= last) fputs(line, out);
-        if (!header && step <= last) *kept = step;
-        header = 0;
+    fputs(LOG_HEADER, out);
+    char line[512];
+    int first = 1;
+    while (in && fgets(line, sizeof line, in)) {
+        size_t len = strlen(line);
+        int whole = len > 0 && line[len - 1] == '\n';
+        if (first && strcmp(line, LOG_HEADER) == 0) { first = 0; continue; }
+        first = 0;
+        if (!whole) { /* a cut line, or one too long to be a row: skip the rest of it */
+            int c;
+            while (len == sizeof line - 1 && (c = fgetc(in)) != EOF && c != '\n') {}
+            (*dropped)++;
+            continue;
+        }
+        char step_s[24];
+        double a, b, c, d;
+        char tail;
+        uint64_t step;
+        if (sscanf(line, "%23[0-9],%lf,%lf,%lf,%lf%c", step_s, &a, &b, &c, &d, &tail) != 6 || tail != '\n' ||
+            !ad_parse_uint(step_s, 2147483647u, &step) || (long)step <= *kept) {
+            (*dropped)++;
+            continue;
+        }
+        if ((long)step > last) continue; /* a step that will run again */
+        fputs(line, out);
+        *kept = (long)step;
     }
-    fclose(in);
-    int ok = fflush(out) == 0 && fsync(fileno(out)) == 0;
-    ok = fclose(out) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    if (in) fclose(in);
+    if (atomic_close(&af) != 0) {
         fprintf(stderr, "%s: cannot rewrite '%s': %s; it is unchanged\n", cli_prog, path, strerror(errno));
-        remove(tmp);
-        rc = EXIT_INPUT;
+        return EXIT_INPUT;
     }
-    free(tmp);
-    return rc;
+    return 0;
 }
 
 static int ensure_dir(const char *dir) {
@@ -124,6 +143,47 @@ static ad_status save_run(const ad_model *m, const ad_vocab *v, const ad_train_s
                           const char *ckpt, ad_error *err) {
     ad_status s = ad_train_state_save(m, v, st, state, err);
     return s ? s : ad_checkpoint_save(m, v, ckpt, err);
+}
+
+/* FNV-1a of a run's token ids: what identifies its data on resume */
+static unsigned long long data_hash(const ad_dataset *ds) {
+    unsigned long long h = 14695981039346656037ull;
+    for (size_t i = 0; i < ds->n; i++) {
+        unsigned v = (unsigned)ds->ids[i];
+        for (int b = 0; b < 4; b++) { h ^= (v >> (8 * b)) & 0xffu; h *= 1099511628211ull; }
+    }
+    return h;
+}
+
+/* Reads the run settings a train state holds, "key=value" words, every
+ * number with the strict parser; 0 if any is missing or invalid. *hash is 0
+ * for a state written before runs recorded their data's hash. */
+static int parse_run_args(const char *ra, int *batch, int *max_iters, int *eval_interval, int *eval_iters,
+                          int *task_chars, unsigned long long *hash) {
+    static const char *keys[5] = {"batch_size", "max_iters", "eval_interval", "eval_iters", "task_chars"};
+    int *dst[5] = {batch, max_iters, eval_interval, eval_iters, task_chars}, seen = 0;
+    char buf[512];
+    *hash = 0;
+    if (snprintf(buf, sizeof buf, "%s", ra) >= (int)sizeof buf) return 0;
+    for (char *w = strtok(buf, " "); w; w = strtok(NULL, " ")) {
+        char *eq = strchr(w, '=');
+        if (!eq) return 0;
+        *eq = '\0';
+        if (strcmp(w, "data_hash") == 0) {
+            char *end;
+            errno = 0;
+            *hash = strtoull(eq + 1, &end, 16);
+            if (strlen(eq + 1) != 16 || *end || errno) return 0;
+            continue;
+        }
+        int k = 0;
+        while (k < 5 && strcmp(w, keys[k]) != 0) k++;
+        uint64_t v;
+        if (k == 5 || (seen & (1 << k)) || !ad_parse_uint(eq + 1, 100000000, &v) || v < 1) return 0;
+        *dst[k] = (int)v;
+        seen |= 1 << k;
+    }
+    return seen == 31;
 }
 
 static int file_exists(const char *path) {
@@ -177,6 +237,14 @@ static int cmd_train(int argc, char **argv) {
     }
     if (data && task) return cli_die_usage("train ", "give either --data or --task, not both");
     if (resume && overwrite) return cli_die_usage("train ", "give either --resume or --overwrite, not both");
+    if (resume) /* a resumed run keeps its own settings: say so rather than ignore a flag */
+        for (int k = 0; k < n_opts; k++) {
+            const char *nm = opts[k].name;
+            if (cli_opt_given(opts[k].dst) && strcmp(nm, "resume") && strcmp(nm, "out") && strcmp(nm, "max-iters") &&
+                strcmp(nm, "threads") && strcmp(nm, "checkpoint-interval"))
+                return cli_die_usage("train ", "--%s cannot be changed on --resume: the run keeps its own settings (only "
+                                               "--max-iters, --threads and --checkpoint-interval may be given)", nm);
+        }
     int scheme_id = ad_scheme_lookup(scheme), schedule_id = ad_schedule_lookup(schedule);
     if (scheme_id < 0) return cli_die_usage("train ", "unknown scheme '%s' (see '%s schemes')", scheme, cli_prog);
     if (schedule_id < 0)
@@ -202,8 +270,12 @@ static int cmd_train(int argc, char **argv) {
     ad_train_state st;
     memset(&st, 0, sizeof st);
     rc = 0;
-    int given_max_iters = max_iters;
+    int given_max_iters = max_iters, lock = -1;
+    unsigned long long hash = 0;
     if (resume) {
+        /* one run per directory: a run still going in --out keeps it */
+        struct stat sb;
+        if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode) && (lock = dir_lock(out)) < 0) { rc = EXIT_INPUT; goto done; }
         /* everything comes from the saved state: config, optimiser, seed, data, schedule of evaluations */
         if ((s = ad_train_state_load(&m, &rv, &st, state, 1, &err))) {
             rc = die_status(&err, "--resume needs the train_state.safetensors of an earlier run in --out");
@@ -212,9 +284,7 @@ static int cmd_train(int argc, char **argv) {
         ad_model_free(m);
         m = NULL;
         ad_vocab_free(&rv);
-        if (sscanf(st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", &batch,
-                   &max_iters, &eval_interval, &eval_iters, &task_chars) != 5 || batch < 1 || max_iters < 1 ||
-            eval_interval < 1 || eval_iters < 1 || task_chars < 1) {
+        if (!parse_run_args(st.run_args, &batch, &max_iters, &eval_interval, &eval_iters, &task_chars, &hash)) {
             fprintf(stderr, "%s: %s: its run settings are missing or invalid; cannot resume\n", cli_prog, state);
             rc = EXIT_INPUT;
             goto done;
@@ -230,6 +300,10 @@ static int cmd_train(int argc, char **argv) {
             snprintf(st.run_args, sizeof st.run_args,
                      "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", batch, max_iters,
                      eval_interval, eval_iters, task_chars);
+            if (hash) {
+                size_t len = strlen(st.run_args);
+                snprintf(st.run_args + len, sizeof st.run_args - len, " data_hash=%016llx", hash);
+            }
         }
         seed = st.seed;
         const char *d = strncmp(st.run_data, "file:", 5) == 0 ? st.run_data + 5 : NULL;
@@ -246,6 +320,13 @@ static int cmd_train(int argc, char **argv) {
         if (ds.vocab.size != rv.size || memcmp(ds.vocab.chars, rv.chars, (size_t)rv.size * sizeof *rv.chars) != 0) {
             fprintf(stderr, "%s: %s has changed since the run started (its characters differ); cannot resume\n", cli_prog,
                     d ? d : "the built-in text");
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        if (hash && data_hash(&ds) != hash) {
+            fprintf(stderr, "%s: %s has changed since the run started (same characters, other text: content hash "
+                            "%016llx, the run's %016llx); cannot resume\n", cli_prog, d ? d : "the built-in text",
+                    data_hash(&ds), hash);
             rc = EXIT_INPUT;
             goto done;
         }
@@ -270,11 +351,19 @@ static int cmd_train(int argc, char **argv) {
         st.seed = seed;
         st.opt = ad_adamw_default();
         st.opt.lr = (float)lr;
-        snprintf(st.run_args, sizeof st.run_args, "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d",
-                 batch, max_iters, eval_interval, eval_iters, task_chars);
-        if (data && strlen(data) + 6 > sizeof st.run_data) { rc = cli_die_usage("train ", "the --data path is too long"); goto done; }
-        if (data) snprintf(st.run_data, sizeof st.run_data, "file:%s", data);
+        /* the data is named by its absolute path (a resume may start elsewhere) and its content hash */
+        snprintf(st.run_args, sizeof st.run_args,
+                 "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d data_hash=%016llx", batch,
+                 max_iters, eval_interval, eval_iters, task_chars, data_hash(&ds));
+        char *abs = data ? realpath(data, NULL) : NULL;
+        if (data && (!abs || strlen(abs) + 6 > sizeof st.run_data)) {
+            free(abs);
+            rc = cli_die_usage("train ", "the --data path is too long");
+            goto done;
+        }
+        if (data) snprintf(st.run_data, sizeof st.run_data, "file:%s", abs);
         else snprintf(st.run_data, sizeof st.run_data, "task:%s", ad_task_name((ad_task)task_id));
+        free(abs);
     }
     size_t n_val = ds.n - ds.n_train;
     if (ds.n_train <= (size_t)block || n_val <= (size_t)block) {
@@ -292,6 +381,14 @@ static int cmd_train(int argc, char **argv) {
             goto done;
         }
         if ((rc = ensure_dir(out))) goto done;
+        if ((lock = dir_lock(out)) < 0) { rc = EXIT_INPUT; goto done; }
+        /* a replaced run's files go now, so that a failure before the first save cannot leave the
+         * old run's state beside the new run's log */
+        if (overwrite && ((unlink(state) != 0 && errno != ENOENT) || (unlink(ckpt) != 0 && errno != ENOENT))) {
+            fprintf(stderr, "%s: cannot remove the old run in '%s': %s\n", cli_prog, out, strerror(errno));
+            rc = EXIT_INPUT;
+            goto done;
+        }
         if ((s = ad_model_create(&m, &cfg, batch, 1, seed, &err))) {
             rc = die_status(&err, "try a smaller --batch-size, --block-size or --n-embd");
             goto done;
@@ -302,10 +399,13 @@ static int cmd_train(int argc, char **argv) {
     if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
     /* rows past the saved step come from steps that are lost and will run again: drop them */
     long logged = -1; /* the step of the log's last row */
-    if (resume && (rc = trim_log(logp, st.step, &logged))) goto done;
+    int dropped = 0;
+    if (resume && (rc = rebuild_log(logp, st.step, &logged, &dropped))) goto done;
+    if (dropped) fprintf(stderr, "%s: %s had %d cut or damaged line%s; rebuilt with the rows up to step %ld\n", cli_prog,
+                         logp, dropped, dropped > 1 ? "s" : "", logged);
     log = fopen(logp, resume ? "a" : "w");
     if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
-    if (!resume) fprintf(log, "step,train_loss,val_loss,elapsed_s,tokens_per_s\n");
+    if (!resume) fputs(LOG_HEADER, log);
     fflush(log);
     printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
            (double)ad_model_num_params(m) / 1e6, cfg.vocab_size, ds.n_train, ad_get_threads());
@@ -401,6 +501,7 @@ static int cmd_train(int argc, char **argv) {
     printf("saved %s (%.1f s)\n", ckpt, now_s() - t0);
 done:
     if (log) fclose(log);
+    if (lock >= 0) close(lock);
     free(ckpt);
     free(state);
     free(logp);

@@ -1,6 +1,7 @@
 /* opts.c - the command-line tool's option parser: --name VALUE or
  * --name=VALUE, strict numbers with ranges, one-line errors. */
 #include "opts.h"
+#include "attndrop.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -69,17 +70,15 @@ int cli_parse_opts(const char *cmd, opt *opts, int n_opts, int argc, char **argv
             *(double *)o->dst = d;
         } else {
             if (*v == '-' && o->lo >= 0) return cli_die_usage(cmd, "--%s: '%s' must not be negative", o->name, v);
-            unsigned long long u = 0;
-            long long s = 0;
-            if (o->type == OPT_U64) u = strtoull(v, &end, 10); else s = strtoll(v, &end, 10);
-            if (end == v || *end || errno == ERANGE)
+            uint64_t u;
+            if (!ad_parse_uint(v, UINT64_MAX, &u))
                 return cli_die_usage(cmd, "--%s: '%s' is not a whole number in range", o->name, v);
             if (o->type == OPT_U64) {
-                *(uint64_t *)o->dst = (uint64_t)u;
+                *(uint64_t *)o->dst = u;
             } else {
-                if (!((double)s >= o->lo && (double)s <= o->hi))
+                if (!((double)u >= o->lo && (double)u <= o->hi))
                     return cli_die_usage(cmd, "--%s: %s is out of range [%.0f, %.0f]", o->name, v, o->lo, o->hi);
-                *(int *)o->dst = (int)s;
+                *(int *)o->dst = (int)u;
             }
         }
     }

@@ -3,6 +3,8 @@
  * phase, and the report (report.c). */
 #include "study.h"
 #include "opts.h"
+#include "lock.h"
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -220,6 +222,23 @@ static int load_data(study_spec *sp, ad_dataset *ds) {
     return 0;
 }
 
+/* Whether DIR may receive a study: absent, empty, or holding runs/ (a study's). */
+static int study_dir_ok(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 1; /* absent, or not a directory: mkdir says which */
+    int ok = 1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/runs", dir);
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) { ok = 0; break; }
+    }
+    closedir(d);
+    return ok;
+}
+
 static int total_runs(const study_spec *sp) {
     int n = 0;
     for (int i = 0; i < sp->n_set; i++) n += sp->set[i].n_cells * sp->set[i].seeds;
@@ -404,7 +423,7 @@ static int custom_grid(study_spec *sp, const char *tasks, const char *schemes, c
 }
 
 int cmd_study(int argc, char **argv) {
-    int quick = 0, medium = 0, full = 0, seeds = 0, threads = 0, jobs = 0, timing = 5;
+    int quick = 0, medium = 0, full = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
     int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 8;
     int train_chars = 0;
     double lr = 3e-3, margin = 0.01;
@@ -433,9 +452,11 @@ int cmd_study(int argc, char **argv) {
         {"threads", OPT_INT, &threads, 1, 4096, "threads in all (default: all cores)"},
         {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
+        {"overwrite", OPT_FLAG, &overwrite, 0, 0, "write into an --out that holds files of its own (not a study's)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("study ", opts, n_opts, argc, argv, &help))) return rc;
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error with a message, not a silent kill */
     if (help) {
         printf("usage: %s study [--quick | --medium | --full | --task T --schemes S --p P] [options]\n\n"
                "Trains the attention-dropout schemes side by side and writes OUT/report.md with its plots and\n"
@@ -490,10 +511,17 @@ int cmd_study(int argc, char **argv) {
     rc = load_data(&sp, ds);
     char path[4096];
     if (!rc && snprintf(path, sizeof path, "%s/runs", out) >= (int)sizeof path) rc = cli_die_usage("study ", "the --out path is too long");
+    if (!rc && !overwrite && !study_dir_ok(out)) {
+        fprintf(stderr, "%s: '%s' holds files that are not a study's (it has no runs/); use another --out, or "
+                        "--overwrite to write the study into it\n", cli_prog, out);
+        rc = EXIT_INPUT;
+    }
     if (!rc && ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(path, 0755) != 0 && errno != EEXIST) || access(path, W_OK) != 0)) {
         fprintf(stderr, "%s: cannot write into '%s': %s\n", cli_prog, out, strerror(errno));
         rc = EXIT_INPUT;
     }
+    int lock = -1;
+    if (!rc && (lock = dir_lock(out)) < 0) rc = EXIT_INPUT;
     int n_runs = total_runs(&sp), done_before = 0;
     long steps = 0;
     for (int i = 0; i < sp.n_set; i++) steps += (long)sp.set[i].n_cells * sp.set[i].seeds * sp.set[i].max_iters;
@@ -522,9 +550,9 @@ int cmd_study(int argc, char **argv) {
         if (!rc) printf("timed %d cells of %s, %d rounds (%.0f s)\n", tm.n, sp.set[0].name, tm.rounds, study_now() - t0);
     }
     for (int i = 0; i < sp.n_set; i++) ad_dataset_free(&ds[i]);
-    if (rc) return rc;
-    if (done_before) printf("%d of %d runs were already done in %s\n", done_before, n_runs, out);
-    rc = study_report(out, &sp, &tm);
+    if (!rc && done_before) printf("%d of %d runs were already done in %s\n", done_before, n_runs, out);
+    if (!rc) rc = study_report(out, &sp, &tm);
     if (!rc) printf("wrote %s/report.md (%.0f s)\n", out, study_now() - t_study);
+    if (lock >= 0) close(lock);
     return rc;
 }

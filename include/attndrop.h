@@ -43,6 +43,11 @@ typedef struct {
 /* A static string naming the status ("I/O error", ...). */
 const char *ad_status_name(ad_status s);
 
+/* The one strict reader of whole numbers used for every integer field (files
+ * and command line): 1 and *out set if s is decimal digits only (no sign,
+ * space, exponent or fraction) with a value <= max; 0 otherwise. */
+int ad_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
 /* ---------------------------------------------------------------- Philox */
 
 /* Philox4x32-10 (Salmon et al., SC 2011): out = bijection(ctr) under key. */
@@ -117,8 +122,12 @@ typedef struct {
     size_t n_train; /* ids[0 .. n_train) train, ids[n_train .. n) val */
 } ad_dataset;
 
+/* The largest text file ad_dataset_load reads: 1 GiB. */
+#define AD_MAX_TEXT_BYTES ((size_t)1 << 30)
 /* Reads and tokenizes a UTF-8 file, with the given vocabulary (copied) or,
- * when vocab is NULL, with the text's own. Free with ad_dataset_free. */
+ * when vocab is NULL, with the text's own. Only a regular file of at most
+ * AD_MAX_TEXT_BYTES is read (a FIFO or a device is refused, never waited on).
+ * Free with ad_dataset_free. */
 ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab, ad_error *err);
 /* Tokenizes text already in memory, as ad_dataset_load. */
 ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, const ad_vocab *vocab,

@@ -285,10 +285,11 @@ ad_status ad_train_state_load(ad_model **out, ad_vocab *v, ad_train_state *st, c
     ad_config c;
     ad_status s = read_attndrop(&f, &c, path, "attndrop-train-state", err);
     if (s) return s;
-    double step, seed, vals[5];
+    double vals[5];
+    uint64_t step, seed;
     const char *names[5] = {"lr", "beta1", "beta2", "eps", "weight_decay"};
-    if (!parse_num(ad_st_meta(&f, "step"), 0, 2147483647.0, &step) ||
-        !parse_num(ad_st_meta(&f, "seed"), 0, 18446744073709551615.0, &seed)) {
+    if (!ad_parse_uint(ad_st_meta(&f, "step"), 2147483647u, &step) ||
+        !ad_parse_uint(ad_st_meta(&f, "seed"), UINT64_MAX, &seed)) {
         ad_st_free(&f);
         return ad_fail(err, AD_ERR_FORMAT, "%s: __metadata__ \"step\" or \"seed\" is missing or invalid", path);
     }
@@ -317,8 +318,7 @@ ad_status ad_train_state_load(ad_model **out, ad_vocab *v, ad_train_state *st, c
                     break;
                 }
     }
-    /* the seed is read back exactly (strtod would round values above 2^53) */
-    if (!s) st->seed = strtoull(ad_st_meta(&f, "seed"), NULL, 10);
+    if (!s) st->seed = seed;
     if (!s) {
         const char *ra = ad_st_meta(&f, "run_args"), *rd = ad_st_meta(&f, "run_data");
         if ((ra && strlen(ra) >= sizeof st->run_args) || (rd && strlen(rd) >= sizeof st->run_data))

@@ -202,14 +202,9 @@ ad_status ad_st_parse(ad_st_file *f, const unsigned char *bytes, size_t size, ad
 
 ad_status ad_st_read(ad_st_file *f, const char *path, ad_error *err) {
     memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return ad_fail(err, AD_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        return ad_fail(err, AD_ERR_IO, "'%s' is not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
+    size_t size;
+    FILE *fp = ad_open_regular(path, SIZE_MAX / 2, &size, err);
+    if (!fp) return err ? err->status : AD_ERR_IO;
     unsigned char *buf = malloc(size ? size : 1);
     if (!buf) { fclose(fp); return ad_fail(err, AD_ERR_NOMEM, "cannot allocate %zu bytes for '%s'", size, path); }
     size_t got = fread(buf, 1, size, fp);

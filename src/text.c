@@ -161,27 +161,16 @@ ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, cons
 
 ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab, ad_error *err) {
     memset(d, 0, sizeof *d);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ad_fail(err, AD_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) { fclose(f); return ad_fail(err, AD_ERR_NOMEM, "cannot allocate a read buffer"); }
-    for (;;) {
-        if (len == cap) {
-            if (cap > ((size_t)1 << 40)) { free(buf); fclose(f); return ad_fail(err, AD_ERR_DATA, "'%s' is too large", path); }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); fclose(f); return ad_fail(err, AD_ERR_NOMEM, "cannot hold '%s' in memory", path); }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
+    size_t size;
+    FILE *f = ad_open_regular(path, AD_MAX_TEXT_BYTES, &size, err);
+    if (!f) return err ? err->status : AD_ERR_IO;
+    char *buf = malloc(size ? size : 1);
+    if (!buf) { fclose(f); return ad_fail(err, AD_ERR_NOMEM, "cannot hold '%s' (%zu bytes) in memory", path, size); }
+    size_t len = fread(buf, 1, size, f);
+    int bad = ferror(f) || len != size;
     int saved = errno;
     fclose(f);
-    if (bad) { free(buf); return ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, strerror(saved)); }
+    if (bad) { free(buf); return ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, len != size ? "it changed while being read" : strerror(saved)); }
     if (len == 0) { free(buf); return ad_fail(err, AD_ERR_DATA, "'%s' is empty", path); }
     ad_status s = ad_dataset_from_text(d, buf, len, vocab, err);
     free(buf);

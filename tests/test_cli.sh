@@ -45,7 +45,7 @@ head -c 300 /dev/urandom > "$tmp/random.bin"; printf '\xff' >> "$tmp/random.bin"
 expect_fail "binary file" 2 "invalid UTF-8" $A train --data "$tmp/random.bin"
 printf 'short text' > "$tmp/short.txt"
 expect_fail "data shorter than block" 2 "must be longer than --block-size" $A train --data "$tmp/short.txt" --block-size 8
-expect_fail "directory as data" 2 "cannot read" $A train --data "$tmp"
+expect_fail "directory as data" 2 "not a regular file (a directory)" $A train --data "$tmp"
 head -c 5000 /dev/zero | tr '\0' 'a' > "$tmp/aaaa.txt"
 $A train --data "$tmp/aaaa.txt" "${small[@]}" --max-iters 3 --out "$tmp/a1" >/dev/null 2>&1 && ok || bad "a single repeated character should train"
 
@@ -114,6 +114,32 @@ expect_fail "bad format" 1 "table, csv or json" $A stats --format xml
 $A train "${small[@]}" --scheme fcm --attn-dropout 0.3 --dropout-schedule step-decay --max-iters 5 --out "$tmp/fcm" >/dev/null 2>&1 && ok || bad "train with fcm"
 head -c 2000 "$tmp/fcm/model.safetensors" | grep -qF '\"attn_scheme\":\"fcm\"' && ok || bad "checkpoint records the scheme"
 $A sample --ckpt "$tmp/fcm/model.safetensors" --max-new-tokens 5 >/dev/null && ok || bad "sample from an fcm checkpoint"
+
+# special files: only regular files are read, never waited on; a text over the limit is refused with its size
+mkfifo "$tmp/fifo"
+expect_fail "FIFO as data" 2 "not a regular file (a pipe)" timeout 20 $A train "${small[@]}" --data "$tmp/fifo" --out "$tmp/ff"
+expect_fail "FIFO as checkpoint" 2 "not a regular file (a pipe)" timeout 20 $A sample --ckpt "$tmp/fifo"
+expect_fail "FIFO as eval data" 2 "not a regular file (a pipe)" timeout 20 $A eval --ckpt "$tmp/fcm/model.safetensors" --data "$tmp/fifo"
+expect_fail "device as data" 2 "not a regular file (a device)" timeout 20 $A train "${small[@]}" --data /dev/zero --out "$tmp/ff"
+expect_fail "device in a study" 2 "not a regular file (a device)" timeout 20 $A study --data /dev/zero --out "$tmp/fs"
+truncate -s 1100M "$tmp/huge.txt"
+expect_fail "text over the limit" 2 "has 1153433600 bytes, more than the limit of 1073741824" $A train "${small[@]}" --data "$tmp/huge.txt" --out "$tmp/ff"
+rm -f "$tmp/huge.txt"
+
+# --resume keeps the run's settings: a flag that would change them is refused, not ignored
+$A train "${small[@]}" --max-iters 4 --out "$tmp/r" >/dev/null 2>&1
+for f in "--learning-rate 1" "--seed 5" "--n-embd 64" "--data x.txt" "--dropout 0.5" "--scheme nonzero" "--eval-iters 3"; do
+    # shellcheck disable=SC2086
+    expect_fail "resume with $f" 1 "cannot be changed on --resume" $A train --resume --out "$tmp/r" $f
+done
+$A train --resume --max-iters 6 --threads 1 --checkpoint-interval 2 --out "$tmp/r" >/dev/null 2>&1 && ok || bad "resume with its allowed flags"
+# one strict integer reader: a state whose seed reads "1e03" is refused, not read as 1000 or 1
+sed 's/"seed":"1337"/"seed":"1e03"/' "$tmp/r/train_state.safetensors" > "$tmp/r/s" && mv "$tmp/r/s" "$tmp/r/train_state.safetensors"
+grep -qa '"seed":"1e03"' "$tmp/r/train_state.safetensors" && ok || bad "could not plant the seed"
+expect_fail "seed 1e03" 2 "\"seed\" is missing or invalid" $A train --resume --max-iters 8 --out "$tmp/r"
+for v in "+5" " 5" "5 " "0x10" "1e3" "5.0"; do
+    expect_fail "--max-iters '$v'" 1 "is not a whole number" $A train --max-iters "$v"
+done
 
 # greedy parity: PyTorch's gpt.py model, loaded from this checkpoint, wrote greedy.txt
 g=$($A sample --ckpt tests/fixtures/greedy.safetensors --temperature 0 --max-new-tokens 200)

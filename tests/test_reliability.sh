@@ -126,4 +126,71 @@ $A train --data "$tmp/data.txt" --batch-size 4 --block-size 8 --n-embd 16 --n-he
     --eval-iters 1 --out "$tmp/data" >/dev/null 2>&1
 printf 'XYZ\n' >> "$tmp/data.txt"
 expect_fail "data changed" 2 "has changed since the run started" $A train --resume --max-iters 8 --out "$tmp/data"
+
+# the same characters in another order: the content hash tells them apart
+printf 'ponmlk jihgfedcba, vutsrq.\n%.0s' {1..60} > "$tmp/data2.txt"
+$A train --data "$tmp/data2.txt" --batch-size 4 --block-size 8 --n-embd 16 --n-head 2 --n-layer 1 --max-iters 4 \
+    --eval-iters 1 --out "$tmp/data2" >/dev/null 2>&1
+printf 'abcdefghij klmnop, qrstuv.\n%.0s' {1..60} > "$tmp/data2.txt"
+expect_fail "data reordered" 2 "content hash" $A train --resume --max-iters 8 --out "$tmp/data2"
+# a relative --data resumed from another directory reads the run's own file (its absolute path is kept)
+mkdir -p "$tmp/here" "$tmp/elsewhere"
+cp "$tmp/data.txt" "$tmp/here/d.txt"; printf 'zzzz yyyy\n%.0s' {1..80} > "$tmp/elsewhere/d.txt"
+Aabs=$(realpath "$A")
+(cd "$tmp/here" && $Aabs train --data d.txt --batch-size 4 --block-size 8 --n-embd 16 --n-head 2 --n-layer 1 --max-iters 4 \
+    --eval-iters 1 --out "$tmp/rel" >/dev/null 2>&1)
+(cd "$tmp/elsewhere" && $Aabs train --resume --max-iters 8 --out "$tmp/rel" >/dev/null 2>&1) && ok \
+    || bad "a relative --data resumed from another directory"
+
+# one run per directory: a second train, a resume or a study on a directory in use is refused
+d="$tmp/busy"
+$A train "${cfg[@]}" --max-iters 100000 --out "$d" >/dev/null 2>&1 &
+pid=$!
+wait_for_step "$d" 0
+expect_fail "second run, same directory" 2 "in use by another attndrop run (pid $pid)" $A train "${cfg[@]}" --overwrite --out "$d"
+expect_fail "resume of a running run" 2 "in use by another attndrop run" $A train --resume --out "$d"
+kill -TERM $pid 2>/dev/null; wait $pid
+$A train --resume --max-iters 12 --out "$d" >/dev/null 2>&1 && ok || bad "the directory stays locked after its run ended"
+mkdir -p "$tmp/st"
+study=(--schemes standard --seeds 2 --max-iters 400 --eval-iters 1 --batch-size 2 --block-size 8 --n-embd 8 --n-head 1
+       --n-layer 1 --timing-rounds 0 --jobs 1)
+$A study "${study[@]}" --out "$tmp/st/s" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 1000); do [ -s "$tmp/st/s/.lock" ] && break; sleep 0.01; done
+expect_fail "two studies, one directory" 2 "in use by another attndrop run" $A study "${study[@]}" --out "$tmp/st/s"
+wait $pid
+
+# log.csv on resume: deleted, cut mid-line or holding garbage, it is rebuilt whole (header, rows up to the saved step)
+for damage in delete cut garbage; do
+    d="$tmp/log_$damage"
+    $A train "${cfg[@]}" --max-iters 30 --checkpoint-interval 10 --out "$d" >/dev/null 2>&1 &
+    pid=$!
+    wait_for_step "$d" 20
+    kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
+    case $damage in
+        delete) rm -f "$d/log.csv" ;;
+        cut) head -c -7 "$d/log.csv" > "$d/l" && mv "$d/l" "$d/log.csv" ;;
+        garbage) printf 'garbage,,\n\x01\x02 more\n' >> "$d/log.csv" ;;
+    esac
+    $A train --resume --out "$d" >/dev/null 2>"$tmp/err" && ok || bad "log $damage: resume failed: $(cat "$tmp/err")"
+    [ "$(head -n 1 "$d/log.csv")" = "step,train_loss,val_loss,elapsed_s,tokens_per_s" ] && ok || bad "log $damage: header $(head -n 1 "$d/log.csv")"
+    awk -F, 'BEGIN { prev = -1 } NR > 1 && (NF != 5 || $1 !~ /^[0-9]+$/ || $1 <= prev) { exit 1 } NR > 1 { prev = $1 }' "$d/log.csv" && ok \
+        || bad "log $damage: rows not whole and increasing: $(cat "$d/log.csv")"
+    [ "$(tail -n 1 "$d/log.csv" | cut -d, -f1)" = 29 ] && ok || bad "log $damage: the last row is not step 29"
+done
+
+# --overwrite then a failure before the first save: the old run is gone, not resumed under the new log
+d="$tmp/ow"
+$A train "${cfg[@]}" --max-iters 20 --out "$d" >/dev/null 2>&1
+$A train "${cfg[@]}" --learning-rate 1000 --overwrite --out "$d" >/dev/null 2>&1
+[ $? -eq 3 ] && ok || bad "the replacing run should diverge"
+expect_fail "resume after a failed overwrite" 2 "--resume needs" $A train --resume --out "$d"
+
+# the study under a file-size limit: a message, not a silent SIGXFSZ; a directory of other files is not a study's
+(ulimit -f 1; $A study "${study[@]}" --max-iters 40 --out "$tmp/st/full" >/dev/null 2>"$tmp/err"); rc=$?
+[ $rc -eq 2 ] && grep -q "cannot write" "$tmp/err" && ok || bad "study on a full disk: exit $rc, $(cat "$tmp/err")"
+mkdir -p "$tmp/st/mine"; echo "my notes" > "$tmp/st/mine/report.md"
+expect_fail "study into a directory of other files" 2 "not a study's" $A study "${study[@]}" --max-iters 2 --out "$tmp/st/mine"
+[ "$(cat "$tmp/st/mine/report.md")" = "my notes" ] && ok || bad "the user's report.md was overwritten"
+$A study "${study[@]}" --max-iters 2 --overwrite --out "$tmp/st/mine" >/dev/null 2>&1 && ok || bad "study --overwrite"
 tally reliability

@@ -106,7 +106,7 @@ if command -v gnuplot >/dev/null; then
     hostile="$tmp/h/x';cd ..;touch pwned;'\"\$(touch pwned2)
 y"
     mkdir -p "$tmp/h"
-    (cd "$tmp/h" && $A study --task markov --schemes standard --seeds 2 --max-iters 4 --eval-iters 1 --batch-size 2 \
+    ($A study --task markov --schemes standard --seeds 2 --max-iters 4 --eval-iters 1 --batch-size 2 \
         --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --timing-rounds 0 --out "$hostile" > /dev/null 2>&1) && ok \
         || bad "study with a hostile --out failed"
     [ -z "$(find "$tmp" -name 'pwned*')" ] && ok || bad "a hostile --out ran a command: $(find "$tmp" -name 'pwned*')"
@@ -158,6 +158,17 @@ want=$(awk -F, '$2 == "standard" && $5 == 1099 { s += $7; n++ } END { if (n == 2
 got=$(awk -F, '$2 == "standard" { print $5 }' "$tmp/e/summary.csv")
 awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(a != "" && d < 2e-6 && d > -2e-6) }' && ok \
     || bad "final val loss $got, expected step 1099's mean $want"
+
+# the source's own text (tiny Shakespeare, where present) as a setting, and its small-data cut
+shakespeare=${ATTNDROP_SHAKESPEARE:-../shared/data/tinyshakespeare.txt}
+if [ -f "$shakespeare" ]; then
+    $A study --data "$shakespeare" --schemes standard --seeds 2 --max-iters 4 --eval-iters 1 --batch-size 2 \
+        --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --timing-rounds 0 --train-chars 5000 --out "$tmp/t" > /dev/null 2>&1 \
+        && ok || bad "study on $shakespeare failed"
+    grep -q '^text,small-data,5000,111540,65,' "$tmp/t/settings.csv" && ok || bad "text setting: $(tail -n 1 "$tmp/t/settings.csv")"
+else
+    echo "SKIP: study on tiny Shakespeare ($shakespeare not found; set ATTNDROP_SHAKESPEARE)"
+fi
 
 # bad input fails before any training, with one line
 expect_fail "unknown task" 1 "unknown task 'nope'" $A study --task nope --out "$tmp/b"

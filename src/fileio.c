@@ -1,0 +1,49 @@
+/* fileio.c - opening the files the library reads: regular files only, with
+ * a size limit, and never blocking (a FIFO given as data would otherwise
+ * wait forever for a writer, and a device such as /dev/zero never ends). */
+#include "internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+FILE *ad_open_regular(const char *path, size_t max_bytes, size_t *size, ad_error *err) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        ad_fail(err, AD_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ad_fail(err, AD_ERR_IO, "'%s' is not a regular file (%s)", path,
+                S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a pipe" :
+                S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+        close(fd);
+        return NULL;
+    }
+    if ((unsigned long long)st.st_size > (unsigned long long)max_bytes) {
+        ad_fail(err, AD_ERR_DATA, "'%s' has %lld bytes, more than the limit of %zu", path, (long long)st.st_size, max_bytes);
+        close(fd);
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    *size = (size_t)st.st_size;
+    return f;
+}
