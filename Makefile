@@ -31,7 +31,9 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_BIN := $(BUILD)/tests/parity_dump
 
-FUZZERS := safetensors state tokenizer flags
+FUZZERS := safetensors state tokenizer flags study
+# the CLI's files a harness may call (the study's parser and run records)
+FUZZ_CLI := cli/opts.c cli/atomic.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c
 REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
@@ -58,16 +60,16 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndr
 
 # Each fuzzing harness with a plain main (fuzz/driver.c) that replays the
 # committed corpus and crashes: regression tests in every build.
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c cli/opts.c cli/opts.h $(BUILD)/libattndrop.a | $(BUILD)/fuzz
-	$(CC) $(CFLAGS) $< fuzz/driver.c cli/opts.c $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c $(FUZZ_CLI) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h $(BUILD)/libattndrop.a | $(BUILD)/fuzz
+	$(CC) $(CFLAGS) -I$(BUILD)/gen $< fuzz/driver.c $(FUZZ_CLI) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # libFuzzer builds (clang; the library without OpenMP), each run for FUZZ_SECONDS
 # on a copy of its committed corpus; a crash fails the target and leaves its input
 # in $(BUILD)/fuzz/crash-* (commit it to fuzz/crashes/NAME/).
-$(BUILD)/fuzz/lf_%: fuzz/fuzz_%.c $(LIB_SRC) cli/opts.c | $(BUILD)/fuzz
+$(BUILD)/fuzz/lf_%: fuzz/fuzz_%.c $(LIB_SRC) $(FUZZ_CLI) $(BUILD)/gen/study_gp.h | $(BUILD)/fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp-simd \
-		-Wno-unknown-pragmas -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(BLAS_CFLAGS) \
-		$< $(LIB_SRC) cli/opts.c $(BLAS_LIBS) -lcjson -lm -o $@
+		-Wno-unknown-pragmas -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -I$(BUILD)/gen $(BLAS_CFLAGS) \
+		$< $(LIB_SRC) $(FUZZ_CLI) $(BLAS_LIBS) -lcjson -lm -o $@
 
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/lf_%)
 	@for f in $(FUZZERS); do \

@@ -422,7 +422,7 @@ static int custom_grid(study_spec *sp, const char *tasks, const char *schemes, c
     return 0;
 }
 
-int cmd_study(int argc, char **argv) {
+int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     int quick = 0, medium = 0, full = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
     int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 8;
     int train_chars = 0;
@@ -455,9 +455,10 @@ int cmd_study(int argc, char **argv) {
         {"overwrite", OPT_FLAG, &overwrite, 0, 0, "write into an --out that holds files of its own (not a study's)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
+    memset(cmd, 0, sizeof *cmd);
     if ((rc = cli_parse_opts("study ", opts, n_opts, argc, argv, &help))) return rc;
-    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error with a message, not a silent kill */
     if (help) {
+        cmd->help = 1;
         printf("usage: %s study [--quick | --medium | --full | --task T --schemes S --p P] [options]\n\n"
                "Trains the attention-dropout schemes side by side and writes OUT/report.md with its plots and\n"
                "the CSVs behind it. Rerunning with the same --out skips the runs already done.\n\noptions:\n", cli_prog);
@@ -470,25 +471,24 @@ int cmd_study(int argc, char **argv) {
                              quick ? "quick" : medium ? "medium" : "full");
     if (ps && !schemes) return cli_die_usage("study ", "--p needs --schemes");
     if (n_embd % n_head != 0) return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, n_head);
-    static study_spec sp;
-    memset(&sp, 0, sizeof sp);
+    memset(sp, 0, sizeof *sp);
     if (data) {
-        if (strlen(data) >= sizeof sp.data_path) return cli_die_usage("study ", "the --data path is too long");
-        snprintf(sp.data_path, sizeof sp.data_path, "%s", data);
+        if (strlen(data) >= sizeof sp->data_path) return cli_die_usage("study ", "the --data path is too long");
+        snprintf(sp->data_path, sizeof sp->data_path, "%s", data);
     }
     if (tasks || schemes || cli_opt_given(&train_chars)) {
-        if ((rc = custom_grid(&sp, tasks, schemes, ps, data != NULL, train_chars))) return rc;
+        if ((rc = custom_grid(sp, tasks, schemes, ps, data != NULL, train_chars))) return rc;
     } else {
-        preset(&sp, medium ? "medium" : full ? "full" : "quick", data != NULL);
+        preset(sp, medium ? "medium" : full ? "full" : "quick", data != NULL);
     }
-    sp.batch_size = batch;
-    sp.block_size = block;
-    sp.n_embd = n_embd;
-    sp.eval_iters = eval_iters;
-    sp.margin = margin;
-    sp.timing_rounds = timing;
-    for (int i = 0; i < sp.n_set; i++) {
-        study_setting *st = &sp.set[i];
+    sp->batch_size = batch;
+    sp->block_size = block;
+    sp->n_embd = n_embd;
+    sp->eval_iters = eval_iters;
+    sp->margin = margin;
+    sp->timing_rounds = timing;
+    for (int i = 0; i < sp->n_set; i++) {
+        study_setting *st = &sp->set[i];
         if (seeds) st->seeds = seeds;
         if (max_iters) st->max_iters = max_iters;
         if (max_iters || eval_interval) st->eval_interval = eval_interval ? eval_interval : (st->max_iters / 8 > 0 ? st->max_iters / 8 : 1);
@@ -498,6 +498,22 @@ int cmd_study(int argc, char **argv) {
         if (n_embd % st->n_head != 0)
             return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, st->n_head);
     }
+    sp->jobs = jobs;
+    cmd->threads = threads;
+    cmd->overwrite = overwrite;
+    cmd->out = out;
+    return 0;
+}
+
+int cmd_study(int argc, char **argv) {
+    static study_spec sp;
+    study_cmd cmd;
+    int rc = study_parse(argc, argv, &sp, &cmd);
+    if (rc || cmd.help) return rc;
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error with a message, not a silent kill */
+    int jobs = sp.jobs, threads = cmd.threads, overwrite = cmd.overwrite;
+    const char *out = cmd.out;
+
     if (!jobs) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
@@ -529,7 +545,7 @@ int cmd_study(int argc, char **argv) {
     if (!rc) done_before = count_done(&sp, out, &rc);
     if (!rc) {
         printf("study (%s): %d settings, %d runs, %ld steps in all (B%d T%d C%d) in %s, %d at a time\n", sp.grid, sp.n_set,
-               n_runs, steps, batch, block, n_embd, out, jobs);
+               n_runs, steps, sp.batch_size, sp.block_size, sp.n_embd, out, jobs);
         for (int i = 0; i < sp.n_set; i++)
             printf("  %-12s %2d cells x %2d seeds x %5d steps, H%d L%d, lr %g, %ld training characters\n", sp.set[i].name,
                    sp.set[i].n_cells, sp.set[i].seeds, sp.set[i].max_iters, sp.set[i].n_head, sp.set[i].n_layer,

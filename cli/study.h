@@ -72,6 +72,14 @@ typedef struct {
 } study_timing;
 
 int cmd_study(int argc, char **argv);
+/* What the command line asks of a study besides its grid. */
+typedef struct {
+    int help, threads, overwrite;
+    const char *out;
+} study_cmd;
+/* Parses the study's command line into its grid (no data read, nothing
+ * written); 0, or the exit code after one line on stderr. */
+int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd);
 
 /* study_run.c */
 /* DIR/runs/<setting>-<scheme>-<p>-<seed>.csv */
