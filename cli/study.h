@@ -33,7 +33,8 @@ typedef struct {
     double cell_p[STUDY_MAX_CELLS];
     /* from the data, filled before training */
     double floor;         /* exact entropy rate; NaN for a text */
-    double unigram, bigram; /* entropies of the whole text's characters and of a character given the previous one */
+    double unigram;       /* entropy of the whole text's characters */
+    double bigram;        /* val loss of an add-1/2 bigram model fitted to the training split */
     long n_train, n_val;
     int vocab;
     unsigned long long data_hash; /* FNV-1a of the token ids of both splits */

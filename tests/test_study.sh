@@ -27,7 +27,7 @@ check_header summary.csv "task,scheme,p,seeds,final_val_mean,final_val_ci95,best
 check_header effects.csv "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict"
 check_header position_effects.csv "task,scheme,p,baseline,pos,seeds,diff_mean,diff_ci95"
 check_header benefit.csv "task,scheme,p,seeds,share_of_benefit,share_ci95"
-check_header settings.csv "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram,learned_below,learned"
+check_header settings.csv "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram_model_val,learned_below,learned"
 check_header timing.csv "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_none"
 [ "$(tail -n +2 "$tmp/s/summary.csv" | wc -l)" -eq 6 ] && ok || bad "summary rows"
 [ "$(tail -n +2 "$tmp/s/effects.csv" | wc -l)" -eq 4 ] && ok || bad "effects rows: $(tail -n +2 "$tmp/s/effects.csv" | wc -l), expected 4"
