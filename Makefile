@@ -99,11 +99,11 @@ check:
 	$(MAKE) fuzz
 
 # The README's main job: the quick study, report in study/report.md.
-study: all
+study: $(BUILD)/attndrop
 	$(BUILD)/attndrop study --quick --out study
 
 # A short run on the built-in markov text, then a sample from the checkpoint.
-demo: all
+demo: $(BUILD)/attndrop
 	$(BUILD)/attndrop train --task markov --batch-size 32 --block-size 64 --n-embd 64 --n-head 4 --n-layer 4 \
 		--learning-rate 1e-3 --max-iters 600 --eval-interval 100 --eval-iters 20 --out out --overwrite
 	@echo "entropy rate of the markov text (the lowest loss possible): $$($(BUILD)/attndrop text --entropy)"
