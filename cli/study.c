@@ -395,6 +395,8 @@ static int custom_grid(study_spec *sp, const char *tasks, const char *schemes, c
                 return cli_die_usage("study ", "--p: '%s' is not a rate in [0, 1)", pitems[j]);
             snprintf(canon, sizeof canon, "%g", pv[j]); /* the rate as run files name it */
             pv[j] = strtod(canon, NULL);
+            if (!(pv[j] < 1.0)) /* 0.9999999 names 1 in 6 digits */
+                return cli_die_usage("study ", "--p: '%s' is not a rate in [0, 1) to 6 digits", pitems[j]);
             for (int i = 0; i < j; i++)
                 if (pv[i] == pv[j]) return cli_die_usage("study ", "--p: %s is given twice (as %g)", pitems[j], pv[j]);
         }
