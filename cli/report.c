@@ -210,6 +210,12 @@ static ad_ratio benefit(const rdata *d, int set, int cell, int *std_cell) {
 
 /* ------------------------------------------------------------ CSV files */
 
+/* a comparison's first columns: task,scheme,p,baseline, */
+static void eff_key(FILE *f, const study_spec *sp, const eff_row *r) {
+    const study_setting *st = &sp->set[r->set];
+    fprintf(f, "%s,%s,%g,%s,", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell], sname(st->cell_scheme[r->base]));
+}
+
 #define OPEN(name)                                                                  \
     do {                                                                            \
         snprintf(path, sizeof path, "%s/%s", dir, name);                            \
@@ -304,9 +310,8 @@ static int write_csvs(const char *dir, const rdata *d) {
     fprintf(f, "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict\n");
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
-        const study_setting *st = &sp->set[r->set];
-        fprintf(f, "%s,%s,%g,%s,%d,%.6f,%.6f,%g,%s\n", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
-                sname(st->cell_scheme[r->base]), r->e.n, r->e.mean, r->e.ci95, sp->margin,
+        eff_key(f, sp, r);
+        fprintf(f, "%d,%.6f,%.6f,%g,%s\n", r->e.n, r->e.mean, r->e.ci95, sp->margin,
                 d->learned[r->set] ? ad_verdict_name(r->e.verdict) : "not-learned");
     }
     CLOSE();
@@ -314,12 +319,12 @@ static int write_csvs(const char *dir, const rdata *d) {
     fprintf(f, "task,scheme,p,baseline,pos,seeds,diff_mean,diff_ci95\n");
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
-        const study_setting *st = &sp->set[r->set];
-        for (int t = 0; t < T; t++)
-            fprintf(f, "%s,%s,%g,%s,%d,%d,%.6f,%.6f\n", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
-                    sname(st->cell_scheme[r->base]), t, r->pos[t].n, r->pos[t].mean, r->pos[t].ci95);
-        fprintf(f, "%s,%s,%g,%s,0-3,%d,%.6f,%.6f\n", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
-                sname(st->cell_scheme[r->base]), r->early.n, r->early.mean, r->early.ci95);
+        for (int t = 0; t < T; t++) {
+            eff_key(f, sp, r);
+            fprintf(f, "%d,%d,%.6f,%.6f\n", t, r->pos[t].n, r->pos[t].mean, r->pos[t].ci95);
+        }
+        eff_key(f, sp, r);
+        fprintf(f, "0-3,%d,%.6f,%.6f\n", r->early.n, r->early.mean, r->early.ci95);
     }
     CLOSE();
     OPEN("benefit.csv");
