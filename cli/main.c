@@ -145,14 +145,9 @@ static ad_status save_run(const ad_model *m, const ad_vocab *v, const ad_train_s
     return s ? s : ad_checkpoint_save(m, v, ckpt, err);
 }
 
-/* FNV-1a of a run's token ids: what identifies its data on resume */
+/* what identifies a run's data on resume */
 static unsigned long long data_hash(const ad_dataset *ds) {
-    unsigned long long h = 14695981039346656037ull;
-    for (size_t i = 0; i < ds->n; i++) {
-        unsigned v = (unsigned)ds->ids[i];
-        for (int b = 0; b < 4; b++) { h ^= (v >> (8 * b)) & 0xffu; h *= 1099511628211ull; }
-    }
-    return h;
+    return (unsigned long long)ad_hash_ids(AD_HASH_INIT, ds->ids, ds->n);
 }
 
 /* Reads the run settings a train state holds, "key=value" words, every

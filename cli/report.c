@@ -210,6 +210,13 @@ static ad_ratio benefit(const rdata *d, int set, int cell, int *std_cell) {
 
 /* ------------------------------------------------------------ CSV files */
 
+/* one line for a failed write, the temporary file removed; an exit code */
+static int io_fail(const char *path, atomic_file *af) {
+    fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, path, strerror(errno));
+    atomic_abort(af);
+    return EXIT_INPUT;
+}
+
 /* a comparison's first columns: task,scheme,p,baseline, */
 static void eff_key(FILE *f, const study_spec *sp, const eff_row *r) {
     const study_setting *st = &sp->set[r->set];
@@ -351,9 +358,7 @@ static int write_csvs(const char *dir, const rdata *d) {
     }
     return 0;
 io:
-    fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, path, strerror(errno));
-    atomic_abort(&af);
-    return EXIT_INPUT;
+    return io_fail(path, &af);
 }
 
 /* ------------------------------------------------------- plot data files */
@@ -454,9 +459,7 @@ static int write_plot_data(const char *dir, const rdata *d, char *words, size_t 
     }
     return 0;
 io:
-    fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, path, strerror(errno));
-    atomic_abort(&af);
-    return EXIT_INPUT;
+    return io_fail(path, &af);
 }
 
 /* ------------------------------------------------------------ report.md */
@@ -472,9 +475,7 @@ static int write_report(const char *dir, const rdata *d) {
     CLOSE();
     return 0;
 io:
-    fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, path, strerror(errno));
-    atomic_abort(&af);
-    return EXIT_INPUT;
+    return io_fail(path, &af);
 }
 
 int study_report(const char *dir, const study_spec *sp, const study_timing *tm) {

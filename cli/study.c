@@ -135,15 +135,6 @@ static void preset(study_spec *sp, const char *grid, int with_text) {
     }
 }
 
-/* FNV-1a over the token ids */
-static unsigned long long hash_ids(unsigned long long h, const int *ids, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = (unsigned)ids[i];
-        for (int b = 0; b < 4; b++) { h ^= (v >> (8 * b)) & 0xffu; h *= 1099511628211ull; }
-    }
-    return h;
-}
-
 /* The entropy (nats) of the text's characters: the loss of the best model
  * that sees no context. */
 static double unigram_entropy(const ad_dataset *d) {
@@ -176,13 +167,12 @@ static double bigram_val_loss(const ad_dataset *d) {
 
 /* Keeps the first `keep` tokens of the training split and the whole
  * validation split (the vocabulary is the full text's). */
-static int cut_train(ad_dataset *d, long keep) {
-    if (keep <= 0 || (size_t)keep >= d->n_train) return 0;
+static void cut_train(ad_dataset *d, long keep) {
+    if (keep <= 0 || (size_t)keep >= d->n_train) return;
     size_t n_val = d->n - d->n_train;
     memmove(d->ids + keep, d->ids + d->n_train, n_val * sizeof *d->ids);
     d->n_train = (size_t)keep;
     d->n = (size_t)keep + n_val;
-    return 0;
 }
 
 /* Loads every setting's data and checks it fits the model; an exit code. */
@@ -212,8 +202,8 @@ static int load_data(study_spec *sp, ad_dataset *ds) {
         st->n_train = (long)ds[i].n_train;
         st->n_val = (long)(ds[i].n - ds[i].n_train);
         st->vocab = ds[i].vocab.size;
-        unsigned long long h = hash_ids(14695981039346656037ull, ds[i].ids, ds[i].n);
-        st->data_hash = hash_ids(h, (const int[]){(int)ds[i].n_train}, 1);
+        int n_train = (int)ds[i].n_train; /* the split is part of the data's identity */
+        st->data_hash = ad_hash_ids(ad_hash_ids(AD_HASH_INIT, ds[i].ids, ds[i].n), &n_train, 1);
         /* the model must fit before hours of training begin */
         ad_config c = ad_config_default();
         c.vocab_size = ds[i].vocab.size; c.block_size = sp->block_size; c.n_embd = sp->n_embd;

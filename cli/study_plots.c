@@ -3,6 +3,7 @@
  * an argument vector (no shell), its output in DIR/plots/gnuplot.log. */
 #include "study.h"
 #include "atomic.h"
+#include "opts.h"
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -39,6 +40,6 @@ int study_draw_plots(const char *dir, double margin, const char *settings_words)
         ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
     posix_spawn_file_actions_destroy(&fa);
-    if (!ok) fprintf(stderr, "%s: plots not drawn: gnuplot (Debian's gnuplot-nox) failed or is missing; see %s\n", "attndrop", log);
+    if (!ok) fprintf(stderr, "%s: plots not drawn: gnuplot (Debian's gnuplot-nox) failed or is missing; see %s\n", cli_prog, log);
     return ok;
 }

@@ -133,6 +133,10 @@ ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab
 ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, const ad_vocab *vocab,
                                ad_error *err);
 void ad_dataset_free(ad_dataset *d);
+/* FNV-1a (64-bit) of token ids, continuing from h (AD_HASH_INIT to start):
+ * what identifies a run's data in its train state and a study's run records. */
+#define AD_HASH_INIT 14695981039346656037ull
+uint64_t ad_hash_ids(uint64_t h, const int *ids, size_t n);
 
 /* Built-in synthetic texts, fixed by the seed:
  *  markov  a random order-3 character Markov chain over 32 symbols;

@@ -25,10 +25,10 @@ double ad_rng_normal(const ad_rng *r, uint64_t i);
 double ad_task_markov_logprob(uint64_t seed, int a, int b, int c, int next);
 int ad_task_markov_symbol(char ch);
 
-/* Opens path for reading if it is a regular file of at most max_bytes
- * (never blocking on a FIFO); *size is its size. NULL with err filled
- * otherwise. The caller closes the FILE. */
+/* Opens path for reading into *out if it is a regular file of at most
+ * max_bytes (never blocking on a FIFO); *size is its size. The caller closes
+ * *out. */
 #include <stdio.h>
-FILE *ad_open_regular(const char *path, size_t max_bytes, size_t *size, ad_error *err);
+ad_status ad_open_regular(FILE **out, const char *path, size_t max_bytes, size_t *size, ad_error *err);
 
 #endif

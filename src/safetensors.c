@@ -203,8 +203,9 @@ ad_status ad_st_parse(ad_st_file *f, const unsigned char *bytes, size_t size, ad
 ad_status ad_st_read(ad_st_file *f, const char *path, ad_error *err) {
     memset(f, 0, sizeof *f);
     size_t size;
-    FILE *fp = ad_open_regular(path, SIZE_MAX / 2, &size, err);
-    if (!fp) return err ? err->status : AD_ERR_IO;
+    FILE *fp;
+    ad_status os = ad_open_regular(&fp, path, SIZE_MAX / 2, &size, err);
+    if (os) return os;
     unsigned char *buf = malloc(size ? size : 1);
     if (!buf) { fclose(fp); return ad_fail(err, AD_ERR_NOMEM, "cannot allocate %zu bytes for '%s'", size, path); }
     size_t got = fread(buf, 1, size, fp);

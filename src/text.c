@@ -162,8 +162,9 @@ ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, cons
 ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab, ad_error *err) {
     memset(d, 0, sizeof *d);
     size_t size;
-    FILE *f = ad_open_regular(path, AD_MAX_TEXT_BYTES, &size, err);
-    if (!f) return err ? err->status : AD_ERR_IO;
+    FILE *f;
+    ad_status s = ad_open_regular(&f, path, AD_MAX_TEXT_BYTES, &size, err);
+    if (s) return s;
     char *buf = malloc(size ? size : 1);
     if (!buf) { fclose(f); return ad_fail(err, AD_ERR_NOMEM, "cannot hold '%s' (%zu bytes) in memory", path, size); }
     size_t len = fread(buf, 1, size, f);
@@ -172,10 +173,18 @@ ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab
     fclose(f);
     if (bad) { free(buf); return ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, len != size ? "it changed while being read" : strerror(saved)); }
     if (len == 0) { free(buf); return ad_fail(err, AD_ERR_DATA, "'%s' is empty", path); }
-    ad_status s = ad_dataset_from_text(d, buf, len, vocab, err);
+    s = ad_dataset_from_text(d, buf, len, vocab, err);
     free(buf);
     if (s) ad_error_prefix(err, path, ": ");
     return s;
+}
+
+uint64_t ad_hash_ids(uint64_t h, const int *ids, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = (unsigned)ids[i];
+        for (int b = 0; b < 4; b++) { h ^= (v >> (8 * b)) & 0xffu; h *= 1099511628211ull; }
+    }
+    return h;
 }
 
 void ad_dataset_free(ad_dataset *d) {
