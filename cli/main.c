@@ -186,6 +186,266 @@ static int file_exists(const char *path) {
     return stat(path, &sb) == 0;
 }
 
+/* A training run: its files, settings, data, model and state. */
+typedef struct {
+    const char *out;
+    char *ckpt, *state, *logp;
+    int resume, batch, max_iters, eval_interval, eval_iters, task_chars, ckpt_interval, lock;
+    uint64_t seed;
+    ad_config cfg;
+    ad_dataset ds;
+    ad_model *m;
+    ad_train_state st;
+} train_job;
+
+/* Both splits must hold a window of block_size + 1 tokens. */
+static int check_splits(const train_job *j) {
+    size_t n_val = j->ds.n - j->ds.n_train;
+    int block = j->cfg.block_size;
+    if (j->ds.n_train > (size_t)block && n_val > (size_t)block) return 0;
+    fprintf(stderr, "%s: the data has %zu characters: each split (90%% train: %zu, 10%% val: %zu) must be longer "
+                    "than --block-size %d; use a longer text or a smaller --block-size\n",
+            cli_prog, j->ds.n, j->ds.n_train, n_val, block);
+    return EXIT_INPUT;
+}
+
+/* Loads the run saved in j->out, with its own settings and data (checked to be
+ * the run's); extend_to (0: not given) lengthens it. *finished when nothing is
+ * left to train. An exit code. */
+static int job_resume(train_job *j, int extend_to, int *finished) {
+    ad_error err = {0};
+    ad_vocab rv = {0, NULL};
+    unsigned long long hash = 0;
+    ad_status s;
+    int rc = 0;
+    /* one run per directory: a run still going in --out keeps it */
+    struct stat sb;
+    if (stat(j->out, &sb) == 0 && S_ISDIR(sb.st_mode) && (j->lock = dir_lock(j->out)) < 0) return EXIT_INPUT;
+    /* everything comes from the saved state: config, optimiser, seed, data, schedule of evaluations */
+    if ((s = ad_train_state_load(&j->m, &rv, &j->st, j->state, 1, &err)))
+        return die_status(&err, "--resume needs the train_state.safetensors of an earlier run in --out");
+    ad_model_free(j->m);
+    j->m = NULL;
+    ad_vocab_free(&rv);
+    if (!parse_run_args(j->st.run_args, &j->batch, &j->max_iters, &j->eval_interval, &j->eval_iters, &j->task_chars,
+                        &hash)) {
+        fprintf(stderr, "%s: %s: its run settings are missing or invalid; cannot resume\n", cli_prog, j->state);
+        return EXIT_INPUT;
+    }
+    if ((s = ad_train_state_load(&j->m, &rv, &j->st, j->state, j->batch, &err))) return die_status(&err, NULL);
+    if (extend_to) { /* a run may be extended; everything else is the run's own */
+        if (extend_to < j->st.step) {
+            fprintf(stderr, "%s: --max-iters %d is below the %ld steps already done\n", cli_prog, extend_to, j->st.step);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        j->max_iters = extend_to;
+        snprintf(j->st.run_args, sizeof j->st.run_args,
+                 "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", j->batch, j->max_iters,
+                 j->eval_interval, j->eval_iters, j->task_chars);
+        if (hash) {
+            size_t len = strlen(j->st.run_args);
+            snprintf(j->st.run_args + len, sizeof j->st.run_args - len, " data_hash=%016llx", hash);
+        }
+    }
+    j->seed = j->st.seed;
+    const char *d = strncmp(j->st.run_data, "file:", 5) == 0 ? j->st.run_data + 5 : NULL;
+    int task_id = strncmp(j->st.run_data, "task:", 5) == 0 ? ad_task_lookup(j->st.run_data + 5) : -1;
+    if (!d && task_id < 0) {
+        fprintf(stderr, "%s: %s: unknown data '%s'; cannot resume\n", cli_prog, j->state, j->st.run_data);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    if ((s = load_data(&j->ds, d, (ad_task)task_id, j->task_chars, j->seed, &err))) {
+        rc = die_status(&err, "the run's data must still be there");
+        goto done;
+    }
+    if (j->ds.vocab.size != rv.size || memcmp(j->ds.vocab.chars, rv.chars, (size_t)rv.size * sizeof *rv.chars) != 0) {
+        fprintf(stderr, "%s: %s has changed since the run started (its characters differ); cannot resume\n", cli_prog,
+                d ? d : "the built-in text");
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    if (hash && data_hash(&j->ds) != hash) {
+        fprintf(stderr, "%s: %s has changed since the run started (same characters, other text: content hash "
+                        "%016llx, the run's %016llx); cannot resume\n", cli_prog, d ? d : "the built-in text",
+                data_hash(&j->ds), hash);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    j->cfg = *ad_model_config(j->m);
+    if (j->st.step >= j->max_iters) {
+        printf("the run in %s already finished (%ld of %d steps)\n", j->out, j->st.step, j->max_iters);
+        *finished = 1;
+        goto done;
+    }
+    rc = check_splits(j);
+done:
+    ad_vocab_free(&rv);
+    return rc;
+}
+
+/* Starts a new run in j->out with j's settings and j->cfg's model (its
+ * vocabulary taken from the data); overwrite replaces a run saved there. An
+ * exit code. */
+static int job_start(train_job *j, const char *data, int task_id, double lr, int overwrite) {
+    ad_error err = {0};
+    int rc;
+    if (load_data(&j->ds, data, (ad_task)task_id, j->task_chars, j->seed, &err)) return die_status(&err, NULL);
+    j->cfg.vocab_size = j->ds.vocab.size;
+    if (ad_config_check(&j->cfg, &err)) return cli_die_usage("train ", "%s", err.msg);
+    j->st.seed = j->seed;
+    j->st.opt = ad_adamw_default();
+    j->st.opt.lr = (float)lr;
+    /* the data is named by its absolute path (a resume may start elsewhere) and its content hash */
+    snprintf(j->st.run_args, sizeof j->st.run_args,
+             "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d data_hash=%016llx", j->batch,
+             j->max_iters, j->eval_interval, j->eval_iters, j->task_chars, data_hash(&j->ds));
+    char *abs = data ? realpath(data, NULL) : NULL;
+    if (data && (!abs || strlen(abs) + 6 > sizeof j->st.run_data)) {
+        free(abs);
+        return cli_die_usage("train ", "the --data path is too long");
+    }
+    if (data) snprintf(j->st.run_data, sizeof j->st.run_data, "file:%s", abs);
+    else snprintf(j->st.run_data, sizeof j->st.run_data, "task:%s", ad_task_name((ad_task)task_id));
+    free(abs);
+    if ((rc = check_splits(j))) return rc;
+    if (!overwrite && (file_exists(j->state) || file_exists(j->ckpt))) {
+        fprintf(stderr, "%s: %s already holds a run; continue it with --resume, or replace it with --overwrite\n",
+                cli_prog, j->out);
+        return EXIT_USAGE;
+    }
+    if ((rc = ensure_dir(j->out))) return rc;
+    if ((j->lock = dir_lock(j->out)) < 0) return EXIT_INPUT;
+    /* a replaced run's files go now, so that a failure before the first save cannot leave the
+     * old run's state beside the new run's log */
+    if (overwrite && ((unlink(j->state) != 0 && errno != ENOENT) || (unlink(j->ckpt) != 0 && errno != ENOENT))) {
+        fprintf(stderr, "%s: cannot remove the old run in '%s': %s\n", cli_prog, j->out, strerror(errno));
+        return EXIT_INPUT;
+    }
+    if (ad_model_create(&j->m, &j->cfg, j->batch, 1, j->seed, &err))
+        return die_status(&err, "try a smaller --batch-size, --block-size or --n-embd");
+    return 0;
+}
+
+/* Trains j from its step to j->max_iters: the log, evaluations, interval
+ * saves, SIGINT/SIGTERM, and the final save. An exit code. */
+static int job_train(train_job *j) {
+    ad_error err = {0};
+    ad_status s;
+    int rc = 0, block = j->cfg.block_size;
+    FILE *log = NULL;
+    int *xb = malloc((size_t)j->batch * block * sizeof(int)), *yb = malloc((size_t)j->batch * block * sizeof(int));
+    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+    /* rows past the saved step come from steps that are lost and will run again: drop them */
+    long logged = -1; /* the step of the log's last row */
+    int dropped = 0;
+    if (j->resume && (rc = rebuild_log(j->logp, j->st.step, &logged, &dropped))) goto done;
+    if (dropped) fprintf(stderr, "%s: %s had %d cut or damaged line%s; rebuilt with the rows up to step %ld\n", cli_prog,
+                         j->logp, dropped, dropped > 1 ? "s" : "", logged);
+    log = fopen(j->logp, j->resume ? "a" : "w");
+    if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, j->logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
+    if (!j->resume) fputs(LOG_HEADER, log);
+    fflush(log);
+    printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
+           (double)ad_model_num_params(j->m) / 1e6, j->cfg.vocab_size, j->ds.n_train, ad_get_threads());
+    printf("attention dropout: %s at p=%g (%s), dropout elsewhere %g\n", ad_scheme_get(j->cfg.scheme)->name,
+           (double)j->cfg.attn_dropout, ad_schedule_name(j->cfg.schedule), (double)j->cfg.dropout);
+    if (j->resume) printf("resuming at step %ld of %d\n", j->st.step, j->max_iters);
+    fflush(stdout);
+
+    /* a signal ends the run at the next step boundary, with everything saved;
+     * a file-size limit makes writes fail with an error instead of killing us */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* a signal must not cut a write short */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN);
+
+    ad_model_set_total_steps(j->m, j->max_iters);
+    progress pr = {isatty(2), 0.0};
+    double t0 = now_s(), train_time = 0.0, train_time_at_row = 0.0;
+    long tokens_at_row = 0, tokens = 0;
+    float loss = 0.0f;
+    long start = j->st.step; /* an interval save follows its step's evaluation: do not log that row twice */
+    for (long iter = start; iter < j->max_iters; iter++) {
+        if (stop_signal) {
+            progress_clear(&pr);
+            j->st.step = iter;
+            if ((s = save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, &err))) { rc = die_status(&err, NULL); goto done; }
+            fprintf(stderr, "%s: stopped by %s after step %ld of %d; saved %s and %s; continue with "
+                            "'%s train --resume --out %s'\n", cli_prog, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                    iter, j->max_iters, j->state, j->ckpt, cli_prog, j->out);
+            rc = 128 + stop_signal;
+            goto done;
+        }
+        if ((iter % j->eval_interval == 0 || iter == j->max_iters - 1) && !(iter == start && logged == start)) {
+            float tl, vl;
+            if ((s = ad_estimate_loss(j->m, &j->ds, j->batch, j->eval_iters, j->seed, (uint64_t)iter, xb, yb, &tl, &vl, &err))) {
+                progress_clear(&pr);
+                rc = die_status(&err, NULL);
+                goto done;
+            }
+            double dt = train_time - train_time_at_row;
+            double tps = dt > 0 ? (double)(tokens - tokens_at_row) / dt : 0.0;
+            progress_clear(&pr);
+            printf("step %ld: train loss %.4f, val loss %.4f\n", iter, (double)tl, (double)vl);
+            fflush(stdout);
+            fprintf(log, "%ld,%.6f,%.6f,%.3f,%.1f\n", iter, (double)tl, (double)vl, now_s() - t0, tps);
+            fflush(log);
+            train_time_at_row = train_time;
+            tokens_at_row = tokens;
+        }
+        double ts = now_s();
+        ad_get_batch(j->ds.ids, j->ds.n_train, j->batch, block, j->seed, AD_RNG_BATCH, (uint32_t)iter, 0, xb, yb);
+        s = ad_model_forward(j->m, xb, yb, j->batch, block, 1, j->seed, (uint64_t)iter, &loss, &err);
+        if (!s) {
+            ad_model_backward(j->m);
+            s = ad_model_check_grads(j->m, &err);
+        }
+        if (s) {
+            progress_clear(&pr);
+            fprintf(stderr, "%s: training diverged at step %ld: %s; the last saved state is kept "
+                            "(try a smaller --learning-rate)\n", cli_prog, iter, err.msg);
+            rc = EXIT_NUMERIC;
+            goto done;
+        }
+        /* save here, before the update: the state of `iter` steps has just given a finite
+         * loss and gradients, so a run that diverges later keeps a state that works */
+        if (j->ckpt_interval > 0 && iter > start && iter % j->ckpt_interval == 0) {
+            j->st.step = iter;
+            double tsave = now_s();
+            if ((s = save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, &err))) {
+                progress_clear(&pr);
+                rc = die_status(&err, NULL);
+                goto done;
+            }
+            ts += now_s() - tsave; /* saving is not training time */
+        }
+        ad_model_adamw_step(j->m, &j->st.opt, iter + 1);
+        train_time += now_s() - ts;
+        tokens += (long)j->batch * block;
+        double tps = (double)tokens / train_time;
+        progress_draw(&pr, iter + 1, j->max_iters, loss, tps, (double)(j->max_iters - iter - 1) * j->batch * block / tps,
+                      iter + 1 == j->max_iters);
+    }
+    progress_clear(&pr);
+    j->st.step = j->max_iters;
+    if ((s = save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, &err))) {
+        rc = die_status(&err, NULL);
+        goto done;
+    }
+    printf("saved %s (%.1f s)\n", j->ckpt, now_s() - t0);
+done:
+    if (log) fclose(log);
+    free(xb);
+    free(yb);
+    return rc;
+}
+
 static int cmd_train(int argc, char **argv) {
     ad_config cfg = ad_config_default();
     int batch = 64, block = cfg.block_size, n_embd = cfg.n_embd, n_head = cfg.n_head, n_layer = cfg.n_layer;
@@ -248,92 +508,24 @@ static int cmd_train(int argc, char **argv) {
     if (task_id < 0) return cli_die_usage("train ", "unknown task '%s' (known: markov, copy, recall)", task);
     if (threads > 0) ad_set_threads(threads);
 
+    train_job j;
+    memset(&j, 0, sizeof j);
+    j.out = out;
+    j.resume = resume;
+    j.lock = -1;
+    j.batch = batch; j.max_iters = max_iters; j.eval_interval = eval_interval; j.eval_iters = eval_iters;
+    j.task_chars = task_chars; j.ckpt_interval = ckpt_interval; j.seed = seed;
     size_t path_len = strlen(out) + 32;
-    char *ckpt = malloc(path_len), *state = malloc(path_len), *logp = malloc(path_len);
-    if (!ckpt || !state || !logp) { free(ckpt); free(state); free(logp); fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
-    snprintf(ckpt, path_len, "%s/model.safetensors", out);
-    snprintf(state, path_len, "%s/train_state.safetensors", out);
-    snprintf(logp, path_len, "%s/log.csv", out);
-
-    ad_error err = {0};
-    ad_dataset ds = {{0, NULL}, NULL, 0, 0};
-    ad_model *m = NULL;
-    ad_vocab rv = {0, NULL};
-    int *xb = NULL, *yb = NULL;
-    FILE *log = NULL;
-    ad_status s;
-    ad_train_state st;
-    memset(&st, 0, sizeof st);
-    rc = 0;
-    int given_max_iters = max_iters, lock = -1;
-    unsigned long long hash = 0;
+    j.ckpt = malloc(path_len); j.state = malloc(path_len); j.logp = malloc(path_len);
+    if (!j.ckpt || !j.state || !j.logp) { rc = EXIT_INPUT; fprintf(stderr, "%s: out of memory\n", cli_prog); goto done; }
+    snprintf(j.ckpt, path_len, "%s/model.safetensors", out);
+    snprintf(j.state, path_len, "%s/train_state.safetensors", out);
+    snprintf(j.logp, path_len, "%s/log.csv", out);
     if (resume) {
-        /* one run per directory: a run still going in --out keeps it */
-        struct stat sb;
-        if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode) && (lock = dir_lock(out)) < 0) { rc = EXIT_INPUT; goto done; }
-        /* everything comes from the saved state: config, optimiser, seed, data, schedule of evaluations */
-        if ((s = ad_train_state_load(&m, &rv, &st, state, 1, &err))) {
-            rc = die_status(&err, "--resume needs the train_state.safetensors of an earlier run in --out");
-            goto done;
-        }
-        ad_model_free(m);
-        m = NULL;
-        ad_vocab_free(&rv);
-        if (!parse_run_args(st.run_args, &batch, &max_iters, &eval_interval, &eval_iters, &task_chars, &hash)) {
-            fprintf(stderr, "%s: %s: its run settings are missing or invalid; cannot resume\n", cli_prog, state);
-            rc = EXIT_INPUT;
-            goto done;
-        }
-        if ((s = ad_train_state_load(&m, &rv, &st, state, batch, &err))) { rc = die_status(&err, NULL); goto done; }
-        if (cli_opt_given(&max_iters)) { /* a run may be extended; everything else is the run's own */
-            if (given_max_iters < st.step) {
-                fprintf(stderr, "%s: --max-iters %d is below the %ld steps already done\n", cli_prog, given_max_iters, st.step);
-                rc = EXIT_USAGE;
-                goto done;
-            }
-            max_iters = given_max_iters;
-            snprintf(st.run_args, sizeof st.run_args,
-                     "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d", batch, max_iters,
-                     eval_interval, eval_iters, task_chars);
-            if (hash) {
-                size_t len = strlen(st.run_args);
-                snprintf(st.run_args + len, sizeof st.run_args - len, " data_hash=%016llx", hash);
-            }
-        }
-        seed = st.seed;
-        const char *d = strncmp(st.run_data, "file:", 5) == 0 ? st.run_data + 5 : NULL;
-        task_id = strncmp(st.run_data, "task:", 5) == 0 ? ad_task_lookup(st.run_data + 5) : -1;
-        if (!d && task_id < 0) {
-            fprintf(stderr, "%s: %s: unknown data '%s'; cannot resume\n", cli_prog, state, st.run_data);
-            rc = EXIT_INPUT;
-            goto done;
-        }
-        if ((s = load_data(&ds, d, (ad_task)task_id, task_chars, seed, &err))) {
-            rc = die_status(&err, "the run's data must still be there");
-            goto done;
-        }
-        if (ds.vocab.size != rv.size || memcmp(ds.vocab.chars, rv.chars, (size_t)rv.size * sizeof *rv.chars) != 0) {
-            fprintf(stderr, "%s: %s has changed since the run started (its characters differ); cannot resume\n", cli_prog,
-                    d ? d : "the built-in text");
-            rc = EXIT_INPUT;
-            goto done;
-        }
-        if (hash && data_hash(&ds) != hash) {
-            fprintf(stderr, "%s: %s has changed since the run started (same characters, other text: content hash "
-                            "%016llx, the run's %016llx); cannot resume\n", cli_prog, d ? d : "the built-in text",
-                    data_hash(&ds), hash);
-            rc = EXIT_INPUT;
-            goto done;
-        }
-        cfg = *ad_model_config(m);
-        block = cfg.block_size;
-        if (st.step >= max_iters) {
-            printf("the run in %s already finished (%ld of %d steps)\n", out, st.step, max_iters);
-            goto done;
-        }
+        int finished = 0;
+        rc = job_resume(&j, cli_opt_given(&max_iters) ? max_iters : 0, &finished);
+        if (rc || finished) goto done;
     } else {
-        if ((s = load_data(&ds, data, (ad_task)task_id, task_chars, seed, &err))) { rc = die_status(&err, NULL); goto done; }
-        cfg.vocab_size = ds.vocab.size;
         cfg.block_size = block;
         cfg.n_embd = n_embd;
         cfg.n_head = n_head;
@@ -342,169 +534,17 @@ static int cmd_train(int argc, char **argv) {
         cfg.scheme = (ad_scheme)scheme_id;
         cfg.attn_dropout = (float)(attn_dropout >= 0.0 ? attn_dropout : dropout);
         cfg.schedule = (ad_schedule)schedule_id;
-        if ((s = ad_config_check(&cfg, &err))) { rc = cli_die_usage("train ", "%s", err.msg); goto done; }
-        st.seed = seed;
-        st.opt = ad_adamw_default();
-        st.opt.lr = (float)lr;
-        /* the data is named by its absolute path (a resume may start elsewhere) and its content hash */
-        snprintf(st.run_args, sizeof st.run_args,
-                 "batch_size=%d max_iters=%d eval_interval=%d eval_iters=%d task_chars=%d data_hash=%016llx", batch,
-                 max_iters, eval_interval, eval_iters, task_chars, data_hash(&ds));
-        char *abs = data ? realpath(data, NULL) : NULL;
-        if (data && (!abs || strlen(abs) + 6 > sizeof st.run_data)) {
-            free(abs);
-            rc = cli_die_usage("train ", "the --data path is too long");
-            goto done;
-        }
-        if (data) snprintf(st.run_data, sizeof st.run_data, "file:%s", abs);
-        else snprintf(st.run_data, sizeof st.run_data, "task:%s", ad_task_name((ad_task)task_id));
-        free(abs);
+        j.cfg = cfg;
+        if ((rc = job_start(&j, data, task_id, lr, overwrite))) goto done;
     }
-    size_t n_val = ds.n - ds.n_train;
-    if (ds.n_train <= (size_t)block || n_val <= (size_t)block) {
-        fprintf(stderr, "%s: the data has %zu characters: each split (90%% train: %zu, 10%% val: %zu) must be longer "
-                        "than --block-size %d; use a longer text or a smaller --block-size\n",
-                cli_prog, ds.n, ds.n_train, n_val, block);
-        rc = EXIT_INPUT;
-        goto done;
-    }
-    if (!resume) {
-        if (!overwrite && (file_exists(state) || file_exists(ckpt))) {
-            fprintf(stderr, "%s: %s already holds a run; continue it with --resume, or replace it with --overwrite\n",
-                    cli_prog, out);
-            rc = EXIT_USAGE;
-            goto done;
-        }
-        if ((rc = ensure_dir(out))) goto done;
-        if ((lock = dir_lock(out)) < 0) { rc = EXIT_INPUT; goto done; }
-        /* a replaced run's files go now, so that a failure before the first save cannot leave the
-         * old run's state beside the new run's log */
-        if (overwrite && ((unlink(state) != 0 && errno != ENOENT) || (unlink(ckpt) != 0 && errno != ENOENT))) {
-            fprintf(stderr, "%s: cannot remove the old run in '%s': %s\n", cli_prog, out, strerror(errno));
-            rc = EXIT_INPUT;
-            goto done;
-        }
-        if ((s = ad_model_create(&m, &cfg, batch, 1, seed, &err))) {
-            rc = die_status(&err, "try a smaller --batch-size, --block-size or --n-embd");
-            goto done;
-        }
-    }
-    xb = malloc((size_t)batch * block * sizeof(int));
-    yb = malloc((size_t)batch * block * sizeof(int));
-    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
-    /* rows past the saved step come from steps that are lost and will run again: drop them */
-    long logged = -1; /* the step of the log's last row */
-    int dropped = 0;
-    if (resume && (rc = rebuild_log(logp, st.step, &logged, &dropped))) goto done;
-    if (dropped) fprintf(stderr, "%s: %s had %d cut or damaged line%s; rebuilt with the rows up to step %ld\n", cli_prog,
-                         logp, dropped, dropped > 1 ? "s" : "", logged);
-    log = fopen(logp, resume ? "a" : "w");
-    if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
-    if (!resume) fputs(LOG_HEADER, log);
-    fflush(log);
-    printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
-           (double)ad_model_num_params(m) / 1e6, cfg.vocab_size, ds.n_train, ad_get_threads());
-    printf("attention dropout: %s at p=%g (%s), dropout elsewhere %g\n", ad_scheme_get(cfg.scheme)->name,
-           (double)cfg.attn_dropout, ad_schedule_name(cfg.schedule), (double)cfg.dropout);
-    if (resume) printf("resuming at step %ld of %d\n", st.step, max_iters);
-    fflush(stdout);
-
-    /* a signal ends the run at the next step boundary, with everything saved;
-     * a file-size limit makes writes fail with an error instead of killing us */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART; /* a signal must not cut a write short */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGXFSZ, SIG_IGN);
-
-    ad_model_set_total_steps(m, max_iters);
-    progress pr = {isatty(2), 0.0};
-    double t0 = now_s(), train_time = 0.0, train_time_at_row = 0.0;
-    long tokens_at_row = 0, tokens = 0;
-    float loss = 0.0f;
-    long start = st.step; /* an interval save follows its step's evaluation: do not log that row twice */
-    for (long iter = start; iter < max_iters; iter++) {
-        if (stop_signal) {
-            progress_clear(&pr);
-            st.step = iter;
-            if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) { rc = die_status(&err, NULL); goto done; }
-            fprintf(stderr, "%s: stopped by %s after step %ld of %d; saved %s and %s; continue with "
-                            "'%s train --resume --out %s'\n", cli_prog, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                    iter, max_iters, state, ckpt, cli_prog, out);
-            rc = 128 + stop_signal;
-            goto done;
-        }
-        if ((iter % eval_interval == 0 || iter == max_iters - 1) && !(iter == start && logged == start)) {
-            float tl, vl;
-            if ((s = ad_estimate_loss(m, &ds, batch, eval_iters, seed, (uint64_t)iter, xb, yb, &tl, &vl, &err))) {
-                progress_clear(&pr);
-                rc = die_status(&err, NULL);
-                goto done;
-            }
-            double dt = train_time - train_time_at_row;
-            double tps = dt > 0 ? (double)(tokens - tokens_at_row) / dt : 0.0;
-            progress_clear(&pr);
-            printf("step %ld: train loss %.4f, val loss %.4f\n", iter, (double)tl, (double)vl);
-            fflush(stdout);
-            fprintf(log, "%ld,%.6f,%.6f,%.3f,%.1f\n", iter, (double)tl, (double)vl, now_s() - t0, tps);
-            fflush(log);
-            train_time_at_row = train_time;
-            tokens_at_row = tokens;
-        }
-        double ts = now_s();
-        ad_get_batch(ds.ids, ds.n_train, batch, block, seed, AD_RNG_BATCH, (uint32_t)iter, 0, xb, yb);
-        s = ad_model_forward(m, xb, yb, batch, block, 1, seed, (uint64_t)iter, &loss, &err);
-        if (!s) {
-            ad_model_backward(m);
-            s = ad_model_check_grads(m, &err);
-        }
-        if (s) {
-            progress_clear(&pr);
-            fprintf(stderr, "%s: training diverged at step %ld: %s; the last saved state is kept "
-                            "(try a smaller --learning-rate)\n", cli_prog, iter, err.msg);
-            rc = EXIT_NUMERIC;
-            goto done;
-        }
-        /* save here, before the update: the state of `iter` steps has just given a finite
-         * loss and gradients, so a run that diverges later keeps a state that works */
-        if (ckpt_interval > 0 && iter > start && iter % ckpt_interval == 0) {
-            st.step = iter;
-            double tsave = now_s();
-            if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) {
-                progress_clear(&pr);
-                rc = die_status(&err, NULL);
-                goto done;
-            }
-            ts += now_s() - tsave; /* saving is not training time */
-        }
-        ad_model_adamw_step(m, &st.opt, iter + 1);
-        train_time += now_s() - ts;
-        tokens += (long)batch * block;
-        double tps = (double)tokens / train_time;
-        progress_draw(&pr, iter + 1, max_iters, loss, tps, (double)(max_iters - iter - 1) * batch * block / tps,
-                      iter + 1 == max_iters);
-    }
-    progress_clear(&pr);
-    st.step = max_iters;
-    if ((s = save_run(m, &ds.vocab, &st, state, ckpt, &err))) {
-        rc = die_status(&err, NULL);
-        goto done;
-    }
-    printf("saved %s (%.1f s)\n", ckpt, now_s() - t0);
+    rc = job_train(&j);
 done:
-    if (log) fclose(log);
-    if (lock >= 0) close(lock);
-    free(ckpt);
-    free(state);
-    free(logp);
-    free(xb);
-    free(yb);
-    ad_model_free(m);
-    ad_vocab_free(&rv);
-    ad_dataset_free(&ds);
+    if (j.lock >= 0) close(j.lock);
+    free(j.ckpt);
+    free(j.state);
+    free(j.logp);
+    ad_model_free(j.m);
+    ad_dataset_free(&j.ds);
     return rc;
 }
 
