@@ -95,10 +95,12 @@ do for [w = 1:words(list)] {
         set ylabel 'rate per row and head'
         set logscale y
         set yrange [1e-8:1.5]
+        set format y '%.0e'
         plot for [i = 0:nb - 1] base.'.zero.dat' index i using 1:2 with points pt 7 lc rgb word(colors, i + 1) title columnheader(1), \
              for [i = 0:nb - 1] '' index i using 1:3 with lines lw 1 lc rgb word(colors, i + 1) notitle
         unset logscale y
         set yrange [*:*]
+        set format y '% h'
         unset title
         set output
     }
