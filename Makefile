@@ -33,7 +33,7 @@ TOOL_BIN := $(BUILD)/tests/parity_dump
 
 FUZZERS := safetensors state tokenizer flags study
 # the CLI's files a harness may call (the study's parser and run records)
-FUZZ_CLI := cli/opts.c cli/atomic.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c
+FUZZ_CLI := cli/cli.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
 REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
@@ -47,7 +47,7 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-CLI_SRC := cli/main.c cli/opts.c cli/atomic.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c
+CLI_SRC := cli/main.c cli/cli.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
 $(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) -I$(BUILD)/gen $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 

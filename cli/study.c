@@ -2,7 +2,7 @@
  * seeds, its data, the worker processes that train it resumably, the timing
  * phase, and the report (report.c). */
 #include "study.h"
-#include "opts.h"
+#include "cli.h"
 #include "lock.h"
 #include <dirent.h>
 #include <errno.h>
@@ -50,15 +50,18 @@ static study_setting *add_setting(study_spec *sp, const char *name, int task, st
     return st;
 }
 
-static int find_cell(const study_setting *st, int scheme, double p) {
+/* the scheme that drops nothing, whose cells have no p */
+static int is_baseline(int scheme) { return (ad_scheme_get((ad_scheme)scheme)->study & AD_STUDY_BASELINE) != 0; }
+
+int study_find_cell(const study_setting *st, int scheme, double p) {
     for (int c = 0; c < st->n_cells; c++)
-        if (st->cell_scheme[c] == scheme && (scheme == AD_SCHEME_NONE || st->cell_p[c] == p)) return c;
+        if (st->cell_scheme[c] == scheme && (is_baseline(scheme) || fabs(st->cell_p[c] - p) < 1e-12)) return c;
     return -1;
 }
 
 /* adds a cell unless the same (scheme, p) is there; 0 if the grid is full */
 static int add_cell(study_setting *st, int scheme, double p) {
-    if (scheme == AD_SCHEME_NONE) p = 0.0;
+    if (is_baseline(scheme)) p = 0.0;
     for (int c = 0; c < st->n_cells; c++)
         if (st->cell_scheme[c] == scheme && st->cell_p[c] == p) return 1;
     if (st->n_cells == STUDY_MAX_CELLS) return 0;
@@ -67,20 +70,21 @@ static int add_cell(study_setting *st, int scheme, double p) {
     return 1;
 }
 
-static void add_cells(study_setting *st, const int *schemes, int n, double p) {
+static void add_cells(study_setting *st, const ad_scheme *schemes, int n, double p) {
     for (int i = 0; i < n; i++) add_cell(st, schemes[i], p);
 }
 
 /* The preset grids. B32 T32 C64 models, attention dropout only. */
 static void preset(study_spec *sp, const char *grid, int with_text) {
-    static const int primary[] = {AD_SCHEME_NONE, AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG, AD_SCHEME_TOKEN};
-    static const int copy_cells[] = {AD_SCHEME_NONE, AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG,
-                                     AD_SCHEME_TOKEN, AD_SCHEME_DROPKEY, AD_SCHEME_MASKED, AD_SCHEME_HEAD};
-    static const int text_cells[] = {AD_SCHEME_NONE, AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG,
-                                     AD_SCHEME_TOKEN, AD_SCHEME_WORD, AD_SCHEME_DROPKEY};
-    static const int half[] = {AD_SCHEME_STANDARD, AD_SCHEME_NONZERO, AD_SCHEME_KEEPDIAG, AD_SCHEME_TOKEN};
-    int all[AD_SCHEME_COUNT];
-    for (int s = 0; s < AD_SCHEME_COUNT; s++) all[s] = s;
+    /* the cells come from the scheme table's study flags, in its rank order: primary[0..2] are
+     * the baseline, the reference and the control, primary[4] the headline whole-word scheme */
+    ad_scheme primary[AD_SCHEME_COUNT], copy_cells[AD_SCHEME_COUNT], text_cells[AD_SCHEME_COUNT], half[AD_SCHEME_COUNT],
+        all[AD_SCHEME_COUNT];
+    ad_scheme_list(AD_STUDY_CORE, 0, primary);
+    int n_copy = ad_scheme_list(AD_STUDY_CORE | AD_STUDY_COPY, 0, copy_cells);
+    int n_text = ad_scheme_list(AD_STUDY_CORE | AD_STUDY_TEXT, 0, text_cells);
+    int n_half = ad_scheme_list(AD_STUDY_CORE, AD_STUDY_BASELINE, half);
+    for (int s = 0; s < AD_SCHEME_COUNT; s++) all[s] = (ad_scheme)s;
     study_setting *st;
     snprintf(sp->grid, sizeof sp->grid, "%s", grid);
     if (strcmp(grid, "quick") == 0) {
@@ -90,7 +94,7 @@ static void preset(study_spec *sp, const char *grid, int with_text) {
         add_cells(st, half, 2, 0.5);
         st = add_setting(sp, "markov-small", AD_TASK_MARKOV, ROLE_SMALL, SMALL_TRAIN_CHARS, 4, 2, 1000, 8, 3e-3);
         add_cells(st, primary, 3, 0.2);
-        add_cell(st, AD_SCHEME_TOKEN, 0.2);
+        add_cell(st, primary[4], 0.2);
         st = add_setting(sp, "copy", AD_TASK_COPY, ROLE_RICH, 0, 4, 2, 1200, 4, 1e-3);
         add_cells(st, primary, 3, 0.2);
         if (with_text) {
@@ -107,7 +111,7 @@ static void preset(study_spec *sp, const char *grid, int with_text) {
     st = add_setting(sp, "markov", AD_TASK_MARKOV, ROLE_RICH, 0, 4, 2, 480, full ? 16 : 10, 3e-3);
     for (int r = 0; r < 3; r++)
         if (full || r == 1) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
-    add_cells(st, half, 4, 0.5);
+    add_cells(st, half, n_half, 0.5);
     st = add_setting(sp, "markov-small", AD_TASK_MARKOV, ROLE_SMALL, SMALL_TRAIN_CHARS, 4, 2, 1000, full ? 12 : 10, 3e-3);
     for (int r = 0; r < 3; r++)
         if (full || r == 1) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
@@ -115,7 +119,7 @@ static void preset(study_spec *sp, const char *grid, int with_text) {
     if (full)
         for (int r = 0; r < 3; r++) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
     else
-        add_cells(st, copy_cells, 8, 0.2);
+        add_cells(st, copy_cells, n_copy, 0.2);
     st = add_setting(sp, "markov-h1l1", AD_TASK_MARKOV, ROLE_SHAPE, 0, 1, 1, 480, full ? 16 : 10, 3e-3);
     add_cells(st, primary, 3, 0.5);
     add_cells(st, primary, 3, 0.2);
@@ -127,11 +131,11 @@ static void preset(study_spec *sp, const char *grid, int with_text) {
         st = add_setting(sp, "text", -1, ROLE_RICH, 0, 4, 2, 1000, full ? 12 : 8, 3e-3);
         for (int r = 0; r < 3; r++)
             if (full) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
-        if (!full) add_cells(st, text_cells, 7, 0.2);
+        if (!full) add_cells(st, text_cells, n_text, 0.2);
         st = add_setting(sp, "text-small", -1, ROLE_SMALL, SMALL_TRAIN_CHARS, 4, 2, 1000, full ? 12 : 8, 3e-3);
         for (int r = 0; r < 3; r++)
             if (full) add_cells(st, all, AD_SCHEME_COUNT, rates[r]);
-        if (!full) add_cells(st, text_cells, 7, 0.2);
+        if (!full) add_cells(st, text_cells, n_text, 0.2);
     }
 }
 
@@ -251,15 +255,15 @@ static int run_grid(const study_spec *sp, const ad_dataset *ds, const char *out,
                     study_run_path(path, sizeof path, out, sp, &k);
                     if (access(path, F_OK) == 0) continue;
                     if (pass == 0) { steps_left += sp->set[i].max_iters; continue; }
-                    double t0 = study_now();
+                    double t0 = cli_now();
                     rc = study_train_run(sp, &ds[i], &k, path, run_no, n_runs, t_study);
                     steps_done += sp->set[i].max_iters;
                     steps_left -= sp->set[i].max_iters;
                     if (!isatty(2) && !rc) {
-                        double el = study_now() - t_study;
+                        double el = cli_now() - t_study;
                         fprintf(stderr, "run %d/%d done: %s %s p=%g seed %d (%.0f s, %.0f s so far, ETA %.0f s)\n",
                                 run_no + 1, n_runs, sp->set[i].name, ad_scheme_get((ad_scheme)sp->set[i].cell_scheme[c])->name,
-                                sp->set[i].cell_p[c], s, study_now() - t0, el, el / steps_done * steps_left);
+                                sp->set[i].cell_p[c], s, cli_now() - t0, el, el / steps_done * steps_left);
                     }
                 }
     return rc;
@@ -370,7 +374,7 @@ static int custom_grid(study_spec *sp, const char *tasks, const char *schemes, c
             return cli_die_usage("study ", "--task: give at most %d distinct tasks, comma-separated", AD_TASK_COUNT);
     }
     int ns = 1, np = 1;
-    sitems[0] = "standard";
+    sitems[0] = (char *)ad_scheme_get((ad_scheme)ad_scheme_find(AD_STUDY_REFERENCE))->name;
     if (schemes && (snprintf(sbuf, sizeof sbuf, "%s", schemes) >= (int)sizeof sbuf ||
                     (ns = split(sbuf, sitems, AD_SCHEME_COUNT)) < 0))
         return cli_die_usage("study ", "--schemes: give at most %d schemes, comma-separated", AD_SCHEME_COUNT);
@@ -401,12 +405,12 @@ static int custom_grid(study_spec *sp, const char *tasks, const char *schemes, c
         }
         study_setting *st = add_setting(sp, task >= 0 ? titems[i] : "text", task, train_chars ? ROLE_SMALL : ROLE_RICH,
                                         train_chars, 4, 2, 480, 3, 3e-3);
-        add_cell(st, AD_SCHEME_NONE, 0.0); /* the baseline every comparison needs */
+        add_cell(st, ad_scheme_find(AD_STUDY_BASELINE), 0.0); /* the baseline every comparison needs */
         for (int s = 0; s < ns; s++) {
             int sc = ad_scheme_lookup(sitems[s]);
             if (sc < 0) return cli_die_usage("study ", "unknown scheme '%s' (see '%s schemes')", sitems[s], cli_prog);
             for (int j = 0; j < np; j++) {
-                if (sc != AD_SCHEME_NONE && find_cell(st, sc, pv[j]) >= 0)
+                if (!is_baseline(sc) && study_find_cell(st, sc, pv[j]) >= 0)
                     return cli_die_usage("study ", "--schemes: '%s' is given twice", sitems[s]);
                 if (!add_cell(st, sc, pv[j])) return cli_die_usage("study ", "the grid holds at most %d cells", STUDY_MAX_CELLS);
             }
@@ -534,7 +538,7 @@ int cmd_study(int argc, char **argv) {
     int n_runs = total_runs(&sp), done_before = 0;
     long steps = 0;
     for (int i = 0; i < sp.n_set; i++) steps += (long)sp.set[i].n_cells * sp.set[i].seeds * sp.set[i].max_iters;
-    double t_study = study_now();
+    double t_study = cli_now();
     if (!rc) done_before = count_done(&sp, out, &rc);
     if (!rc) {
         printf("study (%s): %d settings, %d runs, %ld steps in all (B%d T%d C%d) in %s, %d at a time\n", sp.grid, sp.n_set,
@@ -554,14 +558,14 @@ int cmd_study(int argc, char **argv) {
     } else if (!rc && sp.timing_rounds > 0) {
         /* the other workers are done: one process times every scheme, interleaved */
         ad_set_threads(1);
-        double t0 = study_now();
+        double t0 = cli_now();
         rc = study_time_cells(&sp, &ds[0], &tm);
-        if (!rc) printf("timed %d cells of %s, %d rounds (%.0f s)\n", tm.n, sp.set[0].name, tm.rounds, study_now() - t0);
+        if (!rc) printf("timed %d cells of %s, %d rounds (%.0f s)\n", tm.n, sp.set[0].name, tm.rounds, cli_now() - t0);
     }
     for (int i = 0; i < sp.n_set; i++) ad_dataset_free(&ds[i]);
     if (!rc && done_before) printf("%d of %d runs were already done in %s\n", done_before, n_runs, out);
     if (!rc) rc = study_report(out, &sp, &tm);
-    if (!rc) printf("wrote %s/report.md (%.0f s)\n", out, study_now() - t_study);
+    if (!rc) printf("wrote %s/report.md (%.0f s)\n", out, cli_now() - t_study);
     if (lock >= 0) close(lock);
     return rc;
 }

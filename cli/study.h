@@ -72,7 +72,6 @@ typedef struct {
     double median[STUDY_MAX_CELLS], lo[STUDY_MAX_CELLS], hi[STUDY_MAX_CELLS];
 } study_timing;
 
-int cmd_study(int argc, char **argv);
 /* What the command line asks of a study besides its grid. */
 typedef struct {
     int help, threads, overwrite;
@@ -94,9 +93,10 @@ void study_rec_free(run_rec *r);
 /* Trains one run and writes its record atomically; returns an exit code. */
 int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k, const char *path, int run_no,
                     int n_runs, double t_study);
+/* The cell of (scheme, p) in a setting (the baseline has no p), or -1. */
+int study_find_cell(const study_setting *st, int scheme, double p);
 /* Times every cell of set[0] in interleaved rounds, in this process. */
 int study_time_cells(const study_spec *sp, const ad_dataset *ds, study_timing *tm);
-double study_now(void);
 
 /* report.c: reads DIR/runs/ and writes the CSVs, plots and report.md.
  * Returns an exit code. */

@@ -2,8 +2,7 @@
  * cli/study.gp (compiled in) to DIR/plots/study.gp and runs gnuplot on it with
  * an argument vector (no shell), its output in DIR/plots/gnuplot.log. */
 #include "study.h"
-#include "atomic.h"
-#include "opts.h"
+#include "cli.h"
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -20,11 +19,10 @@ int study_draw_plots(const char *dir, double margin, const char *settings_words)
     if (snprintf(script, sizeof script, "%s/plots/study.gp", dir) >= (int)sizeof script ||
         snprintf(log, sizeof log, "%s/plots/gnuplot.log", dir) >= (int)sizeof log)
         return 0;
-    atomic_file af;
-    FILE *f = atomic_open(&af, script);
-    if (!f) return 0;
-    fputs(study_gp, f);
-    if (atomic_close(&af) != 0) return 0;
+    ad_atomic_file af;
+    if (ad_atomic_open(&af, script, NULL)) return 0;
+    fputs(study_gp, af.f);
+    if (ad_atomic_commit(&af, NULL)) return 0;
     snprintf(margin_s, sizeof margin_s, "%.17g", margin);
     posix_spawn_file_actions_t fa;
     if (posix_spawn_file_actions_init(&fa) != 0) return 0;

@@ -2,24 +2,18 @@
  * atomically, first line the settings it was made with) and reading it back;
  * and the timing phase, which times every scheme in one quiet process. */
 #include "study.h"
-#include "opts.h"
+#include "cli.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-double study_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void study_cell_label(char *buf, size_t n, int scheme, double p) {
-    if (scheme == AD_SCHEME_NONE) snprintf(buf, n, "none");
-    else snprintf(buf, n, "%s p=%g", ad_scheme_get((ad_scheme)scheme)->name, p);
+    const ad_scheme_info *si = ad_scheme_get((ad_scheme)scheme);
+    if (si->study & AD_STUDY_BASELINE) snprintf(buf, n, "%s", si->name);
+    else snprintf(buf, n, "%s p=%g", si->name, p);
 }
 
 void study_run_path(char *buf, size_t n, const char *dir, const study_spec *sp, const run_key *k) {
@@ -133,19 +127,12 @@ static ad_status make_model(ad_model **m, const study_spec *sp, const ad_dataset
     return s;
 }
 
-/* one AdamW step of the training loop; returns nonzero with err filled on a NaN */
-static ad_status train_step(ad_model *m, const ad_dataset *ds, const study_spec *sp, const study_setting *st,
-                            uint64_t seed, long it, int *xb, int *yb, ad_error *err) {
-    ad_adamw opt = ad_adamw_default();
-    opt.lr = (float)st->lr;
-    float loss;
-    ad_get_batch(ds->ids, ds->n_train, sp->batch_size, sp->block_size, seed, AD_RNG_BATCH, (uint32_t)it, 0, xb, yb);
-    ad_status s = ad_model_forward(m, xb, yb, sp->batch_size, sp->block_size, 1, seed, (uint64_t)it, &loss, err);
-    if (s) return s;
-    ad_model_backward(m);
-    if ((s = ad_model_check_grads(m, err))) return s;
-    ad_model_adamw_step(m, &opt, it + 1);
-    return AD_OK;
+/* the training steps of a run of setting st: batches and masks keyed by seed */
+static ad_train_opts train_opts(const ad_dataset *ds, const study_spec *sp, const study_setting *st, uint64_t seed,
+                                const ad_observer *obs) {
+    ad_train_opts o = {ds->ids, ds->n_train, sp->batch_size, seed, ad_adamw_default(), obs, NULL, NULL};
+    o.opt.lr = (float)st->lr;
+    return o;
 }
 
 /* Trains one run and writes its record atomically:
@@ -168,19 +155,20 @@ int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k
     int B = sp->batch_size, T = sp->block_size;
     int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
     double *pos = calloc((size_t)T * 2, sizeof *pos), *pl = pos ? pos + T : NULL;
-    uint64_t *zero = malloc((size_t)T * 2 * sizeof *zero);
-    size_t tmp_len = strlen(path) + 16;
-    char *tmp = malloc(tmp_len), sig[1024];
+    uint64_t *zero = calloc((size_t)T * 2, sizeof *zero);
+    char sig[1024];
+    ad_atomic_file af = {0};
     FILE *f = NULL;
     int rc = 0;
-    if (!xb || !yb || !pos || !tmp || !zero) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
-    /* the worker's pid keeps two processes from ever sharing a temporary file */
-    snprintf(tmp, tmp_len, "%s.%ld.tmp", path, (long)getpid());
-    f = fopen(tmp, "w");
-    if (!f) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; goto done; }
+    if (!xb || !yb || !pos || !zero) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+    /* the record appears whole or not at all: an interruption loses at most this run */
+    if (ad_atomic_open(&af, path, &err)) { rc = cli_die_status(&err, NULL); goto done; }
+    f = af.f;
     study_run_signature(sig, sizeof sig, sp, k);
     fprintf(f, "%s\n", sig);
     double train_time = 0.0;
+    ad_observer obs = {zero, zero + T};
+    ad_train_opts to = train_opts(ds, sp, st, seed, &obs);
     for (long it = 0; it < st->max_iters; it++) {
         if (it % st->eval_interval == 0 || it == st->max_iters - 1) {
             float tl, vl;
@@ -191,15 +179,15 @@ int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k
             }
             fprintf(f, "L,%ld,%.6f,%.6f,%.3f\n", it, (double)tl, (double)vl, train_time);
         }
-        double t0 = study_now();
-        if (train_step(m, ds, sp, st, seed, it, xb, yb, &err)) {
+        double t0 = cli_now();
+        if (ad_train_step(m, &to, it, xb, yb, NULL, &err)) {
             fprintf(stderr, "%s: run %s diverged at step %ld: %s\n", cli_prog, path, it, err.msg);
             rc = EXIT_NUMERIC;
             goto done;
         }
-        train_time += study_now() - t0;
+        train_time += cli_now() - t0;
         if (isatty(2) && (it % 20 == 0 || it == st->max_iters - 1)) {
-            double done_runs = run_no + (double)(it + 1) / st->max_iters, el = study_now() - t_study;
+            double done_runs = run_no + (double)(it + 1) / st->max_iters, el = cli_now() - t_study;
             fprintf(stderr, "\r\033[Krun %d/%d (%s %s p=%g seed %d) step %ld/%d  ETA %.0fs", run_no + 1, n_runs, st->name,
                     ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->name, st->cell_p[k->cell], k->seed, it + 1,
                     st->max_iters, done_runs > 0 ? el / done_runs * (n_runs - done_runs) : 0.0);
@@ -218,22 +206,12 @@ int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k
         for (int t = 0; t < T; t++) pos[t] += pl[t] / sp->eval_iters;
     }
     for (int t = 0; t < T; t++) fprintf(f, "P,%d,%.6f\n", t, pos[t]);
-    ad_model_zero_rows(m, zero, zero + T);
     for (int t = 0; t < T; t++)
         fprintf(f, "Z,%d,%llu,%llu\n", t, (unsigned long long)zero[t], (unsigned long long)zero[T + t]);
     fprintf(f, "T,%.3f,%d\nE\n", train_time, st->max_iters);
-    /* the record appears whole or not at all: an interruption loses at most this run */
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
-        fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno));
-        rc = EXIT_INPUT;
-    }
-    if (fclose(f) != 0 && !rc) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; }
-    f = NULL;
-    if (!rc && rename(tmp, path) != 0) { fprintf(stderr, "%s: cannot rename '%s': %s\n", cli_prog, tmp, strerror(errno)); rc = EXIT_INPUT; }
+    if (ad_atomic_commit(&af, &err)) rc = cli_die_status(&err, NULL);
 done:
-    if (f) fclose(f);
-    if (rc && tmp) unlink(tmp);
-    free(tmp);
+    ad_atomic_abort(&af);
     free(xb);
     free(yb);
     free(pos);
@@ -257,6 +235,7 @@ int study_time_cells(const study_spec *sp, const ad_dataset *ds, study_timing *t
     double *sec = malloc((size_t)nc * sp->timing_rounds * sizeof *sec);
     int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
     ad_error err = {0};
+    ad_train_opts to = train_opts(ds, sp, st, 1, NULL);
     tm->rounds = sp->timing_rounds;
     tm->steps = 20;
     if (!sec || !xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
@@ -264,18 +243,18 @@ int study_time_cells(const study_spec *sp, const ad_dataset *ds, study_timing *t
         run_key k = {0, c, 1};
         if (make_model(&m[c], sp, ds, &k, &err)) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg); rc = EXIT_INPUT; }
         for (long it = 0; it < WARMUP && !rc; it++)
-            if (train_step(m[c], ds, sp, st, 1, it, xb, yb, &err)) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg); rc = EXIT_NUMERIC; }
+            if (ad_train_step(m[c], &to, it, xb, yb, NULL, &err)) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg); rc = EXIT_NUMERIC; }
     }
     /* interleaved rounds: every cell once per round, so a slow minute slows them all */
     for (int r = 0; r < sp->timing_rounds && !rc; r++)
         for (int c = 0; c < nc && !rc; c++) {
-            double t0 = study_now();
+            double t0 = cli_now();
             for (long it = 0; it < tm->steps && !rc; it++)
-                if (train_step(m[c], ds, sp, st, 1, WARMUP + r * tm->steps + it, xb, yb, &err)) {
+                if (ad_train_step(m[c], &to, WARMUP + r * tm->steps + it, xb, yb, NULL, &err)) {
                     fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
                     rc = EXIT_NUMERIC;
                 }
-            sec[c * sp->timing_rounds + r] = (study_now() - t0) / tm->steps;
+            sec[c * sp->timing_rounds + r] = (cli_now() - t0) / tm->steps;
         }
     if (!rc) {
         tm->n = nc;

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +48,28 @@ const char *ad_status_name(ad_status s);
  * and command line): 1 and *out set if s is decimal digits only (no sign,
  * space, exponent or fraction) with a value <= max; 0 otherwise. */
 int ad_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* ---------------------------------------------------------- atomic files */
+
+/* A file that appears whole or not at all: written to a temporary file in the
+ * target's directory (PATH.<pid>.<n>.tmp), which commit flushes to disk,
+ * renames over the target and makes durable by syncing the directory. Every
+ * file attndrop writes (checkpoints, train states, logs, a study's records,
+ * CSVs and report) goes through it. */
+typedef struct {
+    FILE *f;          /* write here between open and commit (owned by the helper) */
+    char path[4096];
+    char tmp[4160];
+} ad_atomic_file;
+/* Creates the temporary file for path; a->f is then open for writing. */
+ad_status ad_atomic_open(ad_atomic_file *a, const char *path, ad_error *err);
+/* Flushes, fsyncs and renames over the target. On any failure (a write error
+ * seen by the stream, a full disk, ...) the temporary file is removed, the
+ * target is left as it was, and the message names the path and the cause. */
+ad_status ad_atomic_commit(ad_atomic_file *a, ad_error *err);
+/* Removes the temporary file, leaving the target as it was (NULL, or a file
+ * already committed or aborted: nothing). */
+void ad_atomic_abort(ad_atomic_file *a);
 
 /* ---------------------------------------------------------------- Philox */
 
@@ -179,18 +202,43 @@ typedef enum {
 
 typedef enum { AD_WHERE_POST = 0, AD_WHERE_PRE = 1, AD_WHERE_INPUT = 2 } ad_scheme_where;
 
+/* A scheme's roles in the study (flags of ad_scheme_info.study): what the
+ * study's grids and report ask for, so that they name no scheme themselves. */
+enum {
+    AD_STUDY_BASELINE = 1 << 0,  /* no dropout: the baseline of every comparison */
+    AD_STUDY_REFERENCE = 1 << 1, /* gpt.py's dropout: the baseline of the alternatives */
+    AD_STUDY_CONTROL = 1 << 2,   /* the reference with no row ever all zero: whether zero rows matter */
+    AD_STUDY_CORE = 1 << 3,      /* in every setting of the preset grids */
+    AD_STUDY_COPY = 1 << 4,      /* also in the medium grid's copy setting */
+    AD_STUDY_TEXT = 1 << 5,      /* also in the medium grid's text settings */
+    AD_STUDY_WHOLE = 1 << 6,     /* drops whole words (the source's "why not drop whole words?") */
+    AD_STUDY_SURVIVOR = 1 << 7,  /* guarantees a survivor per row ("why not keep one weight per row?") */
+    AD_STUDY_HEADLINE = 1 << 8,  /* named in the report's summary */
+    AD_STUDY_MASK = 1 << 9       /* the source's remark on dropping inside the mask */
+};
+
 typedef struct {
     const char *name;
     const char *description;   /* one line */
     ad_scheme_where where;     /* multiplies softmax weights, masks logits, or acts on the input */
     int guarantee;             /* never leaves an attention row all zero */
     int unbiased;              /* E[dropped weight] = weight */
+    unsigned study;            /* AD_STUDY_* flags */
+    int study_rank;            /* the order of the preset grids' cells (1 first; 0: after all others) */
+    const char *source;        /* where it comes from, for the report's references (NULL: none) */
+    const char *note;          /* a paragraph the report adds where it lists the scheme (NULL: none) */
 } ad_scheme_info;
 
 /* The table of schemes, indexed by ad_scheme (static storage). */
 const ad_scheme_info *ad_scheme_get(ad_scheme s);
 /* The scheme of that name, or -1. */
 int ad_scheme_lookup(const char *name);
+/* The first scheme (in enum order) with any of the AD_STUDY_* flags of
+ * group, or -1. */
+int ad_scheme_find(unsigned group);
+/* The schemes with any flag of groups and none of exclude, in study_rank
+ * order (then enum order) into out; returns how many. */
+int ad_scheme_list(unsigned groups, unsigned exclude, ad_scheme out[AD_SCHEME_COUNT]);
 
 typedef enum { AD_SCHEDULE_CONSTANT = 0, AD_SCHEDULE_LAYER_DECAY, AD_SCHEDULE_STEP_DECAY } ad_schedule;
 /* "constant", "layer-decay", "step-decay"; lookup returns -1 if unknown. */
@@ -279,6 +327,16 @@ typedef struct {
 ad_status ad_stats_compute(ad_stats *st, const ad_stats_opts *o, ad_error *err);
 void ad_stats_free(ad_stats *st);
 
+/* --------------------------------------------------------------- runtime */
+
+/* Sets the number of threads used by the library (OpenMP and BLAS). */
+void ad_set_threads(int n);
+int ad_get_threads(void);
+/* The most a model may allocate (0, the default: the machine's memory).
+ * Creating a larger one is AD_ERR_NOMEM naming the size. */
+void ad_set_memory_limit(size_t bytes);
+size_t ad_get_memory_limit(void);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct {
@@ -315,9 +373,6 @@ const ad_config *ad_model_config(const ad_model *m);
 size_t ad_model_bytes(const ad_config *cfg, int max_batch, int training);
 /* Parameters of a model of this configuration (0 if it is invalid). */
 size_t ad_config_num_params(const ad_config *cfg);
-/* The most a model may allocate (0, the default: the machine's memory).
- * Creating a larger one is AD_ERR_NOMEM naming the size. */
-void ad_set_memory_limit(size_t bytes);
 
 size_t ad_model_num_params(const ad_model *m);
 /* The flat parameter and gradient arrays (owned by the model). grads is NULL
@@ -342,6 +397,17 @@ const ad_tensor_info *ad_model_tensor(const ad_model *m, int i);
  * readable with ad_model_logits until the next forward. */
 ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int B, int T,
                            int train, uint64_t seed, uint64_t step, float *loss, ad_error *err);
+/* What a training forward reports besides its loss, to a caller that asks:
+ * the attention rows met at each position t (every batch row, head and
+ * layer) are added to rows[t], those of them that came out of dropout all
+ * zero to zero_rows[t]. Both (block_size), owned by the caller. */
+typedef struct {
+    uint64_t *zero_rows;
+    uint64_t *rows;
+} ad_observer;
+/* ad_model_forward that also reports to obs (NULL: nothing) when train != 0. */
+ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targets, int B, int T, int train,
+                                    uint64_t seed, uint64_t step, float *loss, const ad_observer *obs, ad_error *err);
 /* The logits of the last forward, (B,T,V), owned by the model; after
  * ad_model_step, the (1,1,V) logits of its token. */
 const float *ad_model_logits(const ad_model *m);
@@ -362,11 +428,6 @@ float ad_model_attn_p(const ad_model *m, int layer, uint64_t step);
 /* The loss at each position t < T of the last forward with targets (before
  * its backward): the mean over the batch rows of -log p(target). out (T). */
 ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err);
-/* All-zero attention rows met in training forwards since the model was made
- * (or reset): zero[t] of rows[t] rows at position t (every batch row, head
- * and layer) came out of dropout all zero. zero, rows (block_size) each. */
-void ad_model_zero_rows(const ad_model *m, uint64_t *zero, uint64_t *rows);
-void ad_model_reset_zero_rows(ad_model *m);
 
 /* Backward pass of the last forward (which must have had targets): sets the
  * gradients (it does not accumulate). */
@@ -386,9 +447,6 @@ float *ad_model_adam_v(ad_model *m);
 /* Checks the gradients for NaN/Inf; AD_ERR_NUMERIC names the first tensor. */
 ad_status ad_model_check_grads(const ad_model *m, ad_error *err);
 
-/* Sets the number of threads used by the library (OpenMP and BLAS). */
-void ad_set_threads(int n);
-int ad_get_threads(void);
 
 /* -------------------------------------------------------------- training */
 
@@ -397,6 +455,30 @@ int ad_get_threads(void);
  * (seed, purpose, a, b). n must exceed T. */
 void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
                   uint32_t a, uint32_t b, int *x, int *y);
+
+/* What a training step needs besides the model. */
+typedef struct {
+    const int *data;      /* the training split, n tokens (the caller's) */
+    size_t n;
+    int batch_size;       /* B; each sequence is the model's block_size long */
+    uint64_t seed;        /* keys the batches and every dropout mask */
+    ad_adamw opt;
+    const ad_observer *observer; /* NULL, or where the step's forward reports */
+    /* NULL, or called once the step's gradients are known to be finite and
+     * before AdamW changes the weights (to save the state of `step` steps, or
+     * to reduce the gradients over processes); a status other than AD_OK
+     * ends the step with it, the weights unchanged. */
+    ad_status (*before_update)(void *ctx, long step, ad_error *err);
+    void *ctx;
+} ad_train_opts;
+
+/* Step `step` (0-based) of gpt.py's training loop: the batch of (seed, step),
+ * a forward with dropout, the backward, a check that every gradient is
+ * finite, then AdamW (its t = step + 1). xbuf, ybuf (batch_size, block_size)
+ * are the caller's scratch; *loss (may be NULL) gets the batch's loss. A NaN
+ * or Inf is AD_ERR_NUMERIC naming it, with the weights unchanged. */
+ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbuf, int *ybuf, float *loss,
+                        ad_error *err);
 
 /* gpt.py's estimate_loss: the mean loss over eval_iters batches of each split,
  * dropout off. `eval_index` keys the batches (use the evaluation's step). */

@@ -1,49 +1,10 @@
-/* dropout.c - the attention-dropout schemes: their table, and the masks each
- * draws for one attention row, one input row or one activation slab. */
+/* dropout.c - the masks of the attention-dropout schemes: each scheme's row
+ * function (one attention row, or one input row), the dispatch through the
+ * scheme table (schemes.c), and the element-wise dropout of gpt.py. */
 #include "dropout.h"
 #include <assert.h>
 #include <math.h>
 #include <string.h>
-
-static const ad_scheme_info schemes[AD_SCHEME_COUNT] = {
-    [AD_SCHEME_NONE] = {"none", "no attention dropout", AD_WHERE_POST, 1, 1},
-    [AD_SCHEME_STANDARD] = {"standard", "nn.Dropout on the whole T x T softmax matrix, 1/(1-p) (gpt.py)", AD_WHERE_POST, 0, 1},
-    [AD_SCHEME_MASKED] = {"masked", "each weight inside the causal mask, 1/(1-p)", AD_WHERE_POST, 0, 1},
-    [AD_SCHEME_NONZERO] = {"nonzero", "each weight, conditioned on at least one survivor per row, (1-p^n)/(1-p)", AD_WHERE_POST, 1, 1},
-    [AD_SCHEME_KEEPDIAG] = {"keepdiag", "each weight but the diagonal, which always survives; 1/(1-p) on the others", AD_WHERE_POST, 1, 1},
-    [AD_SCHEME_FIXEDCOUNT] = {"fixedcount", "exactly round(p*n) weights per row (at most n-1), uniformly; n/kept", AD_WHERE_POST, 1, 1},
-    [AD_SCHEME_RENORM] = {"renorm", "each weight; survivors renormalised to sum 1 (DropAttention, element-wise)", AD_WHERE_PRE, 0, 0},
-    [AD_SCHEME_COLUMN] = {"column", "whole keys per (batch row, layer, head), 1/(1-p) (DropAttention, column-wise)", AD_WHERE_POST, 0, 1},
-    [AD_SCHEME_TOKEN] = {"token", "whole keys per (batch row, layer), shared by every head, 1/(1-p)", AD_WHERE_POST, 0, 1},
-    [AD_SCHEME_WORD] = {"word", "whole input tokens: token embedding zeroed, position kept, 1/(1-p) (word dropout)", AD_WHERE_INPUT, 1, 1},
-    [AD_SCHEME_EMBEDDING] = {"embedding", "whole vocabulary entries per batch row, 1/(1-p) (embedding dropout)", AD_WHERE_INPUT, 1, 1},
-    [AD_SCHEME_DROPKEY] = {"dropkey", "logits to -inf per (query, key), at least one kept per row (DropKey)", AD_WHERE_PRE, 1, 0},
-    [AD_SCHEME_FCM] = {"fcm", "past keys per batch row at a rate ~ U[0,p], all layers and heads, key 0 kept (forgetful causal masking)", AD_WHERE_PRE, 1, 0},
-    [AD_SCHEME_HEAD] = {"head", "whole heads per (batch row, layer), H/kept, never all (DropHead)", AD_WHERE_POST, 0, 1},
-    [AD_SCHEME_SYMMETRIC] = {"symmetric", "each weight with M[i][j] = M[j][i], 1/(1-p)", AD_WHERE_POST, 0, 1},
-};
-
-const ad_scheme_info *ad_scheme_get(ad_scheme s) {
-    assert(s >= 0 && s < AD_SCHEME_COUNT);
-    return &schemes[s];
-}
-
-int ad_scheme_lookup(const char *name) {
-    for (int s = 0; s < AD_SCHEME_COUNT; s++)
-        if (strcmp(schemes[s].name, name) == 0) return s;
-    return -1;
-}
-
-static const char *schedule_names[3] = {"constant", "layer-decay", "step-decay"};
-const char *ad_schedule_name(ad_schedule s) {
-    assert(s >= 0 && s < 3);
-    return schedule_names[s];
-}
-int ad_schedule_lookup(const char *name) {
-    for (int s = 0; s < 3; s++)
-        if (strcmp(schedule_names[s], name) == 0) return s;
-    return -1;
-}
 
 ad_attn_drop ad_attn_drop_make(const ad_drop_site *site) {
     ad_attn_drop d;
@@ -56,10 +17,10 @@ ad_attn_drop ad_attn_drop_make(const ad_drop_site *site) {
 
 int ad_attn_drop_active(const ad_attn_drop *d) {
     return d && d->site.scheme != AD_SCHEME_NONE && d->site.p > 0.0f &&
-           schemes[d->site.scheme].where != AD_WHERE_INPUT;
+           ad_scheme_get(d->site.scheme)->where != AD_WHERE_INPUT;
 }
 
-int ad_attn_drop_pre(const ad_attn_drop *d) { return schemes[d->site.scheme].where == AD_WHERE_PRE; }
+int ad_attn_drop_pre(const ad_attn_drop *d) { return ad_scheme_get(d->site.scheme)->where == AD_WHERE_PRE; }
 
 static int row_len(const ad_drop_site *s, int i) { return s->bidirectional ? s->block_size : i + 1; }
 
@@ -94,134 +55,167 @@ static void conditional_row(const ad_attn_drop *d, int b, int h, int i, int n, f
     keep[k] = 1.0f;
 }
 
-void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult) {
+/* ------------------------------------------------ post-softmax row masks */
+
+void ad_row_standard(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    ad_rng el = site_stream(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
+    bern_run(&el, (uint64_t)i * d->site.block_size, n, d->thresh, d->scale, mult);
+}
+
+/* draws indexed inside the mask only: the lower triangle, packed */
+void ad_row_masked(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     const ad_drop_site *s = &d->site;
-    int n = row_len(s, i), T = s->block_size;
+    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+    bern_run(&el, s->bidirectional ? (uint64_t)i * s->block_size : (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale,
+             mult);
+}
+
+/* draw (lo, hi) of the packed triangle for both (i,j) and (j,i); a causal row
+ * (j <= i) is then contiguous, and the very draws of masked */
+void ad_row_symmetric(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    const ad_drop_site *s = &d->site;
+    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+    if (!s->bidirectional) {
+        bern_run(&el, (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale, mult);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        uint64_t lo = (uint64_t)(i < j ? i : j), hi = (uint64_t)(i < j ? j : i);
+        mult[j] = ad_rng_u32(&el, hi * (hi + 1) / 2 + lo) >= d->thresh ? d->scale : 0.0f;
+    }
+}
+
+void ad_row_keepdiag(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    ad_row_standard(d, b, h, i, n, mult);
+    if (i < n) mult[i] = 1.0f;
+}
+
+void ad_row_nonzero(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    conditional_row(d, b, h, i, n, mult);
+    float c = (float)((1.0 - pow(d->site.p, n)) / (1.0 - d->site.p));
+    for (int j = 0; j < n; j++) mult[j] *= c;
+}
+
+void ad_row_fixedcount(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    const ad_drop_site *s = &d->site;
+    int T = s->block_size;
+    ad_rng row = site_stream(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
+    uint64_t base = (uint64_t)i * (uint64_t)(T + 2);
+    double x = (double)s->p * n;
+    int kd = (int)floor(x);
+    if (ad_rng_uniform(&row, base) < x - kd) kd++;
+    if (kd > n - 1) kd = n - 1;
+    /* 64-bit draws for the swaps, from one vectorised run: u * (n-r) >> 64 is uniform
+     * on [0, n-r) to within (n-r)/2^64 */
+    uint64_t first = 2 * (base + 1), block0 = first >> 2;
+    int nblocks = (int)(((first + 2 * (uint64_t)kd + 1) >> 2) - block0 + 1);
+    uint32_t u[4 * nblocks];
+    ad_philox4x32_blocks(u, (uint32_t)block0, row.ctr1, row.ctr2, row.ctr3, row.key, nblocks);
+    const uint32_t *w = u + (first & 3);
+    int idx[n];
+    for (int j = 0; j < n; j++) idx[j] = j;
+    for (int r = 0; r < kd; r++) { /* partial Fisher-Yates: idx[0..kd) is a uniform kd-subset */
+        uint64_t r64 = ((uint64_t)w[2 * r] << 32) | w[2 * r + 1];
+        int t = r + (int)(((unsigned __int128)r64 * (unsigned)(n - r)) >> 64);
+        int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
+    }
+    float keep_value = (float)n / (float)(n - kd);
+    for (int j = 0; j < n; j++) mult[j] = keep_value;
+    for (int r = 0; r < kd; r++) mult[idx[r]] = 0.0f;
+}
+
+/* whole keys: one draw per key, for every query row */
+static void key_row(const ad_attn_drop *d, uint32_t head_field, int b, int n, float *mult) {
+    ad_rng key = site_stream(&d->site, AD_RNG_ATTN_KEY, head_field, b);
+    bern_run(&key, 0, n, d->thresh, d->scale, mult);
+}
+
+void ad_row_column(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    (void)i;
+    key_row(d, (uint32_t)h, b, n, mult);
+}
+
+void ad_row_token(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    (void)h; (void)i;
+    key_row(d, 0xFFFFu, b, n, mult); /* one key mask for every head */
+}
+
+void ad_row_head(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+    (void)i;
+    const ad_drop_site *s = &d->site;
+    ad_rng hr = ad_rng_stream(s->seed, AD_RNG_HEAD, s->step, (uint32_t)s->layer, (uint32_t)b);
+    int H = s->n_head, kept = 0;
+    float hk[H];
+    bern_run(&hr, 0, H, d->thresh, 1.0f, hk);
+    for (int k = 0; k < H; k++) kept += hk[k] > 0.0f;
+    int mine = hk[h] > 0.0f;
+    float m = kept == 0 ? 1.0f : mine ? (float)H / (float)kept : 0.0f;
+    for (int j = 0; j < n; j++) mult[j] = m;
+}
+
+/* ------------------------------------------------- pre-softmax row masks */
+
+void ad_row_renorm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
+    ad_rng el = site_stream(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
+    bern_run(&el, (uint64_t)i * d->site.block_size, n, d->thresh, 1.0f, keep);
+}
+
+void ad_row_dropkey(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
+    conditional_row(d, b, h, i, n, keep);
+}
+
+/* one mask per batch row for every layer and head, at its own rate */
+void ad_row_fcm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
+    (void)h; (void)i;
+    const ad_drop_site *s = &d->site;
+    ad_rng fr = ad_rng_stream(s->seed, AD_RNG_FCM, s->step, 0, (uint32_t)b);
+    double rate = (double)s->p * ad_rng_uniform(&fr, 0);
+    uint32_t t = ad_keep_threshold(rate);
+    bern_run(&fr, 2, n, t, 1.0f, keep);
+    keep[0] = 1.0f;
+}
+
+/* ------------------------------------------------------ input-level masks */
+
+/* word (k = 0: by position) and embedding (k = 1: by vocabulary entry) */
+static void input_row(const ad_drop_site *s, uint32_t k, int b, const int *idx, int T, float *mult) {
+    uint32_t thresh = ad_keep_threshold(s->p);
+    float scale = 1.0f / (1.0f - s->p);
+    ad_rng r = ad_rng_stream(s->seed, AD_RNG_WORD, s->step, k, (uint32_t)b);
+    for (int t = 0; t < T; t++) mult[t] = ad_rng_u32(&r, k == 0 ? (uint64_t)t : (uint64_t)idx[t]) >= thresh ? scale : 0.0f;
+}
+
+void ad_input_word(const ad_drop_site *s, int b, const int *idx, int T, float *mult) { input_row(s, 0, b, idx, T, mult); }
+void ad_input_embedding(const ad_drop_site *s, int b, const int *idx, int T, float *mult) { input_row(s, 1, b, idx, T, mult); }
+
+/* ------------------------------------------------------------- dispatch */
+
+void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult) {
+    int n = row_len(&d->site, i);
     if (!ad_attn_drop_active(d) || ad_attn_drop_pre(d)) {
         for (int j = 0; j < n; j++) mult[j] = 1.0f;
         return;
     }
-    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
-    switch (s->scheme) {
-    case AD_SCHEME_STANDARD:
-        bern_run(&el, (uint64_t)i * T, n, d->thresh, d->scale, mult);
-        break;
-    case AD_SCHEME_MASKED: /* draws indexed inside the mask only: the lower triangle, packed */
-        bern_run(&el, s->bidirectional ? (uint64_t)i * T : (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale, mult);
-        break;
-    case AD_SCHEME_SYMMETRIC:
-        /* draw (lo, hi) of the packed triangle for both (i,j) and (j,i); a causal row
-         * (j <= i) is then contiguous, and the very draws of masked */
-        if (!s->bidirectional) {
-            bern_run(&el, (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale, mult);
-        } else {
-            for (int j = 0; j < n; j++) {
-                uint64_t lo = (uint64_t)(i < j ? i : j), hi = (uint64_t)(i < j ? j : i);
-                mult[j] = ad_rng_u32(&el, hi * (hi + 1) / 2 + lo) >= d->thresh ? d->scale : 0.0f;
-            }
-        }
-        break;
-    case AD_SCHEME_KEEPDIAG:
-        bern_run(&el, (uint64_t)i * T, n, d->thresh, d->scale, mult);
-        if (i < n) mult[i] = 1.0f;
-        break;
-    case AD_SCHEME_NONZERO: {
-        conditional_row(d, b, h, i, n, mult);
-        float c = (float)((1.0 - pow(s->p, n)) / (1.0 - s->p));
-        for (int j = 0; j < n; j++) mult[j] *= c;
-        break;
-    }
-    case AD_SCHEME_FIXEDCOUNT: {
-        ad_rng row = site_stream(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
-        uint64_t base = (uint64_t)i * (uint64_t)(T + 2);
-        double x = (double)s->p * n;
-        int kd = (int)floor(x);
-        if (ad_rng_uniform(&row, base) < x - kd) kd++;
-        if (kd > n - 1) kd = n - 1;
-        /* 64-bit draws for the swaps, from one vectorised run: u * (n-r) >> 64 is uniform
-         * on [0, n-r) to within (n-r)/2^64 */
-        uint64_t first = 2 * (base + 1), block0 = first >> 2;
-        int nblocks = (int)(((first + 2 * (uint64_t)kd + 1) >> 2) - block0 + 1);
-        uint32_t u[4 * nblocks];
-        ad_philox4x32_blocks(u, (uint32_t)block0, row.ctr1, row.ctr2, row.ctr3, row.key, nblocks);
-        const uint32_t *w = u + (first & 3);
-        int idx[n];
-        for (int j = 0; j < n; j++) idx[j] = j;
-        for (int r = 0; r < kd; r++) { /* partial Fisher-Yates: idx[0..kd) is a uniform kd-subset */
-            uint64_t r64 = ((uint64_t)w[2 * r] << 32) | w[2 * r + 1];
-            int t = r + (int)(((unsigned __int128)r64 * (unsigned)(n - r)) >> 64);
-            int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
-        }
-        float keep_value = (float)n / (float)(n - kd);
-        for (int j = 0; j < n; j++) mult[j] = keep_value;
-        for (int r = 0; r < kd; r++) mult[idx[r]] = 0.0f;
-        break;
-    }
-    case AD_SCHEME_COLUMN:
-    case AD_SCHEME_TOKEN: {
-        ad_rng key = site_stream(s, AD_RNG_ATTN_KEY, s->scheme == AD_SCHEME_TOKEN ? 0xFFFFu : (uint32_t)h, b);
-        bern_run(&key, 0, n, d->thresh, d->scale, mult);
-        break;
-    }
-    case AD_SCHEME_HEAD: {
-        ad_rng hr = ad_rng_stream(s->seed, AD_RNG_HEAD, s->step, (uint32_t)s->layer, (uint32_t)b);
-        int H = s->n_head, kept = 0;
-        float hk[H];
-        bern_run(&hr, 0, H, d->thresh, 1.0f, hk);
-        for (int k = 0; k < H; k++) kept += hk[k] > 0.0f;
-        int mine = hk[h] > 0.0f;
-        float m = kept == 0 ? 1.0f : mine ? (float)H / (float)kept : 0.0f;
-        for (int j = 0; j < n; j++) mult[j] = m;
-        break;
-    }
-    default:
-        assert(0 && "not a post-softmax scheme");
-    }
+    ad_scheme_def_get(d->site.scheme)->row(d, b, h, i, n, mult);
 }
 
 void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep) {
-    const ad_drop_site *s = &d->site;
-    int n = row_len(s, i);
+    int n = row_len(&d->site, i);
     if (!ad_attn_drop_active(d) || !ad_attn_drop_pre(d)) {
         for (int j = 0; j < n; j++) keep[j] = 1.0f;
         return;
     }
-    switch (s->scheme) {
-    case AD_SCHEME_RENORM: {
-        ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
-        bern_run(&el, (uint64_t)i * s->block_size, n, d->thresh, 1.0f, keep);
-        break;
-    }
-    case AD_SCHEME_DROPKEY:
-        conditional_row(d, b, h, i, n, keep);
-        break;
-    case AD_SCHEME_FCM: {
-        /* one mask per batch row for every layer and head, at its own rate */
-        ad_rng fr = ad_rng_stream(s->seed, AD_RNG_FCM, s->step, 0, (uint32_t)b);
-        double rate = (double)s->p * ad_rng_uniform(&fr, 0);
-        uint32_t t = ad_keep_threshold(rate);
-        bern_run(&fr, 2, n, t, 1.0f, keep);
-        keep[0] = 1.0f;
-        break;
-    }
-    default:
-        assert(0 && "not a pre-softmax scheme");
-    }
+    ad_scheme_def_get(d->site.scheme)->row(d, b, h, i, n, keep);
 }
 
 int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult) {
-    if (s->scheme != AD_SCHEME_WORD && s->scheme != AD_SCHEME_EMBEDDING) return 0;
+    const ad_scheme_def *def = ad_scheme_def_get(s->scheme);
+    if (!def->input) return 0;
     if (!(s->p > 0.0f)) {
         for (int t = 0; t < T; t++) mult[t] = 1.0f;
         return 1;
     }
-    uint32_t thresh = ad_keep_threshold(s->p);
-    float scale = 1.0f / (1.0f - s->p);
-    ad_rng r = ad_rng_stream(s->seed, AD_RNG_WORD, s->step, s->scheme == AD_SCHEME_WORD ? 0u : 1u, (uint32_t)b);
-    for (int t = 0; t < T; t++) {
-        uint64_t k = s->scheme == AD_SCHEME_WORD ? (uint64_t)t : (uint64_t)idx[t];
-        mult[t] = ad_rng_u32(&r, k) >= thresh ? scale : 0.0f;
-    }
+    def->input(s, b, idx, T, mult);
     return 1;
 }
 

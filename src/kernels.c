@@ -11,6 +11,7 @@
 #define REAL float
 #define SFX(name) name##_f
 #define GEMM cblas_sgemm
+#define GEMV cblas_sgemv
 #define AD_POLY_EXPF
 #include "kernels.inc"
 

@@ -10,7 +10,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include <cblas.h>
 
 enum { P_LN1W, P_LN1B, P_WQKV, P_WPROJ, P_BPROJ, P_LN2W, P_LN2B, P_WFC, P_BFC, P_WFC2, P_BFC2, P_NLAYER };
 
@@ -48,7 +47,6 @@ struct ad_model {
     float *kv_cache;                  /* (L,T,2C) keys | values of batch row 0: inference models only */
     int kv_len;                       /* positions 0..kv_len-1 of kv_cache hold the last sequence's */
     unsigned char *zero_flags;        /* (B,H,T): rows of one layer that came out all zero */
-    uint64_t *zero_count, *row_count; /* (block_size) each: all-zero rows met in training, of rows */
     int probs_valid;                  /* probs holds the last forward's softmax (not yet the gradient) */
     int n_scratch;
     int *idx, *targets;               /* (B,T) copies of the last forward's inputs */
@@ -244,9 +242,6 @@ static void init_params(struct ad_model *m, uint64_t seed) {
     }
 }
 
-static size_t memory_limit;
-void ad_set_memory_limit(size_t bytes) { memory_limit = bytes; }
-
 size_t ad_config_num_params(const ad_config *c) {
     return ad_config_check(c, NULL) == AD_OK ? param_layout(c, NULL) : 0;
 }
@@ -266,9 +261,10 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     if (pages > 0 && page > 0 && (double)bytes > (double)pages * (double)page)
         return ad_fail(err, AD_ERR_NOMEM, "the model needs %.1f GiB for this configuration but the machine has %.1f GiB",
                        (double)bytes / 1073741824.0, (double)pages * (double)page / 1073741824.0);
-    if (memory_limit && bytes > memory_limit)
+    size_t limit = ad_get_memory_limit();
+    if (limit && bytes > limit)
         return ad_fail(err, AD_ERR_NOMEM, "the model needs %.1f MiB for this configuration, above the limit of %.1f MiB",
-                       (double)bytes / 1048576.0, (double)memory_limit / 1048576.0);
+                       (double)bytes / 1048576.0, (double)limit / 1048576.0);
     struct ad_model *m = calloc(1, sizeof *m);
     if (!m) return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model");
     m->cfg = *cfg;
@@ -294,9 +290,7 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     size_t nl = training ? (size_t)L : 1;
     m->act_mem = malloc((pl * nl + sh) * sizeof(float));
     m->zero_flags = malloc((size_t)max_batch * cfg->n_head * cfg->block_size);
-    m->zero_count = calloc((size_t)cfg->block_size * 2, sizeof(uint64_t));
-    if (!m->zero_flags || !m->zero_count) goto nomem;
-    m->row_count = m->zero_count + cfg->block_size;
+    if (!m->zero_flags) goto nomem;
     m->idx = malloc((size_t)max_batch * cfg->block_size * sizeof(int));
     m->targets = malloc((size_t)max_batch * cfg->block_size * sizeof(int));
     if (!m->act_mem || !m->idx || !m->targets) goto nomem;
@@ -352,7 +346,6 @@ void ad_model_free(ad_model *m) {
     free(m->idx);
     free(m->targets);
     free(m->zero_flags);
-    free(m->zero_count);
     free(m);
 }
 
@@ -404,11 +397,65 @@ static ad_elem_drop elem_drop_for(const ad_model *m, ad_rng_purpose purpose, int
     return ad_elem_drop_make(p, m->last_seed, purpose, (uint32_t)m->last_step, layer);
 }
 
+/* One block of gpt.py, x (B,T,C) -> a->res2. pos < 0: B whole sequences of T
+ * tokens, with the step's dropout (the KV cache filled from batch row 0 when
+ * the model has one and B == 1); pos >= 0: the one token at position pos of
+ * the cached sequence (B = T = 1), attending to the cache. */
+static void block_forward(ad_model *m, int l, layer_acts *a, const float *x, int B, int T, int pos,
+                          const ad_observer *obs) {
+    const ad_config *c = &m->cfg;
+    int C = c->n_embd, H = c->n_head, BT = B * T;
+    const float *p = m->params;
+    const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
+    float *kv = m->kv_cache ? m->kv_cache + (size_t)l * c->block_size * 2 * C : NULL; /* (block_size,2C) */
+    ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
+    ad_k_layernorm_fwd_f(m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], BT, C, 1e-5f);
+    ad_k_matmul_fwd_f(a->qkv, m->lnbuf, p + o[P_WQKV], NULL, BT, C, 3 * C);
+    if (pos >= 0) {
+        memcpy(kv + (size_t)pos * 2 * C, a->qkv + C, 2 * (size_t)C * sizeof(float));
+        ad_k_attention_step_f(a->atty, m->attn_scratch, a->qkv, kv, pos + 1, C, H);
+    } else {
+        ad_attn_drop ad = attn_drop_for(m, l);
+        int counting = ad_attn_drop_active(&ad);
+        if (kv && B == 1) /* what the next ad_model_step attends to */
+            for (int t = 0; t < T; t++)
+                memcpy(kv + (size_t)t * 2 * C, a->qkv + (size_t)t * 3 * C + C, 2 * (size_t)C * sizeof(float));
+        ad_k_attention_fwd_f(a->atty, a->att_stats, m->attn_scratch, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T,
+                             C, H, m->n_scratch);
+        if (obs && m->last_train) {
+            for (int t = 0; t < T; t++) obs->rows[t] += (uint64_t)B * H;
+            if (counting)
+                for (int bh = 0; bh < B * H; bh++)
+                    for (int t = 0; t < T; t++) obs->zero_rows[t] += m->zero_flags[(size_t)bh * T + t];
+        }
+    }
+    ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], BT, C, C);
+    ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, &rd, B, T, C);
+    ad_k_layernorm_fwd_f(m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], BT, C, 1e-5f);
+    ad_k_matmul_fwd_f(a->fch, m->lnbuf, p + o[P_WFC], p + o[P_BFC], BT, C, 4 * C);
+    ad_k_relu_fwd_f(a->fch, a->fch, (size_t)BT * 4 * C);
+    ad_k_matmul_fwd_f(m->branch, a->fch, p + o[P_WFC2], p + o[P_BFC2], BT, 4 * C, C);
+    ad_k_residual_dropout_fwd_f(a->res2, a->res1, m->branch, &fd, B, T, C);
+}
+
+/* ln_f and lm_head over the N rows of x (N,C) into the logits (N,V). */
+static void head_forward(ad_model *m, const float *x, int N) {
+    const float *p = m->params;
+    int C = m->cfg.n_embd;
+    ad_k_layernorm_fwd_f(m->lnf, m->lnf_mean, m->lnf_rstd, x, p + m->off_lnfw, p + m->off_lnfb, N, C, 1e-5f);
+    ad_k_matmul_fwd_f(m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, N, C, m->cfg.vocab_size);
+}
+
 ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int B, int T, int train,
                            uint64_t seed, uint64_t step, float *loss, ad_error *err) {
+    return ad_model_forward_observed(m, idx, targets, B, T, train, seed, step, loss, NULL, err);
+}
+
+ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targets, int B, int T, int train,
+                                    uint64_t seed, uint64_t step, float *loss, const ad_observer *obs, ad_error *err) {
     const ad_config *c = &m->cfg;
     assert(B >= 1 && B <= m->max_batch && T >= 1 && T <= c->block_size);
-    int C = c->n_embd, V = c->vocab_size, H = c->n_head, L = c->n_layer;
+    int C = c->n_embd, V = c->vocab_size, L = c->n_layer;
     size_t BT = (size_t)B * T;
     for (size_t i = 0; i < BT; i++) {
         if (idx[i] < 0 || idx[i] >= V)
@@ -435,35 +482,10 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
     const float *x = m->x0;
     for (int l = 0; l < L; l++) {
         layer_acts *a = &m->acts[m->training ? l : 0];
-        const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
-        ad_attn_drop ad = attn_drop_for(m, l);
-        ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
-        ad_k_layernorm_fwd_f(m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], (int)BT, C, 1e-5f);
-        ad_k_matmul_fwd_f(a->qkv, m->lnbuf, p + o[P_WQKV], NULL, (int)BT, C, 3 * C);
-        int counting = ad_attn_drop_active(&ad);
-        if (m->kv_cache && B == 1) /* what the next ad_model_step attends to */
-            for (int t = 0; t < T; t++)
-                memcpy(m->kv_cache + ((size_t)l * c->block_size + t) * 2 * C, a->qkv + (size_t)t * 3 * C + C,
-                       2 * (size_t)C * sizeof(float));
-        ad_k_attention_fwd_f(a->atty, a->att_stats, m->attn_scratch, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T, C, H,
-                             m->n_scratch);
-        if (m->last_train) {
-            for (int t = 0; t < T; t++) m->row_count[t] += (uint64_t)B * H;
-            if (counting)
-                for (int bh = 0; bh < B * H; bh++)
-                    for (int t = 0; t < T; t++) m->zero_count[t] += m->zero_flags[(size_t)bh * T + t];
-        }
-        ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], (int)BT, C, C);
-        ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, &rd, B, T, C);
-        ad_k_layernorm_fwd_f(m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], (int)BT, C, 1e-5f);
-        ad_k_matmul_fwd_f(a->fch, m->lnbuf, p + o[P_WFC], p + o[P_BFC], (int)BT, C, 4 * C);
-        ad_k_relu_fwd_f(a->fch, a->fch, BT * 4 * (size_t)C);
-        ad_k_matmul_fwd_f(m->branch, a->fch, p + o[P_WFC2], p + o[P_BFC2], (int)BT, 4 * C, C);
-        ad_k_residual_dropout_fwd_f(a->res2, a->res1, m->branch, &fd, B, T, C);
+        block_forward(m, l, a, x, B, T, -1, obs);
         x = a->res2;
     }
-    ad_k_layernorm_fwd_f(m->lnf, m->lnf_mean, m->lnf_rstd, x, p + m->off_lnfw, p + m->off_lnfb, (int)BT, C, 1e-5f);
-    ad_k_matmul_fwd_f(m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, (int)BT, C, V);
+    head_forward(m, x, (int)BT);
     if (targets) {
         double l = ad_k_crossentropy_fwd_f(m->probs, m->logits, targets, (int)BT, V);
         m->probs_valid = 1;
@@ -532,13 +554,6 @@ ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err
     return AD_OK;
 }
 
-void ad_model_zero_rows(const ad_model *m, uint64_t *zero, uint64_t *rows) {
-    memcpy(zero, m->zero_count, (size_t)m->cfg.block_size * sizeof *zero);
-    memcpy(rows, m->row_count, (size_t)m->cfg.block_size * sizeof *rows);
-}
-
-void ad_model_reset_zero_rows(ad_model *m) { memset(m->zero_count, 0, (size_t)m->cfg.block_size * 2 * sizeof(uint64_t)); }
-
 ad_adamw ad_adamw_default(void) {
     ad_adamw o = {3e-4f, 0.9f, 0.999f, 1e-8f, 0.01f};
     return o;
@@ -579,69 +594,23 @@ ad_status ad_model_check_grads(const ad_model *m, ad_error *err) {
     return AD_OK;
 }
 
-void ad_set_threads(int n) {
-    if (n < 1) n = 1;
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-    openblas_set_num_threads(n);
-}
-
-int ad_get_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-/* One head's attention for one query over n cached positions: the weights
- * are softmax(k q / sqrt(hs)) over every cached key (all precede the query). */
-static void attention_step(float *out,         // out (hs)
-                           float *w,           // w (n): scratch for the weights
-                           const float *q,     // q (hs)
-                           const float *kc,    // kc (n, stride ld): cached keys
-                           const float *vc,    // vc (n, stride ld): cached values
-                           int n, int hs, int ld) {
-    float scale = (float)(1.0 / sqrt((double)hs)), mx = -INFINITY, sum = 0.0f;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, hs, scale, kc, ld, q, 1, 0.0f, w, 1);
-    for (int j = 0; j < n; j++) if (w[j] > mx) mx = w[j];
-    for (int j = 0; j < n; j++) { w[j] = ad_softmax_expf(w[j] - mx); sum += w[j]; } /* the full forward's exp */
-    float inv = 1.0f / sum;
-    for (int j = 0; j < n; j++) w[j] *= inv;
-    cblas_sgemv(CblasRowMajor, CblasTrans, n, hs, 1.0f, vc, ld, w, 1, 0.0f, out, 1);
-}
-
 ad_status ad_model_step(ad_model *m, int token, ad_error *err) {
     const ad_config *c = &m->cfg;
-    int C = c->n_embd, V = c->vocab_size, H = c->n_head, L = c->n_layer, hs = C / H, pos = m->kv_len;
+    int C = c->n_embd, V = c->vocab_size, L = c->n_layer, pos = m->kv_len;
     if (!m->kv_cache) return ad_fail(err, AD_ERR_ARG, "a training model has no KV cache");
     if (pos < 1 || pos >= c->block_size)
         return ad_fail(err, AD_ERR_ARG, "the KV cache holds %d positions: a step needs 1 to %d", pos, c->block_size - 1);
     if (token < 0 || token >= V)
         return ad_fail(err, AD_ERR_ARG, "token id %d is outside the vocabulary [0, %d)", token, V);
     const float *p = m->params;
-    layer_acts *a = &m->acts[0];
-    float *x = m->x0, *w = m->attn_scratch;
+    float *x = m->x0;
     for (int k = 0; k < C; k++) x[k] = p[m->off_wte + (size_t)token * C + k] + p[m->off_wpe + (size_t)pos * C + k];
+    m->last_train = 0;
     for (int l = 0; l < L; l++) {
-        const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
-        float *kv = m->kv_cache + (size_t)l * c->block_size * 2 * C;
-        ad_k_layernorm_fwd_f(m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], 1, C, 1e-5f);
-        ad_k_matmul_fwd_f(a->qkv, m->lnbuf, p + o[P_WQKV], NULL, 1, C, 3 * C);
-        memcpy(kv + (size_t)pos * 2 * C, a->qkv + C, 2 * (size_t)C * sizeof(float));
-        for (int h = 0; h < H; h++)
-            attention_step(a->atty + h * hs, w, a->qkv + h * hs, kv + h * hs, kv + C + h * hs, pos + 1, hs, 2 * C);
-        ad_k_matmul_fwd_f(m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], 1, C, C);
-        ad_k_residual_dropout_fwd_f(a->res1, x, m->branch, NULL, 1, 1, C);
-        ad_k_layernorm_fwd_f(m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], 1, C, 1e-5f);
-        ad_k_matmul_fwd_f(a->fch, m->lnbuf, p + o[P_WFC], p + o[P_BFC], 1, C, 4 * C);
-        ad_k_relu_fwd_f(a->fch, a->fch, 4 * (size_t)C);
-        ad_k_matmul_fwd_f(m->branch, a->fch, p + o[P_WFC2], p + o[P_BFC2], 1, 4 * C, C);
-        ad_k_residual_dropout_fwd_f(x, a->res1, m->branch, NULL, 1, 1, C);
+        block_forward(m, l, &m->acts[0], x, 1, 1, pos, NULL);
+        x = m->acts[0].res2;
     }
-    ad_k_layernorm_fwd_f(m->lnf, m->lnf_mean, m->lnf_rstd, x, p + m->off_lnfw, p + m->off_lnfb, 1, C, 1e-5f);
-    ad_k_matmul_fwd_f(m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, 1, C, V);
+    head_forward(m, x, 1);
     m->kv_len = pos + 1;
     m->last_B = m->last_T = 1;
     m->probs_valid = 0;

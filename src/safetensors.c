@@ -4,12 +4,9 @@
 #include "internal.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -306,26 +303,11 @@ ad_status ad_st_writer_meta(ad_st_writer *w, const char *key, const char *value,
     return AD_OK;
 }
 
-static int write_all(int fd, const void *buf, size_t n) {
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t k = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return 0;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 1;
-}
-
 ad_status ad_st_writer_write(ad_st_writer *w, const char *path, ad_error *err) {
     cJSON *root = cJSON_CreateObject();
     if (!root) return ad_fail(err, AD_ERR_NOMEM, "cannot build the header");
     ad_status s = AD_OK;
-    char *json = NULL, *tmp = NULL, *dircopy = NULL;
-    int fd = -1;
+    char *json = NULL;
     if (cJSON_GetArraySize(w->meta) > 0) cJSON_AddItemReferenceToObject(root, "__metadata__", w->meta);
     size_t off = 0;
     for (int i = 0; i < w->n; i++) {
@@ -346,42 +328,16 @@ ad_status ad_st_writer_write(ad_st_writer *w, const char *path, ad_error *err) {
     size_t jl = strlen(json), padded = (jl + 7) / 8 * 8; /* 8-byte aligned data, padded with spaces */
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    size_t pl = strlen(path);
-    tmp = malloc(pl + 16);
-    dircopy = strdup(path);
-    if (!tmp || !dircopy) { s = ad_fail(err, AD_ERR_NOMEM, "cannot allocate a path"); goto done; }
-    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) { s = ad_fail(err, AD_ERR_IO, "cannot create a temporary file beside '%s': %s", path, strerror(errno)); goto done; }
+    ad_atomic_file af;
+    if ((s = ad_atomic_open(&af, path, err))) goto done;
     static const char spaces[8] = "        ";
-    int ok = write_all(fd, len8, 8) && write_all(fd, json, jl) && write_all(fd, spaces, padded - jl);
-    for (int i = 0; ok && i < w->n; i++) ok = write_all(fd, w->e[i].data, w->e[i].nbytes);
-    if (!ok || fsync(fd) != 0) {
-        s = ad_fail(err, AD_ERR_IO, "cannot write '%s': %s (the previous file, if any, is intact)", path, strerror(errno));
-        close(fd);
-        fd = -1;
-        unlink(tmp);
-        goto done;
-    }
-    fchmod(fd, 0644);
-    if (close(fd) != 0) {
-        fd = -1;
-        s = ad_fail(err, AD_ERR_IO, "cannot write '%s': %s (the previous file, if any, is intact)", path, strerror(errno));
-        unlink(tmp);
-        goto done;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        s = ad_fail(err, AD_ERR_IO, "cannot rename into '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        goto done;
-    }
-    int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    int ok = fwrite(len8, 1, 8, af.f) == 8 && fwrite(json, 1, jl, af.f) == jl &&
+             fwrite(spaces, 1, padded - jl, af.f) == padded - jl;
+    for (int i = 0; ok && i < w->n; i++) ok = fwrite(w->e[i].data, 1, w->e[i].nbytes, af.f) == w->e[i].nbytes;
+    /* a short fwrite has set the stream's error flag: the commit then fails, removing the temporary file */
+    s = ad_atomic_commit(&af, err);
 done:
     cJSON_free(json);
-    free(tmp);
-    free(dircopy);
     cJSON_Delete(root); /* the metadata is only referenced */
     return s;
 }

@@ -2,7 +2,7 @@
  * probability of an all-zero row, the mean and variance of a row's sum and
  * the bias of each weight, in closed form where one exists and by Monte Carlo
  * over random softmax weights. */
-#include "internal.h"
+#include "dropout.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,23 +13,41 @@ void ad_stats_free(ad_stats *st) {
     memset(st, 0, sizeof *st);
 }
 
-/* mean and second moment of head scheme's multiplier: H/kept for a kept head,
- * 0 for a dropped one, 1 for all when every head would drop */
-static void head_moments(double p, int H, double *m1, double *m2) {
-    double e1 = pow(p, H), e2 = pow(p, H), binom = 1.0; /* C(H-1, k-1) */
-    for (int k = 1; k <= H; k++) {
-        double pk = binom * pow(1.0 - p, k) * pow(p, H - k), v = (double)H / k;
-        e1 += pk * v;
-        e2 += pk * v * v;
-        binom = binom * (double)(H - k) / (double)k;
-    }
-    *m1 = e1;
-    *m2 = e2;
+/* ------------------------------------------------------------ closed forms */
+
+void ad_law_independent(const ad_law_in *in, ad_law *o) {
+    double p = in->p;
+    o->p_zero = pow(p, in->n);
+    o->p_allheads_zero = pow(p, (double)in->n * in->H);
+    o->var = in->A * p / (1.0 - p);
 }
 
-/* E[S^2] - 1 of fixedcount's row sum given sum_j w_j^2 = A, row length n */
-static double fixedcount_var(double p, int n, double A) {
-    if (n == 1) return 0.0;
+void ad_law_token(const ad_law_in *in, ad_law *o) {
+    double p = in->p;
+    o->p_zero = o->p_allheads_zero = pow(p, in->n);
+    o->var = in->A * p / (1.0 - p);
+}
+
+void ad_law_renorm(const ad_law_in *in, ad_law *o) {
+    double pn = pow(in->p, in->n);
+    o->p_zero = pn;
+    o->p_allheads_zero = pow(in->p, (double)in->n * in->H);
+    o->mean = 1.0 - pn;
+    o->var = pn * (1.0 - pn);
+}
+
+void ad_law_keepdiag(const ad_law_in *in, ad_law *o) { o->var = in->A_off * in->p / (1.0 - in->p); }
+
+void ad_law_nonzero(const ad_law_in *in, ad_law *o) {
+    double p = in->p, pn = pow(p, in->n);
+    o->var = (1.0 - pn) * (in->A / (1.0 - p) + 1.0 - in->A) - 1.0;
+}
+
+/* E[S^2] - 1 of the row sum given sum_j w_j^2 = A, row length n */
+void ad_law_fixedcount(const ad_law_in *in, ad_law *o) {
+    double p = in->p, A = in->A;
+    int n = in->n;
+    if (n == 1) return;
     double x = p * n, kf = floor(x), frac = x - kf, var = 0.0;
     for (int t = 0; t < 2; t++) {
         double prob = t == 0 ? 1.0 - frac : frac;
@@ -39,8 +57,47 @@ static double fixedcount_var(double p, int n, double A) {
         double a = (double)n / (n - k), b = (double)n * (n - k - 1) / ((double)(n - 1) * (n - k));
         var += prob * (A * a + (1.0 - A) * b - 1.0);
     }
-    return var;
+    o->var = var;
 }
+
+/* the multiplier H/kept of a kept head, 0 of a dropped one, 1 for all when
+ * every head would drop: its mean and second moment */
+void ad_law_head(const ad_law_in *in, ad_law *o) {
+    double p = in->p;
+    int H = in->H;
+    double e1 = pow(p, H), e2 = pow(p, H), binom = 1.0; /* C(H-1, k-1) */
+    for (int k = 1; k <= H; k++) {
+        double pk = binom * pow(1.0 - p, k) * pow(p, H - k), v = (double)H / k;
+        e1 += pk * v;
+        e2 += pk * v * v;
+        binom = binom * (double)(H - k) / (double)k;
+    }
+    o->p_zero = p - pow(p, H);
+    o->mean = e1;
+    o->var = e2 - e1 * e1;
+}
+
+double ad_any_zero_rows(const ad_law_in *in, double log_none) {
+    (void)in;
+    return -expm1(log_none); /* rows use disjoint draws: independent */
+}
+
+double ad_any_zero_symmetric(const ad_law_in *in, double log_none) {
+    return in->bidirectional ? NAN : -expm1(log_none); /* bidirectional rows share draws */
+}
+
+/* some row is zero in every head iff key 0 (causal) or every key (bidirectional) is */
+double ad_any_zero_column(const ad_law_in *in, double log_none) {
+    (void)log_none;
+    return pow(in->p, (double)in->H * (in->bidirectional ? in->T : 1));
+}
+
+double ad_any_zero_token(const ad_law_in *in, double log_none) {
+    (void)log_none;
+    return pow(in->p, in->bidirectional ? in->T : 1);
+}
+
+/* ------------------------------------------------------------- statistics */
 
 ad_status ad_stats_compute(ad_stats *st, const ad_stats_opts *o, ad_error *err) {
     memset(st, 0, sizeof *st);
@@ -114,69 +171,38 @@ ad_status ad_stats_compute(ad_stats *st, const ad_stats_opts *o, ad_error *err) 
         }
         for (int i = 0; i < T; i++) zac[i] += zero_all[i];
     }
-    double p = o->p, nrows = (double)o->trials * H;
-    ad_scheme sc = o->p > 0.0f ? o->scheme : AD_SCHEME_NONE;
-    double hm1, hm2;
-    head_moments(p, H, &hm1, &hm2);
+    double nrows = (double)o->trials * H;
+    const ad_scheme_def *def = ad_scheme_def_get(o->p > 0.0f ? o->scheme : AD_SCHEME_NONE);
+    ad_law_in in = {o->p, 0, H, T, o->bidirectional, 0.0, 0.0};
     double log_none = 0.0; /* log P(no token's output is zero in one layer), element-wise schemes */
     for (int i = 0; i < T; i++) {
-        int n = o->bidirectional ? T : i + 1;
-        double pn = pow(p, n), A = w2[i] / nrows, Aoff = w2off[i] / nrows;
-        double pz = 0.0, pza = 0.0, mean = 1.0, var = 0.0;
-        switch (sc) {
-        case AD_SCHEME_STANDARD: case AD_SCHEME_MASKED: case AD_SCHEME_SYMMETRIC: case AD_SCHEME_COLUMN:
-            pz = pn; pza = pow(p, (double)n * H); var = A * p / (1.0 - p);
-            break;
-        case AD_SCHEME_TOKEN:
-            pz = pn; pza = pn; var = A * p / (1.0 - p);
-            break;
-        case AD_SCHEME_RENORM:
-            pz = pn; pza = pow(p, (double)n * H); mean = 1.0 - pn; var = pn * (1.0 - pn);
-            break;
-        case AD_SCHEME_KEEPDIAG: var = Aoff * p / (1.0 - p); break;
-        case AD_SCHEME_NONZERO: var = (1.0 - pn) * (A / (1.0 - p) + 1.0 - A) - 1.0; break;
-        case AD_SCHEME_FIXEDCOUNT: var = fixedcount_var(p, n, A); break;
-        case AD_SCHEME_HEAD: pz = p - pow(p, H); mean = hm1; var = hm2 - hm1 * hm1; break;
-        default: break; /* none, word, embedding, dropkey, fcm: rows keep summing to 1 */
-        }
-        st->p_zero_exact[i] = pz;
-        st->p_allheads_zero_exact[i] = pza;
-        st->row_sum_mean_exact[i] = mean;
-        st->row_sum_var_exact[i] = var;
+        in.n = o->bidirectional ? T : i + 1;
+        in.A = w2[i] / nrows;
+        in.A_off = w2off[i] / nrows;
+        ad_law law = {0.0, 0.0, 1.0, 0.0};
+        if (def->law) def->law(&in, &law);
+        st->p_zero_exact[i] = law.p_zero;
+        st->p_allheads_zero_exact[i] = law.p_allheads_zero;
+        st->row_sum_mean_exact[i] = law.mean;
+        st->row_sum_var_exact[i] = law.var;
         st->p_zero_mc[i] = zc[i] / nrows;
         st->p_allheads_zero_mc[i] = zac[i] / (double)o->trials;
         st->row_sum_mean_mc[i] = s1[i] / nrows;
         st->row_sum_var_mc[i] = s2[i] / nrows - st->row_sum_mean_mc[i] * st->row_sum_mean_mc[i];
         double bias = 0.0;
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < in.n; j++) {
             if (ratio_n[(size_t)i * T + j] == 0.0) continue;
             double e = fabs(ratio[(size_t)i * T + j] / ratio_n[(size_t)i * T + j] - 1.0);
             if (e > bias) bias = e;
         }
         st->bias_mc[i] = bias;
-        st->zero_rows_per_head += pz;
+        st->zero_rows_per_head += law.p_zero;
         st->zero_rows_per_head_mc += st->p_zero_mc[i];
-        log_none += log1p(-pza);
+        log_none += log1p(-law.p_allheads_zero);
     }
     st->zero_rows_per_layer = st->zero_rows_per_head * H;
     st->zero_rows_per_model = st->zero_rows_per_layer * L;
-    double q; /* P(some token's output is zero in every head of one layer) */
-    switch (sc) {
-    case AD_SCHEME_STANDARD: case AD_SCHEME_MASKED: case AD_SCHEME_RENORM:
-        q = -expm1(log_none); /* rows use disjoint draws: independent */
-        break;
-    case AD_SCHEME_SYMMETRIC:
-        q = o->bidirectional ? NAN : -expm1(log_none); /* bidirectional rows share draws */
-        break;
-    case AD_SCHEME_COLUMN: /* some row zero in every head iff key 0 (causal) or every key (bidirectional) is */
-        q = pow(p, (double)H * (o->bidirectional ? T : 1));
-        break;
-    case AD_SCHEME_TOKEN:
-        q = pow(p, o->bidirectional ? T : 1);
-        break;
-    default:
-        q = 0.0;
-    }
+    double q = def->any_zero ? def->any_zero(&in, log_none) : 0.0; /* P(some token's output is zero in every head of one layer) */
     st->p_any_zero_output = isnan(q) ? NAN : -expm1((double)L * log1p(-q));
     free(acc); free(w); free(lg); free(zero_all);
     return AD_OK;

@@ -1,4 +1,5 @@
-/* train.c - gpt.py's get_batch and estimate_loss. */
+/* train.c - gpt.py's training loop in parts: get_batch, one training step
+ * and estimate_loss. */
 #include "internal.h"
 #include <assert.h>
 #include <stdlib.h>
@@ -41,5 +42,22 @@ ad_status ad_estimate_loss(ad_model *m, const ad_dataset *d, int B, int eval_ite
         float mean = (float)(sum / eval_iters);
         if (split == 0) *train_loss = mean; else *val_loss = mean;
     }
+    return AD_OK;
+}
+
+ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbuf, int *ybuf, float *loss,
+                        ad_error *err) {
+    int B = o->batch_size, T = ad_model_config(m)->block_size;
+    if (o->n <= (size_t)T)
+        return ad_fail(err, AD_ERR_DATA, "the training split needs more than block_size=%d tokens, has %zu", T, o->n);
+    float l = 0.0f;
+    ad_get_batch(o->data, o->n, B, T, o->seed, AD_RNG_BATCH, (uint32_t)step, 0, xbuf, ybuf);
+    ad_status s = ad_model_forward_observed(m, xbuf, ybuf, B, T, 1, o->seed, (uint64_t)step, &l, o->observer, err);
+    if (loss) *loss = l;
+    if (s) return s;
+    ad_model_backward(m);
+    if ((s = ad_model_check_grads(m, err))) return s;
+    if (o->before_update && (s = o->before_update(o->ctx, step, err))) return s;
+    ad_model_adamw_step(m, &o->opt, step + 1);
     return AD_OK;
 }

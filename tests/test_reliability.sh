@@ -89,7 +89,7 @@ before=$(md5sum "$d"/*.safetensors)
 last=$(tail -n 1 "$tmp/err")  # progress lines come before it on a non-terminal
 [ $rc -eq 2 ] && [[ "$last" == *"cannot write"*"File too large"*"intact"* ]] && ok || bad "full disk: exit $rc, '$last'"
 [ "$(md5sum "$d"/*.safetensors)" = "$before" ] && ok || bad "full disk: the previous checkpoint changed"
-[ -z "$(ls "$d" | grep '\.tmp\.')" ] && ok || bad "full disk: temporary files left: $(ls "$d")"
+[ -z "$(ls "$d" | grep '\.tmp')" ] && ok || bad "full disk: temporary files left: $(ls "$d")"
 $A train --resume --max-iters 30 --out "$d" >/dev/null 2>&1 && ok || bad "resume after the disk has room again"
 
 # divergence: an absurd learning rate stops with the step named; the last saved state is good

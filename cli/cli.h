@@ -1,0 +1,25 @@
+/* cli.h - what the command-line tool's commands share: one entry point per
+ * command (each in its own file), exit codes from statuses, the clock. */
+#ifndef ATTNDROP_CLI_H
+#define ATTNDROP_CLI_H
+
+#include "attndrop.h"
+#include "opts.h"
+
+/* The commands: argc and argv after the command's name; an exit code. */
+int cmd_train(int argc, char **argv);   /* train.c */
+int cmd_sample(int argc, char **argv);  /* sample.c */
+int cmd_eval(int argc, char **argv);    /* eval.c */
+int cmd_text(int argc, char **argv);    /* text.c */
+int cmd_schemes(int argc, char **argv); /* schemes.c */
+int cmd_stats(int argc, char **argv);   /* schemes.c */
+int cmd_demo(int argc, char **argv);    /* schemes.c */
+int cmd_study(int argc, char **argv);   /* study.c */
+
+/* Prints "attndrop: <e->msg>[; hint]" and returns the exit code of e's
+ * status: EXIT_NUMERIC, EXIT_USAGE for a bad argument, else EXIT_INPUT. */
+int cli_die_status(const ad_error *e, const char *hint);
+/* Seconds on the monotonic clock. */
+double cli_now(void);
+
+#endif

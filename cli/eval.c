@@ -1,0 +1,50 @@
+/* eval.c - the eval command: a checkpoint's train and val loss on a text. */
+#include "cli.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+int cmd_eval(int argc, char **argv) {
+    const char *ckpt = NULL, *data = NULL;
+    int eval_iters = 200, batch = 64, threads = 0;
+    uint64_t seed = 1337;
+    opt opts[] = {
+        {"ckpt", OPT_STR, &ckpt, 0, 0, "checkpoint (model.safetensors)"},
+        {"data", OPT_STR, &data, 0, 0, "UTF-8 text, split 90/10 as in training"},
+        {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split (200)"},
+        {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per batch (64)"},
+        {"seed", OPT_U64, &seed, 0, 0, "seed of the evaluation batches (1337)"},
+        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
+    if ((rc = cli_parse_opts("eval ", opts, n_opts, argc, argv, &help))) return rc;
+    if (help) {
+        printf("usage: %s eval --ckpt FILE --data FILE [options]\n\nPrints the mean train and val loss, dropout off.\n\noptions:\n", cli_prog);
+        cli_print_opts(opts, n_opts);
+        return 0;
+    }
+    if (!ckpt || !data) return cli_die_usage("eval ", "--ckpt and --data are required");
+    if (threads > 0) ad_set_threads(threads);
+    ad_error err = {0};
+    ad_model *m;
+    ad_vocab v;
+    if (ad_checkpoint_load(&m, &v, ckpt, batch, 0, &err)) return cli_die_status(&err, NULL);
+    ad_dataset ds;
+    if (ad_dataset_load(&ds, data, &v, &err)) {
+        ad_model_free(m);
+        ad_vocab_free(&v);
+        return cli_die_status(&err, "the data may only use characters of the checkpoint's training text");
+    }
+    int T = ad_model_config(m)->block_size;
+    int *xb = malloc((size_t)batch * T * sizeof(int)), *yb = malloc((size_t)batch * T * sizeof(int));
+    float tl, vl;
+    rc = 0;
+    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; }
+    else if (ad_estimate_loss(m, &ds, batch, eval_iters, seed, 0, xb, yb, &tl, &vl, &err)) rc = cli_die_status(&err, NULL);
+    else printf("train loss %.4f, val loss %.4f\n", (double)tl, (double)vl);
+    free(xb);
+    free(yb);
+    ad_dataset_free(&ds);
+    ad_model_free(m);
+    ad_vocab_free(&v);
+    return rc;
+}

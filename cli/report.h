@@ -1,0 +1,57 @@
+/* report.h - what the two halves of a study's report share: report.c
+ * reads the run records, analyses them and writes the CSVs and plot data;
+ * report_text.c writes report.md from the same analysis. */
+#ifndef ATTNDROP_CLI_REPORT_H
+#define ATTNDROP_CLI_REPORT_H
+
+#include "study.h"
+#include <stdio.h>
+
+/* One paired comparison: a cell against its baseline in the same setting. */
+typedef struct {
+    int set, cell, base;
+    ad_effect e;                 /* final val loss */
+    ad_effect early, late;       /* val loss at positions 0-3 pooled, and at the others */
+    ad_effect *pos;              /* (T) per position */
+} eff_row;
+
+typedef struct {
+    const study_spec *sp;
+    const study_timing *tm;
+    run_rec *runs;
+    int base[STUDY_MAX_SETTINGS]; /* the first run of each setting */
+    int none[STUDY_MAX_SETTINGS];
+    int learned[STUDY_MAX_SETTINGS];
+    double criterion[STUDY_MAX_SETTINGS], thr[STUDY_MAX_SETTINGS];
+    eff_row *eff;
+    int n_eff;
+    ad_effect *pos_mem;
+    int plotted;
+    int s_base, s_ref, s_ctl;    /* the baseline, reference and control schemes (the table's study flags) */
+    const char *base_n, *ref_n, *ctl_n; /* their names */
+} rdata;
+
+static inline const char *sname(int scheme) { return ad_scheme_get((ad_scheme)scheme)->name; }
+
+/* run seed0 (from 0) of a cell of a setting */
+run_rec *report_run(const rdata *d, int set, int cell, int seed0);
+/* the comparison of the cell of (scheme, p) in a setting, or NULL */
+const eff_row *report_find_eff(const rdata *d, int set, int scheme, double p);
+/* mean and 95% interval of n values (NaN: missing) */
+ad_effect report_describe(const double *x, int n);
+/* a run's last val loss */
+double report_final_val(const run_rec *r);
+/* "+0.0123 ± 0.0045" (or "+0.0123" with one seed) */
+void report_fmt_pm(char *buf, size_t n, double mean, double ci, int digits);
+/* "+0.0123 ± 0.0045 nats (8 seeds): **worse**" and, if inconclusive, the seeds that would settle it */
+void report_fmt_effect(char *buf, size_t n, const ad_effect *e, int learned);
+/* per seed, the step of the first evaluation at or below the setting's threshold (NaN: never) */
+void report_steps_to(const rdata *d, int set, int cell, double *out);
+/* the share of dropout's benefit a cell keeps: (baseline - cell) / (baseline - reference at its p) */
+ad_ratio report_benefit(const rdata *d, int set, int cell, int *std_cell);
+/* what a setting's role is for, in words */
+const char *report_role_text(study_role r);
+/* report.md (report_text.c) */
+void report_write_text(FILE *f, const rdata *d);
+
+#endif

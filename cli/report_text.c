@@ -1,0 +1,490 @@
+/* report_text.c - report.md: the answers to the source's questions in prose,
+ * every number from the analysis of report.c, every scheme named through the
+ * scheme table's study flags. */
+#include "report.h"
+#include "cli.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *report_role_text(study_role r) {
+    return r == ROLE_SMALL ? "small training set: the regime where dropout helps"
+         : r == ROLE_SHAPE ? "one head, one layer: question 4"
+                           : "more data than the model can memorise";
+}
+
+/* "equivalent in 3 (markov p=0.2, ...), worse in 1 (...) of 4" for a scheme's comparisons on learned
+ * settings of the roles in mask; which: 0 the whole sequence, 1 positions 0-3. Returns the count. */
+static int tally(FILE *f, const rdata *d, int scheme, int roles_mask, int which) {
+    static const ad_verdict order[4] = {AD_VERDICT_EQUIVALENT, AD_VERDICT_BETTER, AD_VERDICT_WORSE, AD_VERDICT_INCONCLUSIVE};
+    int total = 0, printed = 0;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        total += d->sp->set[r->set].cell_scheme[r->cell] == scheme && d->learned[r->set] &&
+                 (roles_mask & (1 << d->sp->set[r->set].role));
+    }
+    if (!total) { fprintf(f, "not in this grid"); return 0; }
+    for (int v = 0; v < 4; v++) {
+        int n = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            int listed = 0;
+            for (int k = 0; k < d->n_eff; k++) {
+                const eff_row *r = &d->eff[k];
+                const study_setting *st = &d->sp->set[r->set];
+                const ad_effect *e = which ? &r->early : &r->e;
+                if (st->cell_scheme[r->cell] != scheme || !d->learned[r->set] || !(roles_mask & (1 << st->role)) ||
+                    e->verdict != order[v])
+                    continue;
+                if (pass == 0) { n++; continue; }
+                if (!listed) fprintf(f, "%s**%s** in %d (", printed++ ? ", " : "", ad_verdict_name(order[v]), n);
+                fprintf(f, "%s`%s` p=%g: %+.4f", listed++ ? "; " : "", st->name, st->cell_p[r->cell], e->mean);
+            }
+            if (pass == 1 && listed) fprintf(f, ")");
+            if (!n) break;
+        }
+    }
+    fprintf(f, " of %d", total);
+    return total;
+}
+
+/* " (`a` − `ref`): <tally>; (`b` − `ref`): <tally>" for the headline schemes of a group */
+static void headline_tallies(FILE *f, const rdata *d, unsigned group) {
+    ad_scheme list[AD_SCHEME_COUNT];
+    int n = ad_scheme_list(group, AD_STUDY_CONTROL, list), k = 0;
+    for (int i = 0; i < n; i++) {
+        if (!(ad_scheme_get(list[i])->study & AD_STUDY_HEADLINE)) continue;
+        fprintf(f, "%s(`%s` − `%s`): ", k++ ? "; " : " ", sname(list[i]), d->ref_n);
+        tally(f, d, list[i], (1 << ROLE_RICH) | (1 << ROLE_SMALL), 0);
+    }
+    if (!k) fprintf(f, ": not in this grid");
+}
+
+static void write_short(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    const study_setting *st0 = &sp->set[0];
+    enum { RICH = 1 << ROLE_RICH, SMALL = 1 << ROLE_SMALL, SHAPE = 1 << ROLE_SHAPE };
+    fprintf(f, "## In short\n\n"
+               "Each answer is a count of paired verdicts (defined below) with the mean differences in nats; the sections "
+               "that follow give every interval.\n\n");
+    int sc = study_find_cell(st0, d->s_ref, 0.2);
+    if (sc < 0) sc = study_find_cell(st0, d->s_ref, 0.5);
+    if (sc >= 0) {
+        unsigned long long z = 0, n = 0;
+        for (int s = 0; s < st0->seeds; s++) { z += report_run(d, 0, sc, s)->zero[0]; n += report_run(d, 0, sc, s)->rows[0]; }
+        fprintf(f, "1. **Yes.** With `%s` dropout at p=%g the first row of a head's attention was all zero in %.4f of "
+                   "the %llu rows met in training on `%s` (exact: p).\n", d->ref_n, st0->cell_p[sc], n ? (double)z / n : NAN,
+                n, st0->name);
+        fprintf(f, "2. **Yes**, at rate p^(i+1) for position i, matched by the counts (question 2).\n");
+    } else {
+        fprintf(f, "1. and 2. No `%s` run on `%s` in this grid.\n", d->ref_n, st0->name);
+    }
+    fprintf(f, "3. Guaranteeing a survivor per row (`%s` − `%s`), loss at positions 0–3: ", d->ctl_n, d->ref_n);
+    tally(f, d, d->s_ctl, RICH | SMALL, 1);
+    fprintf(f, "; whole sequence: ");
+    tally(f, d, d->s_ctl, RICH | SMALL, 0);
+    fprintf(f, ". Dropout itself (`%s` − `%s`): ", d->ref_n, d->base_n);
+    tally(f, d, d->s_ref, RICH | SMALL, 0);
+    fprintf(f, ".\n4. With one head and one layer (`%s` − `%s`): ", d->ctl_n, d->ref_n);
+    tally(f, d, d->s_ctl, SHAPE, 0);
+    fprintf(f, "; positions 0–3: ");
+    tally(f, d, d->s_ctl, SHAPE, 1);
+    fprintf(f, ".\n5. In steps, see question 5 (steps to `%s`'s half-run loss); in time per step", d->base_n);
+    if (d->tm && d->tm->n && d->none[0] >= 0) {
+        int st = study_find_cell(st0, d->s_ref, 0.2);
+        if (st < 0) st = sc;
+        if (st >= 0)
+            fprintf(f, ", `%s` p=%g costs %.2fx `%s`", d->ref_n, st0->cell_p[st], d->tm->median[st] / d->tm->median[d->none[0]],
+                    d->base_n);
+        int nz = study_find_cell(st0, d->s_ctl, 0.2);
+        if (nz >= 0) fprintf(f, " and `%s` %.2fx", d->ctl_n, d->tm->median[nz] / d->tm->median[d->none[0]]);
+    } else {
+        fprintf(f, ": not measured (`--timing-rounds 0`)");
+    }
+    fprintf(f, ".\n6. Dropping whole words");
+    headline_tallies(f, d, AD_STUDY_WHOLE);
+    fprintf(f, ".\n7. Other ways to keep a survivor per row");
+    headline_tallies(f, d, AD_STUDY_SURVIVOR);
+    fprintf(f, ".\n\n");
+}
+
+/* "- `set`, scheme p=x - baseline: <effect>" for every setting where the comparison exists */
+static void list_effects(FILE *f, const rdata *d, int scheme, int roles_mask) {
+    char buf[256];
+    int n = 0;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &d->sp->set[r->set];
+        if (st->cell_scheme[r->cell] != scheme || !(roles_mask & (1 << st->role))) continue;
+        report_fmt_effect(buf, sizeof buf, &r->e, d->learned[r->set]);
+        fprintf(f, "- `%s`, %s p=%g − %s: %s\n", st->name, sname(scheme), st->cell_p[r->cell],
+                sname(st->cell_scheme[r->base]), buf);
+        n++;
+    }
+    if (!n) fprintf(f, "- `%s`: not in this grid\n", sname(scheme));
+}
+
+/* the share of dropout's benefit, for every small-data setting where the reference beats the baseline */
+static int list_benefit(FILE *f, const rdata *d, int scheme) {
+    int n = 0;
+    for (int i = 0; i < d->sp->n_set; i++) {
+        const study_setting *st = &d->sp->set[i];
+        if (st->role != ROLE_SMALL || !d->learned[i]) continue;
+        for (int c = 0; c < st->n_cells; c++) {
+            if (st->cell_scheme[c] != scheme) continue;
+            const eff_row *se = report_find_eff(d, i, d->s_ref, st->cell_p[c]);
+            int sc;
+            ad_ratio b = report_benefit(d, i, c, &sc);
+            if (!se || se->e.verdict != AD_VERDICT_BETTER) continue;
+            char pm[64];
+            report_fmt_pm(pm, sizeof pm, b.ratio, b.ci95, 2);
+            fprintf(f, "- `%s` (small training set), p=%g: keeps %s of `%s`'s benefit over `%s` (1 = all of it)\n",
+                    st->name, st->cell_p[c], pm + (pm[0] == '+'), d->ref_n, d->base_n);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void write_method(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    int learned_cmp = 0;
+    for (int k = 0; k < d->n_eff; k++) learned_cmp += d->learned[d->eff[k].set];
+    fprintf(f, "## How to read it\n\n"
+               "Runs with the same seed share their initial weights and their batches (both come from Philox streams keyed by "
+               "the seed), so every comparison is **paired**: for each seed, the final val loss of a scheme minus that of its "
+               "baseline (`%s` at the same p, and `%s` for `%s` itself). The interval is the 95%% Student-t "
+               "interval of the mean difference over seeds, t(0.975, n−1)·sd/√n. Negative differences mean lower loss.\n\n"
+               "The **margin** of %g nats per character is the smallest difference treated as mattering: exp(%g) − 1 = %.1f%% "
+               "in perplexity, well below what would make a practitioner pick one scheme over another, and about the "
+               "seed-to-seed spread of a single run's final loss here. The verdicts:\n\n"
+               "- **equivalent**: the whole interval lies within ±%g: any difference is too small to matter;\n"
+               "- **better** / **worse**: the interval lies entirely below / above 0;\n"
+               "- **inconclusive** otherwise, with the number of seeds that would give a verdict if the mean difference and "
+               "its spread stayed as observed.\n\n"
+               "The report makes %d paired comparisons on learned settings. If no scheme differed from its baseline at all, "
+               "95%% intervals would still call about %.1f of them better or worse by chance (5%% each), so a lone verdict "
+               "near the edge of its interval deserves less weight than a consistent pattern.\n\n",
+            d->ref_n, d->base_n, d->ref_n, sp->margin, sp->margin, 100.0 * (exp(sp->margin) - 1.0), sp->margin, learned_cmp,
+            0.05 * learned_cmp);
+}
+
+static void write_settings(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    fprintf(f, "## Settings\n\n"
+               "A setting is learned when every seed of `%s` reaches a val loss (at any evaluation: a small-data run "
+               "overfits later) below the midpoint between the loss of a model that ignores the context (the unigram "
+               "entropy of the text) and the floor (the text's exact entropy rate); for a text without a known floor, "
+               "below the val loss of a bigram model fitted to the same training split (character-pair counts with "
+               "add-½ smoothing): the model has learned more than counting pairs of its data would give. No verdict is "
+               "drawn on a setting that was not learned.\n\n"
+               "| setting | what it is for | training chars | model | steps, lr | seeds | %s: final val | %s: best val | "
+               "%s: val − train | floor | learned (below) |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+            d->base_n, d->base_n, d->base_n, d->base_n);
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        double fv[STUDY_MAX_SEEDS], bv[STUDY_MAX_SEEDS], gap[STUDY_MAX_SEEDS];
+        int nc = d->none[i];
+        for (int s = 0; s < st->seeds && nc >= 0; s++) {
+            const run_rec *r = report_run(d, i, nc, s);
+            fv[s] = report_final_val(r);
+            gap[s] = report_final_val(r) - r->train[r->n_evals - 1];
+            bv[s] = r->val[0];
+            for (int e = 1; e < r->n_evals; e++) if (r->val[e] < bv[s]) bv[s] = r->val[e];
+        }
+        char a[64], b[64], g[64];
+        ad_effect fe = report_describe(fv, nc >= 0 ? st->seeds : 0), be = report_describe(bv, nc >= 0 ? st->seeds : 0),
+                  ge = report_describe(gap, nc >= 0 ? st->seeds : 0);
+        report_fmt_pm(a, sizeof a, fe.mean, fe.ci95, 3);
+        report_fmt_pm(b, sizeof b, be.mean, be.ci95, 3);
+        report_fmt_pm(g, sizeof g, ge.mean, ge.ci95, 3);
+        fprintf(f, "| `%s` | %s | %ld | B%d T%d C%d H%d L%d | %d, %g | %d | %s | %s | %s | ", st->name, report_role_text(st->role),
+                st->n_train, sp->batch_size, sp->block_size, sp->n_embd, st->n_head, st->n_layer, st->max_iters, st->lr,
+                st->seeds, a + 1, b + 1, g);
+        if (isnan(st->floor)) fprintf(f, "unknown | ");
+        else fprintf(f, "%.4f | ", st->floor);
+        fprintf(f, "%s (%.3f) |\n", d->learned[i] ? "yes" : "**no**", d->criterion[i]);
+    }
+    fprintf(f, "\nThe floor assumes the whole past is visible; a model sees only its window of %d characters, so on `copy` "
+               "the characters whose original lies before the window cannot be predicted and even a perfect model ends "
+               "above the floor.\n\n", sp->block_size);
+}
+
+static void answer_zero_rows(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    int T = sp->block_size, i0 = 0;
+    fprintf(f, "### 1. Is the first token's head output zero with probability p?\n\n");
+    const study_setting *st = &sp->set[i0];
+    int sc = -1;
+    for (int c = 0; c < st->n_cells; c++)
+        if (st->cell_scheme[c] == d->s_ref && (sc < 0 || st->cell_p[c] > st->cell_p[sc])) sc = c;
+    if (sc < 0) { fprintf(f, "No `%s` run in this study.\n\n", d->ref_n); return; }
+    fprintf(f, "Yes. Row 0 of a causal attention matrix has one weight, so it is all zero exactly when that weight is dropped. "
+               "Counting the all-zero rows met in training (every batch row, head, layer and step of `%s`; the interval is "
+               "±1.96 binomial standard errors):\n\n", st->name);
+    for (int c = 0; c < st->n_cells; c++) {
+        if (st->cell_scheme[c] != d->s_ref) continue;
+        unsigned long long z = 0, n = 0;
+        for (int s = 0; s < st->seeds; s++) { z += report_run(d, i0, c, s)->zero[0]; n += report_run(d, i0, c, s)->rows[0]; }
+        double o = n ? (double)z / (double)n : NAN, p = st->cell_p[c];
+        fprintf(f, "- p=%g: observed %.5f ± %.5f over %llu rows; exact p = %g\n", p, o,
+                1.96 * sqrt(p * (1 - p) / (double)(n ? n : 1)), n, p);
+    }
+    fprintf(f, "\n### 2. Is the n-th token's output zero with probability p^n?\n\n"
+               "Yes: the n-th row (position n−1) has n weights, dropped independently. `%s` at p=%g on `%s`:\n\n"
+               "| position | observed | exact p^(i+1) |\n|---|---|---|\n", d->ref_n, st->cell_p[sc], st->name);
+    for (int t = 0; t < T && t < 8; t++) {
+        unsigned long long z = 0, n = 0;
+        for (int s = 0; s < st->seeds; s++) { z += report_run(d, i0, sc, s)->zero[t]; n += report_run(d, i0, sc, s)->rows[t]; }
+        fprintf(f, "| %d | %.6f | %.6f |\n", t, n ? (double)z / (double)n : NAN, pow(st->cell_p[sc], t + 1));
+    }
+    if (d->plotted) fprintf(f, "\n![zero rows](plots/zero_rows_%s.png)\n", st->name);
+    fprintf(f, "\n");
+}
+
+static void answer_bothered(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    char buf[256];
+    fprintf(f, "### 3. Should we be bothered?\n\n"
+               "If the zero rows at the first positions cost anything, it shows in the loss at those positions (final val "
+               "loss per position, dropout off, paired over seeds), and `%s`, which never leaves a row all zero but "
+               "is otherwise `%s`, must beat `%s` there. Positions 0–3 pooled (their mean loss per seed):\n\n",
+            d->ctl_n, d->ref_n, d->ref_n);
+    int any = 0;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &sp->set[r->set];
+        int sc = st->cell_scheme[r->cell];
+        if (sc != d->s_ref && sc != d->s_ctl) continue;
+        any = 1;
+        report_fmt_effect(buf, sizeof buf, &r->early, d->learned[r->set]);
+        fprintf(f, "- `%s`, %s − %s at p=%g, positions 0–3: %s", st->name, sname(sc), sname(st->cell_scheme[r->base]),
+                st->cell_p[r->cell], buf);
+        report_fmt_effect(buf, sizeof buf, &r->late, d->learned[r->set]);
+        fprintf(f, "; positions 4–%d: %s\n", sp->block_size - 1, buf);
+    }
+    if (!any) fprintf(f, "- no `%s` or `%s` runs in this study\n", d->ref_n, d->ctl_n);
+    fprintf(f, "\nOver the whole sequence (final val loss), `%s` against `%s`:\n\n", d->ctl_n, d->ref_n);
+    list_effects(f, d, d->s_ctl, 7);
+    fprintf(f, "\nWhere dropout helps (a small training set), the real question is how much of dropout's benefit the zero "
+               "rows waste: the share of `%s`'s gain over `%s` that `%s` keeps, (%s − %s)/(%s − %s), with a delta-method "
+               "interval:\n\n", d->ref_n, d->base_n, d->ctl_n, d->base_n, d->ctl_n, d->base_n, d->ref_n);
+    if (!list_benefit(f, d, d->s_ctl))
+        fprintf(f, "- no learned small-data setting where `%s` beats `%s` holds `%s`\n", d->ref_n, d->base_n, d->ctl_n);
+    if (d->plotted)
+        for (int i = 0; i < sp->n_set; i++)
+            if (d->learned[i] && sp->set[i].role != ROLE_SHAPE && report_find_eff(d, i, d->s_ref, 0.2))
+                fprintf(f, "\n![per-position effects, %s](plots/position_effects_%s.png)\n", sp->set[i].name, sp->set[i].name);
+    fprintf(f, "\n");
+}
+
+static void answer_heads(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    const study_setting *st0 = &sp->set[0];
+    char buf[256];
+    fprintf(f, "### 4. Do several layers and heads make it negligible?\n\n");
+    ad_stats sx;
+    double p = 0.5;
+    ad_stats_opts so = {(ad_scheme)d->s_ref, (float)p, sp->block_size, st0->n_head, st0->n_layer, 1, 1, 0, 1.0};
+    if (ad_stats_compute(&sx, &so, NULL) == AD_OK) {
+        fprintf(f, "A token's attention output in a layer is zero only if its row is dropped in all %d heads: at p=%g and "
+                   "position 0 that is p^H = %.3g (one head: %.3g), at position 1 %.3g. The probability that some token of a "
+                   "sequence has a zero attention output in some of the %d layers is %.4f (exact, `attndrop stats`). So "
+                   "heads make a whole zero output rare, but each head still loses its first rows often. The experiment: if "
+                   "zero rows matter, guaranteeing a survivor (`%s` − `%s`) must help more with one head and one "
+                   "layer, where nothing compensates.\n\n",
+                st0->n_head, p, sx.p_allheads_zero_exact[0], sx.p_zero_exact[0],
+                sp->block_size > 1 ? sx.p_allheads_zero_exact[1] : 0.0, st0->n_layer, sx.p_any_zero_output, d->ctl_n, d->ref_n);
+        ad_stats_free(&sx);
+    }
+    int shape = -1;
+    for (int i = 0; i < sp->n_set; i++) if (sp->set[i].role == ROLE_SHAPE) shape = i;
+    if (shape < 0) {
+        fprintf(f, "This grid has no one-head, one-layer setting (`--medium` has one).\n\n");
+        return;
+    }
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        if (st->task != sp->set[shape].task || st->role == ROLE_SMALL) continue;
+        for (int c = 0; c < st->n_cells; c++) {
+            if (st->cell_scheme[c] != d->s_ctl) continue;
+            const eff_row *r = report_find_eff(d, i, d->s_ctl, st->cell_p[c]);
+            if (!r) continue;
+            report_fmt_effect(buf, sizeof buf, &r->e, d->learned[i]);
+            fprintf(f, "- `%s` (H%d L%d), %s − %s at p=%g: whole sequence %s", st->name, st->n_head, st->n_layer, d->ctl_n,
+                    d->ref_n, st->cell_p[c], buf);
+            report_fmt_effect(buf, sizeof buf, &r->early, d->learned[i]);
+            fprintf(f, "; positions 0–3 %s\n", buf);
+        }
+    }
+    list_effects(f, d, d->s_ref, 1 << ROLE_SHAPE);
+    if (d->plotted) fprintf(f, "\n![per-position effects, %s](plots/position_effects_%s.png)\n", sp->set[shape].name, sp->set[shape].name);
+    fprintf(f, "\n");
+}
+
+static void answer_slowdown(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    fprintf(f, "### 5. Does attention dropout slow down training on toy examples?\n\n"
+               "In steps: the threshold of a setting is the val loss `%s` reaches at half its run; the steps to it are "
+               "those of the first evaluation at or below it, paired over the seeds where both runs reached it.\n\n",
+            d->base_n);
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        int nc = d->none[i];
+        if (nc < 0) continue;
+        for (int c = 0; c < st->n_cells; c++) {
+            if (st->cell_scheme[c] != d->s_ref) continue;
+            double a[STUDY_MAX_SEEDS], b[STUDY_MAX_SEEDS];
+            report_steps_to(d, i, c, a);
+            report_steps_to(d, i, nc, b);
+            int ra = 0, rb = 0;
+            for (int s = 0; s < st->seeds; s++) { ra += !isnan(a[s]); rb += !isnan(b[s]); }
+            ad_effect e;
+            ad_effect_paired(&e, a, b, st->seeds, 0.0, NULL);
+            char pm[64];
+            report_fmt_pm(pm, sizeof pm, e.mean, e.ci95, 0);
+            fprintf(f, "- `%s`, %s p=%g: reached the threshold (%.3f) in %d of %d seeds, %s in %d; steps more than "
+                       "%s: %s%s\n", st->name, d->ref_n, st->cell_p[c], d->thr[i], ra, st->seeds, d->base_n, rb, d->base_n, pm,
+                    d->learned[i] ? "" : " (setting not learned)");
+        }
+    }
+    const study_timing *tm = d->tm;
+    if (tm && tm->n && d->none[0] >= 0) {
+        const study_setting *st = &sp->set[0];
+        double none = tm->median[d->none[0]];
+        fprintf(f, "\nIn time: seconds per training step at `%s`'s shape, measured in a timing phase of its own (one process, "
+                   "every other worker idle, %d interleaved rounds of %d steps per scheme; the median over rounds, and the "
+                   "range of the rounds' ratios to %s's median). `%s`: %.2f ms per step.\n\n"
+                   "| scheme | ms per step | vs %s | range |\n|---|---|---|---|\n",
+                st->name, tm->rounds, tm->steps, d->base_n, d->base_n, 1e3 * none, d->base_n);
+        for (int c = 0; c < tm->n; c++) {
+            char label[64];
+            study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+            fprintf(f, "| %s | %.2f | %.2fx | %.2f–%.2f |\n", label, 1e3 * tm->median[c], tm->median[c] / none,
+                    tm->lo[c] / none, tm->hi[c] / none);
+        }
+    } else {
+        fprintf(f, "\nNo timing phase was run (`--timing-rounds 0`).\n");
+    }
+    fprintf(f, "\n");
+}
+
+/* each scheme of a group: "- `name`: description", then its effects against the reference and the
+ * share of the reference's benefit it keeps, then the notes of the schemes in `noted` */
+static void answer_group(FILE *f, const rdata *d, unsigned group, unsigned noted) {
+    ad_scheme list[AD_SCHEME_COUNT];
+    int n = ad_scheme_list(group, 0, list), nb = 0;
+    for (int k = 0; k < n; k++) fprintf(f, "- `%s`: %s\n", sname(list[k]), ad_scheme_get(list[k])->description);
+    fprintf(f, "\nAgainst `%s` at the same p:\n\n", d->ref_n);
+    for (int k = 0; k < n; k++) list_effects(f, d, list[k], 7);
+    fprintf(f, "\nShare of `%s`'s benefit kept where dropout helps:\n\n", d->ref_n);
+    for (int k = 0; k < n; k++) nb += list_benefit(f, d, list[k]);
+    if (!nb) fprintf(f, "- no learned small-data setting where `%s` beats `%s` holds these schemes\n", d->ref_n, d->base_n);
+    n = noted ? ad_scheme_list(noted, 0, list) : 0;
+    for (int k = 0; k < n; k++) {
+        fprintf(f, "\n%s\n\n", ad_scheme_get(list[k])->note);
+        list_effects(f, d, list[k], 7);
+    }
+    fprintf(f, "\n");
+}
+
+static void answer_words(FILE *f, const rdata *d) {
+    fprintf(f, "### 6. Why not drop whole words?\n\n"
+               "These schemes drop whole words; all keep the batch rectangular (a dropped word is masked, not removed), so "
+               "batching is not the obstacle:\n\n");
+    answer_group(f, d, AD_STUDY_WHOLE, 0);
+}
+
+static void answer_guarantee(FILE *f, const rdata *d) {
+    fprintf(f, "### 7. Why not guarantee at least one nonzero weight per row?\n\n"
+               "These schemes never leave an attention row all zero (`zero_rows.csv`), each in its own way:\n\n");
+    answer_group(f, d, AD_STUDY_SURVIVOR, AD_STUDY_MASK);
+}
+
+static void write_comparisons(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    char buf[256], label[64];
+    fprintf(f, "## Every comparison, by setting\n\n");
+    for (int i = 0; i < sp->n_set; i++) {
+        const study_setting *st = &sp->set[i];
+        fprintf(f, "### `%s`: %s\n\n", st->name, report_role_text(st->role));
+        fprintf(f, "| scheme | final val loss | paired difference | baseline | verdict | seeds needed | share of benefit |\n"
+                   "|---|---|---|---|---|---|---|\n");
+        for (int c = 0; c < st->n_cells; c++) {
+            double fv[STUDY_MAX_SEEDS];
+            for (int s = 0; s < st->seeds; s++) fv[s] = report_final_val(report_run(d, i, c, s));
+            ad_effect fe = report_describe(fv, st->seeds);
+            study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+            report_fmt_pm(buf, sizeof buf, fe.mean, fe.ci95, 4);
+            fprintf(f, "| %s | %s |", label, buf + 1);
+            const eff_row *r = NULL;
+            for (int k = 0; k < d->n_eff; k++) if (d->eff[k].set == i && d->eff[k].cell == c) r = &d->eff[k];
+            if (!r) { fprintf(f, " | | | | |\n"); continue; }
+            report_fmt_pm(buf, sizeof buf, r->e.mean, r->e.ci95, 4);
+            fprintf(f, " %s | %s | %s | ", buf, sname(st->cell_scheme[r->base]),
+                    d->learned[i] ? ad_verdict_name(r->e.verdict) : "not learned");
+            if (r->e.verdict == AD_VERDICT_INCONCLUSIVE && r->e.seeds_needed > 0) fprintf(f, "%d", r->e.seeds_needed);
+            fprintf(f, " | ");
+            int sc;
+            ad_ratio b = report_benefit(d, i, c, &sc);
+            const eff_row *se = report_find_eff(d, i, d->s_ref, st->cell_p[c]);
+            if (st->role == ROLE_SMALL && se && se->e.verdict == AD_VERDICT_BETTER && !isnan(b.ratio)) {
+                report_fmt_pm(buf, sizeof buf, b.ratio, b.ci95, 2);
+                fprintf(f, "%s", buf + (buf[0] == '+'));
+            }
+            fprintf(f, " |\n");
+        }
+        if (d->plotted) {
+            int has = 0;
+            for (int k = 0; k < d->n_eff; k++) has |= d->eff[k].set == i;
+            if (has) fprintf(f, "\n![effects, %s](plots/forest_%s.png)\n", st->name, st->name);
+            fprintf(f, "\n![learning curves, %s](plots/curves_%s.png)\n", st->name, st->name);
+        }
+        fprintf(f, "\n");
+    }
+}
+
+/* whether two schemes cite the same source */
+static int same_source(int a, int b) {
+    const char *x = ad_scheme_get((ad_scheme)a)->source, *y = ad_scheme_get((ad_scheme)b)->source;
+    return x && y && strcmp(x, y) == 0;
+}
+
+void report_write_text(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    int n_runs = 0;
+    double total = 0.0;
+    for (int i = 0; i < sp->n_set; i++) n_runs += sp->set[i].n_cells * sp->set[i].seeds;
+    for (int k = 0; k < n_runs; k++) total += d->runs[k].seconds;
+    fprintf(f, "# Attention dropout: what it does, measured\n\n"
+               "This report answers the questions of the source (dropout on the causal softmax matrix of nanoGPT's `Head`) "
+               "with measurements: the `%s` grid, %d runs in %d settings, each a GPT with B%d T%d C%d trained with AdamW "
+               "and attention dropout only (no dropout after the projection or the feed-forward network), evaluated on %d "
+               "batches per split. Training took %.0f s of worker time in all. Every number below comes from the CSV "
+               "files beside this report (`effects.csv`, `position_effects.csv`, `benefit.csv`, `summary.csv`, "
+               "`settings.csv`, `timing.csv`, and the raw `runs.csv`, `positions.csv`, `zero_rows.csv`).\n\n",
+            sp->grid, n_runs, sp->n_set, sp->batch_size, sp->block_size, sp->n_embd, sp->eval_iters, total);
+    if (!d->plotted)
+        fprintf(f, "*The plots could not be drawn: gnuplot (Debian's `gnuplot-nox`) failed or is missing; see "
+                   "`plots/gnuplot.log`. The data files are in `plots/`; `gnuplot -c plots/study.gp DIR MARGIN SETTINGS` "
+                   "redraws them.*\n\n");
+    write_short(f, d);
+    write_method(f, d);
+    write_settings(f, d);
+    fprintf(f, "## The answers\n\n");
+    answer_zero_rows(f, d);
+    answer_bothered(f, d);
+    answer_heads(f, d);
+    answer_slowdown(f, d);
+    answer_words(f, d);
+    answer_guarantee(f, d);
+    write_comparisons(f, d);
+    fprintf(f, "## References\n\n");
+    for (int k = 0; k < AD_SCHEME_COUNT; k++) { /* the schemes of one source on one line, where it first appears */
+        int seen = !ad_scheme_get((ad_scheme)k)->source;
+        for (int j = 0; j < k && !seen; j++) seen = same_source(j, k);
+        if (seen) continue;
+        for (int j = k, n = 0; j < AD_SCHEME_COUNT; j++)
+            if (same_source(j, k)) fprintf(f, "%s`%s`", n++ ? ", " : "- ", sname(j));
+        fprintf(f, ": %s.\n", ad_scheme_get((ad_scheme)k)->source);
+    }
+}

@@ -1,0 +1,27 @@
+/* runtime.c - what the library may use of the machine: threads (OpenMP and
+ * OpenBLAS) and a cap on the memory a model may allocate. */
+#include "internal.h"
+#include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void ad_set_threads(int n) {
+    if (n < 1) n = 1;
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    openblas_set_num_threads(n);
+}
+
+int ad_get_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static size_t memory_limit;
+void ad_set_memory_limit(size_t bytes) { memory_limit = bytes; }
+size_t ad_get_memory_limit(void) { return memory_limit; }
