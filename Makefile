@@ -39,7 +39,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
 .PHONY: all test check study demo bench fixtures fuzz valgrind clean
-all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_kernels
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -141,8 +141,13 @@ fixtures: all
 $(BUILD)/bench_gemm: bench/gemm.c | $(BUILD)/obj
 	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDLIBS) -o $@
 
+# Each kernel alone at the tiny, small and lecture shapes, against the sgemm rate.
+$(BUILD)/bench_kernels: bench/kernels.c $(wildcard src/*.h) include/attndrop.h $(BUILD)/libattndrop.a
+	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+
 bench: all $(BUILD)/bench_gemm
 	@bench/run.sh $(BUILD) $(PYTHON)
+	$(BUILD)/bench_kernels --config all --csv $(BUILD)/bench_kernels.csv
 
 clean:
 	rm -rf $(BUILD)

@@ -35,6 +35,7 @@ for f in "$build"/fuzz/replay_*; do  # the fuzzing corpus and every crash found,
     name=${f##*/replay_}
     run "$(basename "$f")" "$f" "fuzz/corpus/$name" "fuzz/crashes/$name"
 done
+run bench_kernels "$build/bench_kernels" --quick  # builds and runs in every build (timings not checked)
 run test_cli.sh tests/test_cli.sh "$build"
 run test_e2e.sh tests/test_e2e.sh "$build"
 run test_reliability.sh tests/test_reliability.sh "$build"
