@@ -1,9 +1,16 @@
 # Makefile - builds build/libattndrop.a, build/attndrop and the tests.
 # `make` builds; `make test` runs every test; `make bench` measures against
-# PyTorch. NO_OMP=1 builds without OpenMP; SAN=1 with ASan and UBSan.
+# PyTorch. NO_OMP=1 builds without OpenMP; SAN=1 with ASan and UBSan; MPI=1
+# with Open MPI (build-mpi/).
 
 CC ?= cc
 PYTHON ?= /usr/bin/python3
+# MPI=1: the tool built with Open MPI's mpicc (train and study under mpirun), in build-mpi/
+ifeq ($(MPI),1)
+CC = mpicc
+BUILD ?= build-mpi
+MPI_FLAGS := -DAD_MPI
+endif
 BUILD ?= build
 
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
@@ -33,12 +40,12 @@ TOOL_BIN := $(BUILD)/tests/parity_dump
 
 FUZZERS := safetensors state tokenizer flags study
 # the CLI's files a harness may call (the study's parser and run records)
-FUZZ_CLI := cli/cli.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
+FUZZ_CLI := cli/cli.c cli/mpi.c cli/study_dist.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
 REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
-.PHONY: all test check study demo bench fixtures fuzz valgrind clean
+.PHONY: all test test-mpi check study demo bench fixtures fuzz valgrind clean
 all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_kernels
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
@@ -47,9 +54,9 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-CLI_SRC := cli/main.c cli/cli.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
+CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
 $(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a
-	$(CC) $(CFLAGS) -I$(BUILD)/gen $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(MPI_FLAGS) -I$(BUILD)/gen $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # The study's static gnuplot script, compiled into the CLI as a C string.
 $(BUILD)/gen/study_gp.h: cli/study.gp | $(BUILD)/gen
@@ -93,10 +100,16 @@ test: all
 # training run under valgrind, and each fuzzing harness for FUZZ_SECONDS.
 check:
 	$(MAKE) test
+	$(MAKE) test-mpi
 	$(MAKE) BUILD=$(BUILD)-noomp NO_OMP=1 test
 	ASAN_OPTIONS=allocator_may_return_null=1 $(MAKE) BUILD=$(BUILD)-san SAN=1 OPT="-O1 $(NATIVE)" test
 	$(MAKE) valgrind
 	$(MAKE) fuzz
+
+# The MPI build and its tests under mpirun (a SKIP line without Open MPI).
+test-mpi: all
+	@if command -v mpicc >/dev/null 2>&1; then $(MAKE) MPI=1 BUILD=$(BUILD)-mpi $(BUILD)-mpi/attndrop; fi
+	@tests/test_mpi.sh $(BUILD) $(BUILD)-mpi
 
 # The README's main job: the quick study, report in study/report.md.
 study: $(BUILD)/attndrop

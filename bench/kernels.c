@@ -295,8 +295,8 @@ int main(int argc, char **argv) {
            "# %%sgemm: GFLOP/s over the config's sgemm rate (cblas_sgemm at N=B*T, K=C, M=3C)\n");
     for (int c = first; c <= last; c++) {
         const config *cf = &CONFIGS[c];
-        ad_drop_site std = {AD_SCHEME_STANDARD, P_DROP, 1337, 1, 0, cf->H, cf->T, 0};
-        ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 1337, 1, 0, cf->H, cf->T, 0};
+        ad_drop_site std = {AD_SCHEME_STANDARD, P_DROP, 1337, 1, 0, cf->H, cf->T, 0, 0};
+        ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 1337, 1, 0, cf->H, cf->T, 0, 0};
         b.att_std = ad_attn_drop_make(&std);
         b.att_none = ad_attn_drop_make(&none);
         bench_config(&b, cf, &o);

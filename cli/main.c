@@ -3,8 +3,11 @@
  * on stderr and a non-zero exit (1: bad usage, 2: bad input or I/O, 3:
  * numerical failure). */
 #include "cli.h"
+#include "mpi.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -23,18 +26,34 @@ static void usage(FILE *f) {
             cli_prog, AD_VERSION, cli_prog);
 }
 
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"train", cmd_train}, {"sample", cmd_sample}, {"eval", cmd_eval}, {"text", cmd_text},
+    {"schemes", cmd_schemes}, {"stats", cmd_stats}, {"demo", cmd_demo}, {"study", cmd_study},
+};
+
 int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
     if (strcmp(cmd, "--version") == 0) { printf("attndrop %s\n", AD_VERSION); return 0; }
-    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 2, argv + 2);
-    if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 2, argv + 2);
-    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
-    if (strcmp(cmd, "text") == 0) return cmd_text(argc - 2, argv + 2);
-    if (strcmp(cmd, "schemes") == 0) return cmd_schemes(argc - 2, argv + 2);
-    if (strcmp(cmd, "stats") == 0) return cmd_stats(argc - 2, argv + 2);
-    if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
-    if (strcmp(cmd, "study") == 0) return cmd_study(argc - 2, argv + 2);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) != 0) continue;
+        cli_mpi_init(&argc, &argv); /* under mpirun (an MPI build), this process joins the job */
+        const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        long cores = sysconf(_SC_NPROCESSORS_ONLN), ranks_here = local ? atol(local) : 1;
+        if (cli_mpi_size() > 1 && !getenv("OMP_NUM_THREADS") && ranks_here > 0) /* the cores shared by this node's ranks */
+            ad_set_threads(cores / ranks_here > 1 ? (int)(cores / ranks_here) : 1);
+        if (cli_mpi_rank() > 0) cli_err_stream = fopen("/dev/null", "w"); /* rank 0 alone reports bad usage */
+        int rc = commands[i].run(argc - 2, argv + 2);
+        fflush(stdout);
+        /* a rank that failed alone ends the job, so that none waits for it forever; bad usage and a
+         * stop signal end every rank at the same point */
+        if (rc && rc != EXIT_USAGE && rc < 128 && cli_mpi_size() > 1) cli_mpi_abort(rc);
+        cli_mpi_finalize();
+        return rc;
+    }
     return cli_die_usage(NULL, "unknown command '%s'", cmd);
 }

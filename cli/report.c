@@ -69,7 +69,13 @@ static int read_all(const char *dir, rdata *d) {
             for (int s = 1; s <= sp->set[i].seeds; s++) {
                 run_key k = {i, c, s};
                 study_run_path(path, sizeof path, dir, sp, &k);
-                int got = study_read_run(path, sp, &k, report_run(d, i, c, s - 1));
+                run_rec *r = report_run(d, i, c, s - 1);
+                int got = study_read_run(path, sp, &k, r);
+                if (got == 0 && d->allow_missing) { /* --report-only: a missing seed */
+                    if (!study_missing_rec(sp, &k, r)) return EXIT_INPUT;
+                    if (d->n_missing++ < 10) fprintf(stderr, "%s: not done yet: %s\n", cli_prog, path);
+                    continue;
+                }
                 if (got != 1) {
                     fprintf(stderr, "%s: %s %s; delete it and rerun to redo that run\n", cli_prog, path,
                             got == 0 ? "is missing" : got == -1 ? "was made with other settings" : "is incomplete or damaged");
@@ -93,6 +99,8 @@ static void analyse_settings(rdata *d) {
         double v[STUDY_MAX_SEEDS];
         for (int s = 0; s < st->seeds && d->none[i] >= 0; s++) {
             const run_rec *r = report_run(d, i, d->none[i], s);
+            v[s] = NAN;
+            if (r->missing) continue;
             double lowest = r->val[0];
             for (int e = 1; e < r->n_evals; e++) if (r->val[e] < lowest) lowest = r->val[e];
             if (!(lowest < d->criterion[i])) d->learned[i] = 0;
@@ -217,7 +225,7 @@ static int write_csvs(const char *dir, const rdata *d) {
         for (int c = 0; c < sp->set[i].n_cells; c++)
             for (int s = 0; s < sp->set[i].seeds; s++) {
                 const run_rec *r = report_run(d, i, c, s);
-                for (int e = 0; e < r->n_evals; e++)
+                for (int e = 0; e < r->n_evals && !r->missing; e++)
                     fprintf(f, "%s,%s,%g,%d,%ld,%.6f,%.6f,%.3f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]),
                             sp->set[i].cell_p[c], s + 1, r->step[e], r->train[e], r->val[e], r->elapsed[e]);
             }
@@ -227,7 +235,7 @@ static int write_csvs(const char *dir, const rdata *d) {
     for (int i = 0; i < sp->n_set; i++)
         for (int c = 0; c < sp->set[i].n_cells; c++)
             for (int s = 0; s < sp->set[i].seeds; s++)
-                for (int t = 0; t < T; t++)
+                for (int t = 0; t < T && !report_run(d, i, c, s)->missing; t++)
                     fprintf(f, "%s,%s,%g,%d,%d,%.6f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]), sp->set[i].cell_p[c],
                             s + 1, t, report_run(d, i, c, s)->pos[t]);
     CLOSE();
@@ -450,9 +458,10 @@ io:
     return io_fail(path, &af, &err);
 }
 
-int study_report(const char *dir, const study_spec *sp, const study_timing *tm) {
+int study_report(const char *dir, const study_spec *sp, const study_timing *tm, int allow_missing) {
     rdata d;
     memset(&d, 0, sizeof d);
+    d.allow_missing = allow_missing;
     d.sp = sp;
     d.tm = tm;
     d.s_base = ad_scheme_find(AD_STUDY_BASELINE);

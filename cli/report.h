@@ -27,6 +27,7 @@ typedef struct {
     int n_eff;
     ad_effect *pos_mem;
     int plotted;
+    int allow_missing, n_missing; /* --report-only: runs not done yet count as missing seeds */
     int s_base, s_ref, s_ctl;    /* the baseline, reference and control schemes (the table's study flags) */
     const char *base_n, *ref_n, *ctl_n; /* their names */
 } rdata;

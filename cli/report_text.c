@@ -463,6 +463,10 @@ void report_write_text(FILE *f, const rdata *d) {
                "files beside this report (`effects.csv`, `position_effects.csv`, `benefit.csv`, `summary.csv`, "
                "`settings.csv`, `timing.csv`, and the raw `runs.csv`, `positions.csv`, `zero_rows.csv`).\n\n",
             sp->grid, n_runs, sp->n_set, sp->batch_size, sp->block_size, sp->n_embd, sp->eval_iters, total);
+    if (d->n_missing)
+        fprintf(f, "**Incomplete: %d of the %d runs are not done yet** (built with `--report-only`); each counts as a "
+                   "missing seed, so the intervals below use fewer seeds than the grid's. Rerun the study, or its shards, "
+                   "to finish it.\n\n", d->n_missing, n_runs);
     if (!d->plotted)
         fprintf(f, "*The plots could not be drawn: gnuplot (Debian's `gnuplot-nox`) failed or is missing; see "
                    "`plots/gnuplot.log`. The data files are in `plots/`; `gnuplot -c plots/study.gp DIR MARGIN SETTINGS` "

@@ -131,7 +131,7 @@ int cmd_demo(int argc, char **argv) {
     for (int i = 0; i < T; i++)
         for (int j = 0; j < T; j++) sim[i * T + j] = (bidir || j <= i) ? ad_rng_uniform(&r, (uint64_t)(i * T + j)) : 0.0;
     for (int i = 0; i < T * dim; i++) val[i] = ad_rng_uniform(&rv, (uint64_t)i);
-    ad_drop_site site = {(ad_scheme)sc, (float)p, seed, 0, 0, 1, T, bidir};
+    ad_drop_site site = {(ad_scheme)sc, (float)p, seed, 0, 0, 1, T, bidir, 0};
     for (int i = 0; i < T; i++) {
         int n = bidir ? T : i + 1;
         ad_drop_row(&site, 0, 0, i, sim + i * T, drop + i * T);

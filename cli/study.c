@@ -4,6 +4,7 @@
 #include "study.h"
 #include "cli.h"
 #include "lock.h"
+#include "mpi.h"
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -191,7 +192,8 @@ static int load_data(study_spec *sp, ad_dataset *ds) {
             free(text);
             st->floor = ad_task_entropy((ad_task)st->task, 1337);
         } else {
-            s = ad_dataset_load(&ds[i], sp->data_path, NULL, &err);
+            s = sp->data_text ? ad_dataset_from_text(&ds[i], sp->data_text, (size_t)sp->data_len, NULL, &err)
+                              : ad_dataset_load(&ds[i], sp->data_path, NULL, &err);
             st->floor = NAN;
         }
         if (s) { fprintf(stderr, "%s: %s\n", cli_prog, err.msg[0] ? err.msg : "out of memory"); return EXIT_INPUT; }
@@ -250,7 +252,7 @@ static int run_grid(const study_spec *sp, const ad_dataset *ds, const char *out,
         for (int i = 0; i < sp->n_set && !rc; i++)
             for (int c = 0; c < sp->set[i].n_cells && !rc; c++)
                 for (int s = 1; s <= sp->set[i].seeds && !rc; s++, run_no++) {
-                    if (run_no % jobs != job) continue;
+                    if (run_no % jobs != job || !study_in_shard(run_no, sp->shard, sp->n_shards)) continue;
                     run_key k = {i, c, s};
                     study_run_path(path, sizeof path, out, sp, &k);
                     if (access(path, F_OK) == 0) continue;
@@ -419,12 +421,27 @@ static int custom_grid(study_spec *sp, const char *tasks, const char *schemes, c
     return 0;
 }
 
+/* --shard K/N, 1 <= K <= N <= 100000 */
+static int parse_shard(const char *s, study_spec *sp) {
+    char buf[32], *slash;
+    uint64_t k, n;
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf || !(slash = strchr(buf, '/')))
+        return cli_die_usage("study ", "--shard: '%s' is not K/N", s);
+    *slash = '\0';
+    if (!ad_parse_uint(buf, 100000, &k) || !ad_parse_uint(slash + 1, 100000, &n) || k < 1 || k > n)
+        return cli_die_usage("study ", "--shard: '%s' is not K/N with 1 <= K <= N <= 100000", s);
+    sp->shard = (int)k;
+    sp->n_shards = (int)n;
+    return 0;
+}
+
 int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     int quick = 0, medium = 0, full = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
     int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 8;
     int train_chars = 0;
     double lr = 3e-3, margin = 0.01;
-    const char *tasks = NULL, *data = NULL, *schemes = NULL, *ps = NULL, *out = "study";
+    const char *tasks = NULL, *data = NULL, *schemes = NULL, *ps = NULL, *out = "study", *shard = NULL;
+    int report_only = 0;
     opt opts[] = {
         {"quick", OPT_FLAG, &quick, 0, 0, "the default grid: markov, a small-data markov, copy (100 runs, about 7 minutes on 2 cores)"},
         {"medium", OPT_FLAG, &medium, 0, 0, "every scheme, the Q4 shapes and, with --data, the text (550 runs, about 1 hour on 2 cores)"},
@@ -449,6 +466,8 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"threads", OPT_INT, &threads, 1, 4096, "threads in all (default: all cores)"},
         {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
+        {"shard", OPT_STR, &shard, 0, 0, "K/N: train only the K-th of N fixed slices of the grid (K from 1), no report"},
+        {"report-only", OPT_FLAG, &report_only, 0, 0, "train nothing: the report from the runs recorded, listing those missing"},
         {"overwrite", OPT_FLAG, &overwrite, 0, 0, "write into an --out that holds files of its own (not a study's)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
@@ -496,76 +515,137 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
             return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, st->n_head);
     }
     sp->jobs = jobs;
+    if (shard && (rc = parse_shard(shard, sp))) return rc;
+    if (shard && report_only) return cli_die_usage("study ", "give either --shard or --report-only, not both");
+    cmd->report_only = report_only;
     cmd->threads = threads;
     cmd->overwrite = overwrite;
     cmd->out = out;
     return 0;
 }
 
-int cmd_study(int argc, char **argv) {
-    static study_spec sp;
-    study_cmd cmd;
-    int rc = study_parse(argc, argv, &sp, &cmd);
-    if (rc || cmd.help) return rc;
-    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error with a message, not a silent kill */
-    int jobs = sp.jobs, threads = cmd.threads, overwrite = cmd.overwrite;
-    const char *out = cmd.out;
-
-    if (!jobs) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
-        if (threads > 0 && threads < jobs) jobs = threads;
+/* Rank 0's --data file, sent to every rank (no shared filesystem needed); an exit code. */
+static int share_data(study_spec *sp, char **text) {
+    long n = -1;
+    *text = NULL;
+    if (cli_mpi_rank() == 0) {
+        FILE *f = fopen(sp->data_path, "rb");
+        if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && (size_t)n <= AD_MAX_TEXT_BYTES &&
+            fseek(f, 0, SEEK_SET) == 0 && (*text = malloc((size_t)n + 1)) && fread(*text, 1, (size_t)n, f) == (size_t)n) {
+            (*text)[n] = '\0';
+        } else {
+            fprintf(stderr, "%s: cannot read '%s': %s\n", cli_prog, sp->data_path, errno ? strerror(errno) : "too large");
+            free(*text);
+            *text = NULL;
+            n = -1;
+        }
+        if (f) fclose(f);
     }
-    sp.jobs = jobs;
-    if (jobs == 1 && threads > 0) ad_set_threads(threads);
+    cli_mpi_bcast_bytes(text, &n);
+    if (n < 0) return EXIT_INPUT;
+    sp->data_text = *text;
+    sp->data_len = n;
+    return 0;
+}
 
-    static ad_dataset ds[STUDY_MAX_SETTINGS];
-    memset(ds, 0, sizeof ds);
-    rc = load_data(&sp, ds);
+/* The output directory made ready and locked (rank 0); an exit code. */
+static int prepare_out(const char *out, int overwrite, int *lock) {
     char path[4096];
-    if (!rc && snprintf(path, sizeof path, "%s/runs", out) >= (int)sizeof path) rc = cli_die_usage("study ", "the --out path is too long");
-    if (!rc && !overwrite && !study_dir_ok(out)) {
+    if (snprintf(path, sizeof path, "%s/runs", out) >= (int)sizeof path) return cli_die_usage("study ", "the --out path is too long");
+    if (!overwrite && !study_dir_ok(out)) {
         fprintf(stderr, "%s: '%s' holds files that are not a study's (it has no runs/); use another --out, or "
                         "--overwrite to write the study into it\n", cli_prog, out);
-        rc = EXIT_INPUT;
+        return EXIT_INPUT;
     }
-    if (!rc && ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(path, 0755) != 0 && errno != EEXIST) || access(path, W_OK) != 0)) {
+    if ((mkdir(out, 0755) != 0 && errno != EEXIST) || (mkdir(path, 0755) != 0 && errno != EEXIST) || access(path, W_OK) != 0) {
         fprintf(stderr, "%s: cannot write into '%s': %s\n", cli_prog, out, strerror(errno));
-        rc = EXIT_INPUT;
+        return EXIT_INPUT;
     }
-    int lock = -1;
-    if (!rc && (lock = dir_lock(out)) < 0) rc = EXIT_INPUT;
-    int n_runs = total_runs(&sp), done_before = 0;
+    return (*lock = dir_lock(out)) < 0 ? EXIT_INPUT : 0;
+}
+
+static void print_grid(const study_spec *sp, const char *out, int n_runs, const char *how) {
     long steps = 0;
-    for (int i = 0; i < sp.n_set; i++) steps += (long)sp.set[i].n_cells * sp.set[i].seeds * sp.set[i].max_iters;
-    double t_study = cli_now();
-    if (!rc) done_before = count_done(&sp, out, &rc);
-    if (!rc) {
-        printf("study (%s): %d settings, %d runs, %ld steps in all (B%d T%d C%d) in %s, %d at a time\n", sp.grid, sp.n_set,
-               n_runs, steps, sp.batch_size, sp.block_size, sp.n_embd, out, jobs);
-        for (int i = 0; i < sp.n_set; i++)
-            printf("  %-12s %2d cells x %2d seeds x %5d steps, H%d L%d, lr %g, %ld training characters\n", sp.set[i].name,
-                   sp.set[i].n_cells, sp.set[i].seeds, sp.set[i].max_iters, sp.set[i].n_head, sp.set[i].n_layer,
-                   sp.set[i].lr, sp.set[i].n_train);
-        fflush(stdout);
-        rc = train_all(&sp, ds, out, threads, n_runs, t_study);
-    }
-    if (isatty(2)) fprintf(stderr, "\r\033[K");
+    for (int i = 0; i < sp->n_set; i++) steps += (long)sp->set[i].n_cells * sp->set[i].seeds * sp->set[i].max_iters;
+    printf("study (%s): %d settings, %d runs, %ld steps in all (B%d T%d C%d) in %s, %s\n", sp->grid, sp->n_set, n_runs,
+           steps, sp->batch_size, sp->block_size, sp->n_embd, out, how);
+    for (int i = 0; i < sp->n_set; i++)
+        printf("  %-12s %2d cells x %2d seeds x %5d steps, H%d L%d, lr %g, %ld training characters\n", sp->set[i].name,
+               sp->set[i].n_cells, sp->set[i].seeds, sp->set[i].max_iters, sp->set[i].n_head, sp->set[i].n_layer,
+               sp->set[i].lr, sp->set[i].n_train);
+    fflush(stdout);
+}
+
+/* The timing phase (or the timing already there) and the report; an exit code. */
+static int finish(const study_spec *sp, const ad_dataset *ds, const char *out, int report_only) {
     study_timing tm;
     memset(&tm, 0, sizeof tm);
-    if (!rc && sp.timing_rounds > 0 && read_timing(out, &sp, &tm)) {
+    int rc = 0;
+    if (sp->timing_rounds > 0 && read_timing(out, sp, &tm)) {
         printf("kept the timing of %s/timing.csv (delete it to time again)\n", out);
-    } else if (!rc && sp.timing_rounds > 0) {
+    } else if (sp->timing_rounds > 0 && !report_only) {
         /* the other workers are done: one process times every scheme, interleaved */
         ad_set_threads(1);
         double t0 = cli_now();
-        rc = study_time_cells(&sp, &ds[0], &tm);
-        if (!rc) printf("timed %d cells of %s, %d rounds (%.0f s)\n", tm.n, sp.set[0].name, tm.rounds, cli_now() - t0);
+        rc = study_time_cells(sp, &ds[0], &tm);
+        if (!rc) printf("timed %d cells of %s, %d rounds (%.0f s)\n", tm.n, sp->set[0].name, tm.rounds, cli_now() - t0);
     }
-    for (int i = 0; i < sp.n_set; i++) ad_dataset_free(&ds[i]);
-    if (!rc && done_before) printf("%d of %d runs were already done in %s\n", done_before, n_runs, out);
-    if (!rc) rc = study_report(out, &sp, &tm);
-    if (!rc) printf("wrote %s/report.md (%.0f s)\n", out, cli_now() - t_study);
+    return rc ? rc : study_report(out, sp, &tm, report_only);
+}
+
+int cmd_study(int argc, char **argv) {
+    static study_spec sp;
+    static ad_dataset ds[STUDY_MAX_SETTINGS];
+    study_cmd cmd;
+    int rc = study_parse(argc, argv, &sp, &cmd), rank = cli_mpi_rank(), size = cli_mpi_size(), lock = -1;
+    if (rc || cmd.help) return rc;
+    if (size > 1 && (sp.n_shards || cmd.report_only))
+        return cli_die_usage("study ", "--shard and --report-only are for runs without mpirun");
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error with a message, not a silent kill */
+    const char *out = cmd.out;
+    if (!sp.jobs) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        sp.jobs = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
+        if (cmd.threads > 0 && cmd.threads < sp.jobs) sp.jobs = cmd.threads;
+    }
+    if (size > 1) { /* a rank trains one run at a time, with --threads threads, or one as a forked worker does */
+        sp.jobs = 1;
+        ad_set_threads(cmd.threads > 0 ? cmd.threads : 1);
+    } else if (sp.jobs == 1 && cmd.threads > 0) {
+        ad_set_threads(cmd.threads);
+    }
+    char *text = NULL;
+    memset(ds, 0, sizeof ds);
+    if (size > 1 && sp.data_path[0]) rc = share_data(&sp, &text);
+    if (!rc) rc = load_data(&sp, ds);
+    int n_runs = total_runs(&sp), done_before = 0;
+    double t_study = cli_now();
+    if (!rc && rank == 0) rc = prepare_out(out, cmd.overwrite, &lock);
+    if (!rc && rank == 0) done_before = count_done(&sp, out, &rc);
+    if (size > 1) { /* the other ranks train only if rank 0 is ready */
+        int go = rc;
+        cli_mpi_bcast_int(&go);
+        if (rank > 0) rc = go ? go : rc ? rc : study_mpi_work(&sp, ds, n_runs, t_study);
+    }
+    char how[64];
+    if (size > 1) snprintf(how, sizeof how, "rank 0 handing runs to %d ranks", size - 1);
+    else if (sp.n_shards) snprintf(how, sizeof how, "shard %d of %d, %d at a time", sp.shard, sp.n_shards, sp.jobs);
+    else snprintf(how, sizeof how, "%d at a time", sp.jobs);
+    if (!rc && rank == 0 && !cmd.report_only) {
+        print_grid(&sp, out, n_runs, how);
+        rc = size > 1 ? study_mpi_coordinate(&sp, out, n_runs, t_study) : train_all(&sp, ds, out, cmd.threads, n_runs, t_study);
+        if (isatty(2)) fprintf(stderr, "\r\033[K");
+    }
+    if (!rc && rank == 0 && sp.n_shards) {
+        printf("shard %d of %d done in %s; once every shard is, '%s study ... --report-only' (the same grid options) "
+               "writes the report\n", sp.shard, sp.n_shards, out, cli_prog);
+    } else if (!rc && rank == 0) {
+        if (done_before && !cmd.report_only) printf("%d of %d runs were already done in %s\n", done_before, n_runs, out);
+        rc = finish(&sp, ds, out, cmd.report_only);
+        if (!rc) printf("wrote %s/report.md (%.0f s)\n", out, cli_now() - t_study);
+    }
+    for (int i = 0; i < STUDY_MAX_SETTINGS; i++) ad_dataset_free(&ds[i]);
+    free(text);
     if (lock >= 0) close(lock);
     return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "attndrop.h"
 #include <stddef.h>
+#include <stdio.h>
 
 #define STUDY_MAX_SETTINGS 16
 #define STUDY_MAX_CELLS 128
@@ -48,7 +49,10 @@ typedef struct {
     double margin;        /* the smallest effect that matters, in nats */
     int timing_rounds;    /* rounds of the timing phase (0: none) */
     int jobs;
+    int shard, n_shards;  /* --shard K/N: only the runs of slice K (n_shards 0: all) */
     char data_path[1024];
+    const char *data_text; /* the --data file's bytes when they came over MPI (NULL: read data_path) */
+    long data_len;
 } study_spec;
 
 /* One run: setting, cell and seed (1-based). */
@@ -63,6 +67,7 @@ typedef struct {
     unsigned long long *zero, *rows; /* (T) all-zero attention rows met in training, and rows */
     double seconds;
     int steps;
+    int missing;                  /* a placeholder for a run not yet done: every loss NaN, no rows */
 } run_rec;
 
 /* Timing phase: seconds per training step of each cell of the first setting. */
@@ -75,6 +80,7 @@ typedef struct {
 /* What the command line asks of a study besides its grid. */
 typedef struct {
     int help, threads, overwrite;
+    int report_only;      /* no training: the report from the records there are */
     const char *out;
 } study_cmd;
 /* Parses the study's command line into its grid (no data read, nothing
@@ -90,17 +96,35 @@ void study_run_signature(char *buf, size_t n, const study_spec *sp, const run_ke
  * -1 made with other settings, -2 incomplete or damaged. */
 int study_read_run(const char *path, const study_spec *sp, const run_key *k, run_rec *r);
 void study_rec_free(run_rec *r);
-/* Trains one run and writes its record atomically; returns an exit code. */
+/* Trains one run and writes its record to f; returns an exit code. */
+int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key *k, FILE *f, int run_no,
+                       int n_runs, double t_study);
+/* Trains one run and writes its record atomically to path; an exit code. */
 int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k, const char *path, int run_no,
                     int n_runs, double t_study);
+/* A placeholder for a run not done (losses NaN: a missing seed to the
+ * statistics); 0 if out of memory. Free with study_rec_free. */
+int study_missing_rec(const study_spec *sp, const run_key *k, run_rec *r);
 /* The cell of (scheme, p) in a setting (the baseline has no p), or -1. */
 int study_find_cell(const study_setting *st, int scheme, double p);
 /* Times every cell of set[0] in interleaved rounds, in this process. */
 int study_time_cells(const study_spec *sp, const ad_dataset *ds, study_timing *tm);
 
+/* study_dist.c */
+/* The key of run number run_no (0-based, in grid order: settings, cells, seeds). */
+run_key study_run_key(const study_spec *sp, int run_no);
+/* Whether run run_no belongs to shard K of N (K from 1; N <= 1: every run). */
+int study_in_shard(int run_no, int shard, int n_shards);
+/* MPI rank 0: hands out the runs without a record and writes the records the
+ * other ranks send back; an exit code. */
+int study_mpi_coordinate(const study_spec *sp, const char *out, int n_runs, double t_study);
+/* MPI ranks 1..: trains what rank 0 sends until told to stop; an exit code. */
+int study_mpi_work(const study_spec *sp, const ad_dataset *ds, int n_runs, double t_study);
+
 /* report.c: reads DIR/runs/ and writes the CSVs, plots and report.md.
- * Returns an exit code. */
-int study_report(const char *dir, const study_spec *sp, const study_timing *tm);
+ * With allow_missing, a run not recorded yet is a missing seed (its losses
+ * NaN) and the report says how many there are. Returns an exit code. */
+int study_report(const char *dir, const study_spec *sp, const study_timing *tm, int allow_missing);
 
 /* study_plots.c: draws the plots from DIR/plots/<setting>.*.dat with the
  * static script; 1 if gnuplot succeeded. `flags` is one word per setting,

@@ -130,7 +130,8 @@ static ad_status make_model(ad_model **m, const study_spec *sp, const ad_dataset
 /* the training steps of a run of setting st: batches and masks keyed by seed */
 static ad_train_opts train_opts(const ad_dataset *ds, const study_spec *sp, const study_setting *st, uint64_t seed,
                                 const ad_observer *obs) {
-    ad_train_opts o = {ds->ids, ds->n_train, sp->batch_size, seed, ad_adamw_default(), obs, NULL, NULL};
+    ad_train_opts o = {.data = ds->ids, .n = ds->n_train, .batch_size = sp->batch_size, .seed = seed,
+                       .opt = ad_adamw_default(), .observer = obs};
     o.opt.lr = (float)st->lr;
     return o;
 }
@@ -142,8 +143,8 @@ static ad_train_opts train_opts(const ad_dataset *ds, const study_spec *sp, cons
  *   Z,pos,zero_rows,rows                    all-zero attention rows met
  *   T,seconds,steps                         training time and steps
  *   E                                       the end */
-int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k, const char *path, int run_no,
-                    int n_runs, double t_study) {
+int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key *k, FILE *f, int run_no,
+                       int n_runs, double t_study) {
     const study_setting *st = &sp->set[k->set];
     ad_error err = {0};
     ad_model *m = NULL;
@@ -156,14 +157,10 @@ int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k
     int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
     double *pos = calloc((size_t)T * 2, sizeof *pos), *pl = pos ? pos + T : NULL;
     uint64_t *zero = calloc((size_t)T * 2, sizeof *zero);
-    char sig[1024];
-    ad_atomic_file af = {0};
-    FILE *f = NULL;
+    char sig[1024], label[64];
     int rc = 0;
+    study_cell_label(label, sizeof label, st->cell_scheme[k->cell], st->cell_p[k->cell]);
     if (!xb || !yb || !pos || !zero) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
-    /* the record appears whole or not at all: an interruption loses at most this run */
-    if (ad_atomic_open(&af, path, &err)) { rc = cli_die_status(&err, NULL); goto done; }
-    f = af.f;
     study_run_signature(sig, sizeof sig, sp, k);
     fprintf(f, "%s\n", sig);
     double train_time = 0.0;
@@ -181,7 +178,8 @@ int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k
         }
         double t0 = cli_now();
         if (ad_train_step(m, &to, it, xb, yb, NULL, &err)) {
-            fprintf(stderr, "%s: run %s diverged at step %ld: %s\n", cli_prog, path, it, err.msg);
+            fprintf(stderr, "%s: run %s %s seed %d diverged at step %ld: %s\n", cli_prog, st->name, label, k->seed, it,
+                    err.msg);
             rc = EXIT_NUMERIC;
             goto done;
         }
@@ -209,15 +207,53 @@ int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k
     for (int t = 0; t < T; t++)
         fprintf(f, "Z,%d,%llu,%llu\n", t, (unsigned long long)zero[t], (unsigned long long)zero[T + t]);
     fprintf(f, "T,%.3f,%d\nE\n", train_time, st->max_iters);
-    if (ad_atomic_commit(&af, &err)) rc = cli_die_status(&err, NULL);
 done:
-    ad_atomic_abort(&af);
     free(xb);
     free(yb);
     free(pos);
     free(zero);
     ad_model_free(m);
     return rc;
+}
+
+int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k, const char *path, int run_no,
+                    int n_runs, double t_study) {
+    ad_atomic_file af;
+    ad_error err = {0};
+    /* the record appears whole or not at all: an interruption loses at most this run */
+    if (ad_atomic_open(&af, path, &err)) return cli_die_status(&err, NULL);
+    int rc = study_train_record(sp, ds, k, af.f, run_no, n_runs, t_study);
+    if (!rc && ad_atomic_commit(&af, &err)) rc = cli_die_status(&err, NULL);
+    ad_atomic_abort(&af);
+    return rc;
+}
+
+int study_missing_rec(const study_spec *sp, const run_key *k, run_rec *r) {
+    const study_setting *st = &sp->set[k->set];
+    int T = sp->block_size, ne = evals_of(st);
+    memset(r, 0, sizeof *r);
+    r->step = calloc((size_t)ne, sizeof *r->step);
+    r->train = malloc((size_t)ne * sizeof *r->train);
+    r->val = malloc((size_t)ne * sizeof *r->val);
+    r->elapsed = calloc((size_t)ne, sizeof *r->elapsed);
+    r->pos = malloc((size_t)T * sizeof *r->pos);
+    r->zero = calloc((size_t)T, sizeof *r->zero);
+    r->rows = calloc((size_t)T, sizeof *r->rows);
+    if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows) {
+        study_rec_free(r);
+        return 0;
+    }
+    for (int e = 0, it = 0; it < st->max_iters; it++)
+        if (it % st->eval_interval == 0 || it == st->max_iters - 1) {
+            r->step[e] = it;
+            r->train[e] = r->val[e] = NAN;
+            e++;
+        }
+    for (int t = 0; t < T; t++) r->pos[t] = NAN;
+    r->n_evals = ne;
+    r->steps = st->max_iters;
+    r->missing = 1;
+    return 1;
 }
 
 static int cmp_double(const void *a, const void *b) {

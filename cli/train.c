@@ -3,6 +3,7 @@
  * ad_train_step with evaluations, interval saves and a clean stop on
  * SIGINT/SIGTERM. */
 #include "cli.h"
+#include "mpi.h"
 #include "lock.h"
 #include <errno.h>
 #include <stdio.h>
@@ -307,18 +308,27 @@ static int job_start(train_job *j, const char *data, int task_id, double lr, int
     return 0;
 }
 
-/* A train job's interval saves, made by ad_train_step once a step's
- * gradients prove finite and before its update: the state of `step` steps. */
+/* What ad_train_step calls back: the sum over ranks (data parallel) and the
+ * interval saves, made once a step's gradients prove finite and before its
+ * update (the state of `step` steps; rank 0 alone writes). */
 typedef struct {
     train_job *j;
     long start;    /* the step the run (re)started at: saved already */
     double save_s; /* seconds spent saving in the last step */
-} save_ctx;
+} step_ctx;
+
+static ad_status sum_over_ranks(void *ctx, long step, float *loss, ad_error *err) {
+    step_ctx *c = ctx;
+    (void)step; (void)err;
+    cli_mpi_sum(ad_model_grads(c->j->m), ad_model_num_params(c->j->m));
+    cli_mpi_sum(loss, 1);
+    return AD_OK;
+}
 
 static ad_status save_before_update(void *ctx, long step, ad_error *err) {
-    save_ctx *c = ctx;
+    step_ctx *c = ctx;
     train_job *j = c->j;
-    if (j->ckpt_interval <= 0 || step <= c->start || step % j->ckpt_interval != 0) return AD_OK;
+    if (cli_mpi_rank() != 0 || j->ckpt_interval <= 0 || step <= c->start || step % j->ckpt_interval != 0) return AD_OK;
     double t = cli_now();
     j->st.step = step;
     ad_status s = save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, err);
@@ -326,34 +336,32 @@ static ad_status save_before_update(void *ctx, long step, ad_error *err) {
     return s;
 }
 
-/* Trains j from its step to j->max_iters: the log, evaluations, interval
- * saves, SIGINT/SIGTERM, and the final save. An exit code. */
-static int job_train(train_job *j) {
-    ad_error err = {0};
-    ad_status s;
-    int rc = 0, block = j->cfg.block_size;
-    FILE *log = NULL;
-    int *xb = malloc((size_t)j->batch * block * sizeof(int)), *yb = malloc((size_t)j->batch * block * sizeof(int));
-    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+/* Opens the log for appending, rebuilt on a resume (*logged: the step of its
+ * last row, -1 if none), and says what is trained; an exit code. */
+static int open_log(const train_job *j, FILE **log, long *logged) {
+    int dropped = 0, rc;
+    *logged = -1;
     /* rows past the saved step come from steps that are lost and will run again: drop them */
-    long logged = -1; /* the step of the log's last row */
-    int dropped = 0;
-    if (j->resume && (rc = rebuild_log(j->logp, j->st.step, &logged, &dropped))) goto done;
+    if (j->resume && (rc = rebuild_log(j->logp, j->st.step, logged, &dropped))) return rc;
     if (dropped) fprintf(stderr, "%s: %s had %d cut or damaged line%s; rebuilt with the rows up to step %ld\n", cli_prog,
-                         j->logp, dropped, dropped > 1 ? "s" : "", logged);
-    log = fopen(j->logp, j->resume ? "a" : "w");
-    if (!log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, j->logp, strerror(errno)); rc = EXIT_INPUT; goto done; }
-    if (!j->resume) fputs(LOG_HEADER, log);
-    fflush(log);
-    printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads\n",
-           (double)ad_model_num_params(j->m) / 1e6, j->cfg.vocab_size, j->ds.n_train, ad_get_threads());
-    printf("attention dropout: %s at p=%g (%s), dropout elsewhere %g\n", ad_scheme_get(j->cfg.scheme)->name,
+                         j->logp, dropped, dropped > 1 ? "s" : "", *logged);
+    *log = fopen(j->logp, j->resume ? "a" : "w");
+    if (!*log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, j->logp, strerror(errno)); return EXIT_INPUT; }
+    if (!j->resume) fputs(LOG_HEADER, *log);
+    fflush(*log);
+    printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads", (double)ad_model_num_params(j->m) / 1e6,
+           j->cfg.vocab_size, j->ds.n_train, ad_get_threads());
+    if (cli_mpi_size() > 1) printf(" per rank, %d ranks", cli_mpi_size());
+    printf("\nattention dropout: %s at p=%g (%s), dropout elsewhere %g\n", ad_scheme_get(j->cfg.scheme)->name,
            (double)j->cfg.attn_dropout, ad_schedule_name(j->cfg.schedule), (double)j->cfg.dropout);
     if (j->resume) printf("resuming at step %ld of %d\n", j->st.step, j->max_iters);
     fflush(stdout);
+    return 0;
+}
 
-    /* a signal ends the run at the next step boundary, with everything saved;
-     * a file-size limit makes writes fail with an error instead of killing us */
+/* A signal ends the run at the next step boundary, with everything saved; a
+ * file-size limit makes writes fail with an error instead of killing us. */
+static void catch_stop_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -362,27 +370,59 @@ static int job_train(train_job *j) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGXFSZ, SIG_IGN);
+}
 
+/* Rank 0 saves the state of `iter` steps after a stop signal; the exit code. */
+static int stop_and_save(train_job *j, long iter, int sig) {
+    ad_error err = {0};
+    j->st.step = iter;
+    if (cli_mpi_rank() == 0) {
+        if (save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, &err)) return cli_die_status(&err, NULL);
+        fprintf(stderr, "%s: stopped by %s after step %ld of %d; saved %s and %s; continue with '%s train --resume --out %s'\n",
+                cli_prog, sig == SIGINT ? "SIGINT" : "SIGTERM", iter, j->max_iters, j->state, j->ckpt, cli_prog, j->out);
+    }
+    return 128 + sig;
+}
+
+/* This rank's rows of the batch: an even split, the first ranks one more. */
+static void my_rows(int B, int *row0, int *rows) {
+    int r = cli_mpi_rank(), n = cli_mpi_size();
+    *rows = B / n + (r < B % n);
+    *row0 = r * (B / n) + (r < B % n ? r : B % n);
+}
+
+/* Trains j from its step to j->max_iters: the log, evaluations, interval
+ * saves, SIGINT/SIGTERM, and the final save (on rank 0: the other ranks of a
+ * data-parallel run only compute their rows). An exit code. */
+static int job_train(train_job *j) {
+    ad_error err = {0};
+    ad_status s;
+    int rc = 0, block = j->cfg.block_size, lead = cli_mpi_rank() == 0;
+    FILE *log = NULL;
+    long logged = -1;
+    int *xb = malloc((size_t)j->batch * block * sizeof(int)), *yb = malloc((size_t)j->batch * block * sizeof(int));
+    if (!xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+    if (lead && (rc = open_log(j, &log, &logged))) goto done;
+    catch_stop_signals();
     ad_model_set_total_steps(j->m, j->max_iters);
-    save_ctx sc = {j, j->st.step, 0.0};
-    ad_train_opts to = {j->ds.ids, j->ds.n_train, j->batch, j->seed, j->st.opt, NULL, save_before_update, &sc};
-    progress pr = {isatty(2), 0.0};
+    step_ctx sc = {j, j->st.step, 0.0};
+    ad_train_opts to = {.data = j->ds.ids, .n = j->ds.n_train, .batch_size = j->batch, .seed = j->seed, .opt = j->st.opt,
+                        .before_update = save_before_update, .ctx = &sc};
+    if (cli_mpi_size() > 1) to.reduce = sum_over_ranks;
+    my_rows(j->batch, &to.row0, &to.rows);
+    progress pr = {lead && isatty(2), 0.0};
     double t0 = cli_now(), train_time = 0.0, train_time_at_row = 0.0;
     long tokens_at_row = 0, tokens = 0;
     float loss = 0.0f;
     long start = j->st.step; /* an interval save follows its step's evaluation: do not log that row twice */
     for (long iter = start; iter < j->max_iters; iter++) {
-        if (stop_signal) {
+        int stop = cli_mpi_size() > 1 ? cli_mpi_max(stop_signal) : stop_signal; /* every rank stops at the same step */
+        if (stop) {
             progress_clear(&pr);
-            j->st.step = iter;
-            if ((s = save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, &err))) { rc = cli_die_status(&err, NULL); goto done; }
-            fprintf(stderr, "%s: stopped by %s after step %ld of %d; saved %s and %s; continue with "
-                            "'%s train --resume --out %s'\n", cli_prog, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                    iter, j->max_iters, j->state, j->ckpt, cli_prog, j->out);
-            rc = 128 + stop_signal;
+            rc = stop_and_save(j, iter, stop);
             goto done;
         }
-        if ((iter % j->eval_interval == 0 || iter == j->max_iters - 1) && !(iter == start && logged == start)) {
+        if (lead && (iter % j->eval_interval == 0 || iter == j->max_iters - 1) && !(iter == start && logged == start)) {
             float tl, vl;
             if ((s = ad_estimate_loss(j->m, &j->ds, j->batch, j->eval_iters, j->seed, (uint64_t)iter, xb, yb, &tl, &vl, &err))) {
                 progress_clear(&pr);
@@ -390,11 +430,11 @@ static int job_train(train_job *j) {
                 goto done;
             }
             double dt = train_time - train_time_at_row;
-            double tps = dt > 0 ? (double)(tokens - tokens_at_row) / dt : 0.0;
             progress_clear(&pr);
             printf("step %ld: train loss %.4f, val loss %.4f\n", iter, (double)tl, (double)vl);
             fflush(stdout);
-            fprintf(log, "%ld,%.6f,%.6f,%.3f,%.1f\n", iter, (double)tl, (double)vl, cli_now() - t0, tps);
+            fprintf(log, "%ld,%.6f,%.6f,%.3f,%.1f\n", iter, (double)tl, (double)vl, cli_now() - t0,
+                    dt > 0 ? (double)(tokens - tokens_at_row) / dt : 0.0);
             fflush(log);
             train_time_at_row = train_time;
             tokens_at_row = tokens;
@@ -403,14 +443,13 @@ static int job_train(train_job *j) {
         sc.save_s = 0.0;
         if ((s = ad_train_step(j->m, &to, iter, xb, yb, &loss, &err))) {
             progress_clear(&pr);
-            if (s == AD_ERR_NUMERIC)
+            if (s == AD_ERR_NUMERIC && lead)
                 fprintf(stderr, "%s: training diverged at step %ld: %s; the last saved state is kept "
                                 "(try a smaller --learning-rate)\n", cli_prog, iter, err.msg);
             rc = s == AD_ERR_NUMERIC ? EXIT_NUMERIC : cli_die_status(&err, NULL);
             goto done;
         }
-        ts += sc.save_s; /* saving is not training time */
-        train_time += cli_now() - ts;
+        train_time += cli_now() - ts - sc.save_s; /* saving is not training time */
         tokens += (long)j->batch * block;
         double tps = (double)tokens / train_time;
         progress_draw(&pr, iter + 1, j->max_iters, loss, tps, (double)(j->max_iters - iter - 1) * j->batch * block / tps,
@@ -418,16 +457,51 @@ static int job_train(train_job *j) {
     }
     progress_clear(&pr);
     j->st.step = j->max_iters;
-    if ((s = save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, &err))) {
+    if (lead && (s = save_run(j->m, &j->ds.vocab, &j->st, j->state, j->ckpt, &err))) {
         rc = cli_die_status(&err, NULL);
         goto done;
     }
-    printf("saved %s (%.1f s)\n", j->ckpt, cli_now() - t0);
+    if (lead) printf("saved %s (%.1f s)\n", j->ckpt, cli_now() - t0);
 done:
     if (log) fclose(log);
     free(xb);
     free(yb);
     return rc;
+}
+
+/* Data parallel: rank 0 has started or resumed the run (its rc, and whether
+ * it had finished); every other rank receives its settings, data and state,
+ * so that it needs no file of its own. An exit code, the same on every rank. */
+static int share_job(train_job *j, int rc, int *finished) {
+    int head[2] = {rc, *finished}, lead = cli_mpi_rank() == 0;
+    ad_error err = {0};
+    cli_mpi_bcast_raw(head, sizeof head);
+    *finished = head[1];
+    if (head[0] || head[1]) return head[0];
+    int nums[7] = {j->batch, j->max_iters, j->eval_interval, j->eval_iters, j->task_chars, j->ckpt_interval, j->resume};
+    cli_mpi_bcast_raw(nums, sizeof nums);
+    j->batch = nums[0]; j->max_iters = nums[1]; j->eval_interval = nums[2]; j->eval_iters = nums[3];
+    j->task_chars = nums[4]; j->ckpt_interval = nums[5]; j->resume = nums[6];
+    cli_mpi_bcast_raw(&j->seed, sizeof j->seed);
+    cli_mpi_bcast_raw(&j->cfg, sizeof j->cfg);
+    cli_mpi_bcast_raw(&j->st, sizeof j->st);
+    if (j->batch < cli_mpi_size())
+        return lead ? cli_die_usage("train ", "--batch-size %d is smaller than the %d ranks", j->batch, cli_mpi_size()) : EXIT_USAGE;
+    size_t n[2] = {j->ds.n, j->ds.n_train};
+    cli_mpi_bcast_raw(n, sizeof n);
+    if (!lead) {
+        j->ds.n = n[0];
+        j->ds.n_train = n[1];
+        j->ds.ids = malloc(n[0] * sizeof *j->ds.ids);
+        if (!j->ds.ids) { fprintf(stderr, "%s: out of memory\n", cli_prog); cli_mpi_abort(EXIT_INPUT); }
+        if (ad_model_create(&j->m, &j->cfg, j->batch, 1, j->seed, &err)) { cli_die_status(&err, NULL); cli_mpi_abort(EXIT_INPUT); }
+    }
+    cli_mpi_bcast_raw(j->ds.ids, n[0] * sizeof *j->ds.ids);
+    size_t np = ad_model_num_params(j->m) * sizeof(float);
+    cli_mpi_bcast_raw(ad_model_params(j->m), np); /* the run's weights and moments, fresh or resumed */
+    cli_mpi_bcast_raw(ad_model_adam_m(j->m), np);
+    cli_mpi_bcast_raw(ad_model_adam_v(j->m), np);
+    return 0;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -505,11 +579,8 @@ int cmd_train(int argc, char **argv) {
     snprintf(j.ckpt, path_len, "%s/model.safetensors", out);
     snprintf(j.state, path_len, "%s/train_state.safetensors", out);
     snprintf(j.logp, path_len, "%s/log.csv", out);
-    if (resume) {
-        int finished = 0;
-        rc = job_resume(&j, cli_opt_given(&max_iters) ? max_iters : 0, &finished);
-        if (rc || finished) goto done;
-    } else {
+    int finished = 0;
+    if (cli_mpi_rank() == 0) { /* under mpirun, rank 0 alone reads and writes the run's files */
         cfg.block_size = block;
         cfg.n_embd = n_embd;
         cfg.n_head = n_head;
@@ -519,9 +590,11 @@ int cmd_train(int argc, char **argv) {
         cfg.attn_dropout = (float)(attn_dropout >= 0.0 ? attn_dropout : dropout);
         cfg.schedule = (ad_schedule)schedule_id;
         j.cfg = cfg;
-        if ((rc = job_start(&j, data, task_id, lr, overwrite))) goto done;
+        rc = resume ? job_resume(&j, cli_opt_given(&max_iters) ? max_iters : 0, &finished)
+                    : job_start(&j, data, task_id, lr, overwrite);
     }
-    rc = job_train(&j);
+    if (cli_mpi_size() > 1) rc = share_job(&j, rc, &finished);
+    if (!rc && !finished) rc = job_train(&j);
 done:
     if (j.lock >= 0) close(j.lock);
     free(j.ckpt);

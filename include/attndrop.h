@@ -255,6 +255,7 @@ typedef struct {
     int n_head;
     int block_size;       /* T: rows and keys of the attention matrix */
     int bidirectional;    /* 0: row i has i+1 weights; 1: every row has T */
+    int row0;             /* batch row b draws the masks of row row0 + b of the whole batch (0: unsplit) */
 } ad_drop_site;
 
 /* Applies the site's scheme to row i of head h of batch row b: w (n) are the
@@ -420,6 +421,10 @@ const float *ad_model_logits(const ad_model *m);
  * that slides must be recomputed. */
 ad_status ad_model_step(ad_model *m, int token, ad_error *err);
 int ad_model_cached(const ad_model *m);
+/* The batches this model sees are rows row0.. of a larger batch split over
+ * processes: every dropout mask of its batch row b is that of row row0 + b
+ * (0, the default: the batch is whole). */
+void ad_model_set_batch_offset(ad_model *m, int row0);
 /* Total training steps, for the step-decay schedule (p falls linearly to 0). */
 void ad_model_set_total_steps(ad_model *m, long total);
 /* The attention-dropout rate of a layer at a step, after the schedule. */
@@ -460,23 +465,32 @@ void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng
 typedef struct {
     const int *data;      /* the training split, n tokens (the caller's) */
     size_t n;
-    int batch_size;       /* B; each sequence is the model's block_size long */
+    int batch_size;       /* B, the whole batch; each sequence is the model's block_size long */
     uint64_t seed;        /* keys the batches and every dropout mask */
     ad_adamw opt;
     const ad_observer *observer; /* NULL, or where the step's forward reports */
+    /* Data parallel: this process computes rows row0 .. row0+rows-1 of the
+     * batch (rows 0: all of it), with those rows' masks; its gradients and
+     * loss are weighted by rows/B, so that their sum over the processes is
+     * the whole batch's. */
+    int row0, rows;
+    /* NULL, or called after the backward pass to sum the gradients
+     * (ad_model_grads) and *loss over the processes, in place. */
+    ad_status (*reduce)(void *ctx, long step, float *loss, ad_error *err);
     /* NULL, or called once the step's gradients are known to be finite and
-     * before AdamW changes the weights (to save the state of `step` steps, or
-     * to reduce the gradients over processes); a status other than AD_OK
-     * ends the step with it, the weights unchanged. */
+     * before AdamW changes the weights (to save the state of `step` steps);
+     * a status other than AD_OK ends the step with it, the weights unchanged. */
     ad_status (*before_update)(void *ctx, long step, ad_error *err);
     void *ctx;
 } ad_train_opts;
 
 /* Step `step` (0-based) of gpt.py's training loop: the batch of (seed, step),
- * a forward with dropout, the backward, a check that every gradient is
- * finite, then AdamW (its t = step + 1). xbuf, ybuf (batch_size, block_size)
- * are the caller's scratch; *loss (may be NULL) gets the batch's loss. A NaN
- * or Inf is AD_ERR_NUMERIC naming it, with the weights unchanged. */
+ * a forward with dropout, the backward, the reduction over processes if any,
+ * a check that the loss and every gradient are finite, then AdamW (its t =
+ * step + 1). xbuf, ybuf (batch_size, block_size) are the caller's scratch,
+ * for the whole batch; *loss (may be NULL) gets the batch's loss. A NaN or
+ * Inf is AD_ERR_NUMERIC naming it, with the weights unchanged (and the same
+ * on every process: the reduction carries it to all). */
 ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbuf, int *ybuf, float *loss,
                         ad_error *err);
 

@@ -196,7 +196,7 @@ void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult) {
         for (int j = 0; j < n; j++) mult[j] = 1.0f;
         return;
     }
-    ad_scheme_def_get(d->site.scheme)->row(d, b, h, i, n, mult);
+    ad_scheme_def_get(d->site.scheme)->row(d, d->site.row0 + b, h, i, n, mult);
 }
 
 void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep) {
@@ -205,7 +205,7 @@ void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep) {
         for (int j = 0; j < n; j++) keep[j] = 1.0f;
         return;
     }
-    ad_scheme_def_get(d->site.scheme)->row(d, b, h, i, n, keep);
+    ad_scheme_def_get(d->site.scheme)->row(d, d->site.row0 + b, h, i, n, keep);
 }
 
 int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult) {
@@ -215,7 +215,7 @@ int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mu
         for (int t = 0; t < T; t++) mult[t] = 1.0f;
         return 1;
     }
-    def->input(s, b, idx, T, mult);
+    def->input(s, s->row0 + b, idx, T, mult);
     return 1;
 }
 

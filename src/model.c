@@ -53,6 +53,7 @@ struct ad_model {
     float *tok_mult;                  /* (B,T) word/embedding dropout of the last forward */
     int tok_active;
     long total_steps;                 /* for the step-decay schedule */
+    int row0;                         /* the batch's first row in a batch split over processes */
     int last_B, last_T, last_train, last_has_targets;
     uint64_t last_seed, last_step;
 };
@@ -363,6 +364,7 @@ const ad_tensor_info *ad_model_tensor(const ad_model *m, int i) {
 const float *ad_model_logits(const ad_model *m) { return m->logits; }
 
 void ad_model_set_total_steps(ad_model *m, long total) { m->total_steps = total; }
+void ad_model_set_batch_offset(ad_model *m, int row0) { m->row0 = row0; }
 
 float ad_model_attn_p(const ad_model *m, int layer, uint64_t step) {
     const ad_config *c = &m->cfg;
@@ -384,6 +386,7 @@ static ad_drop_site site_for(const ad_model *m, int layer) {
     s.n_head = m->cfg.n_head;
     s.block_size = m->last_T;
     s.bidirectional = 0;
+    s.row0 = m->row0;
     return s;
 }
 
@@ -394,7 +397,9 @@ static ad_attn_drop attn_drop_for(const ad_model *m, int layer) {
 
 static ad_elem_drop elem_drop_for(const ad_model *m, ad_rng_purpose purpose, int layer) {
     float p = m->last_train ? m->cfg.dropout : 0.0f;
-    return ad_elem_drop_make(p, m->last_seed, purpose, (uint32_t)m->last_step, layer);
+    ad_elem_drop d = ad_elem_drop_make(p, m->last_seed, purpose, (uint32_t)m->last_step, layer);
+    d.base.ctr3 += (uint32_t)m->row0; /* batch row b draws the mask of row row0 + b */
+    return d;
 }
 
 /* One block of gpt.py, x (B,T,C) -> a->res2. pos < 0: B whole sequences of T

@@ -130,7 +130,7 @@ ad_status ad_stats_compute(ad_stats *st, const ad_stats_opts *o, ad_error *err) 
     double *ratio = acc, *ratio_n = acc + (size_t)T * T, *zc = acc + 2 * (size_t)T * T, *zac = zc + T;
     double *s1 = zac + T, *s2 = s1 + T, *w2 = s2 + T, *w2off = w2 + T;
     double *out = w + T;
-    ad_drop_site site = {o->scheme, o->p, o->seed, 0, 0, H, T, o->bidirectional};
+    ad_drop_site site = {o->scheme, o->p, o->seed, 0, 0, H, T, o->bidirectional, 0};
     for (long t = 0; t < o->trials; t++) {
         site.step = (uint32_t)t;
         memset(zero_all, 1, (size_t)T);

@@ -2,6 +2,7 @@
  * and estimate_loss. */
 #include "internal.h"
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 
 void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
@@ -47,15 +48,27 @@ ad_status ad_estimate_loss(ad_model *m, const ad_dataset *d, int B, int eval_ite
 
 ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbuf, int *ybuf, float *loss,
                         ad_error *err) {
-    int B = o->batch_size, T = ad_model_config(m)->block_size;
+    int B = o->batch_size, T = ad_model_config(m)->block_size, rows = o->rows > 0 ? o->rows : B, row0 = o->row0;
     if (o->n <= (size_t)T)
         return ad_fail(err, AD_ERR_DATA, "the training split needs more than block_size=%d tokens, has %zu", T, o->n);
+    if (row0 < 0 || rows < 1 || row0 + rows > B)
+        return ad_fail(err, AD_ERR_ARG, "batch rows %d..%d are not within the batch of %d", row0, row0 + rows - 1, B);
     float l = 0.0f;
     ad_get_batch(o->data, o->n, B, T, o->seed, AD_RNG_BATCH, (uint32_t)step, 0, xbuf, ybuf);
-    ad_status s = ad_model_forward_observed(m, xbuf, ybuf, B, T, 1, o->seed, (uint64_t)step, &l, o->observer, err);
+    ad_model_set_batch_offset(m, row0);
+    ad_status s = ad_model_forward_observed(m, xbuf + (size_t)row0 * T, ybuf + (size_t)row0 * T, rows, T, 1, o->seed,
+                                            (uint64_t)step, &l, o->observer, err);
+    if (s && s != AD_ERR_NUMERIC) return s; /* a bad argument: nothing was computed */
+    ad_model_backward(m); /* after a NaN loss too, so that every process reaches the reduction */
+    if (rows != B) { /* this process's share of the batch's mean */
+        float w = (float)rows / (float)B, *g = ad_model_grads(m);
+        size_t n = ad_model_num_params(m);
+        for (size_t i = 0; i < n; i++) g[i] *= w;
+        l *= w;
+    }
+    if (o->reduce && (s = o->reduce(o->ctx, step, &l, err))) return s;
     if (loss) *loss = l;
-    if (s) return s;
-    ad_model_backward(m);
+    if (!isfinite(l)) return ad_fail(err, AD_ERR_NUMERIC, "the loss is %g", (double)l);
     if ((s = ad_model_check_grads(m, err))) return s;
     if (o->before_update && (s = o->before_update(o->ctx, step, err))) return s;
     ad_model_adamw_step(m, &o->opt, step + 1);

@@ -73,14 +73,14 @@ int main(int argc, char **argv) {
         ad_st_writer_add(w, name, q, 2, sh2, NULL);
         q += B * T;
         if (si->where == AD_WHERE_INPUT) {
-            ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, 0, H, T, 0};
+            ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, 0, H, T, 0, 0};
             for (int b = 0; b < B; b++) ad_input_mult(&site, b, x + b * T, T, q + b * T);
             snprintf(name, sizeof name, "step%d.tok", s);
             ad_st_writer_add(w, name, q, 2, sh2, NULL);
             q += B * T;
         }
         for (int l = 0; l < L; l++) {
-            ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, l, H, T, 0};
+            ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, l, H, T, 0, 0};
             ad_attn_drop d = ad_attn_drop_make(&site);
             if (si->where != AD_WHERE_INPUT) {
                 for (int h = 0; h < H; h++) {

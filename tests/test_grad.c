@@ -161,7 +161,7 @@ int main(void) {
         const ad_scheme_info *si = ad_scheme_get((ad_scheme)sc);
         if (si->where == AD_WHERE_INPUT) continue;
         printf("causal attention, scheme %s (p=0.4)\n", si->name);
-        ad_drop_site site = {(ad_scheme)sc, 0.4f, 5, 2, 1, H, T, 0};
+        ad_drop_site site = {(ad_scheme)sc, 0.4f, 5, 2, 1, H, T, 0, 0};
         adrop = ad_attn_drop_make(&site);
         fill(qkv, (size_t)N * 3 * C, 1); fill(G, (size_t)N * C, 1);
         l_attention();
@@ -214,7 +214,7 @@ int main(void) {
     printf("encoder with word dropout (p=0.5)\n");
     {
         static float tm[N];
-        ad_drop_site ws = {AD_SCHEME_WORD, 0.5f, 3, 4, 0, H, T, 0};
+        ad_drop_site ws = {AD_SCHEME_WORD, 0.5f, 3, 4, 0, H, T, 0, 0};
         for (int b = 0; b < B; b++) ad_input_mult(&ws, b, idx + b * T, T, tm + b * T);
         check_encoder(tm, d1, d2);
     }

@@ -76,7 +76,7 @@ static int run_fixture(const char *path) {
             for (int h = 0; h < H; h++) {
                 snprintf(name, sizeof name, "step%d.attn.%d.%d", s, l, h);
                 float *want = get(&f, name, (size_t)B * T * T);
-                ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, l, H, T, 0};
+                ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, l, H, T, 0, 0};
                 ad_attn_drop d = ad_attn_drop_make(&site);
                 for (int b = 0; b < B; b++)
                     for (int i = 0; i < T; i++) {

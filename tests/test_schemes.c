@@ -8,7 +8,7 @@
 #include <string.h>
 
 static ad_drop_site site(ad_scheme s, float p, uint32_t step, int T) {
-    ad_drop_site d = {s, p, 77, step, 1, 4, T, 0};
+    ad_drop_site d = {s, p, 77, step, 1, 4, T, 0, 0};
     return d;
 }
 
