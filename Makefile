@@ -46,13 +46,20 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
 .PHONY: all test test-mpi check study demo bench fixtures fuzz valgrind clean
-all: $(BUILD)/libattndrop.a $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_kernels
+all: $(BUILD)/libattndrop.a $(BUILD)/libattndrop.so $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_kernels
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
+
+# The shared library, for Python (python/attndrop/lib.py loads it with ctypes).
+PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o)
+$(BUILD)/pic/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/pic
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+$(BUILD)/libattndrop.so: $(PIC_OBJ)
+	$(CC) -shared $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
 $(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a
@@ -88,7 +95,7 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/lf_%)
 		if ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; then echo "fuzz: $$f found a crash"; exit 1; fi; \
 	done; echo "fuzz: $(words $(FUZZERS)) passed, 0 failed"
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/gen:
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/gen:
 	mkdir -p $@
 
 # Every test: C unit tests, CLI tests, then the live PyTorch comparison.

@@ -264,6 +264,10 @@ typedef struct {
  * is what masking their logits to -inf does. Input-level schemes (word,
  * embedding) leave attention rows as they are. */
 void ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, double *out);
+/* Input-level schemes (word, embedding): fills mult (T) with the multipliers
+ * of the token embeddings of batch row b, whose ids are idx (T). Returns 0
+ * (mult untouched) if the site's scheme is not one. */
+int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult);
 
 /* ------------------------------------------------------ study statistics */
 

@@ -96,9 +96,6 @@ double ad_any_zero_token(const ad_law_in *in, double log_none);
 void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult);
 /* Pre-softmax schemes: fills keep[0..n) with 1 (kept) or 0 (logit -> -inf). */
 void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep);
-/* Input-level schemes (word, embedding): mult (T) of the token embeddings of
- * batch row b, whose ids are idx (T). Returns 0 if the scheme is not one. */
-int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult);
 
 /* Element-wise dropout of one (B,T,C) activation (inverted, nn.Dropout). */
 typedef struct {

@@ -41,6 +41,7 @@ run test_e2e.sh tests/test_e2e.sh "$build"
 run test_reliability.sh tests/test_reliability.sh "$build"
 run test_study.sh tests/test_study.sh "$build"
 run test_torch.sh tests/test_torch.sh "$build" "$python"
+run test_python.sh tests/test_python.sh "$build" "$python"
 echo
 for b in "${broken[@]+"${broken[@]}"}"; do echo "FAILED: $b"; done
 echo "$passed passed, $failed failed, $skipped skipped"
