@@ -19,7 +19,7 @@ if ! command -v mpirun >/dev/null 2>&1 || [ ! -x "$A" ]; then
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export OMP_WAIT_POLICY=passive OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl=self,vader \
-    OMPI_MCA_btl_vader_single_copy_mechanism=none  # containers may forbid the cross-process copies
+    OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_plm=isolated  # one node: no ssh, no cross-process copies (containers forbid them)
 run=(mpirun --oversubscribe)
 [ "$(id -u)" = 0 ] && run+=(--allow-run-as-root)
 
