@@ -330,7 +330,7 @@ static int write_csvs(const char *dir, const rdata *d) {
         const study_setting *st = &sp->set[0];
         int nc = d->none[0];
         OPEN("timing.csv");
-        fprintf(f, "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_%s\n", d->base_n);
+        fprintf(f, "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_%s\n", sname(d->s_base));
         for (int c = 0; c < d->tm->n; c++)
             fprintf(f, "%s,%s,%g,%d,%d,%.6f,%.6f,%.6f,%.4f\n", st->name, sname(st->cell_scheme[c]), st->cell_p[c], d->tm->rounds,
                     d->tm->steps, d->tm->median[c], d->tm->lo[c], d->tm->hi[c], nc >= 0 ? d->tm->median[c] / d->tm->median[nc] : NAN);
@@ -467,9 +467,6 @@ int study_report(const char *dir, const study_spec *sp, const study_timing *tm, 
     d.s_base = ad_scheme_find(AD_STUDY_BASELINE);
     d.s_ref = ad_scheme_find(AD_STUDY_REFERENCE);
     d.s_ctl = ad_scheme_find(AD_STUDY_CONTROL);
-    d.base_n = sname(d.s_base);
-    d.ref_n = sname(d.s_ref);
-    d.ctl_n = sname(d.s_ctl);
     int rc = read_all(dir, &d);
     if (!rc) {
         analyse_settings(&d);

@@ -29,7 +29,6 @@ typedef struct {
     int plotted;
     int allow_missing, n_missing; /* --report-only: runs not done yet count as missing seeds */
     int s_base, s_ref, s_ctl;    /* the baseline, reference and control schemes (the table's study flags) */
-    const char *base_n, *ref_n, *ctl_n; /* their names */
 } rdata;
 
 static inline const char *sname(int scheme) { return ad_scheme_get((ad_scheme)scheme)->name; }

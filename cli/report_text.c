@@ -49,17 +49,19 @@ static int tally(FILE *f, const rdata *d, int scheme, int roles_mask, int which)
 
 /* " (`a` − `ref`): <tally>; (`b` − `ref`): <tally>" for the headline schemes of a group */
 static void headline_tallies(FILE *f, const rdata *d, unsigned group) {
+    const char *ref = sname(d->s_ref);
     ad_scheme list[AD_SCHEME_COUNT];
     int n = ad_scheme_list(group, AD_STUDY_CONTROL, list), k = 0;
     for (int i = 0; i < n; i++) {
         if (!(ad_scheme_get(list[i])->study & AD_STUDY_HEADLINE)) continue;
-        fprintf(f, "%s(`%s` − `%s`): ", k++ ? "; " : " ", sname(list[i]), d->ref_n);
+        fprintf(f, "%s(`%s` − `%s`): ", k++ ? "; " : " ", sname(list[i]), ref);
         tally(f, d, list[i], (1 << ROLE_RICH) | (1 << ROLE_SMALL), 0);
     }
     if (!k) fprintf(f, ": not in this grid");
 }
 
 static void write_short(FILE *f, const rdata *d) {
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref), *ctl = sname(d->s_ctl);
     const study_spec *sp = d->sp;
     const study_setting *st0 = &sp->set[0];
     enum { RICH = 1 << ROLE_RICH, SMALL = 1 << ROLE_SMALL, SHAPE = 1 << ROLE_SHAPE };
@@ -72,31 +74,31 @@ static void write_short(FILE *f, const rdata *d) {
         unsigned long long z = 0, n = 0;
         for (int s = 0; s < st0->seeds; s++) { z += report_run(d, 0, sc, s)->zero[0]; n += report_run(d, 0, sc, s)->rows[0]; }
         fprintf(f, "1. **Yes.** With `%s` dropout at p=%g the first row of a head's attention was all zero in %.4f of "
-                   "the %llu rows met in training on `%s` (exact: p).\n", d->ref_n, st0->cell_p[sc], n ? (double)z / n : NAN,
+                   "the %llu rows met in training on `%s` (exact: p).\n", ref, st0->cell_p[sc], n ? (double)z / n : NAN,
                 n, st0->name);
         fprintf(f, "2. **Yes**, at rate p^(i+1) for position i, matched by the counts (question 2).\n");
     } else {
-        fprintf(f, "1. and 2. No `%s` run on `%s` in this grid.\n", d->ref_n, st0->name);
+        fprintf(f, "1. and 2. No `%s` run on `%s` in this grid.\n", ref, st0->name);
     }
-    fprintf(f, "3. Guaranteeing a survivor per row (`%s` − `%s`), loss at positions 0–3: ", d->ctl_n, d->ref_n);
+    fprintf(f, "3. Guaranteeing a survivor per row (`%s` − `%s`), loss at positions 0–3: ", ctl, ref);
     tally(f, d, d->s_ctl, RICH | SMALL, 1);
     fprintf(f, "; whole sequence: ");
     tally(f, d, d->s_ctl, RICH | SMALL, 0);
-    fprintf(f, ". Dropout itself (`%s` − `%s`): ", d->ref_n, d->base_n);
+    fprintf(f, ". Dropout itself (`%s` − `%s`): ", ref, base);
     tally(f, d, d->s_ref, RICH | SMALL, 0);
-    fprintf(f, ".\n4. With one head and one layer (`%s` − `%s`): ", d->ctl_n, d->ref_n);
+    fprintf(f, ".\n4. With one head and one layer (`%s` − `%s`): ", ctl, ref);
     tally(f, d, d->s_ctl, SHAPE, 0);
     fprintf(f, "; positions 0–3: ");
     tally(f, d, d->s_ctl, SHAPE, 1);
-    fprintf(f, ".\n5. In steps, see question 5 (steps to `%s`'s half-run loss); in time per step", d->base_n);
+    fprintf(f, ".\n5. In steps, see question 5 (steps to `%s`'s half-run loss); in time per step", base);
     if (d->tm && d->tm->n && d->none[0] >= 0) {
         int st = study_find_cell(st0, d->s_ref, 0.2);
         if (st < 0) st = sc;
         if (st >= 0)
-            fprintf(f, ", `%s` p=%g costs %.2fx `%s`", d->ref_n, st0->cell_p[st], d->tm->median[st] / d->tm->median[d->none[0]],
-                    d->base_n);
+            fprintf(f, ", `%s` p=%g costs %.2fx `%s`", ref, st0->cell_p[st], d->tm->median[st] / d->tm->median[d->none[0]],
+                    base);
         int nz = study_find_cell(st0, d->s_ctl, 0.2);
-        if (nz >= 0) fprintf(f, " and `%s` %.2fx", d->ctl_n, d->tm->median[nz] / d->tm->median[d->none[0]]);
+        if (nz >= 0) fprintf(f, " and `%s` %.2fx", ctl, d->tm->median[nz] / d->tm->median[d->none[0]]);
     } else {
         fprintf(f, ": not measured (`--timing-rounds 0`)");
     }
@@ -125,6 +127,7 @@ static void list_effects(FILE *f, const rdata *d, int scheme, int roles_mask) {
 
 /* the share of dropout's benefit, for every small-data setting where the reference beats the baseline */
 static int list_benefit(FILE *f, const rdata *d, int scheme) {
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref);
     int n = 0;
     for (int i = 0; i < d->sp->n_set; i++) {
         const study_setting *st = &d->sp->set[i];
@@ -138,7 +141,7 @@ static int list_benefit(FILE *f, const rdata *d, int scheme) {
             char pm[64];
             report_fmt_pm(pm, sizeof pm, b.ratio, b.ci95, 2);
             fprintf(f, "- `%s` (small training set), p=%g: keeps %s of `%s`'s benefit over `%s` (1 = all of it)\n",
-                    st->name, st->cell_p[c], pm + (pm[0] == '+'), d->ref_n, d->base_n);
+                    st->name, st->cell_p[c], pm + (pm[0] == '+'), ref, base);
             n++;
         }
     }
@@ -146,6 +149,7 @@ static int list_benefit(FILE *f, const rdata *d, int scheme) {
 }
 
 static void write_method(FILE *f, const rdata *d) {
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref);
     const study_spec *sp = d->sp;
     int learned_cmp = 0;
     for (int k = 0; k < d->n_eff; k++) learned_cmp += d->learned[d->eff[k].set];
@@ -164,11 +168,12 @@ static void write_method(FILE *f, const rdata *d) {
                "The report makes %d paired comparisons on learned settings. If no scheme differed from its baseline at all, "
                "95%% intervals would still call about %.1f of them better or worse by chance (5%% each), so a lone verdict "
                "near the edge of its interval deserves less weight than a consistent pattern.\n\n",
-            d->ref_n, d->base_n, d->ref_n, sp->margin, sp->margin, 100.0 * (exp(sp->margin) - 1.0), sp->margin, learned_cmp,
+            ref, base, ref, sp->margin, sp->margin, 100.0 * (exp(sp->margin) - 1.0), sp->margin, learned_cmp,
             0.05 * learned_cmp);
 }
 
 static void write_settings(FILE *f, const rdata *d) {
+    const char *base = sname(d->s_base);
     const study_spec *sp = d->sp;
     fprintf(f, "## Settings\n\n"
                "A setting is learned when every seed of `%s` reaches a val loss (at any evaluation: a small-data run "
@@ -179,7 +184,7 @@ static void write_settings(FILE *f, const rdata *d) {
                "drawn on a setting that was not learned.\n\n"
                "| setting | what it is for | training chars | model | steps, lr | seeds | %s: final val | %s: best val | "
                "%s: val − train | floor | learned (below) |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-            d->base_n, d->base_n, d->base_n, d->base_n);
+            base, base, base, base);
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
         double fv[STUDY_MAX_SEEDS], bv[STUDY_MAX_SEEDS], gap[STUDY_MAX_SEEDS];
@@ -210,6 +215,7 @@ static void write_settings(FILE *f, const rdata *d) {
 }
 
 static void answer_zero_rows(FILE *f, const rdata *d) {
+    const char *ref = sname(d->s_ref);
     const study_spec *sp = d->sp;
     int T = sp->block_size, i0 = 0;
     fprintf(f, "### 1. Is the first token's head output zero with probability p?\n\n");
@@ -217,7 +223,7 @@ static void answer_zero_rows(FILE *f, const rdata *d) {
     int sc = -1;
     for (int c = 0; c < st->n_cells; c++)
         if (st->cell_scheme[c] == d->s_ref && (sc < 0 || st->cell_p[c] > st->cell_p[sc])) sc = c;
-    if (sc < 0) { fprintf(f, "No `%s` run in this study.\n\n", d->ref_n); return; }
+    if (sc < 0) { fprintf(f, "No `%s` run in this study.\n\n", ref); return; }
     fprintf(f, "Yes. Row 0 of a causal attention matrix has one weight, so it is all zero exactly when that weight is dropped. "
                "Counting the all-zero rows met in training (every batch row, head, layer and step of `%s`; the interval is "
                "±1.96 binomial standard errors):\n\n", st->name);
@@ -231,7 +237,7 @@ static void answer_zero_rows(FILE *f, const rdata *d) {
     }
     fprintf(f, "\n### 2. Is the n-th token's output zero with probability p^n?\n\n"
                "Yes: the n-th row (position n−1) has n weights, dropped independently. `%s` at p=%g on `%s`:\n\n"
-               "| position | observed | exact p^(i+1) |\n|---|---|---|\n", d->ref_n, st->cell_p[sc], st->name);
+               "| position | observed | exact p^(i+1) |\n|---|---|---|\n", ref, st->cell_p[sc], st->name);
     for (int t = 0; t < T && t < 8; t++) {
         unsigned long long z = 0, n = 0;
         for (int s = 0; s < st->seeds; s++) { z += report_run(d, i0, sc, s)->zero[t]; n += report_run(d, i0, sc, s)->rows[t]; }
@@ -242,13 +248,14 @@ static void answer_zero_rows(FILE *f, const rdata *d) {
 }
 
 static void answer_bothered(FILE *f, const rdata *d) {
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref), *ctl = sname(d->s_ctl);
     const study_spec *sp = d->sp;
     char buf[256];
     fprintf(f, "### 3. Should we be bothered?\n\n"
                "If the zero rows at the first positions cost anything, it shows in the loss at those positions (final val "
                "loss per position, dropout off, paired over seeds), and `%s`, which never leaves a row all zero but "
                "is otherwise `%s`, must beat `%s` there. Positions 0–3 pooled (their mean loss per seed):\n\n",
-            d->ctl_n, d->ref_n, d->ref_n);
+            ctl, ref, ref);
     int any = 0;
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
@@ -262,14 +269,14 @@ static void answer_bothered(FILE *f, const rdata *d) {
         report_fmt_effect(buf, sizeof buf, &r->late, d->learned[r->set]);
         fprintf(f, "; positions 4–%d: %s\n", sp->block_size - 1, buf);
     }
-    if (!any) fprintf(f, "- no `%s` or `%s` runs in this study\n", d->ref_n, d->ctl_n);
-    fprintf(f, "\nOver the whole sequence (final val loss), `%s` against `%s`:\n\n", d->ctl_n, d->ref_n);
+    if (!any) fprintf(f, "- no `%s` or `%s` runs in this study\n", ref, ctl);
+    fprintf(f, "\nOver the whole sequence (final val loss), `%s` against `%s`:\n\n", ctl, ref);
     list_effects(f, d, d->s_ctl, 7);
     fprintf(f, "\nWhere dropout helps (a small training set), the real question is how much of dropout's benefit the zero "
                "rows waste: the share of `%s`'s gain over `%s` that `%s` keeps, (%s − %s)/(%s − %s), with a delta-method "
-               "interval:\n\n", d->ref_n, d->base_n, d->ctl_n, d->base_n, d->ctl_n, d->base_n, d->ref_n);
+               "interval:\n\n", ref, base, ctl, base, ctl, base, ref);
     if (!list_benefit(f, d, d->s_ctl))
-        fprintf(f, "- no learned small-data setting where `%s` beats `%s` holds `%s`\n", d->ref_n, d->base_n, d->ctl_n);
+        fprintf(f, "- no learned small-data setting where `%s` beats `%s` holds `%s`\n", ref, base, ctl);
     if (d->plotted)
         for (int i = 0; i < sp->n_set; i++)
             if (d->learned[i] && sp->set[i].role != ROLE_SHAPE && report_find_eff(d, i, d->s_ref, 0.2))
@@ -278,6 +285,7 @@ static void answer_bothered(FILE *f, const rdata *d) {
 }
 
 static void answer_heads(FILE *f, const rdata *d) {
+    const char *ref = sname(d->s_ref), *ctl = sname(d->s_ctl);
     const study_spec *sp = d->sp;
     const study_setting *st0 = &sp->set[0];
     char buf[256];
@@ -293,7 +301,7 @@ static void answer_heads(FILE *f, const rdata *d) {
                    "zero rows matter, guaranteeing a survivor (`%s` − `%s`) must help more with one head and one "
                    "layer, where nothing compensates.\n\n",
                 st0->n_head, p, sx.p_allheads_zero_exact[0], sx.p_zero_exact[0],
-                sp->block_size > 1 ? sx.p_allheads_zero_exact[1] : 0.0, st0->n_layer, sx.p_any_zero_output, d->ctl_n, d->ref_n);
+                sp->block_size > 1 ? sx.p_allheads_zero_exact[1] : 0.0, st0->n_layer, sx.p_any_zero_output, ctl, ref);
         ad_stats_free(&sx);
     }
     int shape = -1;
@@ -310,8 +318,8 @@ static void answer_heads(FILE *f, const rdata *d) {
             const eff_row *r = report_find_eff(d, i, d->s_ctl, st->cell_p[c]);
             if (!r) continue;
             report_fmt_effect(buf, sizeof buf, &r->e, d->learned[i]);
-            fprintf(f, "- `%s` (H%d L%d), %s − %s at p=%g: whole sequence %s", st->name, st->n_head, st->n_layer, d->ctl_n,
-                    d->ref_n, st->cell_p[c], buf);
+            fprintf(f, "- `%s` (H%d L%d), %s − %s at p=%g: whole sequence %s", st->name, st->n_head, st->n_layer, ctl,
+                    ref, st->cell_p[c], buf);
             report_fmt_effect(buf, sizeof buf, &r->early, d->learned[i]);
             fprintf(f, "; positions 0–3 %s\n", buf);
         }
@@ -322,11 +330,12 @@ static void answer_heads(FILE *f, const rdata *d) {
 }
 
 static void answer_slowdown(FILE *f, const rdata *d) {
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref);
     const study_spec *sp = d->sp;
     fprintf(f, "### 5. Does attention dropout slow down training on toy examples?\n\n"
                "In steps: the threshold of a setting is the val loss `%s` reaches at half its run; the steps to it are "
                "those of the first evaluation at or below it, paired over the seeds where both runs reached it.\n\n",
-            d->base_n);
+            base);
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
         int nc = d->none[i];
@@ -343,7 +352,7 @@ static void answer_slowdown(FILE *f, const rdata *d) {
             char pm[64];
             report_fmt_pm(pm, sizeof pm, e.mean, e.ci95, 0);
             fprintf(f, "- `%s`, %s p=%g: reached the threshold (%.3f) in %d of %d seeds, %s in %d; steps more than "
-                       "%s: %s%s\n", st->name, d->ref_n, st->cell_p[c], d->thr[i], ra, st->seeds, d->base_n, rb, d->base_n, pm,
+                       "%s: %s%s\n", st->name, ref, st->cell_p[c], d->thr[i], ra, st->seeds, base, rb, base, pm,
                     d->learned[i] ? "" : " (setting not learned)");
         }
     }
@@ -355,7 +364,7 @@ static void answer_slowdown(FILE *f, const rdata *d) {
                    "every other worker idle, %d interleaved rounds of %d steps per scheme; the median over rounds, and the "
                    "range of the rounds' ratios to %s's median). `%s`: %.2f ms per step.\n\n"
                    "| scheme | ms per step | vs %s | range |\n|---|---|---|---|\n",
-                st->name, tm->rounds, tm->steps, d->base_n, d->base_n, 1e3 * none, d->base_n);
+                st->name, tm->rounds, tm->steps, base, base, 1e3 * none, base);
         for (int c = 0; c < tm->n; c++) {
             char label[64];
             study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
@@ -371,14 +380,15 @@ static void answer_slowdown(FILE *f, const rdata *d) {
 /* each scheme of a group: "- `name`: description", then its effects against the reference and the
  * share of the reference's benefit it keeps, then the notes of the schemes in `noted` */
 static void answer_group(FILE *f, const rdata *d, unsigned group, unsigned noted) {
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref);
     ad_scheme list[AD_SCHEME_COUNT];
     int n = ad_scheme_list(group, 0, list), nb = 0;
     for (int k = 0; k < n; k++) fprintf(f, "- `%s`: %s\n", sname(list[k]), ad_scheme_get(list[k])->description);
-    fprintf(f, "\nAgainst `%s` at the same p:\n\n", d->ref_n);
+    fprintf(f, "\nAgainst `%s` at the same p:\n\n", ref);
     for (int k = 0; k < n; k++) list_effects(f, d, list[k], 7);
-    fprintf(f, "\nShare of `%s`'s benefit kept where dropout helps:\n\n", d->ref_n);
+    fprintf(f, "\nShare of `%s`'s benefit kept where dropout helps:\n\n", ref);
     for (int k = 0; k < n; k++) nb += list_benefit(f, d, list[k]);
-    if (!nb) fprintf(f, "- no learned small-data setting where `%s` beats `%s` holds these schemes\n", d->ref_n, d->base_n);
+    if (!nb) fprintf(f, "- no learned small-data setting where `%s` beats `%s` holds these schemes\n", ref, base);
     n = noted ? ad_scheme_list(noted, 0, list) : 0;
     for (int k = 0; k < n; k++) {
         fprintf(f, "\n%s\n\n", ad_scheme_get(list[k])->note);

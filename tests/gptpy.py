@@ -6,4 +6,3 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 
 from attndrop.gpt import *  # noqa: E402,F401,F403
-from attndrop.gpt import _DTYPES  # noqa: E402,F401
