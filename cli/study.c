@@ -529,17 +529,10 @@ static int share_data(study_spec *sp, char **text) {
     long n = -1;
     *text = NULL;
     if (cli_mpi_rank() == 0) {
-        FILE *f = fopen(sp->data_path, "rb");
-        if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && (size_t)n <= AD_MAX_TEXT_BYTES &&
-            fseek(f, 0, SEEK_SET) == 0 && (*text = malloc((size_t)n + 1)) && fread(*text, 1, (size_t)n, f) == (size_t)n) {
-            (*text)[n] = '\0';
-        } else {
-            fprintf(stderr, "%s: cannot read '%s': %s\n", cli_prog, sp->data_path, errno ? strerror(errno) : "too large");
-            free(*text);
-            *text = NULL;
-            n = -1;
-        }
-        if (f) fclose(f);
+        ad_error err = {0};
+        size_t len;
+        if (ad_read_text(sp->data_path, text, &len, &err)) cli_die_status(&err, NULL);
+        else n = (long)len;
     }
     cli_mpi_bcast_bytes(text, &n);
     if (n < 0) return EXIT_INPUT;

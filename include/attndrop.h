@@ -147,6 +147,10 @@ typedef struct {
 
 /* The largest text file ad_dataset_load reads: 1 GiB. */
 #define AD_MAX_TEXT_BYTES ((size_t)1 << 30)
+/* Reads a whole text file, as ad_dataset_load does (a regular file of at most
+ * AD_MAX_TEXT_BYTES, not empty): *text (NUL-terminated, owned by the caller,
+ * free()) holds its *len bytes. */
+ad_status ad_read_text(const char *path, char **text, size_t *len, ad_error *err);
 /* Reads and tokenizes a UTF-8 file, with the given vocabulary (copied) or,
  * when vocab is NULL, with the text's own. Only a regular file of at most
  * AD_MAX_TEXT_BYTES is read (a FIFO or a device is refused, never waited on).

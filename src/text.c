@@ -159,20 +159,33 @@ ad_status ad_dataset_from_text(ad_dataset *d, const char *text, size_t len, cons
     return AD_OK;
 }
 
-ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab, ad_error *err) {
-    memset(d, 0, sizeof *d);
+ad_status ad_read_text(const char *path, char **text, size_t *len, ad_error *err) {
+    *text = NULL;
+    *len = 0;
     size_t size;
     FILE *f;
     ad_status s = ad_open_regular(&f, path, AD_MAX_TEXT_BYTES, &size, err);
     if (s) return s;
-    char *buf = malloc(size ? size : 1);
+    char *buf = malloc(size + 1);
     if (!buf) { fclose(f); return ad_fail(err, AD_ERR_NOMEM, "cannot hold '%s' (%zu bytes) in memory", path, size); }
-    size_t len = fread(buf, 1, size, f);
-    int bad = ferror(f) || len != size;
+    size_t n = fread(buf, 1, size, f);
+    int bad = ferror(f) || n != size;
     int saved = errno;
     fclose(f);
-    if (bad) { free(buf); return ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, len != size ? "it changed while being read" : strerror(saved)); }
-    if (len == 0) { free(buf); return ad_fail(err, AD_ERR_DATA, "'%s' is empty", path); }
+    if (bad) { free(buf); return ad_fail(err, AD_ERR_IO, "cannot read '%s': %s", path, n != size ? "it changed while being read" : strerror(saved)); }
+    if (n == 0) { free(buf); return ad_fail(err, AD_ERR_DATA, "'%s' is empty", path); }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return AD_OK;
+}
+
+ad_status ad_dataset_load(ad_dataset *d, const char *path, const ad_vocab *vocab, ad_error *err) {
+    memset(d, 0, sizeof *d);
+    char *buf;
+    size_t len;
+    ad_status s = ad_read_text(path, &buf, &len, err);
+    if (s) return s;
     s = ad_dataset_from_text(d, buf, len, vocab, err);
     free(buf);
     if (s) ad_error_prefix(err, path, ": ");

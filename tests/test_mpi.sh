@@ -36,6 +36,18 @@ for n in 2 3; do
     same_as_serial m$n "$n-rank study"
     grep -q "done by rank" "$tmp/out" && ok || bad "$n-rank study: no progress from rank 0"
 done
+# a --data text: rank 0 reads it and sends it to the others
+$S text --task markov --task-chars 30000 > "$tmp/text.txt"
+tgrid=(--task markov --schemes standard --seeds 2 --max-iters 20 --batch-size 8 --block-size 16 --n-embd 32 --n-head 2
+       --n-layer 1 --timing-rounds 0 --data "$tmp/text.txt")
+$S study "${tgrid[@]}" --out "$tmp/ts" > "$tmp/out" 2>&1 && ok || bad "serial study with --data: $(tail -n 2 "$tmp/out")"
+"${run[@]}" -n 3 $A study "${tgrid[@]}" --out "$tmp/tm" > "$tmp/out" 2>&1 && ok || bad "3-rank study with --data: $(tail -n 2 "$tmp/out")"
+cmp -s "$tmp/ts/summary.csv" "$tmp/tm/summary.csv" && cmp -s "$tmp/ts/effects.csv" "$tmp/tm/effects.csv" && ok ||
+    bad "3-rank study with --data: summary.csv or effects.csv differs from the serial study's"
+mkfifo "$tmp/fifo"
+err=$("${run[@]}" -n 2 $A study "${tgrid[@]}" --data "$tmp/fifo" --out "$tmp/tf" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && [ "$(grep -c "is not a regular file (a pipe)" <<<"$err")" -eq 1 ] && ok || bad "a FIFO as --data under mpirun: exit $rc, $err"
+
 $A study "${grid[@]}" --shard 1/2 --out "$tmp/sh" > "$tmp/out" 2>&1 && ok || bad "shard 1/2: $(tail -n 2 "$tmp/out")"
 [ "$(ls "$tmp/sh/runs" | wc -l)" -eq 6 ] && [ ! -e "$tmp/sh/report.md" ] && ok || bad "shard 1/2: expected 6 of 12 runs and no report"
 $A study "${grid[@]}" --report-only --out "$tmp/sh" > "$tmp/out" 2>&1 && ok || bad "report of half a grid: $(tail -n 2 "$tmp/out")"
