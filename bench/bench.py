@@ -56,16 +56,17 @@ def run_attndrop(build, cfg, dropout, iters, scheme="standard", threads=THREADS)
     return tps, rss, vocab
 
 
-def run_torch(python, cfg, dropout, vocab, warmup, steps, threads):
-    cmd = [python, os.path.join(HERE, "torch_train.py"),
+def run_torch(python, cfg, dropout, vocab, warmup, steps, threads, variant="heads"):
+    """PyTorch's tokens/s and peak RSS; tokens/s is None where the variant does not exist in this torch."""
+    cmd = [python, os.path.join(HERE, "torch_train.py"), "--variant", variant,
            "--batch-size", str(cfg["B"]), "--block-size", str(cfg["T"]),
            "--n-embd", str(cfg["C"]), "--n-head", str(cfg["H"]), "--n-layer", str(cfg["L"]),
            "--dropout", str(dropout), "--vocab-size", str(vocab),
            "--threads", str(threads), "--warmup", str(warmup), "--steps", str(steps)]
     out, rss = run(cmd)
     # Warnings may precede the result, which is always the last JSON line.
-    line = [l for l in out.splitlines() if l.startswith("{")][-1]
-    return json.loads(line)["tokens_per_s"], rss
+    line = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+    return line.get("tokens_per_s"), rss
 
 
 def torch_available(python):
@@ -109,6 +110,10 @@ def main():
     ap.add_argument("--out", default=None, help="CSV file to write (default BUILD/bench.csv)")
     ap.add_argument("--no-schemes", action="store_true", help="skip the per-scheme tables")
     ap.add_argument("--no-sample", action="store_true", help="skip the sampling comparison")
+    ap.add_argument("--sweep", default=None, metavar="N,N,...",
+                    help="instead of the tables above: a thread sweep (e.g. 1,2,4,8,16) of attndrop and PyTorch "
+                         "(gpt.py's heads and, with torch 2.x, qkv + scaled_dot_product_attention) side by side")
+    ap.add_argument("--dropout", type=float, default=0.2, help="dropout of the sweep (default 0.2)")
     args = ap.parse_args()
 
     names = [n for n in args.configs.split(",") if n]
@@ -121,6 +126,8 @@ def main():
     have_torch = torch_available(args.python)
     if not have_torch:
         print(f"SKIP: torch not available in {args.python}; measuring attndrop only")
+    if args.sweep:
+        return sweep(args, names, out_path, have_torch)
 
     # The sgemm bound: its rate at each config's largest product (the FFN's), 1 and 2 threads.
     shapes = {n: (CONFIGS[n]["B"] * CONFIGS[n]["T"], 4 * CONFIGS[n]["C"], CONFIGS[n]["C"]) for n in CONFIGS}
@@ -147,11 +154,14 @@ def main():
                 a_tps = max(a_tps or 0, tps)
                 a1_tps = max(a1_tps or 0, run_attndrop(args.build, cfg, p, iters, threads=1)[0])
                 if have_torch:
-                    # PyTorch at its best thread count: with two, its pools can fight on small models.
+                    # PyTorch at its best thread count (with two, its pools can fight on small
+                    # models) and in its faster form: gpt.py's heads, or with torch 2.x one qkv
+                    # Linear and scaled_dot_product_attention.
                     for thr in (1, 2):
-                        tps, rss = run_torch(args.python, cfg, p, vocab, warmup, steps, thr)
-                        if t_tps is None or tps > t_tps:
-                            t_tps, t_rss, t_thr = tps, rss, thr
+                        for variant in ("heads", "sdpa"):
+                            tps, rss = run_torch(args.python, cfg, p, vocab, warmup, steps, thr, variant)
+                            if tps is not None and (t_tps is None or tps > t_tps):
+                                t_tps, t_rss, t_thr = tps, rss, thr
             flops = model_flops_per_token(cfg, vocab)
             rows.append(dict(config=name, dropout=p, attndrop_tokens_per_s=a_tps, attndrop_1thread_tokens_per_s=a1_tps,
                              thread_scaling=a_tps / a1_tps, torch_tokens_per_s=t_tps, torch_threads=t_thr,
@@ -181,6 +191,64 @@ def main():
                 bench_schemes(args, name, rows, out_dir)
     if not args.no_sample and "lecture" in names:
         bench_sample(args, out_dir, have_torch)
+
+
+def sweep(args, names, out_path, have_torch):
+    """Tokens/s at each thread count for attndrop and PyTorch's two forms, with
+    each program's thread efficiency: tokens/s / (threads x its own 1-thread tokens/s)."""
+    try:
+        counts = [int(v) for v in args.sweep.split(",") if v]
+    except ValueError:
+        sys.exit(f"--sweep takes thread counts such as 1,2,4,8,16, not '{args.sweep}'")
+    if not counts or min(counts) < 1:
+        sys.exit("--sweep needs thread counts of at least 1")
+    if 1 not in counts:
+        counts = [1] + counts  # efficiency is relative to one thread
+    tv = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"], capture_output=True,
+                        text=True).stdout.strip() if have_torch else "-"
+    print(f"thread sweep, dropout {args.dropout}, {os.cpu_count()} CPUs, PyTorch {tv}; best of "
+          f"{'1' if args.quick else 'the rounds'} per cell{' (quick: not a measurement)' if args.quick else ''}")
+    rows = []
+    for name in names:
+        cfg = CONFIGS[name]
+        iters, warmup, steps = cfg["iters"], cfg["warmup"], cfg["steps"]
+        if args.quick:
+            iters, warmup, steps = max(2, iters // 10), max(1, warmup // 10), max(1, steps // 10)
+        rounds = 1 if args.quick else cfg["rounds"]
+        for n in counts:
+            r = dict(config=name, threads=n, attndrop=None, heads=None, sdpa=None)
+            for _ in range(rounds):
+                tps, _, vocab = run_attndrop(args.build, cfg, args.dropout, iters, threads=n)
+                r["attndrop"] = max(r["attndrop"] or 0, tps)
+                if have_torch:
+                    for v in ("heads", "sdpa"):
+                        t, _ = run_torch(args.python, cfg, args.dropout, vocab, warmup, steps, n, v)
+                        if t is not None:
+                            r[v] = max(r[v] or 0, t)
+            rows.append(r)
+            print(f"  {name} {n} threads: done", file=sys.stderr, flush=True)
+    one = {(r["config"], k): r[k] for r in rows if r["threads"] == 1 for k in ("attndrop", "heads", "sdpa")}
+    for r in rows:
+        for k in ("attndrop", "heads", "sdpa"):
+            base = one.get((r["config"], k))
+            r[k + "_eff"] = r[k] / (r["threads"] * base) if r[k] and base else None
+        best = max([v for v in (r["heads"], r["sdpa"]) if v] or [0]) or None
+        r["torch_best"] = best
+        r["ratio"] = r["attndrop"] / best if best else None
+    cols = [("config", "config", "s"), ("threads", "threads", "d"), ("attndrop", "attndrop tok/s", ".0f"),
+            ("attndrop_eff", "eff", ".2f"), ("heads", "torch heads", ".0f"), ("heads_eff", "eff", ".2f"),
+            ("sdpa", "torch sdpa", ".0f"), ("sdpa_eff", "eff", ".2f"), ("ratio", "attndrop/torch best", ".2f")]
+    print_table("", [c[1] for c in cols], [[fmt(r[k], sp) or "-" for k, _, sp in cols] for r in rows])
+    path = os.path.join(os.path.dirname(os.path.abspath(out_path)), "bench_sweep.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["config", "threads", "attndrop_tokens_per_s", "attndrop_efficiency", "torch_heads_tokens_per_s",
+                    "torch_heads_efficiency", "torch_sdpa_tokens_per_s", "torch_sdpa_efficiency", "ratio_vs_torch_best"])
+        for r in rows:
+            w.writerow([r["config"], r["threads"]] + [fmt(r[k], sp) for k, sp in
+                       (("attndrop", ".0f"), ("attndrop_eff", ".3f"), ("heads", ".0f"), ("heads_eff", ".3f"),
+                        ("sdpa", ".0f"), ("sdpa_eff", ".3f"), ("ratio", ".3f"))])
+    print(f"wrote {path}")
 
 
 def plot(out_dir, rows):

@@ -24,7 +24,7 @@ void ad_k_attention_fwd_f(float *out, float *stats, float *scratch, const float 
                           const ad_attn_drop *drop, int B, int T, int C, int H, int n_scratch);
 void ad_k_attention_bwd_f(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *stats,
                           const ad_attn_drop *drop, int B, int T, int C, int H, int n_scratch);
-void ad_k_attention_step_f(float *out, float *w, const float *qkv, const float *kv, int n, int C, int H);
+void ad_k_attention_step_f(float *out, float *wh, const float *qkv, const float *kv, int n, int C, int H);
 double ad_k_crossentropy_fwd_f(float *probs, const float *logits, const int *targets, int N, int V);
 /* The polynomial exp of the float attention softmax (kernels.inc). */
 float ad_softmax_expf(float x);

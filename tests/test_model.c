@@ -62,7 +62,31 @@ int main(void) {
     float lb = train(b, 20, 9, data, n, B);
     double pd = rel_err(ad_model_params(a), ad_model_params(b), np, 1e-6);
     printf("1 vs 2 threads after 20 steps: loss %.7f vs %.7f, weights max rel diff %.2g\n", (double)la, (double)lb, pd);
-    CHECK(fabs((double)la - lb) < 1e-5 * fabs((double)la) && pd < 1e-5, "results depend on the thread count");
+    CHECK(la == lb && memcmp(ad_model_params(a), ad_model_params(b), np * sizeof(float)) == 0,
+          "results depend on the thread count");
+    {
+        /* and at a size where every product is cut into many pieces (1024 rows, 64 wide) and
+         * OpenBLAS alone would thread inside each: 1, 2 and 3 threads, 8 steps, every weight, the
+         * Adam moments and the loss bit for bit */
+        ad_config cb = c;
+        cb.block_size = 64; cb.n_embd = 64; cb.n_head = 4; cb.n_layer = 2; cb.attn_dropout = 0.2f;
+        ad_set_threads(3);
+        ad_model *m3[3];
+        float l3[3];
+        int same = 1;
+        for (int k = 0; k < 3; k++) {
+            CHECK(ad_model_create(&m3[k], &cb, 16, 1, 5, &err) == AD_OK, "%s", err.msg);
+            ad_set_threads(k + 1);
+            l3[k] = train(m3[k], 8, 9, data, n, 16);
+        }
+        size_t np3 = ad_model_num_params(m3[0]);
+        for (int k = 1; k < 3; k++)
+            same &= l3[k] == l3[0] && memcmp(ad_model_params(m3[k]), ad_model_params(m3[0]), np3 * sizeof(float)) == 0;
+        printf("B16 T64 C64: loss after 8 steps with 1, 2, 3 threads: %.9g %.9g %.9g\n", (double)l3[0], (double)l3[1],
+               (double)l3[2]);
+        CHECK(same, "training at B16 T64 C64 depends on the thread count");
+        for (int k = 0; k < 3; k++) ad_model_free(m3[k]);
+    }
     float lb2 = train(d, 20, 9, data, n, B);
     (void)lb2;
 

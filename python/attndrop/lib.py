@@ -61,6 +61,10 @@ def library():
     global _lib
     if _lib is None:
         path = _find()
+        # libgomp reads this as it loads (if torch has not loaded it already): idle threads spin
+        # briefly, then sleep, instead of taking the cores from other processes (see cli/main.c).
+        if "OMP_WAIT_POLICY" not in os.environ:
+            os.environ.setdefault("GOMP_SPINCOUNT", "1000")
         try:
             _lib = ctypes.CDLL(path)
         except OSError as e:
