@@ -61,36 +61,43 @@ uint32_t ad_keep_threshold(double p) {
     return (uint32_t)floor(p * 4294967296.0);
 }
 
+/* Blocks base..base+lanes-1 (lanes a compile-time constant after inlining),
+ * the first m of them stored. Written lane-parallel so that the compiler
+ * vectorises it: this is what mask generation spends its time in. */
+static inline void philox_lanes(uint32_t *out, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                                const uint32_t key[2], int base, int lanes, int m) {
+    uint32_t x0[16], x1[16], x2[16], x3[16];
+#pragma omp simd
+    for (int l = 0; l < lanes; l++) {
+        uint32_t a0 = c0 + (uint32_t)(base + l), a1 = c1, a2 = c2, a3 = c3;
+        uint32_t k0 = key[0], k1 = key[1];
+        for (int round = 0; round < 10; round++) {
+            uint64_t p0 = (uint64_t)PHILOX_M0 * a0;
+            uint64_t p1 = (uint64_t)PHILOX_M1 * a2;
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1 ^ k0;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3 ^ k1;
+            a1 = (uint32_t)p1;
+            a3 = (uint32_t)p0;
+            a0 = n0;
+            a2 = n2;
+            k0 += PHILOX_W0;
+            k1 += PHILOX_W1;
+        }
+        x0[l] = a0; x1[l] = a1; x2[l] = a2; x3[l] = a3;
+    }
+    for (int l = 0; l < m; l++) {
+        uint32_t *o = out + 4 * (size_t)(base + l);
+        o[0] = x0[l]; o[1] = x1[l]; o[2] = x2[l]; o[3] = x3[l];
+    }
+}
+
 /* n consecutive blocks: counters (c0 + i, c1, c2, c3) for i < n, words i*4..i*4+3
- * of out. Written lane-parallel so that the compiler can vectorise it: this
- * is what mask generation spends its time in. */
+ * of out; 16 lanes at a time, and 8 or 4 for the rest (short attention rows
+ * need only a few blocks). */
 void ad_philox4x32_blocks(uint32_t *out, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
                           const uint32_t key[2], int n) {
-    enum { LANES = 16 };
-    for (int base = 0; base < n; base += LANES) {
-        uint32_t x0[LANES], x1[LANES], x2[LANES], x3[LANES];
-        int m = n - base < LANES ? n - base : LANES;
-#pragma omp simd
-        for (int l = 0; l < LANES; l++) {
-            uint32_t a0 = c0 + (uint32_t)(base + l), a1 = c1, a2 = c2, a3 = c3;
-            uint32_t k0 = key[0], k1 = key[1];
-            for (int round = 0; round < 10; round++) {
-                uint64_t p0 = (uint64_t)PHILOX_M0 * a0;
-                uint64_t p1 = (uint64_t)PHILOX_M1 * a2;
-                uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1 ^ k0;
-                uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3 ^ k1;
-                a1 = (uint32_t)p1;
-                a3 = (uint32_t)p0;
-                a0 = n0;
-                a2 = n2;
-                k0 += PHILOX_W0;
-                k1 += PHILOX_W1;
-            }
-            x0[l] = a0; x1[l] = a1; x2[l] = a2; x3[l] = a3;
-        }
-        for (int l = 0; l < m; l++) {
-            uint32_t *o = out + 4 * (size_t)(base + l);
-            o[0] = x0[l]; o[1] = x1[l]; o[2] = x2[l]; o[3] = x3[l];
-        }
-    }
+    int base = 0;
+    for (; n - base > 8; base += 16) philox_lanes(out, c0, c1, c2, c3, key, base, 16, n - base < 16 ? n - base : 16);
+    if (n - base > 4) philox_lanes(out, c0, c1, c2, c3, key, base, 8, n - base);
+    else if (n - base > 0) philox_lanes(out, c0, c1, c2, c3, key, base, 4, n - base);
 }

@@ -23,15 +23,21 @@ int main(void) {
         0x24126ea1);
 
     /* the vectorised block function is the scalar one, lane by lane, across 2^32 wrap-around */
-    uint32_t key[2] = {0x12345678u, 0x9abcdef0u}, blocks[4 * 37];
-    ad_philox4x32_blocks(blocks, 0xfffffff0u, 7, 8, 9, key, 37);
-    int agree = 1;
-    for (uint32_t i = 0; i < 37; i++) {
-        uint32_t ctr[4] = {0xfffffff0u + i, 7, 8, 9}, o[4];
-        ad_philox4x32(o, ctr, key);
-        agree &= memcmp(o, blocks + 4 * i, sizeof o) == 0;
+    /* and for every count 1..40, which covers its 16-, 8- and 4-lane paths and no write past n */
+    uint32_t key[2] = {0x12345678u, 0x9abcdef0u}, blocks[4 * 41];
+    int agree = 1, bounded = 1;
+    for (int n = 1; n <= 40; n++) {
+        blocks[4 * n] = 0xdeadbeefu;
+        ad_philox4x32_blocks(blocks, 0xfffffff0u, 7, 8, 9, key, n);
+        bounded &= blocks[4 * n] == 0xdeadbeefu;
+        for (uint32_t i = 0; i < (uint32_t)n; i++) {
+            uint32_t ctr[4] = {0xfffffff0u + i, 7, 8, 9}, o[4];
+            ad_philox4x32(o, ctr, key);
+            agree &= memcmp(o, blocks + 4 * i, sizeof o) == 0;
+        }
     }
     CHECK(agree, "ad_philox4x32_blocks differs from ad_philox4x32");
+    CHECK(bounded, "ad_philox4x32_blocks writes past its n blocks");
 
     /* purity: the same key and index give the same draw, in any order */
     ad_rng a = ad_rng_stream(1337, AD_RNG_ATTN, 5, 7, 3);
