@@ -2,6 +2,7 @@
  * function (one attention row, or one input row), the dispatch through the
  * scheme table (schemes.c), and the element-wise dropout of gpt.py. */
 #include "dropout.h"
+#include "mask.h"
 #include <assert.h>
 #include <math.h>
 #include <string.h>
@@ -44,12 +45,8 @@ static void bern_run(const ad_rng *r, uint64_t base, int n, uint32_t thresh, flo
  * independent draws. */
 static void conditional_row(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
     const ad_drop_site *s = &d->site;
-    ad_rng row = site_stream(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
     ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
-    double p = s->p, pn = pow(p, n);
-    double u = ad_rng_uniform(&row, (uint64_t)i * (uint64_t)(s->block_size + 2));
-    double x = ceil(log1p(-u * (1.0 - pn)) / log(p)) - 1.0;
-    int k = x < 0.0 ? 0 : x > n - 1 ? n - 1 : (int)x;
+    int k = ad_first_survivor_hd(s, b, h, i, n);
     bern_run(&el, (uint64_t)i * (uint64_t)s->block_size, n, d->thresh, 1.0f, keep);
     for (int j = 0; j < k; j++) keep[j] = 0.0f;
     keep[k] = 1.0f;
@@ -92,33 +89,13 @@ void ad_row_keepdiag(const ad_attn_drop *d, int b, int h, int i, int n, float *m
 
 void ad_row_nonzero(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     conditional_row(d, b, h, i, n, mult);
-    float c = (float)((1.0 - pow(d->site.p, n)) / (1.0 - d->site.p));
+    float c = ad_nonzero_scale_hd(d->site.p, n);
     for (int j = 0; j < n; j++) mult[j] *= c;
 }
 
 void ad_row_fixedcount(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
-    const ad_drop_site *s = &d->site;
-    int T = s->block_size;
-    ad_rng row = site_stream(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
-    uint64_t base = (uint64_t)i * (uint64_t)(T + 2);
-    double x = (double)s->p * n;
-    int kd = (int)floor(x);
-    if (ad_rng_uniform(&row, base) < x - kd) kd++;
-    if (kd > n - 1) kd = n - 1;
-    /* 64-bit draws for the swaps, from one vectorised run: u * (n-r) >> 64 is uniform
-     * on [0, n-r) to within (n-r)/2^64 */
-    uint64_t first = 2 * (base + 1), block0 = first >> 2;
-    int nblocks = (int)(((first + 2 * (uint64_t)kd + 1) >> 2) - block0 + 1);
-    uint32_t u[4 * nblocks];
-    ad_philox4x32_blocks(u, (uint32_t)block0, row.ctr1, row.ctr2, row.ctr3, row.key, nblocks);
-    const uint32_t *w = u + (first & 3);
     int idx[n];
-    for (int j = 0; j < n; j++) idx[j] = j;
-    for (int r = 0; r < kd; r++) { /* partial Fisher-Yates: idx[0..kd) is a uniform kd-subset */
-        uint64_t r64 = ((uint64_t)w[2 * r] << 32) | w[2 * r + 1];
-        int t = r + (int)(((unsigned __int128)r64 * (unsigned)(n - r)) >> 64);
-        int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
-    }
+    int kd = ad_fixedcount_row_hd(&d->site, b, h, i, n, idx);
     float keep_value = (float)n / (float)(n - kd);
     for (int j = 0; j < n; j++) mult[j] = keep_value;
     for (int r = 0; r < kd; r++) mult[idx[r]] = 0.0f;
@@ -142,14 +119,7 @@ void ad_row_token(const ad_attn_drop *d, int b, int h, int i, int n, float *mult
 
 void ad_row_head(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     (void)i;
-    const ad_drop_site *s = &d->site;
-    ad_rng hr = ad_rng_stream(s->seed, AD_RNG_HEAD, s->step, (uint32_t)s->layer, (uint32_t)b);
-    int H = s->n_head, kept = 0;
-    float hk[H];
-    bern_run(&hr, 0, H, d->thresh, 1.0f, hk);
-    for (int k = 0; k < H; k++) kept += hk[k] > 0.0f;
-    int mine = hk[h] > 0.0f;
-    float m = kept == 0 ? 1.0f : mine ? (float)H / (float)kept : 0.0f;
+    float m = ad_head_mult_hd(&d->site, d->thresh, b, h);
     for (int j = 0; j < n; j++) mult[j] = m;
 }
 
@@ -169,9 +139,7 @@ void ad_row_fcm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) 
     (void)h; (void)i;
     const ad_drop_site *s = &d->site;
     ad_rng fr = ad_rng_stream(s->seed, AD_RNG_FCM, s->step, 0, (uint32_t)b);
-    double rate = (double)s->p * ad_rng_uniform(&fr, 0);
-    uint32_t t = ad_keep_threshold(rate);
-    bern_run(&fr, 2, n, t, 1.0f, keep);
+    bern_run(&fr, 2, n, ad_fcm_threshold_hd(s, b), 1.0f, keep);
     keep[0] = 1.0f;
 }
 

@@ -1,28 +1,17 @@
 /* philox.c - the Philox4x32-10 counter-based generator and the keyed streams
  * that every random draw of attndrop comes from. */
 #include "internal.h"
+#include "mask.h"
 #include <assert.h>
 #include <math.h>
 
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
+#define PHILOX_M0 AD_PHILOX_M0 /* mask.h: the constants and the scalar function, shared with the GPU */
+#define PHILOX_M1 AD_PHILOX_M1
+#define PHILOX_W0 AD_PHILOX_W0
+#define PHILOX_W1 AD_PHILOX_W1
 
 void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]) {
-    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
-    uint32_t k0 = key[0], k1 = key[1];
-    for (int round = 0; round < 10; round++) {
-        if (round > 0) { k0 += PHILOX_W0; k1 += PHILOX_W1; }
-        uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
-        uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-        uint32_t n1 = (uint32_t)p1;
-        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        uint32_t n3 = (uint32_t)p0;
-        c0 = n0; c1 = n1; c2 = n2; c3 = n3;
-    }
-    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+    ad_philox_hd(out, ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1]);
 }
 
 ad_rng ad_rng_stream(uint64_t seed, ad_rng_purpose purpose, uint32_t a, uint32_t b, uint32_t c) {

@@ -1,0 +1,178 @@
+/* attn_rows.h - causal attention one row at a time, the algorithm of the GPU
+ * kernels (src/cuda/attention.cu, one thread per row), written once for the
+ * host and the device:
+ *   forward, per query row: one pass over its keys with an online softmax
+ *     (running max and sum, the output rescaled as the max grows), the
+ *     scheme's mask regenerated element by element (mask.h); it keeps only
+ *     the row's max and 1/sum, as the CPU kernels do;
+ *   backward, per query row (dq) and per key row (dk, dv), so that no two
+ *     threads write the same element and no atomics (and no order of
+ *     additions that changes from run to run) are needed. With
+ *     D_i = dout_i . out_i = sum_j A_ij dA_ij, dS_ij = A_ij (dA_ij - D_i) scale.
+ * Nothing of size T x T is stored; fixedcount alone reads its dropped keys
+ * from a (B,H,T,T) byte array drawn beforehand, one row per thread.
+ * tests/test_mask.c runs the host drivers at the end against the CPU kernels. */
+#ifndef AD_ATTN_ROWS_H
+#define AD_ATTN_ROWS_H
+
+#include "mask.h"
+
+/* The mask of row i (n keys) of head h of batch row b (site->row0 added here);
+ * fixedcount's dropped keys come from dropped (B,H,T,T), its row at
+ * ((b H + h) T + i) T. */
+AD_HD ad_mask_row ad_rows_mask_hd(const ad_drop_site *s, const unsigned char *dropped, int b, int h, int i, int n) {
+    if (s->scheme == AD_SCHEME_FIXEDCOUNT) {
+        const unsigned char *row = dropped + (((size_t)b * s->n_head + h) * s->block_size + i) * s->block_size;
+        ad_mask_row r = ad_mask_row_begin_hd(s, s->row0 + b, h, i, n, 0, 0); /* fixedcount's part filled below */
+        int kd = 0;
+        for (int j = 0; j < n; j++) kd += row[j];
+        r.dropped = row;
+        r.value = (float)n / (float)(n - kd);
+        return r;
+    }
+    return ad_mask_row_begin_hd(s, s->row0 + b, h, i, n, 0, 0);
+}
+
+/* fixedcount's dropped keys of one row into dropped (B,H,T,T); idx (T) scratch */
+AD_HD void ad_fixedcount_row_mask_hd(unsigned char *dropped, const ad_drop_site *s, int b, int h, int i, int *idx) {
+    int T = s->block_size, n = s->bidirectional ? T : i + 1;
+    unsigned char *row = dropped + (((size_t)b * s->n_head + h) * T + i) * T;
+    int kd = ad_fixedcount_row_hd(s, s->row0 + b, h, i, n, idx);
+    for (int j = 0; j < T; j++) row[j] = 0;
+    for (int k = 0; k < kd; k++) row[idx[k]] = 1;
+}
+
+AD_HD float ad_rows_dot_hd(const float *x, const float *y, int n) {
+    float s = 0.0f;
+    for (int c = 0; c < n; c++) s += x[c] * y[c];
+    return s;
+}
+
+/* Forward of one query row: o (hs) and st = (max, 1/sum), or (-inf, 0) and
+ * o = 0 where a pre-softmax scheme masked every key. q is the row's query,
+ * k and v the first key's key and value (rows ld apart); mr NULL: no dropout. */
+AD_HD void ad_rows_fwd_row_hd(float *o, float *st, const float *q, const float *k, const float *v, int ld, int n,
+                              int hs, float scale, const ad_mask_row *mr) {
+    int pre = mr && ad_mask_pre_hd(mr->scheme);
+    float m = -INFINITY, l = 0.0f;
+    for (int c = 0; c < hs; c++) o[c] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        float mk = mr ? ad_mask_at_hd(mr, j) : 1.0f;
+        if (pre && mk == 0.0f) continue;
+        float s = scale * ad_rows_dot_hd(q, k + (size_t)j * ld, hs);
+        if (s > m) { /* a new max: what is summed so far shrinks by exp(old - new) */
+            float corr = expf(m - s);
+            l *= corr;
+            for (int c = 0; c < hs; c++) o[c] *= corr;
+            m = s;
+        }
+        float e = expf(s - m);
+        l += e;
+        float w = pre ? e : e * mk;
+        const float *vj = v + (size_t)j * ld;
+        for (int c = 0; c < hs; c++) o[c] += w * vj[c];
+    }
+    if (l == 0.0f) {
+        st[0] = -INFINITY;
+        st[1] = 0.0f;
+        return;
+    }
+    float inv = 1.0f / l;
+    for (int c = 0; c < hs; c++) o[c] *= inv;
+    st[0] = m;
+    st[1] = inv;
+}
+
+/* dS_ij of query row i against key j, given the row's mask element mk (1 if
+ * none), its statistics, and D_i; *a_out the weight that multiplied v_j. */
+AD_HD float ad_rows_ds_hd(const float *q, const float *kj, const float *go, const float *vj, int hs, float scale,
+                          float mx, float inv, float D, float mk, int pre, float *a_out) {
+    float a = expf(scale * ad_rows_dot_hd(q, kj, hs) - mx) * inv;
+    float dA = ad_rows_dot_hd(go, vj, hs) * (pre ? 1.0f : mk);
+    *a_out = pre ? a : a * mk;
+    return a * (dA - D) * scale;
+}
+
+/* Backward, query side: dq (hs) of query row i (n keys). */
+AD_HD void ad_rows_dq_row_hd(float *dq, const float *q, const float *k, const float *v, int ld, const float *go,
+                             const float *o, const float *st, int n, int hs, float scale, const ad_mask_row *mr) {
+    int pre = mr && ad_mask_pre_hd(mr->scheme);
+    for (int c = 0; c < hs; c++) dq[c] = 0.0f;
+    if (st[0] == -INFINITY) return; /* a zero row passes no gradient */
+    float D = ad_rows_dot_hd(go, o, hs), a;
+    for (int j = 0; j < n; j++) {
+        float mk = mr ? ad_mask_at_hd(mr, j) : 1.0f;
+        if (pre && mk == 0.0f) continue;
+        const float *kj = k + (size_t)j * ld;
+        float ds = ad_rows_ds_hd(q, kj, go, v + (size_t)j * ld, hs, scale, st[0], st[1], D, mk, pre, &a);
+        for (int c = 0; c < hs; c++) dq[c] += ds * kj[c];
+    }
+}
+
+#ifndef __CUDACC__
+/* Host drivers: the grid of the GPU kernels as loops, for the tests. qkv
+ * (B,T,3C), out (B,T,C), stats (B,H,T,2), dqkv (B,T,3C); s NULL: no dropout;
+ * dropped (B,H,T,T): fixedcount's, from ad_fixedcount_masks_hd. */
+static inline void ad_fixedcount_masks_hd(unsigned char *dropped, const ad_drop_site *s, int B, int T) {
+    int idx[T];
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < s->n_head; h++)
+            for (int i = 0; i < T; i++) ad_fixedcount_row_mask_hd(dropped, s, b, h, i, idx);
+}
+
+static inline void ad_rows_attention_fwd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
+                                         const unsigned char *dropped, int B, int T, int C, int H) {
+    int hs = C / H;
+    float scale = (float)(1.0 / sqrt((double)hs));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
+                ad_mask_row mr = {0};
+                if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
+                ad_rows_fwd_row_hd(out + ((size_t)b * T + i) * C + h * hs, stats + (((size_t)b * H + h) * T + i) * 2,
+                                   base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, i + 1, hs, scale,
+                                   s ? &mr : NULL);
+            }
+}
+
+static inline void ad_rows_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
+                                         const float *stats, const ad_drop_site *s, const unsigned char *dropped,
+                                         int B, int T, int C, int H) {
+    int hs = C / H, pre = s && ad_mask_pre_hd(s->scheme);
+    float scale = (float)(1.0 / sqrt((double)hs));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
+            const float *st = stats + ((size_t)b * H + h) * T * 2;
+            for (int i = 0; i < T; i++) { /* query rows */
+                ad_mask_row mr = {0};
+                if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
+                ad_rows_dq_row_hd(dqkv + ((size_t)b * T + i) * 3 * C + h * hs, base + (size_t)i * 3 * C, base + C,
+                                  base + 2 * C, 3 * C, dout + ((size_t)b * T + i) * C + h * hs,
+                                  out + ((size_t)b * T + i) * C + h * hs, st + 2 * i, i + 1, hs, scale,
+                                  s ? &mr : NULL);
+            }
+            for (int j = 0; j < T; j++) { /* key rows: every query row i >= j */
+                float *dk = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs, *dv = dk + C, a;
+                const float *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
+                for (int c = 0; c < hs; c++) dk[c] = dv[c] = 0.0f;
+                for (int i = j; i < T; i++) {
+                    if (st[2 * i] == -INFINITY) continue;
+                    float mk = 1.0f;
+                    if (s) {
+                        ad_mask_row mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
+                        mk = ad_mask_at_hd(&mr, j);
+                    }
+                    if (pre && mk == 0.0f) continue;
+                    const float *q = base + (size_t)i * 3 * C, *go = dout + ((size_t)b * T + i) * C + h * hs;
+                    float D = ad_rows_dot_hd(go, out + ((size_t)b * T + i) * C + h * hs, hs);
+                    float ds = ad_rows_ds_hd(q, kj, go, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
+                    for (int c = 0; c < hs; c++) { dk[c] += ds * q[c]; dv[c] += a * go[c]; }
+                }
+            }
+        }
+}
+#endif
+
+#endif
