@@ -11,6 +11,10 @@ CC = mpicc
 BUILD ?= build-mpi
 MPI_FLAGS := -DAD_MPI
 endif
+# CUDA=1: the library and tool with the GPU kernels of src/cuda/ (nvcc), in build-cuda/
+ifeq ($(CUDA),1)
+BUILD ?= build-cuda
+endif
 BUILD ?= build
 
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
@@ -34,6 +38,19 @@ endif
 
 LIB_SRC := $(sort $(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+ifeq ($(CUDA),1)
+NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+# H100/H200 (sm_90) natively, A100 (sm_80) and later through PTX
+CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=compute_80
+CFLAGS += -DAD_CUDA -I$(CUDA_HOME)/include
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lstdc++
+CUDA_SRC := $(sort $(wildcard src/cuda/*.cu))
+CUDA_OBJ := $(CUDA_SRC:src/cuda/%.cu=$(BUILD)/obj/cuda_%.o)
+LIB_OBJ += $(CUDA_OBJ)
+$(BUILD)/obj/cuda_%.o: src/cuda/%.cu $(wildcard src/*.h src/cuda/*.h) include/attndrop.h | $(BUILD)/obj
+	$(NVCC) -O3 -std=c++17 -Iinclude -Isrc -Xcompiler -fPIC,-Wall $(CUDA_ARCH) -c $< -o $@
+endif
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_BIN := $(BUILD)/tests/parity_dump
@@ -45,7 +62,7 @@ REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
-.PHONY: all test test-mpi check study demo bench fixtures fuzz valgrind clean
+.PHONY: all test test-mpi test-cuda check study demo bench fixtures fuzz valgrind clean
 all: $(BUILD)/libattndrop.a $(BUILD)/libattndrop.so $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_kernels
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
@@ -55,7 +72,7 @@ $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 # The shared library, for Python (python/attndrop/lib.py loads it with ctypes).
-PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o)
+PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o) $(CUDA_OBJ)
 $(BUILD)/pic/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/pic
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 $(BUILD)/libattndrop.so: $(PIC_OBJ)
@@ -108,10 +125,21 @@ test: all
 check:
 	$(MAKE) test
 	$(MAKE) test-mpi
+	$(MAKE) test-cuda
 	$(MAKE) BUILD=$(BUILD)-noomp NO_OMP=1 test
 	ASAN_OPTIONS=allocator_may_return_null=1 $(MAKE) BUILD=$(BUILD)-san SAN=1 OPT="-O1 $(NATIVE)" test
 	$(MAKE) valgrind
 	$(MAKE) fuzz
+
+# The CUDA build compiles and links wherever nvcc is (on PATH or in
+# /usr/local/cuda/bin), so that it never rots; its GPU test runs where a GPU
+# is and prints a SKIP line where none is.
+NVCC_FOUND := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
+test-cuda:
+	@if [ -n "$(NVCC_FOUND)" ]; then \
+		$(MAKE) --no-print-directory CUDA=1 NVCC=$(NVCC_FOUND) BUILD=$(BUILD)-cuda $(BUILD)-cuda/attndrop $(BUILD)-cuda/tests/test_cuda >/dev/null && \
+		echo "cuda build: compiled and linked with $(NVCC_FOUND)" && $(BUILD)-cuda/tests/test_cuda; \
+	else echo "SKIP: CUDA build (no nvcc on PATH or in /usr/local/cuda/bin)"; fi
 
 # The MPI build and its tests under mpirun (a SKIP line without Open MPI).
 test-mpi: all

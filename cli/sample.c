@@ -6,7 +6,7 @@
 #include <string.h>
 
 int cmd_sample(int argc, char **argv) {
-    const char *ckpt = NULL, *prompt = NULL;
+    const char *ckpt = NULL, *prompt = NULL, *device = "cpu";
     int max_new = 500, top_k = 0, threads = 0, no_cache = 0;
     double temperature = 1.0;
     uint64_t seed = 1337;
@@ -19,6 +19,7 @@ int cmd_sample(int argc, char **argv) {
         {"seed", OPT_U64, &seed, 0, 0, "sampling seed (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
         {"no-cache", OPT_FLAG, &no_cache, 0, 0, "recompute the whole context for every token, as gpt.py"},
+        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, with make CUDA=1 (attention kernels only so far)"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("sample ", opts, n_opts, argc, argv, &help))) return rc;
@@ -28,6 +29,7 @@ int cmd_sample(int argc, char **argv) {
         return 0;
     }
     if (!ckpt) return cli_die_usage("sample ", "--ckpt is required");
+    if ((rc = cli_check_device("sample ", device))) return rc;
     if (threads > 0) ad_set_threads(threads);
     ad_error err = {0};
     ad_model *m;

@@ -511,7 +511,7 @@ int cmd_train(int argc, char **argv) {
     int resume = 0, overwrite = 0, ckpt_interval = 0;
     double dropout = cfg.dropout, lr = 3e-4, attn_dropout = -1.0;
     uint64_t seed = 1337;
-    const char *data = NULL, *task = NULL, *out = "out", *scheme = "standard", *schedule = "constant";
+    const char *data = NULL, *task = NULL, *out = "out", *scheme = "standard", *schedule = "constant", *device = "cpu";
     opt opts[] = {
         {"data", OPT_STR, &data, 0, 0, "UTF-8 text file to train on (first 90% train, last 10% val)"},
         {"task", OPT_STR, &task, 0, 0, "built-in text instead of --data: markov (the default), copy, recall"},
@@ -531,6 +531,7 @@ int cmd_train(int argc, char **argv) {
         {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split in each evaluation (200)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed of every random draw (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, with make CUDA=1 (attention kernels only so far)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (out)"},
         {"checkpoint-interval", OPT_INT, &ckpt_interval, 0, 100000000, "also save every N steps, once they prove finite (0: at the end only)"},
         {"resume", OPT_FLAG, &resume, 0, 0, "continue the run saved in --out, with its own settings"},
@@ -548,13 +549,14 @@ int cmd_train(int argc, char **argv) {
         cli_print_opts(opts, n_opts);
         return 0;
     }
+    if ((rc = cli_check_device("train ", device))) return rc;
     if (data && task) return cli_die_usage("train ", "give either --data or --task, not both");
     if (resume && overwrite) return cli_die_usage("train ", "give either --resume or --overwrite, not both");
     if (resume) /* a resumed run keeps its own settings: say so rather than ignore a flag */
         for (int k = 0; k < n_opts; k++) {
             const char *nm = opts[k].name;
             if (cli_opt_given(opts[k].dst) && strcmp(nm, "resume") && strcmp(nm, "out") && strcmp(nm, "max-iters") &&
-                strcmp(nm, "threads") && strcmp(nm, "checkpoint-interval"))
+                strcmp(nm, "threads") && strcmp(nm, "checkpoint-interval") && strcmp(nm, "device"))
                 return cli_die_usage("train ", "--%s cannot be changed on --resume: the run keeps its own settings (only "
                                                "--max-iters, --threads and --checkpoint-interval may be given)", nm);
         }

@@ -33,7 +33,8 @@ typedef enum {
     AD_ERR_FORMAT,  /* a file is malformed */
     AD_ERR_DATA,    /* training data unusable (empty, invalid UTF-8, too short) */
     AD_ERR_NOMEM,   /* an allocation failed or a size overflowed */
-    AD_ERR_NUMERIC  /* a NaN or Inf appeared */
+    AD_ERR_NUMERIC, /* a NaN or Inf appeared */
+    AD_ERR_DEVICE   /* a device asked for is absent, not built in, or failed */
 } ad_status;
 
 typedef struct {
@@ -594,7 +595,21 @@ typedef struct {
 ad_status ad_generate(ad_model *m, const int *ctx, int n_ctx, int max_new, const ad_sample_opts *o,
                       int *out, ad_error *err);
 
+/* ---------------------------------------------------------------- devices */
+
+/* Where a model's arithmetic runs. The CPU always; CUDA only in a build made
+ * with `make CUDA=1` (GPU kernels: the causal attention of every scheme so
+ * far, docs/gpu.md) on a machine with an NVIDIA GPU. */
+typedef enum { AD_DEVICE_CPU = 0, AD_DEVICE_CUDA = 1 } ad_device;
+/* "cpu", "cuda"; lookup returns -1 if unknown. */
+const char *ad_device_name(ad_device d);
+int ad_device_lookup(const char *name);
+/* AD_OK if d can be used here; otherwise AD_ERR_DEVICE saying why (not built
+ * in, no GPU, the driver's error). */
+ad_status ad_device_check(ad_device d, ad_error *err);
+
 #ifdef __cplusplus
 }
 #endif
+
 #endif

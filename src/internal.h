@@ -5,6 +5,10 @@
 #include "attndrop.h"
 #include <stdarg.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Fills *err (if any) with a printf-style message; returns s. */
 ad_status ad_fail(ad_error *err, ad_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -30,5 +34,9 @@ int ad_task_markov_symbol(char ch);
  * *out. */
 #include <stdio.h>
 ad_status ad_open_regular(FILE **out, const char *path, size_t max_bytes, size_t *size, ad_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,7 @@ const char *ad_status_name(ad_status s) {
     case AD_ERR_DATA: return "unusable data";
     case AD_ERR_NOMEM: return "out of memory";
     case AD_ERR_NUMERIC: return "numerical failure";
+    case AD_ERR_DEVICE: return "device unavailable";
     }
     return "unknown status";
 }

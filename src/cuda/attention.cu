@@ -1,0 +1,138 @@
+/* attention.cu - causal attention on the GPU, every scheme, its masks
+ * regenerated in the kernels from the CPU's Philox keys: one thread per row
+ * running the row functions of src/attn_rows.h (the very code
+ * tests/test_mask.c checks on the CPU against the CPU kernels). Forward: one
+ * thread per query row; backward: one per query row (dq), then one per key
+ * row (dk, dv); fixedcount's dropped keys are drawn first, one thread per
+ * row. Buffers are device pointers with the shapes of the CPU kernels. */
+#include "ad_cuda.h"
+#include "attn_rows.h"
+#include <cuda_runtime.h>
+
+#define AD_THREADS 128
+
+static ad_status cuda_fail(ad_error *err, cudaError_t e, const char *what) {
+    return ad_fail(err, AD_ERR_DEVICE, "CUDA %s: %s", what, cudaGetErrorString(e));
+}
+
+__global__ static void fixedcount_kernel(unsigned char *dropped, ad_drop_site s, int B, int *idx_all) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x, T = s.block_size;
+    if (r >= B * s.n_head * T) return;
+    int i = r % T, h = (r / T) % s.n_head, b = r / (T * s.n_head);
+    ad_fixedcount_row_mask_hd(dropped, &s, b, h, i, idx_all + (size_t)r * T);
+}
+
+__global__ static void fwd_kernel(float *out, float *stats, const float *qkv, ad_drop_site s, int active,
+                                  const unsigned char *dropped, int B, int T, int C, int H) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= B * H * T) return;
+    int i = r % T, h = (r / T) % H, b = r / (T * H), hs = C / H;
+    float scale = rsqrtf((float)hs), o[AD_CUDA_MAX_HS];
+    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
+    ad_mask_row mr = {0};
+    if (active) mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
+    ad_rows_fwd_row_hd(o, stats + (size_t)r * 2, base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, i + 1, hs,
+                       scale, active ? &mr : NULL);
+    float *dst = out + ((size_t)b * T + i) * C + h * hs;
+    for (int c = 0; c < hs; c++) dst[c] = o[c];
+}
+
+__global__ static void dq_kernel(float *dqkv, const float *dout, const float *qkv, const float *out,
+                                 const float *stats, ad_drop_site s, int active, const unsigned char *dropped, int B,
+                                 int T, int C, int H) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= B * H * T) return;
+    int i = r % T, h = (r / T) % H, b = r / (T * H), hs = C / H;
+    float scale = rsqrtf((float)hs), dq[AD_CUDA_MAX_HS];
+    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
+    ad_mask_row mr = {0};
+    if (active) mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
+    size_t row = ((size_t)b * T + i) * C + h * hs;
+    ad_rows_dq_row_hd(dq, base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, dout + row, out + row,
+                      stats + (size_t)r * 2, i + 1, hs, scale, active ? &mr : NULL);
+    float *dst = dqkv + ((size_t)b * T + i) * 3 * C + h * hs;
+    for (int c = 0; c < hs; c++) dst[c] = dq[c];
+}
+
+__global__ static void dkv_kernel(float *dqkv, const float *dout, const float *qkv, const float *out,
+                                  const float *stats, ad_drop_site s, int active, const unsigned char *dropped, int B,
+                                  int T, int C, int H) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= B * H * T) return;
+    int j = r % T, h = (r / T) % H, b = r / (T * H), hs = C / H, pre = active && ad_mask_pre_hd(s.scheme);
+    float scale = rsqrtf((float)hs), dk[AD_CUDA_MAX_HS], dv[AD_CUDA_MAX_HS], a;
+    const float *base = qkv + (size_t)b * T * 3 * C + h * hs, *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
+    const float *st = stats + ((size_t)b * H + h) * T * 2;
+    for (int c = 0; c < hs; c++) dk[c] = dv[c] = 0.0f;
+    for (int i = j; i < T; i++) {
+        if (st[2 * i] == -INFINITY) continue;
+        float mk = 1.0f;
+        if (active) {
+            ad_mask_row mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
+            mk = ad_mask_at_hd(&mr, j);
+        }
+        if (pre && mk == 0.0f) continue;
+        const float *q = base + (size_t)i * 3 * C, *go = dout + ((size_t)b * T + i) * C + h * hs;
+        float D = ad_rows_dot_hd(go, out + ((size_t)b * T + i) * C + h * hs, hs);
+        float ds = ad_rows_ds_hd(q, kj, go, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
+        for (int c = 0; c < hs; c++) { dk[c] += ds * q[c]; dv[c] += a * go[c]; }
+    }
+    float *dst = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
+    for (int c = 0; c < hs; c++) { dst[c] = dk[c]; dst[C + c] = dv[c]; }
+}
+
+static int blocks(int n) { return (n + AD_THREADS - 1) / AD_THREADS; }
+
+static int site_active(const ad_drop_site *s) {
+    return s && s->scheme != AD_SCHEME_NONE && s->p > 0.0f && ad_scheme_get(s->scheme)->where != AD_WHERE_INPUT;
+}
+
+static ad_status check_shape(int T, int C, int H, ad_error *err) {
+    if (H < 1 || C % H != 0 || C / H > AD_CUDA_MAX_HS)
+        return ad_fail(err, AD_ERR_ARG, "CUDA attention needs a head size of at most %d, got n_embd %d / n_head %d",
+                       AD_CUDA_MAX_HS, C, H);
+    if (T < 1) return ad_fail(err, AD_ERR_ARG, "CUDA attention needs T >= 1, got %d", T);
+    return AD_OK;
+}
+
+extern "C" ad_status ad_cuda_fixedcount(unsigned char *dropped, int *idx, const ad_drop_site *s, int B,
+                                        ad_error *err) {
+    int n = B * s->n_head * s->block_size;
+    fixedcount_kernel<<<blocks(n), AD_THREADS>>>(dropped, *s, B, idx);
+    cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "fixedcount masks");
+}
+
+extern "C" ad_status ad_cuda_attention_fwd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
+                                           const unsigned char *dropped, int B, int T, int C, int H, ad_error *err) {
+    ad_status st = check_shape(T, C, H, err);
+    if (st) return st;
+    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    int active = site_active(s);
+    fwd_kernel<<<blocks(B * H * T), AD_THREADS>>>(out, stats, qkv, active ? *s : none, active, dropped, B, T, C, H);
+    cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention forward");
+}
+
+extern "C" ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
+                                           const float *stats, const ad_drop_site *s, const unsigned char *dropped,
+                                           int B, int T, int C, int H, ad_error *err) {
+    ad_status st = check_shape(T, C, H, err);
+    if (st) return st;
+    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    int active = site_active(s);
+    dq_kernel<<<blocks(B * H * T), AD_THREADS>>>(dqkv, dout, qkv, out, stats, active ? *s : none, active, dropped, B,
+                                                  T, C, H);
+    dkv_kernel<<<blocks(B * H * T), AD_THREADS>>>(dqkv, dout, qkv, out, stats, active ? *s : none, active, dropped,
+                                                   B, T, C, H);
+    cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention backward");
+}
+
+extern "C" ad_status ad_cuda_device_check(ad_error *err) {
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) return cuda_fail(err, e, "device query");
+    if (n == 0) return ad_fail(err, AD_ERR_DEVICE, "no CUDA device");
+    return AD_OK;
+}
