@@ -11,9 +11,13 @@ CC = mpicc
 BUILD ?= build-mpi
 MPI_FLAGS := -DAD_MPI
 endif
-# CUDA=1: the library and tool with the GPU kernels of src/cuda/ (nvcc), in build-cuda/
+# CUDA=1: the library and tool with the GPU kernels of src/cuda/ (nvcc), in build-cuda/;
+# CUDA_EMUL=1: the same GPU path with the device emulated on the CPU (tests/cuda_emul.c), in build-emul/
 ifeq ($(CUDA),1)
 BUILD ?= build-cuda
+endif
+ifeq ($(CUDA_EMUL),1)
+BUILD ?= build-emul
 endif
 BUILD ?= build
 
@@ -44,12 +48,19 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 # H100/H200 (sm_90) natively, A100 (sm_80) and later through PTX
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=compute_80
 CFLAGS += -DAD_CUDA -I$(CUDA_HOME)/include
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lstdc++
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 CUDA_SRC := $(sort $(wildcard src/cuda/*.cu))
 CUDA_OBJ := $(CUDA_SRC:src/cuda/%.cu=$(BUILD)/obj/cuda_%.o)
 LIB_OBJ += $(CUDA_OBJ)
 $(BUILD)/obj/cuda_%.o: src/cuda/%.cu $(wildcard src/*.h src/cuda/*.h) include/attndrop.h | $(BUILD)/obj
 	$(NVCC) -O3 -std=c++17 -Iinclude -Isrc -Xcompiler -fPIC,-Wall $(CUDA_ARCH) -c $< -o $@
+endif
+ifeq ($(CUDA_EMUL),1)
+CFLAGS += -DAD_CUDA -DAD_CUDA_EMUL
+CUDA_OBJ := $(BUILD)/obj/cuda_emul.o
+LIB_OBJ += $(CUDA_OBJ)
+$(BUILD)/obj/cuda_emul.o: tests/cuda_emul.c $(wildcard src/*.h src/cuda/*.h) include/attndrop.h | $(BUILD)/obj
+	$(CC) $(CFLAGS) -fPIC -Isrc -c $< -o $@
 endif
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -131,14 +142,19 @@ check:
 	$(MAKE) valgrind
 	$(MAKE) fuzz
 
-# The CUDA build compiles and links wherever nvcc is (on PATH or in
-# /usr/local/cuda/bin), so that it never rots; its GPU test runs where a GPU
-# is and prints a SKIP line where none is.
+# The GPU path: first with the device emulated on the CPU (everything but the
+# CUDA kernels: the model's device mirror, the row attention, train --device
+# cuda), then the CUDA build, compiled and linked wherever nvcc is (on PATH or
+# in /usr/local/cuda/bin) so that it never rots, its tests run where a GPU is
+# and a SKIP line where none is.
 NVCC_FOUND := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
 test-cuda:
+	@$(MAKE) --no-print-directory CUDA_EMUL=1 BUILD=$(BUILD)-emul $(BUILD)-emul/tests/test_cuda $(BUILD)-emul/attndrop >/dev/null
+	@$(BUILD)-emul/tests/test_cuda && tests/test_gpu_cli.sh $(BUILD)-emul
 	@if [ -n "$(NVCC_FOUND)" ]; then \
 		$(MAKE) --no-print-directory CUDA=1 NVCC=$(NVCC_FOUND) BUILD=$(BUILD)-cuda $(BUILD)-cuda/attndrop $(BUILD)-cuda/tests/test_cuda >/dev/null && \
-		echo "cuda build: compiled and linked with $(NVCC_FOUND)" && $(BUILD)-cuda/tests/test_cuda; \
+		echo "cuda build: compiled and linked with $(NVCC_FOUND)" && $(BUILD)-cuda/tests/test_cuda | tee $(BUILD)-cuda/test_cuda.txt && \
+		if grep -q '^SKIP' $(BUILD)-cuda/test_cuda.txt; then echo "SKIP: gpu cli (no GPU)"; else tests/test_gpu_cli.sh $(BUILD)-cuda; fi; \
 	else echo "SKIP: CUDA build (no nvcc on PATH or in /usr/local/cuda/bin)"; fi
 
 # The MPI build and its tests under mpirun (a SKIP line without Open MPI).

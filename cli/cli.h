@@ -19,9 +19,11 @@ int cmd_study(int argc, char **argv);   /* study.c */
 /* Prints "attndrop: <e->msg>[; hint]" and returns the exit code of e's
  * status: EXIT_NUMERIC, EXIT_USAGE for a bad argument, else EXIT_INPUT. */
 int cli_die_status(const ad_error *e, const char *hint);
-/* --device NAME of command cmd ("train "): 0 for cpu; otherwise one line on
- * stderr saying why it cannot run here, and the exit code. */
-int cli_check_device(const char *cmd, const char *name);
+/* --device NAME of command cmd ("train "): 0 if it can run there (the CPU;
+ * the GPU where the build and machine have one and the command, gpu_ok, runs
+ * on it), *device (may be NULL) set to it; otherwise one line on stderr saying
+ * why not, and the exit code. */
+int cli_check_device(const char *cmd, const char *name, int gpu_ok, int *device);
 /* Seconds on the monotonic clock. */
 double cli_now(void);
 

@@ -14,7 +14,7 @@ int cmd_eval(int argc, char **argv) {
         {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per batch (64)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed of the evaluation batches (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
-        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, with make CUDA=1 (attention kernels only so far)"},
+        {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("eval ", opts, n_opts, argc, argv, &help))) return rc;
@@ -24,7 +24,7 @@ int cmd_eval(int argc, char **argv) {
         return 0;
     }
     if (!ckpt || !data) return cli_die_usage("eval ", "--ckpt and --data are required");
-    if ((rc = cli_check_device("eval ", device))) return rc;
+    if ((rc = cli_check_device("eval ", device, 0, NULL))) return rc;
     if (threads > 0) ad_set_threads(threads);
     ad_error err = {0};
     ad_model *m;

@@ -19,7 +19,7 @@ int cmd_sample(int argc, char **argv) {
         {"seed", OPT_U64, &seed, 0, 0, "sampling seed (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
         {"no-cache", OPT_FLAG, &no_cache, 0, 0, "recompute the whole context for every token, as gpt.py"},
-        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, with make CUDA=1 (attention kernels only so far)"},
+        {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     if ((rc = cli_parse_opts("sample ", opts, n_opts, argc, argv, &help))) return rc;
@@ -29,7 +29,7 @@ int cmd_sample(int argc, char **argv) {
         return 0;
     }
     if (!ckpt) return cli_die_usage("sample ", "--ckpt is required");
-    if ((rc = cli_check_device("sample ", device))) return rc;
+    if ((rc = cli_check_device("sample ", device, 0, NULL))) return rc;
     if (threads > 0) ad_set_threads(threads);
     ad_error err = {0};
     ad_model *m;

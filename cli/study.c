@@ -464,7 +464,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"margin", OPT_FLOAT, &margin, 0, 10, "the smallest difference in val loss that matters, nats (0.01)"},
         {"timing-rounds", OPT_INT, &timing, 0, 100, "rounds of the timing phase, 0 for none (5)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads in all (default: all cores)"},
-        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, with make CUDA=1 (attention kernels only so far)"},
+        {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
         {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
         {"shard", OPT_STR, &shard, 0, 0, "K/N: train only the K-th of N fixed slices of the grid (K from 1), no report"},
@@ -482,7 +482,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         cli_print_opts(opts, n_opts);
         return 0;
     }
-    if ((rc = cli_check_device("study ", device))) return rc;
+    if ((rc = cli_check_device("study ", device, 0, NULL))) return rc;
     if (quick + medium + full > 1) return cli_die_usage("study ", "give one of --quick, --medium or --full, not both");
     if ((quick || medium || full) && (tasks || schemes || ps || cli_opt_given(&train_chars)))
         return cli_die_usage("study ", "--task, --schemes, --p and --train-chars make a custom grid: not with --%s",

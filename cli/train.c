@@ -531,7 +531,7 @@ int cmd_train(int argc, char **argv) {
         {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split in each evaluation (200)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed of every random draw (1337)"},
         {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
-        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, with make CUDA=1 (attention kernels only so far)"},
+        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, in a build made with make CUDA=1"},
         {"out", OPT_STR, &out, 0, 0, "output directory (out)"},
         {"checkpoint-interval", OPT_INT, &ckpt_interval, 0, 100000000, "also save every N steps, once they prove finite (0: at the end only)"},
         {"resume", OPT_FLAG, &resume, 0, 0, "continue the run saved in --out, with its own settings"},
@@ -549,7 +549,10 @@ int cmd_train(int argc, char **argv) {
         cli_print_opts(opts, n_opts);
         return 0;
     }
-    if ((rc = cli_check_device("train ", device))) return rc;
+    int device_id = AD_DEVICE_CPU;
+    if ((rc = cli_check_device("train ", device, 1, &device_id))) return rc;
+    if (device_id != AD_DEVICE_CPU && cli_mpi_size() > 1)
+        return cli_die_usage("train ", "--device cuda trains in one process, not under mpirun");
     if (data && task) return cli_die_usage("train ", "give either --data or --task, not both");
     if (resume && overwrite) return cli_die_usage("train ", "give either --resume or --overwrite, not both");
     if (resume) /* a resumed run keeps its own settings: say so rather than ignore a flag */
@@ -596,6 +599,10 @@ int cmd_train(int argc, char **argv) {
                     : job_start(&j, data, task_id, lr, overwrite);
     }
     if (cli_mpi_size() > 1) rc = share_job(&j, rc, &finished);
+    if (!rc && !finished && device_id != AD_DEVICE_CPU) { /* the model, new or resumed, goes to the GPU */
+        ad_error err = {0};
+        if (ad_model_set_device(j.m, (ad_device)device_id, &err)) rc = cli_die_status(&err, NULL);
+    }
     if (!rc && !finished) rc = job_train(&j);
 done:
     if (j.lock >= 0) close(j.lock);

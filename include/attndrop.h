@@ -608,6 +608,19 @@ int ad_device_lookup(const char *name);
  * in, no GPU, the driver's error). */
 ad_status ad_device_check(ad_device d, ad_error *err);
 
+/* Moves a training model's arithmetic to d, with its parameters and AdamW
+ * state (gradients restart at zero); AD_DEVICE_CPU brings it home. On the GPU
+ * the forward, backward and AdamW step run there, one copy of the batch's ids
+ * going over per forward; the host views (ad_model_params, _grads, _adam_m,
+ * _adam_v, _logits) are then out of date until ad_model_sync, which the
+ * savers and ad_model_position_losses call themselves. A forward with an
+ * observer (zero-row counts) is refused on the GPU. */
+ad_status ad_model_set_device(ad_model *m, ad_device d, ad_error *err);
+ad_device ad_model_device(const ad_model *m);
+/* Brings the host views of a model on the GPU up to date (a no-op on the CPU),
+ * or reports the GPU's first failure since the last status. */
+ad_status ad_model_sync(ad_model *m, ad_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -104,6 +104,8 @@ ad_status ad_checkpoint_save(const ad_model *m, const ad_vocab *v, const char *p
     const ad_config *c = ad_model_config(m);
     if (v->size != c->vocab_size)
         return ad_fail(err, AD_ERR_ARG, "the vocabulary has %d characters but the model %d", v->size, c->vocab_size);
+    ad_status st = ad_model_sync((ad_model *)m, err); /* a model on the GPU: its parameters brought home */
+    if (st) return st;
     ad_st_writer *w = ad_st_writer_new();
     if (!w) return ad_fail(err, AD_ERR_NOMEM, "cannot create a writer");
     ad_status s = AD_OK;
@@ -234,6 +236,8 @@ ad_status ad_train_state_save(const ad_model *m, const ad_vocab *v, const ad_tra
                              ad_error *err) {
     ad_model *mm = (ad_model *)m;
     if (!ad_model_adam_m(mm)) return ad_fail(err, AD_ERR_ARG, "the model has no training state");
+    ad_status synced = ad_model_sync(mm, err);
+    if (synced) return synced;
     ad_st_writer *w = ad_st_writer_new();
     if (!w) return ad_fail(err, AD_ERR_NOMEM, "cannot create a writer");
     char *cfg = config_json(ad_model_config(m)), *vocab = vocab_json(v);

@@ -7,6 +7,10 @@
 
 #include "internal.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* What one attention layer's dropout does in one training step. */
 typedef struct {
     ad_drop_site site;
@@ -119,5 +123,9 @@ static inline float ad_elem_mult(const ad_elem_drop *d, int b, int t, int c, int
     ad_elem_mult_run(d, b, i & ~(uint64_t)3, 4, m);
     return m[i & 3];
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,7 @@
 #ifndef AD_CUDA_H
 #define AD_CUDA_H
 #include "../internal.h"
+#include "../dropout.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -13,6 +14,14 @@ extern "C" {
 
 /* the largest head size the kernels take (their per-thread rows) */
 #define AD_CUDA_MAX_HS 128
+
+/* Device memory (memory.cu): alloc zeroes; free accepts NULL; copies
+ * synchronise with the kernels launched before them. */
+ad_status ad_cuda_alloc(void **p, size_t bytes, ad_error *err);
+void ad_cuda_free(void *p);
+ad_status ad_cuda_upload(void *dst, const void *src, size_t bytes, ad_error *err);
+ad_status ad_cuda_download(void *dst, const void *src, size_t bytes, ad_error *err);
+ad_status ad_cuda_zero(void *p, size_t bytes, ad_error *err);
 
 /* AD_OK if a CUDA device is present and the driver answers. */
 ad_status ad_cuda_device_check(ad_error *err);
@@ -25,6 +34,34 @@ ad_status ad_cuda_attention_fwd(float *out, float *stats, const float *qkv, cons
 ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
                                 const float *stats, const ad_drop_site *s, const unsigned char *dropped, int B,
                                 int T, int C, int H, ad_error *err);
+
+/* The other kernels (kernels.cu): the CPU kernels of kernels.h, with device
+ * pointers, returning the launch's status. */
+ad_status ad_cuda_encoder_fwd(float *out, const int *idx, const float *wte, const float *wpe, const float *tok_mult,
+                              int B, int T, int C, ad_error *err);
+ad_status ad_cuda_encoder_bwd(float *dwte, float *dwpe, const float *dout, const int *idx, const float *tok_mult,
+                              int B, int T, int C, ad_error *err);
+ad_status ad_cuda_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                                int N, int C, float eps, ad_error *err);
+ad_status ad_cuda_layernorm_bwd(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                                const float *mean, const float *rstd, int N, int C, ad_error *err);
+ad_status ad_cuda_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
+                             ad_error *err);
+ad_status ad_cuda_matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                             const float *w, int N, int C, int OC, ad_error *err);
+ad_status ad_cuda_relu_fwd(float *out, const float *inp, size_t n, ad_error *err);
+ad_status ad_cuda_relu_bwd(float *dinp, const float *dout, const float *inp, size_t n, ad_error *err);
+ad_status ad_cuda_residual_dropout_fwd(float *out, const float *res, const float *inp, const ad_elem_drop *d, int B,
+                                       int T, int C, ad_error *err);
+ad_status ad_cuda_dropout_bwd(float *dinp, const float *dout, const ad_elem_drop *d, int B, int T, int C,
+                              ad_error *err);
+/* *loss: the mean over the rows; row_loss (N) and part (1024) device scratch */
+ad_status ad_cuda_crossentropy_fwd(float *probs, double *loss, double *row_loss, double *part, const float *logits,
+                                   const int *targets, int N, int V, ad_error *err);
+ad_status ad_cuda_crossentropy_bwd(float *dlogits, const float *probs, const int *targets, int N, int V,
+                                   ad_error *err);
+ad_status ad_cuda_adamw(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2, float eps,
+                        float decay, float step_size, float bc2_sqrt, ad_error *err);
 
 #ifdef __cplusplus
 }

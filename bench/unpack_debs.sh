@@ -1,0 +1,24 @@
+# unpack_debs.sh - sourced by many_core.sh and gpu.sh: unpacks the runtime
+# packages in $debs (OpenBLAS, cJSON and what they need: `apt-get download
+# libopenblas0-openmp libopenblas-openmp-dev libcjson1 libcjson-dev libgfortran5
+# libquadmath0` on a Debian 12 machine) into $prefix and sets BLAS_CFLAGS and
+# BLAS_LIBS for make, and LD_LIBRARY_PATH, for a machine without packages.
+mkdir -p "$prefix"
+found=0
+for d in "$debs"/*.deb; do
+    [ -e "$d" ] || continue
+    dpkg -x "$d" "$prefix" 2>/dev/null || (cd "$prefix" && ar p "$d" data.tar.xz | tar xJ)
+    found=$((found + 1))
+done
+[ "$found" -gt 0 ] || { echo "no .deb files in $debs" >&2; exit 2; }
+lib=$prefix/usr/lib/x86_64-linux-gnu
+inc=$prefix/usr/include
+# Debian's OpenBLAS finds its library through alternatives; point at the OpenMP one directly.
+blaslib=$(dirname "$(find "$lib" -name 'libopenblas*.so*' -path '*openmp*' | head -1)")
+blasinc=$(find "$inc" -name cblas.h -path '*openmp*' -exec dirname {} \; | head -1)
+[ -n "$blaslib" ] && [ -n "$blasinc" ] || { echo "no OpenMP OpenBLAS in $debs" >&2; exit 2; }
+[ -e "$blaslib/libopenblas.so" ] || ln -sf "$(ls "$blaslib"/libopenblas*.so.* | head -1)" "$blaslib/libopenblas.so"
+[ -e "$lib/libcjson.so" ] || ln -sf "$(ls "$lib"/libcjson.so.* | head -1)" "$lib/libcjson.so"
+export LD_LIBRARY_PATH="$blaslib:$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+BLAS_CFLAGS="-I$blasinc -I$inc"
+BLAS_LIBS="-L$blaslib -L$lib -Wl,-rpath,$blaslib -Wl,-rpath,$lib -lopenblas"
