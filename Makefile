@@ -73,7 +73,7 @@ REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
-.PHONY: all test test-mpi test-cuda check study demo bench fixtures fuzz valgrind clean
+.PHONY: all test test-mpi test-cuda check bench-sweep study demo bench fixtures fuzz valgrind clean
 all: $(BUILD)/libattndrop.a $(BUILD)/libattndrop.so $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_kernels
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
@@ -208,6 +208,11 @@ $(BUILD)/bench_gemm: bench/gemm.c | $(BUILD)/obj
 # Each kernel alone at the tiny, small and lecture shapes, against the sgemm rate.
 $(BUILD)/bench_kernels: bench/kernels.c $(wildcard src/*.h) include/attndrop.h $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+
+# A thread sweep of attndrop and PyTorch side by side (bench.py --sweep), SWEEP=1,2,4,8,16 on a big machine.
+SWEEP ?= 1,2
+bench-sweep: all $(BUILD)/bench_gemm
+	@bench/run.sh $(BUILD) $(PYTHON) --sweep $(SWEEP)
 
 bench: all $(BUILD)/bench_gemm
 	@bench/run.sh $(BUILD) $(PYTHON)

@@ -89,6 +89,15 @@ def gemm_rate(build, threads, shapes):
     return {tuple(int(v) for v in l.split()[:3]): float(l.split()[3]) for l in out.splitlines() if l.strip()}
 
 
+def step_counts(cfg, quick):
+    """(iters, warmup, steps) of a config: a tenth with --quick (attndrop needs 2 iterations for its
+    last log row to carry a rate)."""
+    iters, warmup, steps = cfg["iters"], cfg["warmup"], cfg["steps"]
+    if quick:
+        iters, warmup, steps = max(2, iters // 10), max(1, warmup // 10), max(1, steps // 10)
+    return iters, warmup, steps
+
+
 def print_table(title, header, rows):
     table = [header] + rows
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
@@ -141,10 +150,7 @@ def main():
     rows = []
     for name in names:
         cfg = CONFIGS[name]
-        iters, warmup, steps = cfg["iters"], cfg["warmup"], cfg["steps"]
-        if args.quick:
-            # attndrop needs 2 iterations for its last log row to carry a rate.
-            iters, warmup, steps = max(2, iters // 10), max(1, warmup // 10), max(1, steps // 10)
+        iters, warmup, steps = step_counts(cfg, args.quick)
         for p in DROPOUTS:
             # The best of `rounds` runs of each: this shared machine's speed drifts by tens of
             # percent, and a slow spell only ever lowers a rate. The lecture config gets one.
@@ -211,9 +217,7 @@ def sweep(args, names, out_path, have_torch):
     rows = []
     for name in names:
         cfg = CONFIGS[name]
-        iters, warmup, steps = cfg["iters"], cfg["warmup"], cfg["steps"]
-        if args.quick:
-            iters, warmup, steps = max(2, iters // 10), max(1, warmup // 10), max(1, steps // 10)
+        iters, warmup, steps = step_counts(cfg, args.quick)
         rounds = 1 if args.quick else cfg["rounds"]
         for n in counts:
             r = dict(config=name, threads=n, attndrop=None, heads=None, sdpa=None)

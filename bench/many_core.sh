@@ -9,7 +9,7 @@
 #   3. check that training is bitwise the same at 1 and at all threads (test_model);
 #   4. print the per-kernel table at all threads and the thread sweep (default
 #      1,2,4,8,16) of attndrop against this machine's python3 torch.
-# Output goes to stdout and to $OUT (or build-many/) as CSV files.
+# Output goes to stdout and to $OUT (or build-many/) as CSV files; QUICK=1 for a smoke run.
 set -e
 debs=${1:?usage: bench/many_core.sh DEBDIR [1,2,4,8,16]}
 counts=${2:-1,2,4,8,16}
@@ -28,4 +28,4 @@ echo "== kernels at $cores threads"
 OMP_NUM_THREADS=$cores "$out/build/bench_kernels" --config all --csv "$out/bench_kernels.csv" | grep -v '^#'
 echo "== thread sweep"
 python3 bench/bench.py --build "$out/build" --python python3 --sweep "$counts" --configs small,lecture \
-    --out "$out/bench.csv"
+    --out "$out/bench.csv" ${QUICK:+--quick}

@@ -109,6 +109,31 @@ AD_HD void ad_rows_dq_row_hd(float *dq, const float *q, const float *k, const fl
     }
 }
 
+/* Backward, key side: dk and dv (hs each) of key row j of (b, h), from every
+ * query row i >= j (T rows): base is (b, h)'s q at row 0 in qkv (B,T,3C), go
+ * and o (b, h)'s dout and out at row 0 (rows C apart), st its statistics. */
+AD_HD void ad_rows_dkv_row_hd(float *dk, float *dv, const float *base, const float *go, const float *o,
+                              const float *st, int j, int T, int C, int hs, float scale, const ad_drop_site *s,
+                              const unsigned char *dropped, int b, int h) {
+    int pre = s && ad_mask_pre_hd(s->scheme);
+    const float *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
+    float a;
+    for (int c = 0; c < hs; c++) dk[c] = dv[c] = 0.0f;
+    for (int i = j; i < T; i++) {
+        if (st[2 * i] == -INFINITY) continue;
+        float mk = 1.0f;
+        if (s) {
+            ad_mask_row mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
+            mk = ad_mask_at_hd(&mr, j);
+        }
+        if (pre && mk == 0.0f) continue;
+        const float *q = base + (size_t)i * 3 * C, *goi = go + (size_t)i * C;
+        float D = ad_rows_dot_hd(goi, o + (size_t)i * C, hs);
+        float ds = ad_rows_ds_hd(q, kj, goi, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
+        for (int c = 0; c < hs; c++) { dk[c] += ds * q[c]; dv[c] += a * goi[c]; }
+    }
+}
+
 #ifndef __CUDACC__
 /* Host drivers: the grid of the GPU kernels as loops, for the tests. qkv
  * (B,T,3C), out (B,T,C), stats (B,H,T,2), dqkv (B,T,3C); s NULL: no dropout;
@@ -139,7 +164,7 @@ static inline void ad_rows_attention_fwd(float *out, float *stats, const float *
 static inline void ad_rows_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
                                          const float *stats, const ad_drop_site *s, const unsigned char *dropped,
                                          int B, int T, int C, int H) {
-    int hs = C / H, pre = s && ad_mask_pre_hd(s->scheme);
+    int hs = C / H;
     float scale = (float)(1.0 / sqrt((double)hs));
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
@@ -154,22 +179,9 @@ static inline void ad_rows_attention_bwd(float *dqkv, const float *dout, const f
                                   s ? &mr : NULL);
             }
             for (int j = 0; j < T; j++) { /* key rows: every query row i >= j */
-                float *dk = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs, *dv = dk + C, a;
-                const float *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
-                for (int c = 0; c < hs; c++) dk[c] = dv[c] = 0.0f;
-                for (int i = j; i < T; i++) {
-                    if (st[2 * i] == -INFINITY) continue;
-                    float mk = 1.0f;
-                    if (s) {
-                        ad_mask_row mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
-                        mk = ad_mask_at_hd(&mr, j);
-                    }
-                    if (pre && mk == 0.0f) continue;
-                    const float *q = base + (size_t)i * 3 * C, *go = dout + ((size_t)b * T + i) * C + h * hs;
-                    float D = ad_rows_dot_hd(go, out + ((size_t)b * T + i) * C + h * hs, hs);
-                    float ds = ad_rows_ds_hd(q, kj, go, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
-                    for (int c = 0; c < hs; c++) { dk[c] += ds * q[c]; dv[c] += a * go[c]; }
-                }
+                float *dk = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
+                ad_rows_dkv_row_hd(dk, dk + C, base, dout + (size_t)b * T * C + h * hs, out + (size_t)b * T * C + h * hs,
+                                   st, j, T, C, hs, scale, s, dropped, b, h);
             }
         }
 }

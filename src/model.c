@@ -1,6 +1,7 @@
 /* model.c - gpt.py's GPTLanguageModel: parameters, activations, forward,
  * backward and AdamW. Every buffer is allocated once at creation. */
 #include "kernels.h"
+#include "adamw.h"
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
@@ -847,24 +848,17 @@ void ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t) {
     float step_size = (float)((double)opt->lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)opt->lr * (double)opt->weight_decay);
-    float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
+    ad_adamw_step_k k = {opt->beta1, opt->beta2, opt->eps, decay, step_size, bc2_sqrt};
     float *p = m->params, *g = m->grads, *mm = m->adam_m, *vv = m->adam_v;
     size_t n = m->n_params;
 #ifdef AD_CUDA
     if (ON_GPU(m)) {
-        GPU(m, ad_cuda_adamw(dev(m, p), dev(m, g), dev(m, mm), dev(m, vv), n, b1, b2, eps, decay, step_size, bc2_sqrt, &e_));
+        GPU(m, ad_cuda_adamw(dev(m, p), dev(m, g), dev(m, mm), dev(m, vv), n, &k, &e_));
         return;
     }
 #endif
 #pragma omp parallel for
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        p[i] *= decay;
-        mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
-        vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
-        float denom = sqrtf(vv[i]) / bc2_sqrt + eps;
-        p[i] -= step_size * (mm[i] / denom);
-    }
+    for (size_t i = 0; i < n; i++) ad_adamw_update_hd(&p[i], &mm[i], &vv[i], g[i], &k);
 }
 
 ad_status ad_model_check_grads(const ad_model *m, ad_error *err) {

@@ -134,15 +134,9 @@ ad_status ad_cuda_crossentropy_bwd(float *dlogits, const float *probs, const int
     ad_k_crossentropy_bwd_f(dlogits, probs, targets, N, V);
     return AD_OK;
 }
-ad_status ad_cuda_adamw(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2, float eps,
-                        float decay, float step_size, float bc2_sqrt, ad_error *err) {
+ad_status ad_cuda_adamw(float *p, const float *g, float *m, float *v, size_t n, const ad_adamw_step_k *k,
+                        ad_error *err) {
     (void)err;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        p[i] *= decay;
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        p[i] -= step_size * (m[i] / (sqrtf(v[i]) / bc2_sqrt + eps));
-    }
+    for (size_t i = 0; i < n; i++) ad_adamw_update_hd(&p[i], &m[i], &v[i], g[i], k);
     return AD_OK;
 }

@@ -278,7 +278,8 @@ static void kernels(void) {
         v2[k] = b2 * v2[k] + (1.0f - b2) * gi * gi;
         p2[k] -= step * (m2[k] / (sqrtf(v2[k]) / bc2 + eps));
     }
-    ok &= ad_cuda_adamw(Dp, Dd, Dmm, Dvv, np, b1, b2, eps, decay, step, bc2, &err) == AD_OK;
+    ad_adamw_step_k k = {b1, b2, eps, decay, step, bc2};
+    ok &= ad_cuda_adamw(Dp, Dd, Dmm, Dvv, np, &k, &err) == AD_OK;
     double e8 = cmp(Dp, p2, np, NULL);
     printf("AdamW %.2g\n", e8);
     CHECK(ok && e8 < 1e-6, "AdamW on the GPU differs (%.3g)", e8);

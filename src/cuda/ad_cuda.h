@@ -7,6 +7,7 @@
 #define AD_CUDA_H
 #include "../internal.h"
 #include "../dropout.h"
+#include "../adamw.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,8 +61,8 @@ ad_status ad_cuda_crossentropy_fwd(float *probs, double *loss, double *row_loss,
                                    const int *targets, int N, int V, ad_error *err);
 ad_status ad_cuda_crossentropy_bwd(float *dlogits, const float *probs, const int *targets, int N, int V,
                                    ad_error *err);
-ad_status ad_cuda_adamw(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2, float eps,
-                        float decay, float step_size, float bc2_sqrt, ad_error *err);
+ad_status ad_cuda_adamw(float *p, const float *g, float *m, float *v, size_t n, const ad_adamw_step_k *k,
+                        ad_error *err);
 
 #ifdef __cplusplus
 }

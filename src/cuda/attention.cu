@@ -15,19 +15,27 @@ static ad_status cuda_fail(ad_error *err, cudaError_t e, const char *what) {
     return ad_fail(err, AD_ERR_DEVICE, "CUDA %s: %s", what, cudaGetErrorString(e));
 }
 
+/* thread r's row: (b, h, i) of B*H*T; 0 past the last */
+__device__ static int row_of(int r, int B, int T, int H, int *b, int *h, int *i) {
+    if (r >= B * H * T) return 0;
+    *i = r % T;
+    *h = (r / T) % H;
+    *b = r / (T * H);
+    return 1;
+}
+
 __global__ static void fixedcount_kernel(unsigned char *dropped, ad_drop_site s, int B, int *idx_all) {
-    int r = blockIdx.x * blockDim.x + threadIdx.x, T = s.block_size;
-    if (r >= B * s.n_head * T) return;
-    int i = r % T, h = (r / T) % s.n_head, b = r / (T * s.n_head);
+    int r = blockIdx.x * blockDim.x + threadIdx.x, T = s.block_size, b, h, i;
+    if (!row_of(r, B, T, s.n_head, &b, &h, &i)) return;
     ad_fixedcount_row_mask_hd(dropped, &s, b, h, i, idx_all + (size_t)r * T);
 }
 
 __global__ static void fwd_kernel(float *out, float *stats, const float *qkv, ad_drop_site s, int active,
                                   const unsigned char *dropped, int B, int T, int C, int H) {
-    int r = blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= B * H * T) return;
-    int i = r % T, h = (r / T) % H, b = r / (T * H), hs = C / H;
-    float scale = rsqrtf((float)hs), o[AD_CUDA_MAX_HS];
+    int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, i;
+    if (!row_of(r, B, T, H, &b, &h, &i)) return;
+    int hs = C / H;
+    float scale = (float)(1.0 / sqrt((double)hs)), o[AD_CUDA_MAX_HS];
     const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
     ad_mask_row mr = {0};
     if (active) mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
@@ -40,10 +48,10 @@ __global__ static void fwd_kernel(float *out, float *stats, const float *qkv, ad
 __global__ static void dq_kernel(float *dqkv, const float *dout, const float *qkv, const float *out,
                                  const float *stats, ad_drop_site s, int active, const unsigned char *dropped, int B,
                                  int T, int C, int H) {
-    int r = blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= B * H * T) return;
-    int i = r % T, h = (r / T) % H, b = r / (T * H), hs = C / H;
-    float scale = rsqrtf((float)hs), dq[AD_CUDA_MAX_HS];
+    int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, i;
+    if (!row_of(r, B, T, H, &b, &h, &i)) return;
+    int hs = C / H;
+    float scale = (float)(1.0 / sqrt((double)hs)), dq[AD_CUDA_MAX_HS];
     const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
     ad_mask_row mr = {0};
     if (active) mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
@@ -57,26 +65,14 @@ __global__ static void dq_kernel(float *dqkv, const float *dout, const float *qk
 __global__ static void dkv_kernel(float *dqkv, const float *dout, const float *qkv, const float *out,
                                   const float *stats, ad_drop_site s, int active, const unsigned char *dropped, int B,
                                   int T, int C, int H) {
-    int r = blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= B * H * T) return;
-    int j = r % T, h = (r / T) % H, b = r / (T * H), hs = C / H, pre = active && ad_mask_pre_hd(s.scheme);
-    float scale = rsqrtf((float)hs), dk[AD_CUDA_MAX_HS], dv[AD_CUDA_MAX_HS], a;
-    const float *base = qkv + (size_t)b * T * 3 * C + h * hs, *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
-    const float *st = stats + ((size_t)b * H + h) * T * 2;
-    for (int c = 0; c < hs; c++) dk[c] = dv[c] = 0.0f;
-    for (int i = j; i < T; i++) {
-        if (st[2 * i] == -INFINITY) continue;
-        float mk = 1.0f;
-        if (active) {
-            ad_mask_row mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
-            mk = ad_mask_at_hd(&mr, j);
-        }
-        if (pre && mk == 0.0f) continue;
-        const float *q = base + (size_t)i * 3 * C, *go = dout + ((size_t)b * T + i) * C + h * hs;
-        float D = ad_rows_dot_hd(go, out + ((size_t)b * T + i) * C + h * hs, hs);
-        float ds = ad_rows_ds_hd(q, kj, go, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
-        for (int c = 0; c < hs; c++) { dk[c] += ds * q[c]; dv[c] += a * go[c]; }
-    }
+    int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, j;
+    if (!row_of(r, B, T, H, &b, &h, &j)) return;
+    int hs = C / H;
+    float dk[AD_CUDA_MAX_HS], dv[AD_CUDA_MAX_HS];
+    size_t head = (size_t)b * T * C + h * hs;
+    ad_rows_dkv_row_hd(dk, dv, qkv + (size_t)b * T * 3 * C + h * hs, dout + head, out + head,
+                       stats + ((size_t)b * H + h) * T * 2, j, T, C, hs, (float)(1.0 / sqrt((double)hs)),
+                       active ? &s : NULL, dropped, b, h);
     float *dst = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
     for (int c = 0; c < hs; c++) { dst[c] = dk[c]; dst[C + c] = dv[c]; }
 }

@@ -7,7 +7,7 @@
  * from the keys of the CPU path (mask.h). tests/test_cuda.c compares each
  * with its CPU kernel on a GPU. */
 #include "ad_cuda.h"
-#include "mask.h"
+#include "adamw.h"
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <string.h>
@@ -295,21 +295,14 @@ extern "C" ad_status ad_cuda_crossentropy_bwd(float *dlogits, const float *probs
 
 /* ---------------------------------------------------------------- AdamW */
 
-__global__ static void adamw_k(float *p, const float *g, float *mm, float *vv, size_t n, float b1, float b2,
-                               float eps, float decay, float step_size, float bc2_sqrt) {
+__global__ static void adamw_k(float *p, const float *g, float *mm, float *vv, size_t n, ad_adamw_step_k k) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    float gi = g[i];
-    p[i] *= decay;
-    mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
-    vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
-    float denom = sqrtf(vv[i]) / bc2_sqrt + eps;
-    p[i] -= step_size * (mm[i] / denom);
+    if (i < n) ad_adamw_update_hd(&p[i], &mm[i], &vv[i], g[i], &k);
 }
 
-/* the update of ad_model_adamw_step, with its scalars computed by the caller as the CPU computes them */
-extern "C" ad_status ad_cuda_adamw(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
-                                   float eps, float decay, float step_size, float bc2_sqrt, ad_error *err) {
-    adamw_k<<<grid(n), AD_THREADS>>>(p, g, m, v, n, b1, b2, eps, decay, step_size, bc2_sqrt);
+/* the update of ad_model_adamw_step */
+extern "C" ad_status ad_cuda_adamw(float *p, const float *g, float *m, float *v, size_t n, const ad_adamw_step_k *k,
+                                   ad_error *err) {
+    adamw_k<<<grid(n), AD_THREADS>>>(p, g, m, v, n, *k);
     return launched(err, "AdamW");
 }
