@@ -153,7 +153,8 @@ test-cuda:
 	@$(BUILD)-emul/tests/test_cuda && tests/test_gpu_cli.sh $(BUILD)-emul
 	@if [ -n "$(NVCC_FOUND)" ]; then \
 		$(MAKE) --no-print-directory CUDA=1 NVCC=$(NVCC_FOUND) BUILD=$(BUILD)-cuda $(BUILD)-cuda/attndrop $(BUILD)-cuda/tests/test_cuda >/dev/null && \
-		echo "cuda build: compiled and linked with $(NVCC_FOUND)" && $(BUILD)-cuda/tests/test_cuda | tee $(BUILD)-cuda/test_cuda.txt && \
+		echo "cuda build: compiled and linked with $(NVCC_FOUND)" && \
+		{ $(BUILD)-cuda/tests/test_cuda >$(BUILD)-cuda/test_cuda.txt 2>&1; rc=$$?; cat $(BUILD)-cuda/test_cuda.txt; [ $$rc -eq 0 ]; } && \
 		if grep -q '^SKIP' $(BUILD)-cuda/test_cuda.txt; then echo "SKIP: gpu cli (no GPU)"; else tests/test_gpu_cli.sh $(BUILD)-cuda; fi; \
 	else echo "SKIP: CUDA build (no nvcc on PATH or in /usr/local/cuda/bin)"; fi
 
@@ -216,6 +217,7 @@ bench-sweep: all $(BUILD)/bench_gemm
 
 bench: all $(BUILD)/bench_gemm
 	@bench/run.sh $(BUILD) $(PYTHON)
+	@bench/run.sh $(BUILD) $(PYTHON) --sweep $(SWEEP) --configs tiny,small
 	$(BUILD)/bench_kernels --config all --csv $(BUILD)/bench_kernels.csv
 
 clean:

@@ -21,7 +21,8 @@ cd "$root"
 make -j"$(nproc)" CUDA=1 NVCC="$nvcc" BUILD="$out/build" BLAS_CFLAGS="$BLAS_CFLAGS" BLAS_LIBS="$BLAS_LIBS" \
     "$out/build/tests/test_cuda" "$out/build/attndrop" >"$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
 echo "== test_cuda: the GPU against the CPU"
-"$out/build/tests/test_cuda" | tee "$out/test_cuda.txt" || status=1
+"$out/build/tests/test_cuda" >"$out/test_cuda.txt" 2>&1 || status=1
+cat "$out/test_cuda.txt"
 echo "== PyTorch at the same shapes"
 python3 bench/torch_attention.py | tee "$out/torch_attention.jsonl" || true
 exit ${status:-0}

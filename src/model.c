@@ -979,6 +979,9 @@ ad_status ad_model_set_device(ad_model *m, ad_device d, ad_error *err) {
     ad_status s = ad_device_check(d, err);
     if (s) return s;
     if (d == ad_model_device(m)) return AD_OK;
+    /* the activations stay where they were made: a backward needs a forward on the new device first */
+    m->last_has_targets = 0;
+    m->probs_valid = 0;
     if (d == AD_DEVICE_CPU) { /* home again: the host copies brought up to date, the device's freed */
         s = ad_model_sync(m, err);
 #ifdef AD_CUDA

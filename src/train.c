@@ -53,6 +53,8 @@ ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbu
         return ad_fail(err, AD_ERR_DATA, "the training split needs more than block_size=%d tokens, has %zu", T, o->n);
     if (row0 < 0 || rows < 1 || row0 + rows > B)
         return ad_fail(err, AD_ERR_ARG, "batch rows %d..%d are not within the batch of %d", row0, row0 + rows - 1, B);
+    if (ad_model_device(m) != AD_DEVICE_CPU && (rows != B || o->reduce)) /* both act on the host's gradients */
+        return ad_fail(err, AD_ERR_DEVICE, "a batch split over processes trains on the CPU only, not on the GPU yet");
     float l = 0.0f;
     ad_get_batch(o->data, o->n, B, T, o->seed, AD_RNG_BATCH, (uint32_t)step, 0, xbuf, ybuf);
     ad_model_set_batch_offset(m, row0);

@@ -77,10 +77,19 @@ static void model_parity(void) {
         double ww = rel_err(ad_model_params(gpu), ad_model_params(cpu), np, 1e-6);
         printf("model %-11s 20 steps: losses within %.2g, weights within %.2g\n", ad_scheme_get(c.scheme)->name, wl, ww);
         CHECK(ok, "%s: the GPU run failed: %s", ad_scheme_get(c.scheme)->name, err.msg);
-        CHECK(wl < 1e-4 && ww < 1e-3, "%s: the GPU run differs from the CPU's (losses %.3g, weights %.3g)",
+        /* the criterion is the losses'; the weights are a looser check: AdamW turns the sign of a gradient
+         * that is rounding noise around zero into a whole step of the learning rate */
+        CHECK(wl < 1e-4 && ww < 1e-2, "%s: the GPU run differs from the CPU's (losses %.3g, weights %.3g)",
               ad_scheme_get(c.scheme)->name, wl, ww);
         worst_loss = fmax(worst_loss, wl);
         worst_w = fmax(worst_w, ww);
+        if (sc == AD_SCHEME_STANDARD) { /* a batch split over processes scales the host's gradients: refused */
+            ad_train_opts to = {.data = data, .n = n, .batch_size = B, .seed = 5, .opt = opt, .row0 = 0, .rows = B / 2};
+            float l;
+            ad_error e2 = {0};
+            CHECK(ad_train_step(gpu, &to, 0, x, y, &l, &e2) == AD_ERR_DEVICE && strstr(e2.msg, "CPU only"),
+                  "a split batch on the GPU was not refused (%s)", e2.msg);
+        }
         /* home again: the CPU then carries on from the GPU's weights */
         CHECK(ad_model_set_device(gpu, AD_DEVICE_CPU, &err) == AD_OK && ad_model_device(gpu) == AD_DEVICE_CPU,
               "%s: the model does not come back from the GPU: %s", ad_scheme_get(c.scheme)->name, err.msg);
@@ -99,7 +108,7 @@ static void model_parity(void) {
 }
 
 #ifndef AD_CUDA_EMUL
-/* every scheme at one shape; returns 0 on a CUDA failure */
+/* every scheme's attention at one shape, against the CPU kernels */
 static void shape(int B, int T, int C, int H, float p) {
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, nst = (size_t)B * H * T * 2, nd = (size_t)B * H * T * T;
     float *qkv = malloc(nq * 4), *dout = malloc(no * 4), *o_ref = malloc(no * 4), *o_gpu = malloc(no * 4);
@@ -198,7 +207,7 @@ static void kernels(void) {
     /* layernorm of x's first N x C */
     ad_k_layernorm_fwd_f(y, mean, rstd, x, w, bias, N, C, 1e-5f);
     ok &= ad_cuda_layernorm_fwd(Dy, Dm, Ds, Dx, Dw, Db, N, C, 1e-5f, &err) == AD_OK;
-    double e3 = fmax(cmp(Dy, y, nc, NULL), cmp(Ds, rstd, N, NULL));
+    double e3 = fmax(cmp(Dy, y, nc, NULL), fmax(cmp(Ds, rstd, N, NULL), cmp(Dm, mean, N, NULL)));
     memcpy(z, res, nc * 4);
     up(Dz, res, nc * 4);
     ad_k_layernorm_bwd_f(z, gw, gb, dy, x, w, mean, rstd, N, C);

@@ -86,8 +86,9 @@ done
 "${run[@]}" -n 2 $A train "${tr[@]}" --out "$tmp/t2b" > /dev/null 2>&1
 cmp -s "$tmp/t2/model.safetensors" "$tmp/t2b/model.safetensors" && ok || bad "2 ranks twice: the weights differ"
 
-# SIGINT to mpirun: one save, exit as a stopped run; the resume gives the uninterrupted weights
-st=(--task markov --task-chars 20000 --batch-size 8 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --max-iters 4000
+# SIGINT to mpirun: one save, exit as a stopped run; the resume gives the uninterrupted weights. The run must
+# outlast the wait below by far: 4000 steps once took 2 s and ended before the signal on a faster build
+st=(--task markov --task-chars 20000 --batch-size 8 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --max-iters 15000
     --eval-interval 1000 --eval-iters 2 --threads 1)
 "${run[@]}" -n 2 $A train "${st[@]}" --out "$tmp/full" > /dev/null 2>&1
 "${run[@]}" -n 2 $A train "${st[@]}" --out "$tmp/int" > /dev/null 2> "$tmp/err" &

@@ -21,10 +21,13 @@ static ad_status launched(ad_error *err, const char *what) {
     return e == cudaSuccess ? AD_OK : ad_fail(err, AD_ERR_DEVICE, "CUDA %s: %s", what, cudaGetErrorString(e));
 }
 
-/* One cuBLAS handle for the process, created on first use, fp32 math (no TF32). */
+/* One cuBLAS handle for the process, created on first use. Its default math
+ * mode computes sgemm in fp32: TF32 is used only where asked for
+ * (CUBLAS_TF32_TENSOR_OP_MATH or NVIDIA_TF32_OVERRIDE), which attndrop does
+ * not do. */
 static cublasHandle_t blas_handle(void) {
     static cublasHandle_t h = NULL;
-    if (!h && cublasCreate(&h) == CUBLAS_STATUS_SUCCESS) cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH);
+    if (!h && cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) h = NULL;
     return h;
 }
 
@@ -41,7 +44,8 @@ __global__ static void encoder_fwd_k(float *out, const int *idx, const float *wt
     int c = (int)(e % C);
     size_t bt = e / C;
     float m = tok_mult ? tok_mult[bt] : 1.0f;
-    out[e] = wte[(size_t)idx[bt] * C + c] * m + wpe[(bt % T) * C + c];
+    /* rounded as the CPU rounds it: nvcc would fuse the multiply and the add */
+    out[e] = __fadd_rn(__fmul_rn(wte[(size_t)idx[bt] * C + c], m), wpe[(bt % T) * C + c]);
 }
 
 /* one thread per channel, rows in order: the CPU kernel's order */
@@ -207,7 +211,7 @@ __device__ static float elem_mult(const ad_elem_drop d, size_t e, size_t slab) {
 __global__ static void residual_dropout_fwd_k(float *out, const float *res, const float *inp, ad_elem_drop d,
                                               size_t n, size_t slab) {
     size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e < n) out[e] = res[e] + inp[e] * elem_mult(d, e, slab);
+    if (e < n) out[e] = __fadd_rn(res[e], __fmul_rn(inp[e], elem_mult(d, e, slab))); /* no fused multiply-add */
 }
 
 __global__ static void dropout_bwd_k(float *dinp, const float *dout, ad_elem_drop d, size_t n, size_t slab) {
