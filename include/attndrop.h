@@ -339,7 +339,9 @@ void ad_stats_free(ad_stats *st);
 
 /* --------------------------------------------------------------- runtime */
 
-/* Sets the number of threads used by the library (OpenMP and BLAS). */
+/* Sets the number of threads used by the library (OpenMP and BLAS). Results
+ * are the same, bit for bit, for every n. A build without OpenMP (NO_OMP=1)
+ * runs on one thread, BLAS included, whatever n. */
 void ad_set_threads(int n);
 int ad_get_threads(void);
 /* The most a model may allocate (0, the default: the machine's memory).

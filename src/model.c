@@ -276,6 +276,9 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     if (limit && bytes > limit)
         return ad_fail(err, AD_ERR_NOMEM, "the model needs %.1f MiB for this configuration, above the limit of %.1f MiB",
                        (double)bytes / 1048576.0, (double)limit / 1048576.0);
+#ifndef _OPENMP
+    ad_set_threads(1); /* BLAS on one thread too: its threaded sgemm's bits depend on the thread count */
+#endif
     struct ad_model *m = calloc(1, sizeof *m);
     if (!m) return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model");
     m->cfg = *cfg;

@@ -10,8 +10,13 @@ void ad_set_threads(int n) {
     if (n < 1) n = 1;
 #ifdef _OPENMP
     omp_set_num_threads(n);
-#endif
     openblas_set_num_threads(n);
+#else
+    /* without OpenMP the kernels run on one thread, and so does BLAS: a threaded sgemm's bits depend on
+     * its thread count, and results must not */
+    (void)n;
+    openblas_set_num_threads(1);
+#endif
 }
 
 int ad_get_threads(void) {
