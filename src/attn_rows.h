@@ -109,15 +109,49 @@ AD_HD void ad_rows_dq_row_hd(float *dq, const float *q, const float *k, const fl
     }
 }
 
-/* Backward, key side: dk and dv (hs each) of key row j of (b, h), from every
- * query row i >= j (T rows): base is (b, h)'s q at row 0 in qkv (B,T,3C), go
- * and o (b, h)'s dout and out at row 0 (rows C apart), st its statistics. */
-AD_HD void ad_rows_dkv_row_hd(float *dk, float *dv, const float *base, const float *go, const float *o,
-                              const float *st, int j, int T, int C, int hs, float scale, const ad_drop_site *s,
-                              const unsigned char *dropped, int b, int h) {
-    int pre = s && ad_mask_pre_hd(s->scheme);
-    const float *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
-    float a;
+/* One thread's work, the same on the host and the device: query row i (or
+ * key row j) of head h of batch row b, whole tensors in and out, the row's
+ * accumulators in caller scratch (hs floats each, on the GPU a local array).
+ * qkv (B,T,3C), out and dout (B,T,C), stats (B,H,T,2), dqkv (B,T,3C); s NULL:
+ * no dropout, else an active site; dropped (B,H,T,T): fixedcount's. */
+AD_HD float ad_rows_scale_hd(int hs) { return (float)(1.0 / sqrt((double)hs)); }
+
+AD_HD void ad_rows_fwd_at_hd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
+                             const unsigned char *dropped, int b, int h, int i, int T, int C, int H, float *o) {
+    int hs = C / H;
+    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
+    ad_mask_row mr = {0};
+    if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
+    ad_rows_fwd_row_hd(o, stats + (((size_t)b * H + h) * T + i) * 2, base + (size_t)i * 3 * C, base + C, base + 2 * C,
+                       3 * C, i + 1, hs, ad_rows_scale_hd(hs), s ? &mr : NULL);
+    float *dst = out + ((size_t)b * T + i) * C + h * hs;
+    for (int c = 0; c < hs; c++) dst[c] = o[c];
+}
+
+/* dq of query row i into dqkv */
+AD_HD void ad_rows_dq_at_hd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *stats,
+                            const ad_drop_site *s, const unsigned char *dropped, int b, int h, int i, int T, int C,
+                            int H, float *dq) {
+    int hs = C / H;
+    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
+    size_t row = ((size_t)b * T + i) * C + h * hs;
+    ad_mask_row mr = {0};
+    if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
+    ad_rows_dq_row_hd(dq, base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, dout + row, out + row,
+                      stats + (((size_t)b * H + h) * T + i) * 2, i + 1, hs, ad_rows_scale_hd(hs), s ? &mr : NULL);
+    float *dst = dqkv + ((size_t)b * T + i) * 3 * C + h * hs;
+    for (int c = 0; c < hs; c++) dst[c] = dq[c];
+}
+
+/* dk and dv of key row j into dqkv, from every query row i >= j */
+AD_HD void ad_rows_dkv_at_hd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *stats,
+                             const ad_drop_site *s, const unsigned char *dropped, int b, int h, int j, int T, int C,
+                             int H, float *dk, float *dv) {
+    int hs = C / H, pre = s && ad_mask_pre_hd(s->scheme);
+    float scale = ad_rows_scale_hd(hs), a;
+    const float *base = qkv + (size_t)b * T * 3 * C + h * hs, *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
+    const float *go = dout + (size_t)b * T * C + h * hs, *o = out + (size_t)b * T * C + h * hs;
+    const float *st = stats + ((size_t)b * H + h) * T * 2;
     for (int c = 0; c < hs; c++) dk[c] = dv[c] = 0.0f;
     for (int i = j; i < T; i++) {
         if (st[2 * i] == -INFINITY) continue;
@@ -132,12 +166,12 @@ AD_HD void ad_rows_dkv_row_hd(float *dk, float *dv, const float *base, const flo
         float ds = ad_rows_ds_hd(q, kj, goi, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
         for (int c = 0; c < hs; c++) { dk[c] += ds * q[c]; dv[c] += a * goi[c]; }
     }
+    float *dst = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
+    for (int c = 0; c < hs; c++) { dst[c] = dk[c]; dst[C + c] = dv[c]; }
 }
 
 #ifndef __CUDACC__
-/* Host drivers: the grid of the GPU kernels as loops, for the tests. qkv
- * (B,T,3C), out (B,T,C), stats (B,H,T,2), dqkv (B,T,3C); s NULL: no dropout;
- * dropped (B,H,T,T): fixedcount's, from ad_fixedcount_masks_hd. */
+/* Host drivers: the GPU kernels' grid as loops (tests/cuda_emul.c, test_mask). */
 static inline void ad_fixedcount_masks_hd(unsigned char *dropped, const ad_drop_site *s, int B, int T) {
     int idx[T];
     for (int b = 0; b < B; b++)
@@ -147,43 +181,22 @@ static inline void ad_fixedcount_masks_hd(unsigned char *dropped, const ad_drop_
 
 static inline void ad_rows_attention_fwd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
                                          const unsigned char *dropped, int B, int T, int C, int H) {
-    int hs = C / H;
-    float scale = (float)(1.0 / sqrt((double)hs));
+    float o[C / H];
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
-            for (int i = 0; i < T; i++) {
-                const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
-                ad_mask_row mr = {0};
-                if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
-                ad_rows_fwd_row_hd(out + ((size_t)b * T + i) * C + h * hs, stats + (((size_t)b * H + h) * T + i) * 2,
-                                   base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, i + 1, hs, scale,
-                                   s ? &mr : NULL);
-            }
+            for (int i = 0; i < T; i++) ad_rows_fwd_at_hd(out, stats, qkv, s, dropped, b, h, i, T, C, H, o);
 }
 
 static inline void ad_rows_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
                                          const float *stats, const ad_drop_site *s, const unsigned char *dropped,
                                          int B, int T, int C, int H) {
-    int hs = C / H;
-    float scale = (float)(1.0 / sqrt((double)hs));
+    float x[C / H], y[C / H];
     for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
-            const float *st = stats + ((size_t)b * H + h) * T * 2;
-            for (int i = 0; i < T; i++) { /* query rows */
-                ad_mask_row mr = {0};
-                if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
-                ad_rows_dq_row_hd(dqkv + ((size_t)b * T + i) * 3 * C + h * hs, base + (size_t)i * 3 * C, base + C,
-                                  base + 2 * C, 3 * C, dout + ((size_t)b * T + i) * C + h * hs,
-                                  out + ((size_t)b * T + i) * C + h * hs, st + 2 * i, i + 1, hs, scale,
-                                  s ? &mr : NULL);
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                ad_rows_dq_at_hd(dqkv, dout, qkv, out, stats, s, dropped, b, h, i, T, C, H, x);
+                ad_rows_dkv_at_hd(dqkv, dout, qkv, out, stats, s, dropped, b, h, i, T, C, H, x, y);
             }
-            for (int j = 0; j < T; j++) { /* key rows: every query row i >= j */
-                float *dk = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
-                ad_rows_dkv_row_hd(dk, dk + C, base, dout + (size_t)b * T * C + h * hs, out + (size_t)b * T * C + h * hs,
-                                   st, j, T, C, hs, scale, s, dropped, b, h);
-            }
-        }
 }
 #endif
 

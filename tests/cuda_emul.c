@@ -44,15 +44,10 @@ ad_status ad_cuda_fixedcount(unsigned char *dropped, int *idx, const ad_drop_sit
     return AD_OK;
 }
 
-static const ad_drop_site *active(const ad_drop_site *s) {
-    return s && s->scheme != AD_SCHEME_NONE && s->p > 0.0f && ad_scheme_get(s->scheme)->where != AD_WHERE_INPUT ? s
-                                                                                                               : NULL;
-}
-
 ad_status ad_cuda_attention_fwd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
                                 const unsigned char *dropped, int B, int T, int C, int H, ad_error *err) {
     (void)err;
-    ad_rows_attention_fwd(out, stats, qkv, active(s), dropped, B, T, C, H);
+    ad_rows_attention_fwd(out, stats, qkv, s, dropped, B, T, C, H);
     return AD_OK;
 }
 
@@ -60,7 +55,7 @@ ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const float *qkv
                                 const float *stats, const ad_drop_site *s, const unsigned char *dropped, int B, int T,
                                 int C, int H, ad_error *err) {
     (void)err;
-    ad_rows_attention_bwd(dqkv, dout, qkv, out, stats, active(s), dropped, B, T, C, H);
+    ad_rows_attention_bwd(dqkv, dout, qkv, out, stats, s, dropped, B, T, C, H);
     return AD_OK;
 }
 

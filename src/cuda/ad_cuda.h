@@ -28,7 +28,8 @@ ad_status ad_cuda_zero(void *p, size_t bytes, ad_error *err);
 ad_status ad_cuda_device_check(ad_error *err);
 /* fixedcount's dropped keys of every row: dropped (B,H,T,T) bytes, idx (B,H,T,T) ints scratch */
 ad_status ad_cuda_fixedcount(unsigned char *dropped, int *idx, const ad_drop_site *s, int B, ad_error *err);
-/* out (B,T,C), stats (B,H,T,2) from qkv (B,T,3C); s NULL or inactive: no dropout; dropped: fixedcount's */
+/* out (B,T,C), stats (B,H,T,2) from qkv (B,T,3C); s NULL: no dropout, else an active site (the
+ * caller's ad_attn_drop_active); dropped: fixedcount's */
 ad_status ad_cuda_attention_fwd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
                                 const unsigned char *dropped, int B, int T, int C, int H, ad_error *err);
 /* dqkv (B,T,3C) overwritten, from dout (B,T,C) and the forward's qkv, out and stats */

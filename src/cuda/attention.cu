@@ -33,55 +33,30 @@ __global__ static void fixedcount_kernel(unsigned char *dropped, ad_drop_site s,
 __global__ static void fwd_kernel(float *out, float *stats, const float *qkv, ad_drop_site s, int active,
                                   const unsigned char *dropped, int B, int T, int C, int H) {
     int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, i;
-    if (!row_of(r, B, T, H, &b, &h, &i)) return;
-    int hs = C / H;
-    float scale = (float)(1.0 / sqrt((double)hs)), o[AD_CUDA_MAX_HS];
-    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
-    ad_mask_row mr = {0};
-    if (active) mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
-    ad_rows_fwd_row_hd(o, stats + (size_t)r * 2, base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, i + 1, hs,
-                       scale, active ? &mr : NULL);
-    float *dst = out + ((size_t)b * T + i) * C + h * hs;
-    for (int c = 0; c < hs; c++) dst[c] = o[c];
+    float o[AD_CUDA_MAX_HS];
+    if (row_of(r, B, T, H, &b, &h, &i))
+        ad_rows_fwd_at_hd(out, stats, qkv, active ? &s : NULL, dropped, b, h, i, T, C, H, o);
 }
 
 __global__ static void dq_kernel(float *dqkv, const float *dout, const float *qkv, const float *out,
                                  const float *stats, ad_drop_site s, int active, const unsigned char *dropped, int B,
                                  int T, int C, int H) {
     int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, i;
-    if (!row_of(r, B, T, H, &b, &h, &i)) return;
-    int hs = C / H;
-    float scale = (float)(1.0 / sqrt((double)hs)), dq[AD_CUDA_MAX_HS];
-    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
-    ad_mask_row mr = {0};
-    if (active) mr = ad_rows_mask_hd(&s, dropped, b, h, i, i + 1);
-    size_t row = ((size_t)b * T + i) * C + h * hs;
-    ad_rows_dq_row_hd(dq, base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, dout + row, out + row,
-                      stats + (size_t)r * 2, i + 1, hs, scale, active ? &mr : NULL);
-    float *dst = dqkv + ((size_t)b * T + i) * 3 * C + h * hs;
-    for (int c = 0; c < hs; c++) dst[c] = dq[c];
+    float dq[AD_CUDA_MAX_HS];
+    if (row_of(r, B, T, H, &b, &h, &i))
+        ad_rows_dq_at_hd(dqkv, dout, qkv, out, stats, active ? &s : NULL, dropped, b, h, i, T, C, H, dq);
 }
 
 __global__ static void dkv_kernel(float *dqkv, const float *dout, const float *qkv, const float *out,
                                   const float *stats, ad_drop_site s, int active, const unsigned char *dropped, int B,
                                   int T, int C, int H) {
     int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, j;
-    if (!row_of(r, B, T, H, &b, &h, &j)) return;
-    int hs = C / H;
     float dk[AD_CUDA_MAX_HS], dv[AD_CUDA_MAX_HS];
-    size_t head = (size_t)b * T * C + h * hs;
-    ad_rows_dkv_row_hd(dk, dv, qkv + (size_t)b * T * 3 * C + h * hs, dout + head, out + head,
-                       stats + ((size_t)b * H + h) * T * 2, j, T, C, hs, (float)(1.0 / sqrt((double)hs)),
-                       active ? &s : NULL, dropped, b, h);
-    float *dst = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
-    for (int c = 0; c < hs; c++) { dst[c] = dk[c]; dst[C + c] = dv[c]; }
+    if (row_of(r, B, T, H, &b, &h, &j))
+        ad_rows_dkv_at_hd(dqkv, dout, qkv, out, stats, active ? &s : NULL, dropped, b, h, j, T, C, H, dk, dv);
 }
 
 static int blocks(int n) { return (n + AD_THREADS - 1) / AD_THREADS; }
-
-static int site_active(const ad_drop_site *s) {
-    return s && s->scheme != AD_SCHEME_NONE && s->p > 0.0f && ad_scheme_get(s->scheme)->where != AD_WHERE_INPUT;
-}
 
 static ad_status check_shape(int T, int C, int H, ad_error *err) {
     if (H < 1 || C % H != 0 || C / H > AD_CUDA_MAX_HS)
@@ -104,7 +79,7 @@ extern "C" ad_status ad_cuda_attention_fwd(float *out, float *stats, const float
     ad_status st = check_shape(T, C, H, err);
     if (st) return st;
     ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
-    int active = site_active(s);
+    int active = s != NULL;
     fwd_kernel<<<blocks(B * H * T), AD_THREADS>>>(out, stats, qkv, active ? *s : none, active, dropped, B, T, C, H);
     cudaError_t e = cudaGetLastError();
     return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention forward");
@@ -116,7 +91,7 @@ extern "C" ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const
     ad_status st = check_shape(T, C, H, err);
     if (st) return st;
     ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
-    int active = site_active(s);
+    int active = s != NULL;
     dq_kernel<<<blocks(B * H * T), AD_THREADS>>>(dqkv, dout, qkv, out, stats, active ? *s : none, active, dropped, B,
                                                   T, C, H);
     dkv_kernel<<<blocks(B * H * T), AD_THREADS>>>(dqkv, dout, qkv, out, stats, active ? *s : none, active, dropped,
