@@ -27,7 +27,13 @@ NATIVE := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo 
 
 OPT ?= -O3 $(NATIVE)
 CFLAGS += $(OPT) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude $(BLAS_CFLAGS) -g
-LDLIBS = $(BLAS_LIBS) -lcjson -lm
+# libxsmm's JIT kernels for the dense products (src/matmul.c); NO_XSMM=1 builds with OpenBLAS alone
+ifneq ($(NO_XSMM),1)
+XSMM_CFLAGS ?= $(shell pkg-config --cflags libxsmm 2>/dev/null)
+XSMM_LIBS ?= $(shell pkg-config --libs libxsmm 2>/dev/null || echo -lxsmm -lpthread -lrt -ldl)
+CFLAGS += -DAD_XSMM $(XSMM_CFLAGS)
+endif
+LDLIBS = $(XSMM_LIBS) $(BLAS_LIBS) -lcjson -lm
 
 ifeq ($(NO_OMP),1)
 CFLAGS += -fopenmp-simd -Wno-unknown-pragmas
@@ -203,8 +209,8 @@ fixtures: all
 	cp $(BUILD)/greedy/model.safetensors tests/fixtures/greedy.safetensors
 	$(PYTHON) tests/parity.py greedy tests/fixtures/greedy.safetensors 200 > tests/fixtures/greedy.txt
 
-$(BUILD)/bench_gemm: bench/gemm.c | $(BUILD)/obj
-	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/bench_gemm: bench/gemm.c src/kernels.h $(BUILD)/libattndrop.a
+	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # Each kernel alone at the tiny, small and lecture shapes, against the sgemm rate.
 $(BUILD)/bench_kernels: bench/kernels.c $(wildcard src/*.h) include/attndrop.h $(BUILD)/libattndrop.a

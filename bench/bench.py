@@ -23,11 +23,32 @@ CONFIGS = {
 DROPOUTS = [0.0, 0.2]
 
 
-def run(cmd):
+# OpenBLAS picks its kernels by the CPU unless OPENBLAS_CORETYPE names them: a machine's environment may
+# pin slower ones (this development machine's asks for "Haswell", AVX2, on an AVX-512 CPU). Where it is
+# set, both programs also run without it ("own": OpenBLAS's own choice) and keep their better rate.
+BLAS_ENVS = [None, "own"] if os.environ.get("OPENBLAS_CORETYPE") else [None]
+
+
+def blas_env(which):
+    env = dict(os.environ)
+    if which == "own":
+        env.pop("OPENBLAS_CORETYPE", None)
+    return env
+
+
+def blas_kernels(build, which=None):
+    """The OpenBLAS kernels attndrop reports (`attndrop --version`) under that environment."""
+    out = subprocess.run([os.path.join(build, "attndrop"), "--version"], capture_output=True, text=True,
+                         env=blas_env(which)).stdout
+    m = re.search(r"OpenBLAS kernels: (\S+)", out)
+    return m.group(1) if m else "-"
+
+
+def run(cmd, env=None):
     """Runs cmd; returns (combined output, peak RSS in MiB). os.wait4 gives the
     resource usage of this child alone, which getrusage(RUSAGE_CHILDREN) would
     mix with every earlier run."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     out = p.stdout.read()
     p.stdout.close()
     _, status, usage = os.wait4(p.pid, 0)
@@ -37,7 +58,7 @@ def run(cmd):
     return out, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
 
 
-def run_attndrop(build, cfg, dropout, iters, scheme="standard", threads=THREADS):
+def run_attndrop(build, cfg, dropout, iters, scheme="standard", threads=THREADS, blas=None):
     with tempfile.TemporaryDirectory(prefix="attndrop-bench-") as tmp:
         cmd = [os.path.join(build, "attndrop"), "train", "--task", "markov",
                "--batch-size", str(cfg["B"]), "--block-size", str(cfg["T"]),
@@ -45,7 +66,7 @@ def run_attndrop(build, cfg, dropout, iters, scheme="standard", threads=THREADS)
                "--dropout", str(dropout), "--scheme", scheme, "--max-iters", str(iters),
                "--eval-interval", str(iters + 1), "--eval-iters", "1",
                "--threads", str(threads), "--out", tmp]
-        out, rss = run(cmd)
+        out, rss = run(cmd, blas_env(blas))
         with open(os.path.join(tmp, "log.csv")) as f:
             rows = list(csv.DictReader(f))
     # The last row's rate covers only the training steps, not the evaluations.
@@ -56,14 +77,14 @@ def run_attndrop(build, cfg, dropout, iters, scheme="standard", threads=THREADS)
     return tps, rss, vocab
 
 
-def run_torch(python, cfg, dropout, vocab, warmup, steps, threads, variant="heads"):
+def run_torch(python, cfg, dropout, vocab, warmup, steps, threads, variant="heads", blas=None):
     """PyTorch's tokens/s and peak RSS; tokens/s is None where the variant does not exist in this torch."""
     cmd = [python, os.path.join(HERE, "torch_train.py"), "--variant", variant,
            "--batch-size", str(cfg["B"]), "--block-size", str(cfg["T"]),
            "--n-embd", str(cfg["C"]), "--n-head", str(cfg["H"]), "--n-layer", str(cfg["L"]),
            "--dropout", str(dropout), "--vocab-size", str(vocab),
            "--threads", str(threads), "--warmup", str(warmup), "--steps", str(steps)]
-    out, rss = run(cmd)
+    out, rss = run(cmd, blas_env(blas))
     # Warnings may precede the result, which is always the last JSON line.
     line = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
     return line.get("tokens_per_s"), rss
@@ -82,11 +103,13 @@ def model_flops_per_token(cfg, vocab):
     return 6 * n_matmul + 12 * L * T * C
 
 
-def gemm_rate(build, threads, shapes):
-    """OpenBLAS sgemm GFLOP/s per (M, N, K), best of 5 (bench/gemm.c)."""
+def gemm_rate(build, threads, shapes, blas=None):
+    """(OpenBLAS sgemm, attndrop's matmul forward) GFLOP/s per (M, N, K), best of 5 each (bench/gemm.c)."""
     args = [str(threads)] + [str(v) for sh in shapes for v in sh]
-    out = subprocess.run([os.path.join(build, "bench_gemm")] + args, capture_output=True, text=True, check=True).stdout
-    return {tuple(int(v) for v in l.split()[:3]): float(l.split()[3]) for l in out.splitlines() if l.strip()}
+    out = subprocess.run([os.path.join(build, "bench_gemm")] + args, capture_output=True, text=True, check=True,
+                         env=blas_env(blas)).stdout
+    return {tuple(int(v) for v in l.split()[:3]): (float(l.split()[3]), float(l.split()[4]))
+            for l in out.splitlines() if l.strip()}
 
 
 def step_counts(cfg, quick):
@@ -138,13 +161,21 @@ def main():
     if args.sweep:
         return sweep(args, names, out_path, have_torch)
 
-    # The sgemm bound: its rate at each config's largest product (the FFN's), 1 and 2 threads.
+    # The dense-product bound: the rate at each config's largest product (the FFN's), 1 and 2 threads, of
+    # OpenBLAS's sgemm (under each BLAS environment) and of attndrop's own product.
+    kern = {b: blas_kernels(args.build, b) for b in BLAS_ENVS}
+    print("OpenBLAS kernels: " + "; ".join(
+        f"{kern[b]} ({'OPENBLAS_CORETYPE=' + os.environ['OPENBLAS_CORETYPE'] if b is None and len(BLAS_ENVS) > 1 else 'its own choice'})"
+        for b in BLAS_ENVS) + "\n")
     shapes = {n: (CONFIGS[n]["B"] * CONFIGS[n]["T"], 4 * CONFIGS[n]["C"], CONFIGS[n]["C"]) for n in CONFIGS}
-    g1, g2 = gemm_rate(args.build, 1, shapes.values()), gemm_rate(args.build, 2, shapes.values())
-    peak = max(g2.values())
-    gemm_rows = [[n, "x".join(map(str, sh)), f"{g1[sh]:.1f}", f"{g2[sh]:.1f}"] for n, sh in shapes.items()]
-    print_table("OpenBLAS sgemm at each config's FFN product (M x N x K), GFLOP/s",
-                ["config", "shape", "1 thread", "2 threads"], gemm_rows)
+    g = {(b, t): gemm_rate(args.build, t, shapes.values(), b) for b in BLAS_ENVS for t in (1, 2)}
+    peak = max(v for (b, t), d in g.items() if t == 2 for pair in d.values() for v in pair)
+    gemm_rows = [[n, "x".join(map(str, sh))] + [f"{g[(b, t)][sh][0]:.1f}" for b in BLAS_ENVS for t in (1, 2)] +
+                 [f"{g[(None, t)][sh][1]:.1f}" for t in (1, 2)] for n, sh in shapes.items()]
+    print_table("dense products at each config's FFN product (M x N x K), GFLOP/s: OpenBLAS sgemm (one call, its "
+                "threads) and attndrop's matmul forward (pieces; libxsmm where built with it)",
+                ["config", "shape"] + [f"sgemm {kern[b]} {t} thr" for b in BLAS_ENVS for t in (1, 2)] +
+                ["attndrop 1 thr", "attndrop 2 thr"], gemm_rows)
     print(f"MFU below is model FLOP/s over {peak:.1f} GFLOP/s, the best 2-thread rate above\n")
 
     rows = []
@@ -156,18 +187,19 @@ def main():
             # percent, and a slow spell only ever lowers a rate. The lecture config gets one.
             a_tps = a1_tps = t_tps = t_rss = t_thr = None
             for _ in range(1 if args.quick else cfg["rounds"]):
-                tps, a_rss, vocab = run_attndrop(args.build, cfg, p, iters)
-                a_tps = max(a_tps or 0, tps)
-                a1_tps = max(a1_tps or 0, run_attndrop(args.build, cfg, p, iters, threads=1)[0])
-                if have_torch:
-                    # PyTorch at its best thread count (with two, its pools can fight on small
-                    # models) and in its faster form: gpt.py's heads, or with torch 2.x one qkv
-                    # Linear and scaled_dot_product_attention.
-                    for thr in (1, 2):
-                        for variant in ("heads", "sdpa"):
-                            tps, rss = run_torch(args.python, cfg, p, vocab, warmup, steps, thr, variant)
-                            if tps is not None and (t_tps is None or tps > t_tps):
-                                t_tps, t_rss, t_thr = tps, rss, thr
+                for blas in BLAS_ENVS:
+                    tps, a_rss, vocab = run_attndrop(args.build, cfg, p, iters, blas=blas)
+                    a_tps = max(a_tps or 0, tps)
+                    a1_tps = max(a1_tps or 0, run_attndrop(args.build, cfg, p, iters, threads=1, blas=blas)[0])
+                    if have_torch:
+                        # PyTorch at its best thread count (with two, its pools can fight on small
+                        # models) and in its faster form: gpt.py's heads, or with torch 2.x one qkv
+                        # Linear and scaled_dot_product_attention.
+                        for thr in (1, 2):
+                            for variant in ("heads", "sdpa"):
+                                tps, rss = run_torch(args.python, cfg, p, vocab, warmup, steps, thr, variant, blas)
+                                if tps is not None and (t_tps is None or tps > t_tps):
+                                    t_tps, t_rss, t_thr = tps, rss, thr
             flops = model_flops_per_token(cfg, vocab)
             rows.append(dict(config=name, dropout=p, attndrop_tokens_per_s=a_tps, attndrop_1thread_tokens_per_s=a1_tps,
                              thread_scaling=a_tps / a1_tps, torch_tokens_per_s=t_tps, torch_threads=t_thr,
@@ -182,7 +214,9 @@ def main():
             ("attndrop_1thread_tokens_per_s", "attndrop 1 thr", ".0f"), ("thread_scaling", "2/1 thr", ".2f"),
             ("attndrop_peak_rss_mib", "attndrop MiB", ".0f"), ("torch_peak_rss_mib", "torch MiB", ".0f"),
             ("rss_ratio", "RSS ratio", ".2f"), ("mfu", "MFU", ".2f"), ("torch_mfu", "torch MFU", ".2f")]
-    print_table(f"training, attndrop on 2 threads, PyTorch on its best of 1 and 2; tiny and small best of 3 runs"
+    print_table(f"training, attndrop on 2 threads, PyTorch on its best of 1 and 2"
+                f"{', both at their best of the BLAS environments above' if len(BLAS_ENVS) > 1 else ''}"
+                f"; tiny and small best of 3 runs"
                 f"{' (quick: not a measurement)' if args.quick else ''}",
                 [c[1] for c in cols], [[fmt(r[k], sp) or "-" for k, _, sp in cols] for r in rows])
     with open(out_path, "w", newline="") as f:
@@ -212,7 +246,8 @@ def sweep(args, names, out_path, have_torch):
         counts = [1] + counts  # efficiency is relative to one thread
     tv = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                         text=True).stdout.strip() if have_torch else "-"
-    print(f"thread sweep, dropout {args.dropout}, {os.cpu_count()} CPUs, PyTorch {tv}; best of "
+    print(f"thread sweep, dropout {args.dropout}, {os.cpu_count()} CPUs, PyTorch {tv}, OpenBLAS kernels "
+          f"{blas_kernels(args.build)}; best of "
           f"{'1' if args.quick else 'the rounds'} per cell{' (quick: not a measurement)' if args.quick else ''}")
     rows = []
     for name in names:

@@ -50,7 +50,7 @@ typedef struct {
     float *x, *y, *z, *dx;          /* (N, max(4C, V)): inputs, outputs, upstream gradients, input gradients */
     float *w, *w2, *dw, *dw2;       /* max(4C*C, V*C, T*C): weights (wte, wpe) and their gradients */
     float *bias, *dbias;            /* max(4C, V) */
-    float *mean, *rstd, *stats, *scratch;
+    float *mean, *rstd, *stats, *scratch, *gscratch;
     unsigned char *zero_rows;
     int *idx;
     ad_attn_drop att_std, att_none;
@@ -103,8 +103,10 @@ static void call(const buffers *b, const config *cf, kernel k, int bwd) {
         break;
     case K_QKV: case K_PROJ: case K_FC: case K_FC2: case K_LM_HEAD:
         mm_shape(k, C, &in, &oc); /* qkv has no bias, as in the model */
-        if (bwd) ad_k_matmul_bwd_f(b->dx, b->dw, k == K_QKV ? NULL : b->dbias, b->z, b->x, b->w, N, in, oc);
-        else ad_k_matmul_fwd_f(b->y, b->x, b->w, k == K_QKV ? NULL : b->bias, N, in, oc);
+        if (bwd)
+            ad_k_matmul_bwd_f(b->dx, b->dw, k == K_QKV ? NULL : b->dbias, b->gscratch, b->z, b->x, b->w, N, in, oc,
+                              b->n_scratch);
+        else ad_k_matmul_fwd_f(b->y, b->gscratch, b->x, b->w, k == K_QKV ? NULL : b->bias, N, in, oc);
         break;
     case K_RELU: /* on the feed-forward hidden layer (N, 4C) */
         if (bwd) ad_k_relu_bwd_f(b->dx, b->z, b->x, (size_t)N * 4 * C);
@@ -274,6 +276,8 @@ int main(int argc, char **argv) {
     b.mean = falloc(N); b.rstd = falloc(N);
     b.stats = falloc(2 * nbht);
     b.scratch = falloc((size_t)b.n_scratch * 3 * T * T); /* as model.c sizes it */
+    size_t gs = (size_t)b.n_scratch * AD_MATMUL_SCRATCH_ROWS * N;
+    b.gscratch = falloc(gs > wts ? gs : wts); /* as model.c sizes it */
     b.zero_rows = malloc(nbht);
     b.idx = malloc(N * sizeof(int));
     if (!b.zero_rows || !b.idx) { fprintf(stderr, "bench_kernels: out of memory\n"); return 1; }

@@ -3,7 +3,7 @@
 # machine without Debian packages or network (a many-core node, a GPU machine's
 # host), in one run:
 #   1. unpack the runtime packages in DEBDIR (OpenBLAS, cJSON and what they need:
-#      `apt-get download libopenblas0-openmp libopenblas-openmp-dev libcjson1
+#      `apt-get download libopenblas0-openmp libopenblas-openmp-dev libxsmm-dev libcjson1
 #      libcjson-dev libgfortran5 libquadmath0` on a Debian 12 machine) into a prefix;
 #   2. build against them (make BLAS_CFLAGS=... BLAS_LIBS=...);
 #   3. check that training is bitwise the same at 1 and at all threads (test_model);

@@ -1,8 +1,10 @@
 # unpack_debs.sh - sourced by many_core.sh and gpu.sh: unpacks the runtime
-# packages in $debs (OpenBLAS, cJSON and what they need: `apt-get download
-# libopenblas0-openmp libopenblas-openmp-dev libcjson1 libcjson-dev libgfortran5
-# libquadmath0` on a Debian 12 machine) into $prefix and sets BLAS_CFLAGS and
-# BLAS_LIBS for make, and LD_LIBRARY_PATH, for a machine without packages.
+# packages in $debs (OpenBLAS, cJSON, libxsmm and what they need: `apt-get
+# download libopenblas0-openmp libopenblas-openmp-dev libcjson1 libcjson-dev
+# libgfortran5 libquadmath0 libxsmm-dev` on a Debian 12 machine) into $prefix
+# and sets BLAS_CFLAGS and BLAS_LIBS for make, exports XSMM_CFLAGS and
+# XSMM_LIBS (or NO_XSMM=1 where libxsmm's package is missing), which make reads
+# from the environment, and LD_LIBRARY_PATH, for a machine without packages.
 mkdir -p "$prefix"
 found=0
 for d in "$debs"/*.deb; do
@@ -22,3 +24,10 @@ blasinc=$(find "$inc" -name cblas.h -path '*openmp*' -exec dirname {} \; | head 
 export LD_LIBRARY_PATH="$blaslib:$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 BLAS_CFLAGS="-I$blasinc -I$inc"
 BLAS_LIBS="-L$blaslib -L$lib -Wl,-rpath,$blaslib -Wl,-rpath,$lib -lopenblas"
+# libxsmm is a static library (in usr/lib, not the multiarch directory)
+if [ -e "$prefix/usr/lib/libxsmm.a" ]; then
+    export XSMM_CFLAGS="-I$inc" XSMM_LIBS="-L$prefix/usr/lib -lxsmm -lpthread -lrt -ldl"
+else
+    echo "(no libxsmm-dev in $debs: building with NO_XSMM=1)"
+    export NO_XSMM=1
+fi

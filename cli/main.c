@@ -55,7 +55,12 @@ int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
-    if (strcmp(cmd, "--version") == 0) { printf("attndrop %s\n", AD_VERSION); return 0; }
+    if (strcmp(cmd, "--version") == 0) {
+        const char *core = ad_blas_core();
+        printf("attndrop %s\n", AD_VERSION);
+        if (core) printf("OpenBLAS kernels: %s\n", core);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
         cli_mpi_init(&argc, &argv); /* under mpirun (an MPI build), this process joins the job */

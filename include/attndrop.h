@@ -344,6 +344,11 @@ void ad_stats_free(ad_stats *st);
  * runs on one thread, BLAS included, whatever n. */
 void ad_set_threads(int n);
 int ad_get_threads(void);
+
+/* The CPU OpenBLAS runs its kernels for ("Haswell", "SkylakeX", "Cooperlake",
+ * ...): its own choice, or what OPENBLAS_CORETYPE asked for as it loaded. NULL
+ * where the BLAS linked is not OpenBLAS. OpenBLAS owns the string. */
+const char *ad_blas_core(void);
 /* The most a model may allocate (0, the default: the machine's memory).
  * Creating a larger one is AD_ERR_NOMEM naming the size. */
 void ad_set_memory_limit(size_t bytes);

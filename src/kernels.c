@@ -13,6 +13,7 @@
 #define GEMM cblas_sgemm
 #define GEMV cblas_sgemv
 #define AD_POLY_EXPF
+#define AD_OWN_MATMUL /* src/matmul.c */
 #include "kernels.inc"
 
 /* The attention softmax's exp, for the tests of its accuracy. */

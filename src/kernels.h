@@ -12,9 +12,13 @@ void ad_k_layernorm_fwd_f(float *out, float *mean, float *rstd, const float *inp
                           const float *b, int N, int C, float eps);
 void ad_k_layernorm_bwd_f(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                           const float *w, const float *mean, const float *rstd, int N, int C);
-void ad_k_matmul_fwd_f(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
-void ad_k_matmul_bwd_f(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                       const float *w, int N, int C, int OC);
+/* src/matmul.c; wt (C,OC) and scratch (n_scratch,128,N) may be NULL */
+void ad_k_matmul_fwd_f(float *out, float *wt, const float *inp, const float *w, const float *bias, int N, int C,
+                       int OC);
+void ad_k_matmul_bwd_f(float *dinp, float *dw, float *dbias, float *scratch, const float *dout, const float *inp,
+                       const float *w, int N, int C, int OC, int n_scratch);
+/* Floats of the bwd scratch per thread, per row of the product. */
+#define AD_MATMUL_SCRATCH_ROWS 128
 void ad_k_relu_fwd_f(float *out, const float *inp, size_t n);
 void ad_k_relu_bwd_f(float *dinp, const float *dout, const float *inp, size_t n);
 void ad_k_residual_dropout_fwd_f(float *out, const float *res, const float *inp, const ad_elem_drop *d,

@@ -48,6 +48,7 @@ struct ad_model {
     float *x0, *lnbuf, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // (B,T,C) (B,T,C) = lnbuf ...
     float *dres, *dtmp, *dln, *d4, *dqkv;  // (B,T,C) x3, (B,T,4C), (B,T,3C) in d4
     float *attn_scratch;              /* (n_scratch,3,T,T): per-thread attention rows */
+    float *gemm_scratch;              /* a weight transposed, or (n_scratch,128,B*T) in the backward */
     float *kv_cache;                  /* (L,T,2C) keys | values of batch row 0: inference models only */
     int kv_len;                       /* positions 0..kv_len-1 of kv_cache hold the last sequence's */
     unsigned char *zero_flags;        /* (B,H,T): rows of one layer that came out all zero */
@@ -144,6 +145,18 @@ static int scratch_slots(void) {
 #endif
 }
 
+/* Floats of the dense products' scratch: a weight transposed (the largest,
+ * 4C x C or V x C) and, in training, each thread's transposed strip of
+ * upstream gradients (AD_MATMUL_SCRATCH_ROWS x B*T); 0 on overflow, which
+ * act_floats' own checks of the same products catch first. */
+static size_t gemm_scratch_floats(const ad_config *c, int max_batch, int training) {
+    size_t C = (size_t)c->n_embd, V = (size_t)c->vocab_size, BT, w, g = 0;
+    if (!ad_mul_ok((size_t)max_batch, (size_t)c->block_size, &BT)) return 0;
+    if (!ad_mul_ok(V > 4 * C ? V : 4 * C, C, &w)) return 0;
+    if (training && !ad_mul_ok(BT, (size_t)AD_MATMUL_SCRATCH_ROWS * (size_t)scratch_slots(), &g)) return 0;
+    return w > g ? w : g;
+}
+
 /* Floats of activations: per layer (training: L of them, else 1) and shared. */
 static int act_floats(const ad_config *c, int max_batch, int training, size_t *per_layer, size_t *shared) {
     size_t B = (size_t)max_batch, T = (size_t)c->block_size, C = (size_t)c->n_embd;
@@ -162,6 +175,7 @@ static int act_floats(const ad_config *c, int max_batch, int training, size_t *p
     if (!ad_mul_ok(T * T * 3, (size_t)scratch_slots(), &t)) return 0;
     if (t < H * T) t = H * T; /* the KV step's (H,T) weights */
     if (!ad_add_ok(sh, t, &sh)) return 0;
+    if (!ad_add_ok(sh, gemm_scratch_floats(c, max_batch, training), &sh)) return 0;
     if (training) { /* dres dln 2 BTC (dtmp is branch), d4 4 BTC (dqkv is d4) */
         if (!ad_mul_ok(BTC, 6, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     } else { /* the KV cache of one sequence */
@@ -327,6 +341,7 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     m->n_scratch = scratch_slots();
     size_t scratch = T * T * 3 * (size_t)m->n_scratch;
     TAKE(m->attn_scratch, scratch > BHT / (size_t)B ? scratch : BHT / (size_t)B);
+    TAKE(m->gemm_scratch, gemm_scratch_floats(cfg, max_batch, training));
     if (training) {
         TAKE(m->dres, BTC); TAKE(m->dln, BTC); TAKE(m->d4, 4 * BTC);
         m->dtmp = m->branch;
@@ -503,7 +518,7 @@ static void k_matmul_fwd(ad_model *m, float *out, const float *inp, const float 
     }
 #endif
     (void)m;
-    ad_k_matmul_fwd_f(out, inp, w, bias, N, C, OC);
+    ad_k_matmul_fwd_f(out, m->gemm_scratch, inp, w, bias, N, C, OC);
 }
 
 static void k_matmul_bwd(ad_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -516,7 +531,7 @@ static void k_matmul_bwd(ad_model *m, float *dinp, float *dw, float *dbias, cons
     }
 #endif
     (void)m;
-    ad_k_matmul_bwd_f(dinp, dw, dbias, dout, inp, w, N, C, OC);
+    ad_k_matmul_bwd_f(dinp, dw, dbias, m->gemm_scratch, dout, inp, w, N, C, OC, m->n_scratch);
 }
 
 static void k_relu_fwd(ad_model *m, float *out, const float *inp, size_t n) {

@@ -1,5 +1,6 @@
 /* runtime.c - what the library may use of the machine: threads (OpenMP and
- * OpenBLAS) and a cap on the memory a model may allocate. */
+ * OpenBLAS), OpenBLAS's choice of kernels, and a cap on the memory a model may
+ * allocate. */
 #include "internal.h"
 #include <cblas.h>
 #ifdef _OPENMP
@@ -26,6 +27,11 @@ int ad_get_threads(void) {
     return 1;
 #endif
 }
+
+/* OpenBLAS's own function, weak: NULL where the BLAS linked is another one. */
+extern char *openblas_get_corename(void) __attribute__((weak));
+
+const char *ad_blas_core(void) { return openblas_get_corename ? openblas_get_corename() : NULL; }
 
 static size_t memory_limit;
 void ad_set_memory_limit(size_t bytes) { memory_limit = bytes; }

@@ -86,13 +86,13 @@ ad_status ad_cuda_layernorm_bwd(float *dinp, float *dw, float *db, const float *
 ad_status ad_cuda_matmul_fwd(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
                              ad_error *err) {
     (void)err;
-    ad_k_matmul_fwd_f(out, inp, w, bias, N, C, OC);
+    ad_k_matmul_fwd_f(out, NULL, inp, w, bias, N, C, OC); /* BLAS, as a GPU's product differs from the CPU's */
     return AD_OK;
 }
 ad_status ad_cuda_matmul_bwd(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                              const float *w, int N, int C, int OC, ad_error *err) {
     (void)err;
-    ad_k_matmul_bwd_f(dinp, dw, dbias, dout, inp, w, N, C, OC);
+    ad_k_matmul_bwd_f(dinp, dw, dbias, NULL, dout, inp, w, N, C, OC, 0);
     return AD_OK;
 }
 ad_status ad_cuda_relu_fwd(float *out, const float *inp, size_t n, ad_error *err) {

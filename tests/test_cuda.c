@@ -195,10 +195,10 @@ static void kernels(void) {
     float *gw = malloc((size_t)OC * C * 4), *gb = malloc(OC * 4), *Dgw = dev((size_t)OC * C * 4), *Dgb = dev(OC * 4);
 
     /* matmul: (N, C) x (OC, C)^T + bias, and its backward */
-    ad_k_matmul_fwd_f(y, x, w, bias, N, C, OC);
+    ad_k_matmul_fwd_f(y, NULL, x, w, bias, N, C, OC);
     ok &= ad_cuda_matmul_fwd(Dy, Dx, Dw, Db, N, C, OC, &err) == AD_OK;
     double e1 = cmp(Dy, y, no, NULL);
-    ad_k_matmul_bwd_f(z, gw, gb, dy, x, w, N, C, OC);
+    ad_k_matmul_bwd_f(z, gw, gb, NULL, dy, x, w, N, C, OC, 0);
     ok &= ad_cuda_matmul_bwd(Dz, Dgw, Dgb, Dd, Dx, Dw, N, C, OC, &err) == AD_OK;
     double e2 = fmax(cmp(Dz, z, nc, NULL), fmax(cmp(Dgw, gw, (size_t)OC * C, NULL), cmp(Dgb, gb, OC, NULL)));
     printf("matmul fwd %.2g bwd %.2g\n", e1, e2);

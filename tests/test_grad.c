@@ -84,6 +84,64 @@ static void check_encoder(float *tok_mult, double *dwte, double *dwpe) {
     tokm = NULL;
 }
 
+/* The library's float products (src/matmul.c: libxsmm or BLAS sub-blocks,
+ * weights and gradient strips transposed into scratch) against the double
+ * kernels, at shapes that leave partial pieces, sub-blocks and reduction
+ * chunks; with and without scratch; and bit for bit at 1 and 3 threads. */
+static void float_matmul(int n, int c, int oc) {
+    size_t ni = (size_t)n * c, no = (size_t)n * oc, nw = (size_t)oc * c, ns = (size_t)3 * AD_MATMUL_SCRATCH_ROWS * n;
+    double *xi = alloc(ni), *xw = alloc(nw), *xb = alloc(oc), *xg = alloc(no);
+    double *ro = alloc(no), *rdi = alloc(ni), *rdw = alloc(nw), *rdb = alloc(oc);
+    float *fi = malloc(ni * 4), *fw = malloc(nw * 4), *fb = malloc(oc * 4), *fg = malloc(no * 4);
+    float *out[3], *di[3], *dw[3], *db[3], *scr = malloc((ns > nw ? ns : nw) * 4);
+    for (int v = 0; v < 3; v++) {
+        out[v] = malloc(no * 4); di[v] = malloc(ni * 4); dw[v] = malloc(nw * 4); db[v] = malloc(oc * 4);
+    }
+    fill(xi, ni, 1); fill(xw, nw, 1); fill(xb, oc, 1); fill(xg, no, 1);
+    /* the double reference on the float inputs' values */
+    for (size_t i = 0; i < ni; i++) xi[i] = fi[i] = (float)xi[i];
+    for (size_t i = 0; i < nw; i++) xw[i] = fw[i] = (float)xw[i];
+    for (int i = 0; i < oc; i++) xb[i] = fb[i] = (float)xb[i];
+    for (size_t i = 0; i < no; i++) xg[i] = fg[i] = (float)xg[i];
+    ad_k_matmul_fwd_d(ro, xi, xw, xb, n, c, oc);
+    ad_k_matmul_bwd_d(rdi, rdw, rdb, xg, xi, xw, n, c, oc);
+    /* v = 0: scratch, 1 thread; 1: scratch, 3 threads; 2: no scratch (BLAS with transposed operands) */
+    for (int v = 0; v < 3; v++) {
+#ifdef _OPENMP
+        omp_set_num_threads(v == 1 ? 3 : 1);
+#endif
+        ad_k_matmul_fwd_f(out[v], v < 2 ? scr : NULL, fi, fw, fb, n, c, oc);
+        ad_k_matmul_bwd_f(di[v], dw[v], db[v], v < 2 ? scr : NULL, fg, fi, fw, n, c, oc, v < 2 ? 3 : 0);
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    const struct { const char *name; float **f; const double *r; size_t len; double scale; } arr[] = {
+        {"out", out, ro, no, sqrt((double)c)}, {"dinp", di, rdi, ni, sqrt((double)oc)},
+        {"dw", dw, rdw, nw, sqrt((double)n)}, {"dbias", db, rdb, (size_t)oc, sqrt((double)n)}};
+    for (int a = 0; a < 4; a++) {
+        double worst[2] = {0, 0};
+        size_t differ = 0;
+        for (size_t i = 0; i < arr[a].len; i++) {
+            for (int v = 0; v < 2; v++) {
+                double e = fabs((double)arr[a].f[v ? 2 : 0][i] - arr[a].r[i]) / arr[a].scale;
+                if (e > worst[v]) worst[v] = e;
+            }
+            differ += memcmp(&arr[a].f[0][i], &arr[a].f[1][i], 4) != 0;
+        }
+        printf("  %4d x %4d x %4d %-5s error / sqrt(terms): %.1e, without scratch %.1e; 1 vs 3 threads: %zu differ\n",
+               n, c, oc, arr[a].name, worst[0], worst[1], differ);
+        /* float rounding leaves about 1e-6 / sqrt(term) here, BLAS's as much; a wrong element would be O(1) */
+        CHECK(worst[0] < 1e-5 && worst[0] < 3 * worst[1] + 1e-7, "float matmul %s at %d x %d x %d: error %.3g, BLAS's %.3g",
+              arr[a].name, n, c, oc, worst[0], worst[1]);
+        CHECK(differ == 0, "float matmul %s at %d x %d x %d: %zu elements differ between 1 and 3 threads",
+              arr[a].name, n, c, oc, differ);
+    }
+    free(xi); free(xw); free(xb); free(xg); free(ro); free(rdi); free(rdw); free(rdb);
+    free(fi); free(fw); free(fb); free(fg); free(scr);
+    for (int v = 0; v < 3; v++) { free(out[v]); free(di[v]); free(dw[v]); free(db[v]); }
+}
+
 int main(void) {
     rng = ad_rng_stream(7, AD_RNG_TEST, 1, 0, 0);
 
@@ -135,6 +193,12 @@ int main(void) {
     fd_check("d inp", inp, d1, (size_t)N * C);
     fd_check("d weight", w, d2, (size_t)OC * C);
     fd_check("d bias", bias, d3, OC);
+
+    printf("float matmul (the library's pieces) against the double kernels\n");
+    float_matmul(200, 64, 192);
+    float_matmul(1100, 48, 130);
+    float_matmul(70, 600, 40);
+    float_matmul(513, 130, 257);
 
     printf("relu\n");
     fill(inp, (size_t)N * C, 1); fill(G, (size_t)N * C, 1);
