@@ -26,9 +26,15 @@
 #include <omp.h>
 #endif
 
+#ifndef SUB_ROWS
 #define SUB_ROWS 64   /* rows of a sub-block */
+#endif
+#ifndef SUB_COLS
 #define SUB_COLS 128  /* columns of a sub-block */
+#endif
+#ifndef SUB_K
 #define SUB_K 512     /* reduction length per call in dw */
+#endif
 #define DW_STRIP AD_MATMUL_SCRATCH_ROWS /* output features per dw piece: the scratch rows per thread */
 
 /* Rows per piece of an N-row product: about N/16, a multiple of 16 in 64..512 (as kernels.inc). */
