@@ -275,7 +275,7 @@ int main(int argc, char **argv) {
     b.bias = falloc(W); b.dbias = falloc(W);
     b.mean = falloc(N); b.rstd = falloc(N);
     b.stats = falloc(2 * nbht);
-    b.scratch = falloc((size_t)b.n_scratch * 3 * T * T); /* as model.c sizes it */
+    b.scratch = falloc((size_t)b.n_scratch * AD_ATT_SCRATCH(T, C)); /* as model.c sizes it (hs <= C) */
     size_t gs = (size_t)b.n_scratch * AD_MATMUL_SCRATCH_ROWS * N;
     b.gscratch = falloc(gs > wts ? gs : wts); /* as model.c sizes it */
     b.zero_rows = malloc(nbht);

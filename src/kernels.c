@@ -11,6 +11,7 @@
 #define REAL float
 #define SFX(name) name##_f
 #define GEMM cblas_sgemm
+#define GEMM_NN(M, N, K, A, lda, B, ldb, C, ldc) ad_gemm_nn_f(C, A, B, M, N, K, lda, ldb, ldc, 0)
 #define GEMV cblas_sgemv
 #define AD_POLY_EXPF
 #define AD_OWN_MATMUL /* src/matmul.c */

@@ -19,11 +19,16 @@ void ad_k_matmul_bwd_f(float *dinp, float *dw, float *dbias, float *scratch, con
                        const float *w, int N, int C, int OC, int n_scratch);
 /* Floats of the bwd scratch per thread, per row of the product. */
 #define AD_MATMUL_SCRATCH_ROWS 128
+/* c (M,N) = a (M,K) b (K,N), or c += a b where acc: row-major, one thread; libxsmm or BLAS (matmul.c). */
+void ad_gemm_nn_f(float *c, const float *a, const float *b, int M, int N, int K, int lda, int ldb, int ldc, int acc);
+/* Floats of the attention kernels' scratch per thread: three T x T matrices and four head-size x T ones. */
+#define AD_ATT_SCRATCH(T, hs) ((size_t)3 * (size_t)(T) * (size_t)(T) + (size_t)4 * (size_t)(hs) * (size_t)(T))
 void ad_k_relu_fwd_f(float *out, const float *inp, size_t n);
 void ad_k_relu_bwd_f(float *dinp, const float *dout, const float *inp, size_t n);
 void ad_k_residual_dropout_fwd_f(float *out, const float *res, const float *inp, const ad_elem_drop *d,
                                  int B, int T, int C);
 void ad_k_dropout_bwd_f(float *dinp, const float *dout, const ad_elem_drop *d, int B, int T, int C);
+/* scratch: (n_scratch, AD_ATT_SCRATCH(T, C/H)) */
 void ad_k_attention_fwd_f(float *out, float *stats, float *scratch, const float *qkv, unsigned char *zero_rows,
                           const ad_attn_drop *drop, int B, int T, int C, int H, int n_scratch);
 void ad_k_attention_bwd_f(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *stats,

@@ -45,8 +45,9 @@ static int piece_rows(int N) {
 
 static int min_i(int a, int b) { return a < b ? a : b; }
 
-/* c = a b, or c += a b where acc; row-major, one thread. */
-static void gemm_nn(float *c,                       // c (M,N), row stride ldc
+/* c = a b, or c += a b where acc; row-major, one thread (also the attention's
+ * products, kernels.inc). */
+void ad_gemm_nn_f(float *c,                       // c (M,N), row stride ldc
                     const float *a,                 // a (M,K), row stride lda
                     const float *b,                 // b (K,N), row stride ldb
                     int M, int N, int K, int lda, int ldb, int ldc, int acc) {
@@ -69,7 +70,7 @@ static void gemm_nn(float *c,                       // c (M,N), row stride ldc
 static void gemm_blocks(float *c, const float *a, const float *b, int M, int N, int K, int lda, int ldb, int ldc) {
     for (int i = 0; i < M; i += SUB_ROWS)
         for (int j = 0; j < N; j += SUB_COLS)
-            gemm_nn(c + (size_t)i * ldc + j, a + (size_t)i * lda, b + j, min_i(SUB_ROWS, M - i),
+            ad_gemm_nn_f(c + (size_t)i * ldc + j, a + (size_t)i * lda, b + j, min_i(SUB_ROWS, M - i),
                     min_i(SUB_COLS, N - j), K, lda, ldb, ldc, 0);
 }
 
@@ -152,7 +153,7 @@ void ad_k_matmul_bwd_f(float *dinp,                 // dinp (N,C)
             transpose(dt, N, dout, OC, 0, N, o0, o1); /* dt (o1-o0, N) */
             for (int c0 = 0; c0 < C; c0 += SUB_COLS)
                 for (int k0 = 0; k0 < N; k0 += SUB_K)
-                    gemm_nn(dw + (size_t)o0 * C + c0, dt + k0, inp + (size_t)k0 * C + c0, o1 - o0,
+                    ad_gemm_nn_f(dw + (size_t)o0 * C + c0, dt + k0, inp + (size_t)k0 * C + c0, o1 - o0,
                             min_i(SUB_COLS, C - c0), min_i(SUB_K, N - k0), N, C, C, k0 > 0);
         } else if (t < ns + nr) { /* a row block of dinp = dout w */
             int n0 = (t - ns) * R, n1 = min_i(n0 + R, N);

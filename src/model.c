@@ -172,7 +172,7 @@ static int act_floats(const ad_config *c, int max_batch, int training, size_t *p
     if (!ad_mul_ok(BTC, 3, &t) || !ad_add_ok(sh, t, &sh)) return 0;
     if (!ad_add_ok(sh, 3 * BT, &sh)) return 0;
     if (!ad_mul_ok(BTV, 2, &t) || !ad_add_ok(sh, t, &sh)) return 0;
-    if (!ad_mul_ok(T * T * 3, (size_t)scratch_slots(), &t)) return 0;
+    if (!ad_mul_ok(AD_ATT_SCRATCH(T, C / H), (size_t)scratch_slots(), &t)) return 0;
     if (t < H * T) t = H * T; /* the KV step's (H,T) weights */
     if (!ad_add_ok(sh, t, &sh)) return 0;
     if (!ad_add_ok(sh, gemm_scratch_floats(c, max_batch, training), &sh)) return 0;
@@ -339,7 +339,7 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
     TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT); TAKE(m->tok_mult, BT);
     TAKE(m->logits, BTV); TAKE(m->probs, BTV);
     m->n_scratch = scratch_slots();
-    size_t scratch = T * T * 3 * (size_t)m->n_scratch;
+    size_t scratch = AD_ATT_SCRATCH(T, C / (size_t)cfg->n_head) * (size_t)m->n_scratch;
     TAKE(m->attn_scratch, scratch > BHT / (size_t)B ? scratch : BHT / (size_t)B);
     TAKE(m->gemm_scratch, gemm_scratch_floats(cfg, max_batch, training));
     if (training) {

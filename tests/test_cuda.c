@@ -113,7 +113,7 @@ static void shape(int B, int T, int C, int H, float p) {
     size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, nst = (size_t)B * H * T * 2, nd = (size_t)B * H * T * T;
     float *qkv = malloc(nq * 4), *dout = malloc(no * 4), *o_ref = malloc(no * 4), *o_gpu = malloc(no * 4);
     float *st_ref = malloc(nst * 4), *st_gpu = malloc(nst * 4), *d_ref = malloc(nq * 4), *d_gpu = malloc(nq * 4);
-    float *scratch = malloc((size_t)3 * T * T * ad_get_threads() * 4);
+    float *scratch = malloc(AD_ATT_SCRATCH(T, C / H) * ad_get_threads() * 4);
     ad_rng g = ad_rng_stream(7, AD_RNG_TEST, 4, 0, 0);
     for (size_t k = 0; k < nq; k++) qkv[k] = (float)(2.0 * ad_rng_uniform(&g, k) - 1.0);
     for (size_t k = 0; k < no; k++) dout[k] = (float)(2.0 * ad_rng_uniform(&g, nq + k) - 1.0);

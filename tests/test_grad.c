@@ -67,7 +67,7 @@ static double l_layernorm(void) { ad_k_layernorm_fwd_d(out, mean, rstd, inp, w, 
 static double l_matmul(void) { ad_k_matmul_fwd_d(out, inp, w, bias, N, C, OC); return dot(out, G, (size_t)N * OC); }
 static double l_relu(void) { ad_k_relu_fwd_d(out, inp, (size_t)N * C); return dot(out, G, (size_t)N * C); }
 static double l_resdrop(void) { ad_k_residual_dropout_fwd_d(out, res, inp, &edrop, B, T, C); return dot(out, G, (size_t)N * C); }
-static double *scratch; /* (4,3,T,T): room for 4 threads */
+static double *scratch; /* (4,AD_ATT_SCRATCH(T,C/H)): room for 4 threads */
 static unsigned char zero_rows[64 * 8]; /* (B,H,T) */
 static double l_attention(void) { ad_k_attention_fwd_d(out, att, scratch, qkv, zero_rows, &adrop, B, T, C, H, 4); return dot(out, G, (size_t)N * C); }
 static double l_ce(void) { double *probs = out; return ad_k_crossentropy_fwd_d(probs, inp, targets, N, V); }
@@ -166,7 +166,7 @@ int main(void) {
     size_t big = (size_t)N * 4 * C * 4;
     inp = alloc(big); w = alloc(big); bias = alloc(big); out = alloc(big); G = alloc(big);
     mean = alloc(N); rstd = alloc(N); qkv = alloc(big); att = alloc((size_t)B * H * T * 2);
-    scratch = alloc((size_t)4 * 3 * T * T);
+    scratch = alloc(4 * AD_ATT_SCRATCH(T, C / H));
     wte = alloc((size_t)V * C); wpe = alloc((size_t)T * C); res = alloc(big);
     double *d1 = alloc(big), *d2 = alloc(big), *d3 = alloc(big);
     for (int i = 0; i < N; i++) { idx[i] = (int)(ad_rng_u32(&rng, 1000 + i) % V); targets[i] = (int)(ad_rng_u32(&rng, 2000 + i) % V); }

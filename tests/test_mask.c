@@ -67,7 +67,7 @@ int main(void) {
         float *o_ref = malloc(no * sizeof(float)), *o_row = malloc(no * sizeof(float));
         float *st_ref = malloc(nst * sizeof(float)), *st_row = malloc(nst * sizeof(float));
         float *dq_ref = malloc(nq * sizeof(float)), *dq_row = malloc(nq * sizeof(float));
-        float *scratch = malloc((size_t)3 * T * T * ad_get_threads() * sizeof(float));
+        float *scratch = malloc(AD_ATT_SCRATCH(T, C / H) * ad_get_threads() * sizeof(float));
         unsigned char *dropped = malloc((size_t)B * H * T * T);
         ad_rng g = ad_rng_stream(99, AD_RNG_TEST, 3, 0, 0);
         for (size_t k = 0; k < nq; k++) qkv[k] = (float)(2.0 * ad_rng_uniform(&g, k) - 1.0);
