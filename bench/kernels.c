@@ -307,7 +307,7 @@ int main(int argc, char **argv) {
     }
     if (o.csv && fclose(o.csv) != 0) { perror(csv_path); return 1; }
     free(b.x); free(b.y); free(b.z); free(b.dx); free(b.w); free(b.w2); free(b.dw); free(b.dw2);
-    free(b.bias); free(b.dbias); free(b.mean); free(b.rstd); free(b.stats); free(b.scratch);
+    free(b.bias); free(b.dbias); free(b.mean); free(b.rstd); free(b.stats); free(b.scratch); free(b.gscratch);
     free(b.zero_rows); free(b.idx);
     return 0;
 }
