@@ -132,10 +132,12 @@ void ad_k_matmul_bwd_f(float *dinp,                 // dinp (N,C)
     int R = piece_rows(N), nr = (N + R - 1) / R, ns = (OC + DW_STRIP - 1) / DW_STRIP;
     int nb = dbias ? (OC + 15) / 16 : 0;
     int own = scratch && n_scratch > 0;
+    int nt = 1;
 #ifdef _OPENMP
-    int nt = omp_get_max_threads();
+    nt = omp_get_max_threads();
     if (own && nt > n_scratch) nt = n_scratch;
 #endif
+    (void)nt; /* unused without OpenMP */
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
     for (int t = 0; t < ns + nr + nb; t++) {
         if (t < ns) { /* a strip of dw = dout^T inp: output features o0..o1 */
