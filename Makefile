@@ -27,10 +27,16 @@ NATIVE := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo 
 
 OPT ?= -O3 $(NATIVE)
 CFLAGS += $(OPT) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude $(BLAS_CFLAGS) -g
-# libxsmm's JIT kernels for the dense products (src/matmul.c); NO_XSMM=1 builds with OpenBLAS alone
+# libxsmm's JIT kernels for the dense products (src/matmul.c, and the attention's); NO_XSMM=1 builds with
+# OpenBLAS alone; XSMM_CFLAGS and XSMM_LIBS where it is not where pkg-config finds it (bench/unpack_debs.sh)
 ifneq ($(NO_XSMM),1)
-XSMM_CFLAGS ?= $(shell pkg-config --cflags libxsmm 2>/dev/null)
-XSMM_LIBS ?= $(shell pkg-config --libs libxsmm 2>/dev/null || echo -lxsmm -lpthread -lrt -ldl)
+ifeq ($(origin XSMM_LIBS),undefined)
+XSMM_LIBS := $(shell pkg-config --libs libxsmm 2>/dev/null)
+XSMM_CFLAGS := $(shell pkg-config --cflags libxsmm 2>/dev/null)
+ifeq ($(XSMM_LIBS),)
+$(error libxsmm not found: apt-get install libxsmm-dev, or build with NO_XSMM=1)
+endif
+endif
 CFLAGS += -DAD_XSMM $(XSMM_CFLAGS)
 endif
 LDLIBS = $(XSMM_LIBS) $(BLAS_LIBS) -lcjson -lm
@@ -93,7 +99,7 @@ PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o) $(CUDA_OBJ)
 $(BUILD)/pic/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/pic
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 $(BUILD)/libattndrop.so: $(PIC_OBJ)
-	$(CC) -shared $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) -shared $(LDFLAGS) $^ -Wl,--exclude-libs,libxsmm.a $(LDLIBS) -o $@
 
 CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
 $(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a

@@ -142,6 +142,7 @@ def main():
     ap.add_argument("--out", default=None, help="CSV file to write (default BUILD/bench.csv)")
     ap.add_argument("--no-schemes", action="store_true", help="skip the per-scheme tables")
     ap.add_argument("--no-sample", action="store_true", help="skip the sampling comparison")
+    ap.add_argument("--sample-only", action="store_true", help="the sampling comparison alone (lecture)")
     ap.add_argument("--sweep", default=None, metavar="N,N,...",
                     help="instead of the tables above: a thread sweep (e.g. 1,2,4,8,16) of attndrop and PyTorch "
                          "(gpt.py's heads and, with torch 2.x, qkv + scaled_dot_product_attention) side by side")
@@ -160,6 +161,8 @@ def main():
         print(f"SKIP: torch not available in {args.python}; measuring attndrop only")
     if args.sweep:
         return sweep(args, names, out_path, have_torch)
+    if args.sample_only:
+        return bench_sample(args, out_dir, have_torch)
 
     # The dense-product bound: the rate at each config's largest product (the FFN's), 1 and 2 threads, of
     # OpenBLAS's sgemm (under each BLAS environment) and of attndrop's own product.
@@ -248,7 +251,7 @@ def sweep(args, names, out_path, have_torch):
     tv = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                         text=True).stdout.strip() if have_torch else "-"
     print(f"thread sweep, dropout {args.dropout}, {os.cpu_count()} CPUs, PyTorch {tv}, OpenBLAS kernels "
-          f"{blas_kernels(args.build)}; best of "
+          f"{' or '.join(blas_kernels(args.build, b) for b in BLAS_ENVS)} (each program at its best); best of "
           f"{'1' if args.quick else 'the rounds'} per cell{' (quick: not a measurement)' if args.quick else ''}")
     rows = []
     for name in names:
@@ -258,13 +261,14 @@ def sweep(args, names, out_path, have_torch):
         for n in counts:
             r = dict(config=name, threads=n, attndrop=None, heads=None, sdpa=None)
             for _ in range(rounds):
-                tps, _, vocab = run_attndrop(args.build, cfg, args.dropout, iters, threads=n)
-                r["attndrop"] = max(r["attndrop"] or 0, tps)
-                if have_torch:
-                    for v in ("heads", "sdpa"):
-                        t, _ = run_torch(args.python, cfg, args.dropout, vocab, warmup, steps, n, v)
-                        if t is not None:
-                            r[v] = max(r[v] or 0, t)
+                for blas in BLAS_ENVS:  # each program at its best of the BLAS environments
+                    tps, _, vocab = run_attndrop(args.build, cfg, args.dropout, iters, threads=n, blas=blas)
+                    r["attndrop"] = max(r["attndrop"] or 0, tps)
+                    if have_torch:
+                        for v in ("heads", "sdpa"):
+                            t, _ = run_torch(args.python, cfg, args.dropout, vocab, warmup, steps, n, v, blas)
+                            if t is not None:
+                                r[v] = max(r[v] or 0, t)
             rows.append(r)
             print(f"  {name} {n} threads: done", file=sys.stderr, flush=True)
     one = {(r["config"], k): r[k] for r in rows if r["threads"] == 1 for k in ("attndrop", "heads", "sdpa")}
@@ -322,28 +326,30 @@ def bench_sample(args, out_dir, have_torch):
         ckpt = os.path.join(tmp, "model.safetensors")
         lengths = [25, 50] if args.quick else [255, 500]
 
-        def sample_seconds(n, extra):
+        def sample_seconds(n, extra, blas=None):
             t0 = time.perf_counter()
             run([os.path.join(args.build, "attndrop"), "sample", "--ckpt", ckpt, "--max-new-tokens", str(n),
-                 "--threads", str(THREADS)] + extra)
+                 "--threads", str(THREADS)] + extra, blas_env(blas))
             return time.perf_counter() - t0
 
         # torch_sample.py times generate alone; attndrop's process start and checkpoint loading,
-        # the best of 3 runs that generate nothing, are taken off its times likewise.
-        load = min(sample_seconds(0, []) for _ in range(3))
+        # the best of 3 runs that generate nothing, are taken off its times likewise. Both
+        # programs at their best of the BLAS environments.
+        load = min(sample_seconds(0, [], b) for _ in range(3) for b in BLAS_ENVS)
         res = []
         for n in lengths:
             times = {}
             for label, extra in (("cached", []), ("no cache", ["--no-cache"])):
-                times[label] = sample_seconds(n, extra) - load
+                times[label] = min(sample_seconds(n, extra, b) for b in BLAS_ENVS) - load
             t_best = t_thr = None
             if have_torch:
                 for thr in (1, 2):
-                    out, _ = run([args.python, os.path.join(HERE, "torch_sample.py"), ckpt,
-                                  "--max-new-tokens", str(n), "--threads", str(thr)])
-                    sec = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])["seconds"]
-                    if t_best is None or sec < t_best:
-                        t_best, t_thr = sec, thr
+                    for blas in BLAS_ENVS:
+                        out, _ = run([args.python, os.path.join(HERE, "torch_sample.py"), ckpt,
+                                      "--max-new-tokens", str(n), "--threads", str(thr)], blas_env(blas))
+                        sec = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])["seconds"]
+                        if t_best is None or sec < t_best:
+                            t_best, t_thr = sec, thr
             res.append((n, times["cached"], times["no cache"], t_best, t_thr))
     path = os.path.join(out_dir, "bench_sample.csv")
     with open(path, "w", newline="") as f:

@@ -36,6 +36,7 @@
 #define SUB_K 512     /* reduction length per call in dw */
 #endif
 #define DW_STRIP AD_MATMUL_SCRATCH_ROWS /* output features per dw piece: the scratch rows per thread */
+#define AD_MATMUL_MIN_ROWS 64 /* rows from which the forward transposes the weight */
 
 /* Rows per piece of an N-row product: about N/16, a multiple of 16 in 64..512 (as kernels.inc). */
 static int piece_rows(int N) {
@@ -57,7 +58,8 @@ void ad_gemm_nn_f(float *c,                       // c (M,N), row stride ldc
     libxsmm_blasint lb = ldb, la = lda, lc = ldc;
     float alpha = 1.0f, beta = acc ? 1.0f : 0.0f;
     int flags = acc ? LIBXSMM_GEMM_FLAG_NONE : LIBXSMM_GEMM_FLAG_BETA_0;
-    libxsmm_smmfunction f = libxsmm_smmdispatch(N, M, K, &lb, &la, &lc, &alpha, &beta, &flags, NULL);
+    int prefetch = LIBXSMM_GEMM_PREFETCH_NONE; /* the kernel is called with its three operands only */
+    libxsmm_smmfunction f = libxsmm_smmdispatch(N, M, K, &lb, &la, &lc, &alpha, &beta, &flags, &prefetch);
     if (f) {
         f(b, a, c);
         return;
@@ -83,8 +85,9 @@ static void transpose(float *dst, int ldd, const float *src, int lds, int r0, in
                     dst[(size_t)(jj - c0) * ldd + (ii - r0)] = src[(size_t)ii * lds + jj];
 }
 
-/* out = inp @ w^T + bias (nn.Linear); bias may be NULL. wt NULL: the row
- * blocks are cblas_sgemm calls on w as it is, with no scratch. */
+/* out = inp @ w^T + bias (nn.Linear); bias may be NULL. wt NULL, or fewer
+ * than AD_MATMUL_MIN_ROWS rows: the row blocks are cblas_sgemm calls on w as
+ * it is, with no scratch. */
 void ad_k_matmul_fwd_f(float *out,                  // out (N,OC)
                        float *wt,                   // wt (C,OC) scratch: w transposed, or NULL
                        const float *inp,            // inp (N,C)
@@ -92,6 +95,8 @@ void ad_k_matmul_fwd_f(float *out,                  // out (N,OC)
                        const float *bias,           // bias (OC) or NULL
                        int N, int C, int OC) {
     int R = piece_rows(N), np = (N + R - 1) / R, tb = (OC + 31) / 32;
+    /* a few rows (the KV-cache step's one) do not pay for transposing the whole weight */
+    if (N < AD_MATMUL_MIN_ROWS) wt = NULL;
 #pragma omp parallel
     {
         if (wt) {
@@ -131,7 +136,7 @@ void ad_k_matmul_bwd_f(float *dinp,                 // dinp (N,C)
                        int N, int C, int OC, int n_scratch) {
     int R = piece_rows(N), nr = (N + R - 1) / R, ns = (OC + DW_STRIP - 1) / DW_STRIP;
     int nb = dbias ? (OC + 15) / 16 : 0;
-    int own = scratch && n_scratch > 0;
+    int own = scratch && n_scratch > 0 && N > 0;
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();

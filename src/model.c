@@ -47,7 +47,7 @@ struct ad_model {
      * FFN's hidden gradient) and dqkv, which are never needed together. */
     float *x0, *lnbuf, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // (B,T,C) (B,T,C) = lnbuf ...
     float *dres, *dtmp, *dln, *d4, *dqkv;  // (B,T,C) x3, (B,T,4C), (B,T,3C) in d4
-    float *attn_scratch;              /* (n_scratch,3,T,T): per-thread attention rows */
+    float *attn_scratch;              /* (n_scratch,AD_ATT_SCRATCH(T,hs)): per-thread attention scratch */
     float *gemm_scratch;              /* a weight transposed, or (n_scratch,128,B*T) in the backward */
     float *kv_cache;                  /* (L,T,2C) keys | values of batch row 0: inference models only */
     int kv_len;                       /* positions 0..kv_len-1 of kv_cache hold the last sequence's */

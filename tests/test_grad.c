@@ -106,6 +106,9 @@ static void float_matmul(int n, int c, int oc) {
     ad_k_matmul_fwd_d(ro, xi, xw, xb, n, c, oc);
     ad_k_matmul_bwd_d(rdi, rdw, rdb, xg, xi, xw, n, c, oc);
     /* v = 0: scratch, 1 thread; 1: scratch, 3 threads; 2: no scratch (BLAS with transposed operands) */
+#ifdef _OPENMP
+    int threads = omp_get_max_threads();
+#endif
     for (int v = 0; v < 3; v++) {
 #ifdef _OPENMP
         omp_set_num_threads(v == 1 ? 3 : 1);
@@ -114,7 +117,7 @@ static void float_matmul(int n, int c, int oc) {
         ad_k_matmul_bwd_f(di[v], dw[v], db[v], v < 2 ? scr : NULL, fg, fi, fw, n, c, oc, v < 2 ? 3 : 0);
     }
 #ifdef _OPENMP
-    omp_set_num_threads(1);
+    omp_set_num_threads(threads);
 #endif
     const struct { const char *name; float **f; const double *r; size_t len; double scale; } arr[] = {
         {"out", out, ro, no, sqrt((double)c)}, {"dinp", di, rdi, ni, sqrt((double)oc)},
