@@ -17,5 +17,9 @@
 #define AD_OWN_MATMUL /* src/matmul.c */
 #include "kernels.inc"
 
+void ad_transpose_f(float *dst, int ldd, const float *src, int lds, int rows, int cols) {
+    transpose_f(dst, ldd, src, lds, rows, cols, 1.0f);
+}
+
 /* The attention softmax's exp, for the tests of its accuracy. */
 float ad_softmax_expf(float x) { return softmax_exp_f(x); }

@@ -17,6 +17,15 @@ void ad_k_matmul_fwd_f(float *out, float *wt, const float *inp, const float *w, 
                        int OC);
 void ad_k_matmul_bwd_f(float *dinp, float *dw, float *dbias, float *scratch, const float *dout, const float *inp,
                        const float *w, int N, int C, int OC, int n_scratch);
+/* Rows per piece of an N-row product (kernels.inc, matmul.c): about N/16, a
+ * multiple of 16 in 64..512, fixed by N alone so that every thread count
+ * computes the same pieces. */
+static inline int ad_gemm_rows(int N) {
+    int r = (N / 16 + 15) / 16 * 16;
+    return r < 64 ? 64 : r > 512 ? 512 : r;
+}
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (kernels.inc's transpose, float). */
+void ad_transpose_f(float *dst, int ldd, const float *src, int lds, int rows, int cols);
 /* Floats of the bwd scratch per thread, per row of the product. */
 #define AD_MATMUL_SCRATCH_ROWS 128
 /* c (M,N) = a (M,K) b (K,N), or c += a b where acc: row-major, one thread; libxsmm or BLAS (matmul.c). */

@@ -27,21 +27,28 @@
 #define AD_PHILOX_W0 0x9E3779B9u
 #define AD_PHILOX_W1 0xBB67AE85u
 
+/* Philox4x32-10's ten rounds on the uint32_t lvalues c0..c3 under key
+ * k0, k1 (both advanced). A macro, not a function: philox.c's lane loop
+ * expands it in place, where a call stops the compiler vectorising the loop
+ * (residual dropout 2.7x slower). */
+#define AD_PHILOX_ROUNDS(c0, c1, c2, c3, k0, k1)                \
+    for (int round_ = 0; round_ < 10; round_++) {               \
+        uint64_t p0_ = (uint64_t)AD_PHILOX_M0 * (c0);           \
+        uint64_t p1_ = (uint64_t)AD_PHILOX_M1 * (c2);           \
+        uint32_t n0_ = (uint32_t)(p1_ >> 32) ^ (c1) ^ (k0);     \
+        uint32_t n2_ = (uint32_t)(p0_ >> 32) ^ (c3) ^ (k1);     \
+        (c1) = (uint32_t)p1_;                                   \
+        (c3) = (uint32_t)p0_;                                   \
+        (c0) = n0_;                                             \
+        (c2) = n2_;                                             \
+        (k0) += AD_PHILOX_W0;                                   \
+        (k1) += AD_PHILOX_W1;                                   \
+    }
+
 /* Philox4x32-10 of counter (c0..c3) under key (k0, k1). */
 AD_HD void ad_philox_hd(uint32_t out[4], uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
                         uint32_t k1) {
-    for (int round = 0; round < 10; round++) {
-        uint64_t p0 = (uint64_t)AD_PHILOX_M0 * c0;
-        uint64_t p1 = (uint64_t)AD_PHILOX_M1 * c2;
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        c1 = (uint32_t)p1;
-        c3 = (uint32_t)p0;
-        c0 = n0;
-        c2 = n2;
-        k0 += AD_PHILOX_W0;
-        k1 += AD_PHILOX_W1;
-    }
+    AD_PHILOX_ROUNDS(c0, c1, c2, c3, k0, k1)
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
 

@@ -3,7 +3,7 @@
  * Each product is cut into pieces fixed by its shape alone, each piece one
  * thread's work, so that every thread count computes every output element by
  * the same calls, bit for bit (the double kernels of kernels.inc, which the
- * gradient checks run, are cut the same way):
+ * gradient checks run, use the same row blocks, and 128 x 128 tiles of dw):
  * - forward: row blocks of out = inp w^T, after w is transposed once per call;
  * - backward: row blocks of dinp = dout w; strips of 128 output features of
  *   dw = dout^T inp, each summing all N rows after its 128 columns of dout are
@@ -15,7 +15,9 @@
  * 250-275 GFLOP/s on one core of the development machine, where OpenBLAS
  * 0.3.21 ran 110-125 with the AVX2 kernels that machine's environment selects
  * and 180-215 with its AVX-512 ones (docs/performance.md). Without libxsmm, or
- * where it has no kernel for a shape, cblas_sgemm computes the sub-block. */
+ * where it has no kernel for a shape, cblas_sgemm computes the sub-block.
+ * libxsmm generates (and allocates for) each shape's kernel on its first call,
+ * so in the first training step; later steps find it in its registry. */
 #include "kernels.h"
 #include <cblas.h>
 #include <stddef.h>
@@ -26,23 +28,11 @@
 #include <omp.h>
 #endif
 
-#ifndef SUB_ROWS
 #define SUB_ROWS 64   /* rows of a sub-block */
-#endif
-#ifndef SUB_COLS
 #define SUB_COLS 128  /* columns of a sub-block */
-#endif
-#ifndef SUB_K
 #define SUB_K 512     /* reduction length per call in dw */
-#endif
 #define DW_STRIP AD_MATMUL_SCRATCH_ROWS /* output features per dw piece: the scratch rows per thread */
 #define AD_MATMUL_MIN_ROWS 64 /* rows from which the forward transposes the weight */
-
-/* Rows per piece of an N-row product: about N/16, a multiple of 16 in 64..512 (as kernels.inc). */
-static int piece_rows(int N) {
-    int r = (N / 16 + 15) / 16 * 16;
-    return r < 64 ? 64 : r > 512 ? 512 : r;
-}
 
 static int min_i(int a, int b) { return a < b ? a : b; }
 
@@ -76,15 +66,6 @@ static void gemm_blocks(float *c, const float *a, const float *b, int M, int N, 
                     min_i(SUB_COLS, N - j), K, lda, ldb, ldc, 0);
 }
 
-/* dst (cols, rows) = src (rows, cols)^T for rows r0..r1 and columns c0..c1 of src; 32 x 32 blocks. */
-static void transpose(float *dst, int ldd, const float *src, int lds, int r0, int r1, int c0, int c1) {
-    for (int i = r0; i < r1; i += 32)
-        for (int j = c0; j < c1; j += 32)
-            for (int jj = j; jj < min_i(j + 32, c1); jj++)
-                for (int ii = i; ii < min_i(i + 32, r1); ii++)
-                    dst[(size_t)(jj - c0) * ldd + (ii - r0)] = src[(size_t)ii * lds + jj];
-}
-
 /* out = inp @ w^T + bias (nn.Linear); bias may be NULL. wt NULL, or fewer
  * than AD_MATMUL_MIN_ROWS rows: the row blocks are cblas_sgemm calls on w as
  * it is, with no scratch. */
@@ -94,7 +75,7 @@ void ad_k_matmul_fwd_f(float *out,                  // out (N,OC)
                        const float *w,              // w (OC,C)
                        const float *bias,           // bias (OC) or NULL
                        int N, int C, int OC) {
-    int R = piece_rows(N), np = (N + R - 1) / R, tb = (OC + 31) / 32;
+    int R = ad_gemm_rows(N), np = (N + R - 1) / R, tb = (OC + 31) / 32;
     /* a few rows (the KV-cache step's one) do not pay for transposing the whole weight */
     if (N < AD_MATMUL_MIN_ROWS) wt = NULL;
 #pragma omp parallel
@@ -102,7 +83,7 @@ void ad_k_matmul_fwd_f(float *out,                  // out (N,OC)
         if (wt) {
 #pragma omp for schedule(static)
             for (int t = 0; t < tb; t++) /* w rows 32t.. become wt columns */
-                transpose(wt + t * 32, OC, w, C, t * 32, min_i(t * 32 + 32, OC), 0, C);
+                ad_transpose_f(wt + t * 32, OC, w + (size_t)t * 32 * C, C, min_i(32, OC - t * 32), C);
         }
 #pragma omp for schedule(dynamic)
         for (int t = 0; t < np; t++) {
@@ -134,7 +115,7 @@ void ad_k_matmul_bwd_f(float *dinp,                 // dinp (N,C)
                        const float *inp,            // inp (N,C)
                        const float *w,              // w (OC,C)
                        int N, int C, int OC, int n_scratch) {
-    int R = piece_rows(N), nr = (N + R - 1) / R, ns = (OC + DW_STRIP - 1) / DW_STRIP;
+    int R = ad_gemm_rows(N), nr = (N + R - 1) / R, ns = (OC + DW_STRIP - 1) / DW_STRIP;
     int nb = dbias ? (OC + 15) / 16 : 0;
     int own = scratch && n_scratch > 0 && N > 0;
     int nt = 1;
@@ -157,7 +138,7 @@ void ad_k_matmul_bwd_f(float *dinp,                 // dinp (N,C)
 #else
             float *dt = scratch;
 #endif
-            transpose(dt, N, dout, OC, 0, N, o0, o1); /* dt (o1-o0, N) */
+            ad_transpose_f(dt, N, dout + o0, OC, N, o1 - o0); /* dt (o1-o0, N) */
             for (int c0 = 0; c0 < C; c0 += SUB_COLS)
                 for (int k0 = 0; k0 < N; k0 += SUB_K)
                     ad_gemm_nn_f(dw + (size_t)o0 * C + c0, dt + k0, inp + (size_t)k0 * C + c0, o1 - o0,

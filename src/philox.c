@@ -5,11 +5,6 @@
 #include <assert.h>
 #include <math.h>
 
-#define PHILOX_M0 AD_PHILOX_M0 /* mask.h: the constants and the scalar function, shared with the GPU */
-#define PHILOX_M1 AD_PHILOX_M1
-#define PHILOX_W0 AD_PHILOX_W0
-#define PHILOX_W1 AD_PHILOX_W1
-
 void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]) {
     ad_philox_hd(out, ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1]);
 }
@@ -53,9 +48,9 @@ uint32_t ad_keep_threshold(double p) {
 /* Blocks base..base+lanes-1 (lanes a compile-time constant after inlining),
  * the first m of them stored. Written lane-parallel so that the compiler
  * vectorises it: this is what mask generation spends its time in. The rounds
- * are mask.h's ad_philox_hd written out: calling it here stops the
- * vectorisation (residual dropout 2.7x slower); test_philox checks the two
- * equal for every count of blocks 1..40. */
+ * are mask.h's AD_PHILOX_ROUNDS expanded in place (calling ad_philox_hd here
+ * stops the vectorisation); test_philox checks the blocks against the scalar
+ * function for every count of blocks 1..40. */
 static inline void philox_lanes(uint32_t *out, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
                                 const uint32_t key[2], int base, int lanes, int m) {
     uint32_t x0[16], x1[16], x2[16], x3[16];
@@ -63,18 +58,7 @@ static inline void philox_lanes(uint32_t *out, uint32_t c0, uint32_t c1, uint32_
     for (int l = 0; l < lanes; l++) {
         uint32_t a0 = c0 + (uint32_t)(base + l), a1 = c1, a2 = c2, a3 = c3;
         uint32_t k0 = key[0], k1 = key[1];
-        for (int round = 0; round < 10; round++) {
-            uint64_t p0 = (uint64_t)PHILOX_M0 * a0;
-            uint64_t p1 = (uint64_t)PHILOX_M1 * a2;
-            uint32_t n0 = (uint32_t)(p1 >> 32) ^ a1 ^ k0;
-            uint32_t n2 = (uint32_t)(p0 >> 32) ^ a3 ^ k1;
-            a1 = (uint32_t)p1;
-            a3 = (uint32_t)p0;
-            a0 = n0;
-            a2 = n2;
-            k0 += PHILOX_W0;
-            k1 += PHILOX_W1;
-        }
+        AD_PHILOX_ROUNDS(a0, a1, a2, a3, k0, k1) /* mask.h: the rounds, shared with the scalar and GPU code */
         x0[l] = a0; x1[l] = a1; x2[l] = a2; x3[l] = a3;
     }
     for (int l = 0; l < m; l++) {
