@@ -134,7 +134,8 @@ int cmd_demo(int argc, char **argv) {
     ad_drop_site site = {(ad_scheme)sc, (float)p, seed, 0, 0, 1, T, bidir, 0};
     for (int i = 0; i < T; i++) {
         int n = bidir ? T : i + 1;
-        ad_drop_row(&site, 0, 0, i, sim + i * T, drop + i * T);
+        ad_error err;
+        if (ad_drop_row(&site, 0, 0, i, sim + i * T, n, drop + i * T, &err)) return cli_die_usage("demo ", "%s", err.msg);
         for (int j = n; j < T; j++) drop[i * T + j] = 0.0;
     }
     int zero[64], nzero = 0;

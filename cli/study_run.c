@@ -194,9 +194,9 @@ int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key
     /* the final per-position val loss, over the evaluation's batches, dropout off */
     size_t n_val = ds->n - ds->n_train;
     for (int e = 0; e < sp->eval_iters; e++) {
-        ad_get_batch(ds->ids + ds->n_train, n_val, B, T, seed, AD_RNG_EVAL, (uint32_t)st->max_iters,
-                     0x7fffff00u | (uint32_t)e, xb, yb);
-        if (ad_model_forward(m, xb, yb, B, T, 0, seed, 0, NULL, &err) || ad_model_position_losses(m, pl, &err)) {
+        if (ad_get_batch(ds->ids + ds->n_train, n_val, B, T, seed, AD_RNG_EVAL, (uint32_t)st->max_iters,
+                         0x7fffff00u | (uint32_t)e, xb, yb, &err) ||
+            ad_model_forward(m, xb, yb, B, T, 0, seed, 0, NULL, &err) || ad_model_position_losses(m, pl, &err)) {
             fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
             rc = EXIT_INPUT;
             goto done;

@@ -101,7 +101,8 @@ typedef enum {
 } ad_rng_purpose;
 
 /* A stream of 32-bit draws: draw i is a pure function of
- * (seed, purpose, a, b, c, i). a, b are 32-bit, c is 24-bit. */
+ * (seed, purpose, a, b, c, i). a, b are 32-bit, c is 24-bit (its higher bits
+ * are ignored), i is below 2^34 (the stream repeats beyond). */
 typedef struct {
     uint32_t key[2];
     uint32_t ctr1, ctr2, ctr3;
@@ -112,7 +113,8 @@ uint32_t ad_rng_u32(const ad_rng *r, uint64_t i);
 /* Uniform in [0,1) with 53 random bits, from draws 2i and 2i+1. */
 double ad_rng_uniform(const ad_rng *r, uint64_t i);
 /* The 32-bit threshold t such that "keep iff u32 >= t" keeps with probability
- * 1-p to within 2^-32 (p in [0,1)). */
+ * 1-p to within 2^-32, for p in [0,1). Total: p <= 0 and NaN give 0 (keep
+ * all), p >= 1 gives 2^32-1 (keep one draw in 2^32); callers validate p. */
 uint32_t ad_keep_threshold(double p);
 
 /* ------------------------------------------------------------- tokenizer */
@@ -234,7 +236,8 @@ typedef struct {
     const char *note;          /* a paragraph the report adds where it lists the scheme (NULL: none) */
 } ad_scheme_info;
 
-/* The table of schemes, indexed by ad_scheme (static storage). */
+/* The table of schemes, indexed by ad_scheme (static storage); NULL for a
+ * value outside [0, AD_SCHEME_COUNT). */
 const ad_scheme_info *ad_scheme_get(ad_scheme s);
 /* The scheme of that name, or -1. */
 int ad_scheme_lookup(const char *name);
@@ -246,7 +249,8 @@ int ad_scheme_find(unsigned group);
 int ad_scheme_list(unsigned groups, unsigned exclude, ad_scheme out[AD_SCHEME_COUNT]);
 
 typedef enum { AD_SCHEDULE_CONSTANT = 0, AD_SCHEDULE_LAYER_DECAY, AD_SCHEDULE_STEP_DECAY } ad_schedule;
-/* "constant", "layer-decay", "step-decay"; lookup returns -1 if unknown. */
+/* "constant", "layer-decay", "step-decay" ("unknown" for another value);
+ * lookup returns -1 if unknown. */
 const char *ad_schedule_name(ad_schedule s);
 int ad_schedule_lookup(const char *name);
 
@@ -263,16 +267,28 @@ typedef struct {
     int row0;             /* batch row b draws the masks of row row0 + b of the whole batch (0: unsplit) */
 } ad_drop_site;
 
+/* Largest block size (context length) a model or a site may have. */
+#define AD_MAX_BLOCK 8192
+/* AD_ERR_ARG naming the first field of s out of range: a known scheme, p in
+ * [0,1), n_head and block_size in [1, AD_MAX_BLOCK] (n_head up to 4096),
+ * layer in [0, 65535], row0 >= 0. */
+ad_status ad_drop_site_check(const ad_drop_site *s, ad_error *err);
 /* Applies the site's scheme to row i of head h of batch row b: w (n) are the
- * row's softmax weights (n = i+1, or T when bidirectional), out (n) the
- * weights after dropout. Pre-softmax schemes renormalise the survivors, which
- * is what masking their logits to -inf does. Input-level schemes (word,
- * embedding) leave attention rows as they are. */
-void ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, double *out);
+ * row's softmax weights, out (n) the weights after dropout, where n must be
+ * i+1 (or block_size when bidirectional). Pre-softmax schemes renormalise the
+ * survivors, which is what masking their logits to -inf does. Input-level
+ * schemes (word, embedding) leave attention rows as they are. AD_ERR_ARG for
+ * a bad site, b < 0, h outside [0, n_head), i outside [0, block_size), a
+ * wrong n or a NULL buffer. */
+ad_status ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, int n, double *out,
+                      ad_error *err);
 /* Input-level schemes (word, embedding): fills mult (T) with the multipliers
- * of the token embeddings of batch row b, whose ids are idx (T). Returns 0
- * (mult untouched) if the site's scheme is not one. */
-int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult);
+ * of the token embeddings of batch row b, whose ids are idx (T, each >= 0).
+ * *applied (may be NULL) is 0, mult untouched, if the site's scheme is not
+ * one, else 1. AD_ERR_ARG for a bad site, b < 0, T outside [1, block_size],
+ * a negative id or a NULL buffer. */
+ad_status ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult, int *applied,
+                        ad_error *err);
 
 /* ------------------------------------------------------ study statistics */
 
@@ -405,13 +421,15 @@ typedef struct {
     size_t offset;   /* into the flat parameter array; rows of `shape` are contiguous */
 } ad_tensor_info;
 int ad_model_num_tensors(const ad_model *m);
-/* Tensor i (0 <= i < ad_model_num_tensors); the pointer stays valid as long as m. */
+/* Tensor i (0 <= i < ad_model_num_tensors, else NULL); the pointer stays valid as long as m. */
 const ad_tensor_info *ad_model_tensor(const ad_model *m, int i);
 
 /* Forward pass over idx (B,T) ids. With targets (B,T) it computes the mean
  * cross-entropy into *loss (may be NULL otherwise). With train != 0 dropout is
  * applied, its masks drawn from (seed, step). The logits (B,T,V) are then
- * readable with ad_model_logits until the next forward. */
+ * readable with ad_model_logits until the next forward. AD_ERR_ARG for B
+ * outside [1, max_batch], T outside [1, block_size], an id outside the
+ * vocabulary or a NULL model or ids. */
 ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int B, int T,
                            int train, uint64_t seed, uint64_t step, float *loss, ad_error *err);
 /* What a training forward reports besides its loss, to a caller that asks:
@@ -440,7 +458,7 @@ int ad_model_cached(const ad_model *m);
 /* The batches this model sees are rows row0.. of a larger batch split over
  * processes: every dropout mask of its batch row b is that of row row0 + b
  * (0, the default: the batch is whole). */
-void ad_model_set_batch_offset(ad_model *m, int row0);
+ad_status ad_model_set_batch_offset(ad_model *m, int row0, ad_error *err);
 /* Total training steps, for the step-decay schedule (p falls linearly to 0). */
 void ad_model_set_total_steps(ad_model *m, long total);
 /* The attention-dropout rate of a layer at a step, after the schedule. */
@@ -450,17 +468,20 @@ float ad_model_attn_p(const ad_model *m, int layer, uint64_t step);
  * its backward): the mean over the batch rows of -log p(target). out (T). */
 ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err);
 
-/* Backward pass of the last forward (which must have had targets): sets the
- * gradients (it does not accumulate). */
-void ad_model_backward(ad_model *m);
+/* Backward pass of the last forward: sets the gradients (it does not
+ * accumulate). AD_ERR_ARG, nothing changed, for a model created without
+ * training or when no forward with targets came since the last backward. */
+ad_status ad_model_backward(ad_model *m, ad_error *err);
 
 typedef struct {
     float lr, beta1, beta2, eps, weight_decay;
 } ad_adamw;
 /* torch.optim.AdamW's defaults with gpt.py's learning rate. */
 ad_adamw ad_adamw_default(void);
-/* One AdamW step (t counts from 1) using the current gradients. */
-void ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t);
+/* One AdamW step (t counts from 1) using the current gradients. AD_ERR_ARG,
+ * nothing changed, for a model without training, t < 1, or a NULL or
+ * non-finite option (lr, eps, weight_decay >= 0; betas in [0,1)). */
+ad_status ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t, ad_error *err);
 /* The first and second moments (owned by the model; NULL without training). */
 float *ad_model_adam_m(ad_model *m);
 float *ad_model_adam_v(ad_model *m);
@@ -473,9 +494,10 @@ ad_status ad_model_check_grads(const ad_model *m, ad_error *err);
 
 /* One training batch of gpt.py's get_batch: B random windows of split data
  * (length n) of T+1 tokens; x (B,T), y (B,T). Offsets come from
- * (seed, purpose, a, b). n must exceed T. */
-void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
-                  uint32_t a, uint32_t b, int *x, int *y);
+ * (seed, purpose, a, b). AD_ERR_ARG unless B >= 1, T >= 1, n > T and the
+ * buffers are not NULL. */
+ad_status ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
+                       uint32_t a, uint32_t b, int *x, int *y, ad_error *err);
 
 /* What a training step needs besides the model. */
 typedef struct {

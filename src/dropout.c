@@ -176,7 +176,7 @@ void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep) {
     ad_scheme_def_get(d->site.scheme)->row(d, d->site.row0 + b, h, i, n, keep);
 }
 
-int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult) {
+int ad_input_mult_k(const ad_drop_site *s, int b, const int *idx, int T, float *mult) {
     const ad_scheme_def *def = ad_scheme_def_get(s->scheme);
     if (!def->input) return 0;
     if (!(s->p > 0.0f)) {
@@ -187,7 +187,56 @@ int ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mu
     return 1;
 }
 
-void ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, double *out) {
+ad_status ad_drop_site_check(const ad_drop_site *s, ad_error *err) {
+    if (!s) return ad_fail(err, AD_ERR_ARG, "no dropout site (NULL)");
+    if ((int)s->scheme < 0 || (int)s->scheme >= AD_SCHEME_COUNT)
+        return ad_fail(err, AD_ERR_ARG, "unknown scheme number %d (0 to %d)", (int)s->scheme, AD_SCHEME_COUNT - 1);
+    if (!(s->p >= 0.0f && s->p < 1.0f))
+        return ad_fail(err, AD_ERR_ARG, "dropout rate p must be in [0, 1), got %g", (double)s->p);
+    if (s->block_size < 1 || s->block_size > AD_MAX_BLOCK)
+        return ad_fail(err, AD_ERR_ARG, "block_size must be in [1, %d], got %d", AD_MAX_BLOCK, s->block_size);
+    if (s->n_head < 1 || s->n_head > 4096)
+        return ad_fail(err, AD_ERR_ARG, "n_head must be in [1, 4096], got %d", s->n_head);
+    if (s->layer < 0 || s->layer > 65535)
+        return ad_fail(err, AD_ERR_ARG, "layer must be in [0, 65535], got %d", s->layer);
+    if (s->row0 < 0) return ad_fail(err, AD_ERR_ARG, "row0 must be >= 0, got %d", s->row0);
+    return AD_OK;
+}
+
+ad_status ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, float *mult, int *applied,
+                        ad_error *err) {
+    ad_status st = ad_drop_site_check(s, err);
+    if (st) return st;
+    if (b < 0 || b > INT32_MAX - s->row0)
+        return ad_fail(err, AD_ERR_ARG, "batch row %d (with row0 %d) is out of range", b, s->row0);
+    if (T < 1 || T > s->block_size)
+        return ad_fail(err, AD_ERR_ARG, "T must be in [1, block_size=%d], got %d", s->block_size, T);
+    if (!idx || !mult) return ad_fail(err, AD_ERR_ARG, "ids or multipliers are NULL");
+    for (int t = 0; t < T; t++)
+        if (idx[t] < 0) return ad_fail(err, AD_ERR_ARG, "token id %d at position %d is negative", idx[t], t);
+    int a = ad_input_mult_k(s, b, idx, T, mult);
+    if (applied) *applied = a;
+    return AD_OK;
+}
+
+ad_status ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, int n, double *out,
+                      ad_error *err) {
+    ad_status st = ad_drop_site_check(s, err);
+    if (st) return st;
+    if (b < 0 || b > INT32_MAX - s->row0)
+        return ad_fail(err, AD_ERR_ARG, "batch row %d (with row0 %d) is out of range", b, s->row0);
+    if (h < 0 || h >= s->n_head) return ad_fail(err, AD_ERR_ARG, "head %d is outside [0, n_head=%d)", h, s->n_head);
+    if (i < 0 || i >= s->block_size)
+        return ad_fail(err, AD_ERR_ARG, "row %d is outside [0, block_size=%d)", i, s->block_size);
+    if (n != row_len(s, i))
+        return ad_fail(err, AD_ERR_ARG, "row %d of a %s attention has %d weights, got %d", i,
+                       s->bidirectional ? "bidirectional" : "causal", row_len(s, i), n);
+    if (!w || !out) return ad_fail(err, AD_ERR_ARG, "weights or output are NULL");
+    ad_drop_row_k(s, b, h, i, w, out);
+    return AD_OK;
+}
+
+void ad_drop_row_k(const ad_drop_site *s, int b, int h, int i, const double *w, double *out) {
     ad_attn_drop d = ad_attn_drop_make(s);
     int n = row_len(s, i);
     float m[n];

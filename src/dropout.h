@@ -76,6 +76,11 @@ void ad_row_head(const ad_attn_drop *d, int b, int h, int i, int n, float *mult)
 void ad_row_renorm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep);
 void ad_row_dropkey(const ad_attn_drop *d, int b, int h, int i, int n, float *keep);
 void ad_row_fcm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep);
+/* ad_drop_row and ad_input_mult (attndrop.h) for the library's own callers,
+ * whose sites are valid by construction: nothing is checked. ad_input_mult_k
+ * returns whether the scheme is input-level. */
+void ad_drop_row_k(const ad_drop_site *s, int b, int h, int i, const double *w, double *out);
+int ad_input_mult_k(const ad_drop_site *s, int b, const int *idx, int T, float *mult);
 void ad_input_word(const ad_drop_site *s, int b, const int *idx, int T, float *mult);
 void ad_input_embedding(const ad_drop_site *s, int b, const int *idx, int T, float *mult);
 

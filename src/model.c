@@ -81,7 +81,7 @@ ad_config ad_config_default(void) {
     return c;
 }
 
-#define AD_MAX_BLOCK 8192
+
 #define AD_MAX_DIM 65536
 
 ad_status ad_config_check(const ad_config *c, ad_error *err) {
@@ -395,13 +395,17 @@ float *ad_model_adam_m(ad_model *m) { return m->adam_m; }
 float *ad_model_adam_v(ad_model *m) { return m->adam_v; }
 int ad_model_num_tensors(const ad_model *m) { return m->n_tensors; }
 const ad_tensor_info *ad_model_tensor(const ad_model *m, int i) {
-    assert(i >= 0 && i < m->n_tensors);
-    return &m->tensors[i];
+    return m && i >= 0 && i < m->n_tensors ? &m->tensors[i] : NULL;
 }
 const float *ad_model_logits(const ad_model *m) { return m->logits; }
 
 void ad_model_set_total_steps(ad_model *m, long total) { m->total_steps = total; }
-void ad_model_set_batch_offset(ad_model *m, int row0) { m->row0 = row0; }
+ad_status ad_model_set_batch_offset(ad_model *m, int row0, ad_error *err) {
+    if (!m) return ad_fail(err, AD_ERR_ARG, "batch offset: the model is NULL");
+    if (row0 < 0) return ad_fail(err, AD_ERR_ARG, "the batch offset row0 must be >= 0, got %d", row0);
+    m->row0 = row0;
+    return AD_OK;
+}
 
 float ad_model_attn_p(const ad_model *m, int layer, uint64_t step) {
     const ad_config *c = &m->cfg;
@@ -733,8 +737,12 @@ ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int 
 
 ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targets, int B, int T, int train,
                                     uint64_t seed, uint64_t step, float *loss, const ad_observer *obs, ad_error *err) {
+    if (!m || !idx) return ad_fail(err, AD_ERR_ARG, "forward: the model or the ids are NULL");
     const ad_config *c = &m->cfg;
-    assert(B >= 1 && B <= m->max_batch && T >= 1 && T <= c->block_size);
+    if (B < 1 || B > m->max_batch)
+        return ad_fail(err, AD_ERR_ARG, "batch size B must be in [1, %d] (the model's batch), got %d", m->max_batch, B);
+    if (T < 1 || T > c->block_size)
+        return ad_fail(err, AD_ERR_ARG, "sequence length T must be in [1, block_size=%d], got %d", c->block_size, T);
     int C = c->n_embd, V = c->vocab_size, L = c->n_layer;
     size_t BT = (size_t)B * T;
     for (size_t i = 0; i < BT; i++) {
@@ -761,7 +769,7 @@ ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targ
     m->tok_active = 0;
     if (in_site.p > 0.0f)
         for (int b = 0; b < B; b++)
-            m->tok_active |= ad_input_mult(&in_site, b, idx + (size_t)b * T, T, m->tok_mult + (size_t)b * T);
+            m->tok_active |= ad_input_mult_k(&in_site, b, idx + (size_t)b * T, T, m->tok_mult + (size_t)b * T);
 #ifdef AD_CUDA
     if (ON_GPU(m)) { /* the batch's ids (and targets, and word dropout's multipliers) go to the GPU */
         GPU(m, ad_cuda_upload(m->gpu->idx, idx, BT * sizeof(int), &e_));
@@ -792,8 +800,11 @@ ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targ
     return AD_OK;
 }
 
-void ad_model_backward(ad_model *m) {
-    assert(m->training && m->last_has_targets);
+ad_status ad_model_backward(ad_model *m, ad_error *err) {
+    if (!m) return ad_fail(err, AD_ERR_ARG, "backward: the model is NULL");
+    if (!m->training) return ad_fail(err, AD_ERR_ARG, "backward needs a model created for training");
+    if (!m->last_has_targets || !m->probs_valid)
+        return ad_fail(err, AD_ERR_ARG, "backward needs a forward with targets since the last backward");
     const ad_config *c = &m->cfg;
     int B = m->last_B, T = m->last_T, C = c->n_embd, V = c->vocab_size, H = c->n_head, L = c->n_layer;
     int BT = B * T;
@@ -833,6 +844,7 @@ void ad_model_backward(ad_model *m) {
     k_zero(m, g + m->off_wte, (size_t)V * C);
     k_zero(m, g + m->off_wpe, (size_t)c->block_size * C);
     k_encoder_bwd(m, g + m->off_wte, g + m->off_wpe, m->dres, m->tok_active ? m->tok_mult : NULL, B, T, C);
+    return AD_OK;
 }
 
 ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err) {
@@ -859,8 +871,16 @@ ad_adamw ad_adamw_default(void) {
 }
 
 /* torch.optim.AdamW (decoupled weight decay, bias-corrected moments). */
-void ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t) {
-    assert(m->training && t >= 1);
+ad_status ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t, ad_error *err) {
+    if (!m || !opt) return ad_fail(err, AD_ERR_ARG, "AdamW: the model or the options are NULL");
+    if (!m->training) return ad_fail(err, AD_ERR_ARG, "AdamW needs a model created for training");
+    if (t < 1) return ad_fail(err, AD_ERR_ARG, "AdamW's step count t starts at 1, got %ld", t);
+    if (!(isfinite(opt->lr) && opt->lr >= 0.0f && isfinite(opt->eps) && opt->eps >= 0.0f &&
+          isfinite(opt->weight_decay) && opt->weight_decay >= 0.0f && opt->beta1 >= 0.0f && opt->beta1 < 1.0f &&
+          opt->beta2 >= 0.0f && opt->beta2 < 1.0f))
+        return ad_fail(err, AD_ERR_ARG, "AdamW options out of range: lr %g, betas %g %g, eps %g, weight decay %g",
+                       (double)opt->lr, (double)opt->beta1, (double)opt->beta2, (double)opt->eps,
+                       (double)opt->weight_decay);
     double bc1 = 1.0 - pow((double)opt->beta1, (double)t);
     double bc2 = 1.0 - pow((double)opt->beta2, (double)t);
     float step_size = (float)((double)opt->lr / bc1);
@@ -872,11 +892,12 @@ void ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t) {
 #ifdef AD_CUDA
     if (ON_GPU(m)) {
         GPU(m, ad_cuda_adamw(dev(m, p), dev(m, g), dev(m, mm), dev(m, vv), n, &k, &e_));
-        return;
+        return gpu_report(m, err);
     }
 #endif
 #pragma omp parallel for
     for (size_t i = 0; i < n; i++) ad_adamw_update_hd(&p[i], &mm[i], &vv[i], g[i], &k);
+    return AD_OK;
 }
 
 ad_status ad_model_check_grads(const ad_model *m, ad_error *err) {
@@ -901,6 +922,7 @@ ad_status ad_model_check_grads(const ad_model *m, ad_error *err) {
 }
 
 ad_status ad_model_step(ad_model *m, int token, ad_error *err) {
+    if (!m) return ad_fail(err, AD_ERR_ARG, "step: the model is NULL");
     const ad_config *c = &m->cfg;
     int C = c->n_embd, V = c->vocab_size, L = c->n_layer, pos = m->kv_len;
     if (!m->kv_cache) return ad_fail(err, AD_ERR_ARG, "a training model has no KV cache");

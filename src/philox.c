@@ -2,7 +2,6 @@
  * that every random draw of attndrop comes from. */
 #include "internal.h"
 #include "mask.h"
-#include <assert.h>
 #include <math.h>
 
 void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]) {
@@ -10,8 +9,8 @@ void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]
 }
 
 ad_rng ad_rng_stream(uint64_t seed, ad_rng_purpose purpose, uint32_t a, uint32_t b, uint32_t c) {
-    assert(c < (1u << 24));
     ad_rng r;
+    c &= (1u << 24) - 1; /* the purpose takes the top byte */
     r.key[0] = (uint32_t)seed;
     r.key[1] = (uint32_t)(seed >> 32);
     r.ctr1 = a;
@@ -21,7 +20,6 @@ ad_rng ad_rng_stream(uint64_t seed, ad_rng_purpose purpose, uint32_t a, uint32_t
 }
 
 uint32_t ad_rng_u32(const ad_rng *r, uint64_t i) {
-    assert(i < ((uint64_t)1 << 34));
     uint32_t ctr[4] = {(uint32_t)(i >> 2), r->ctr1, r->ctr2, r->ctr3};
     uint32_t out[4];
     ad_philox4x32(out, ctr, r->key);
@@ -41,7 +39,8 @@ double ad_rng_normal(const ad_rng *r, uint64_t i) {
 }
 
 uint32_t ad_keep_threshold(double p) {
-    assert(p >= 0.0 && p < 1.0);
+    if (!(p > 0.0)) return 0; /* NaN too */
+    if (p >= 1.0) return UINT32_MAX;
     return (uint32_t)floor(p * 4294967296.0);
 }
 

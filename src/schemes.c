@@ -72,7 +72,9 @@ const ad_scheme_def *ad_scheme_def_get(ad_scheme s) {
     return &schemes[s];
 }
 
-const ad_scheme_info *ad_scheme_get(ad_scheme s) { return &ad_scheme_def_get(s)->info; }
+const ad_scheme_info *ad_scheme_get(ad_scheme s) {
+    return (int)s >= 0 && (int)s < AD_SCHEME_COUNT ? &schemes[s].info : NULL;
+}
 
 int ad_scheme_lookup(const char *name) {
     for (int s = 0; s < AD_SCHEME_COUNT; s++)
@@ -105,8 +107,7 @@ int ad_scheme_list(unsigned groups, unsigned exclude, ad_scheme out[AD_SCHEME_CO
 static const char *schedule_names[3] = {"constant", "layer-decay", "step-decay"};
 
 const char *ad_schedule_name(ad_schedule s) {
-    assert(s >= 0 && s < 3);
-    return schedule_names[s];
+    return (int)s >= 0 && (int)s < 3 ? schedule_names[s] : "unknown";
 }
 
 int ad_schedule_lookup(const char *name) {

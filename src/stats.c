@@ -150,7 +150,7 @@ ad_status ad_stats_compute(ad_stats *st, const ad_stats_opts *o, ad_error *err) 
                     sq += w[j] * w[j];
                     if (j != i) sqoff += w[j] * w[j];
                 }
-                ad_drop_row(&site, 0, h, i, w, out);
+                ad_drop_row_k(&site, 0, h, i, w, out);
                 double sum = 0.0;
                 int zero = 1;
                 for (int j = 0; j < n; j++) {

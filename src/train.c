@@ -1,13 +1,15 @@
 /* train.c - gpt.py's training loop in parts: get_batch, one training step
  * and estimate_loss. */
 #include "internal.h"
-#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 
-void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
-                  uint32_t a, uint32_t b, int *x, int *y) {
-    assert(n > (size_t)T);
+ad_status ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng_purpose purpose,
+                       uint32_t a, uint32_t b, int *x, int *y, ad_error *err) {
+    if (!data || !x || !y) return ad_fail(err, AD_ERR_ARG, "get_batch: a buffer is NULL");
+    if (B < 1 || T < 1) return ad_fail(err, AD_ERR_ARG, "get_batch: B and T must be >= 1, got %d and %d", B, T);
+    if (n <= (size_t)T)
+        return ad_fail(err, AD_ERR_DATA, "a split needs more than block_size=%d tokens, has %zu", T, n);
     ad_rng r = ad_rng_stream(seed, purpose, a, b, 0);
     uint64_t range = (uint64_t)(n - (size_t)T); /* torch.randint(len(data) - block_size) */
     for (int row = 0; row < B; row++) {
@@ -18,6 +20,7 @@ void ad_get_batch(const int *data, size_t n, int B, int T, uint64_t seed, ad_rng
             y[(size_t)row * T + t] = data[off + t + 1];
         }
     }
+    return AD_OK;
 }
 
 ad_status ad_estimate_loss(ad_model *m, const ad_dataset *d, int B, int eval_iters, uint64_t seed,
@@ -33,10 +36,11 @@ ad_status ad_estimate_loss(ad_model *m, const ad_dataset *d, int B, int eval_ite
         size_t n = split == 0 ? d->n_train : n_val;
         double sum = 0.0;
         for (int k = 0; k < eval_iters; k++) {
-            ad_get_batch(data, n, B, T, seed, AD_RNG_EVAL, (uint32_t)eval_index,
-                         ((uint32_t)split << 24) | (uint32_t)k, xbuf, ybuf);
+            ad_status s = ad_get_batch(data, n, B, T, seed, AD_RNG_EVAL, (uint32_t)eval_index,
+                                       ((uint32_t)split << 24) | (uint32_t)k, xbuf, ybuf, err);
+            if (s) return s;
             float loss;
-            ad_status s = ad_model_forward(m, xbuf, ybuf, B, T, 0, seed, 0, &loss, err);
+            s = ad_model_forward(m, xbuf, ybuf, B, T, 0, seed, 0, &loss, err);
             if (s) return s;
             sum += loss;
         }
@@ -48,7 +52,11 @@ ad_status ad_estimate_loss(ad_model *m, const ad_dataset *d, int B, int eval_ite
 
 ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbuf, int *ybuf, float *loss,
                         ad_error *err) {
+    if (!m || !o || !o->data || !xbuf || !ybuf)
+        return ad_fail(err, AD_ERR_ARG, "train step: the model, the options, the data or a batch buffer is NULL");
+    if (step < 0 || step > UINT32_MAX) return ad_fail(err, AD_ERR_ARG, "train step: step %ld is out of range", step);
     int B = o->batch_size, T = ad_model_config(m)->block_size, rows = o->rows > 0 ? o->rows : B, row0 = o->row0;
+    if (B < 1) return ad_fail(err, AD_ERR_ARG, "train step: the batch size must be >= 1, got %d", B);
     if (o->n <= (size_t)T)
         return ad_fail(err, AD_ERR_DATA, "the training split needs more than block_size=%d tokens, has %zu", T, o->n);
     if (row0 < 0 || rows < 1 || row0 + rows > B)
@@ -56,12 +64,14 @@ ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbu
     if (ad_model_device(m) != AD_DEVICE_CPU && (rows != B || o->reduce)) /* both act on the host's gradients */
         return ad_fail(err, AD_ERR_DEVICE, "a batch split over processes trains on the CPU only, not on the GPU yet");
     float l = 0.0f;
-    ad_get_batch(o->data, o->n, B, T, o->seed, AD_RNG_BATCH, (uint32_t)step, 0, xbuf, ybuf);
-    ad_model_set_batch_offset(m, row0);
-    ad_status s = ad_model_forward_observed(m, xbuf + (size_t)row0 * T, ybuf + (size_t)row0 * T, rows, T, 1, o->seed,
+    ad_status s = ad_get_batch(o->data, o->n, B, T, o->seed, AD_RNG_BATCH, (uint32_t)step, 0, xbuf, ybuf, err);
+    if (!s) s = ad_model_set_batch_offset(m, row0, err);
+    if (s) return s;
+    s = ad_model_forward_observed(m, xbuf + (size_t)row0 * T, ybuf + (size_t)row0 * T, rows, T, 1, o->seed,
                                             (uint64_t)step, &l, o->observer, err);
     if (s && s != AD_ERR_NUMERIC) return s; /* a bad argument: nothing was computed */
-    ad_model_backward(m); /* after a NaN loss too, so that every process reaches the reduction */
+    ad_status sb = ad_model_backward(m, err); /* after a NaN loss too, so that every process reaches the reduction */
+    if (sb) return sb;
     if (rows != B) { /* this process's share of the batch's mean */
         float w = (float)rows / (float)B, *g = ad_model_grads(m);
         size_t n = ad_model_num_params(m);
@@ -73,6 +83,5 @@ ad_status ad_train_step(ad_model *m, const ad_train_opts *o, long step, int *xbu
     if (!isfinite(l)) return ad_fail(err, AD_ERR_NUMERIC, "the loss is %g", (double)l);
     if ((s = ad_model_check_grads(m, err))) return s;
     if (o->before_update && (s = o->before_update(o->ctx, step, err))) return s;
-    ad_model_adamw_step(m, &o->opt, step + 1);
-    return AD_OK;
+    return ad_model_adamw_step(m, &o->opt, step + 1, err);
 }

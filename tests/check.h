@@ -3,10 +3,12 @@
 #ifndef AD_CHECK_H
 #define AD_CHECK_H
 
+#include "attndrop.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-static int check_pass, check_fail;
+static int check_pass __attribute__((unused)), check_fail __attribute__((unused));
 
 #define CHECK(cond, ...)                                                \
     do {                                                                \
@@ -18,6 +20,17 @@ static int check_pass, check_fail;
             fprintf(stderr, __VA_ARGS__);                               \
             fputc('\n', stderr);                                        \
         }                                                               \
+    } while (0)
+
+/* A call a test depends on (its status and &must_err as its error): a failure
+ * ends the program with its message, so nothing after it passes by accident. */
+static ad_error must_err __attribute__((unused));
+#define MUST(call)                                                                          \
+    do {                                                                                    \
+        if ((call) != AD_OK) {                                                              \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, must_err.msg); \
+            exit(1);                                                                        \
+        }                                                                                   \
     } while (0)
 
 static inline int check_done(const char *name) {

@@ -5,6 +5,7 @@
  * gpt.py's model on these and adds PyTorch's results. */
 #include "attndrop.h"
 #include "dropout.h"
+#include "check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ int main(int argc, char **argv) {
     float *mult = malloc((size_t)T * sizeof *mult);
     float *q = buf;
     for (int s = 0; s < STEPS; s++) {
-        ad_get_batch(data, n, B, T, seed, AD_RNG_BATCH, (uint32_t)s, 0, x, y);
+        MUST(ad_get_batch(data, n, B, T, seed, AD_RNG_BATCH, (uint32_t)s, 0, x, y, &must_err));
         int64_t sh2[2] = {B, T};
         snprintf(name, sizeof name, "step%d.x", s);
         for (int i = 0; i < B * T; i++) q[i] = (float)x[i];
@@ -74,7 +75,7 @@ int main(int argc, char **argv) {
         q += B * T;
         if (si->where == AD_WHERE_INPUT) {
             ad_drop_site site = {c.scheme, c.attn_dropout, seed, (uint32_t)s, 0, H, T, 0, 0};
-            for (int b = 0; b < B; b++) ad_input_mult(&site, b, x + b * T, T, q + b * T);
+            for (int b = 0; b < B; b++) MUST(ad_input_mult(&site, b, x + b * T, T, q + b * T, NULL, &must_err));
             snprintf(name, sizeof name, "step%d.tok", s);
             ad_st_writer_add(w, name, q, 2, sh2, NULL);
             q += B * T;

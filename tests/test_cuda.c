@@ -62,14 +62,14 @@ static void model_parity(void) {
         int ok = 1;
         for (int st = 0; st < steps && ok; st++) {
             float lc = NAN, lg = NAN;
-            ad_get_batch(data, n, B, T, 5, AD_RNG_BATCH, (uint32_t)st, 0, x, y);
+            MUST(ad_get_batch(data, n, B, T, 5, AD_RNG_BATCH, (uint32_t)st, 0, x, y, &must_err));
             ok &= ad_model_forward(cpu, x, y, B, T, 1, 5, (uint64_t)st, &lc, &err) == AD_OK;
             ok &= ad_model_forward(gpu, x, y, B, T, 1, 5, (uint64_t)st, &lg, &err) == AD_OK;
-            ad_model_backward(cpu);
-            ad_model_backward(gpu);
+            MUST(ad_model_backward(cpu, &must_err));
+            MUST(ad_model_backward(gpu, &must_err));
             ok &= ad_model_check_grads(gpu, &err) == AD_OK;
-            ad_model_adamw_step(cpu, &opt, st + 1);
-            ad_model_adamw_step(gpu, &opt, st + 1);
+            MUST(ad_model_adamw_step(cpu, &opt, st + 1, &must_err));
+            MUST(ad_model_adamw_step(gpu, &opt, st + 1, &must_err));
             wl = fmax(wl, fabs((double)lg - lc) / fabs((double)lc));
         }
         ok &= ad_model_sync(gpu, &err) == AD_OK;

@@ -271,7 +271,7 @@ int main(void) {
                     }
                     for (int j = 0; j <= i; j++) { w[j] = exp(w[j] - mx); z += w[j]; }
                     for (int j = 0; j <= i; j++) w[j] /= z;
-                    ad_drop_row(&site, b, h, i, w, wd);
+                    MUST(ad_drop_row(&site, b, h, i, w, i + 1, wd, &must_err));
                     int zero = 1;
                     for (int e = 0; e < hs; e++) {
                         double o = 0.0;
@@ -303,7 +303,7 @@ int main(void) {
     {
         static float tm[N];
         ad_drop_site ws = {AD_SCHEME_WORD, 0.5f, 3, 4, 0, H, T, 0, 0};
-        for (int b = 0; b < B; b++) ad_input_mult(&ws, b, idx + b * T, T, tm + b * T);
+        for (int b = 0; b < B; b++) MUST(ad_input_mult(&ws, b, idx + b * T, T, tm + b * T, NULL, &must_err));
         check_encoder(tm, d1, d2);
     }
 

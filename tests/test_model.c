@@ -21,10 +21,10 @@ static float train(ad_model *m, int steps, uint64_t seed, const int *data, size_
     float loss = NAN;
     ad_error err = {0};
     for (int s = 0; s < steps; s++) {
-        ad_get_batch(data, n, B, T, seed, AD_RNG_BATCH, (uint32_t)s, 0, x, y);
+        MUST(ad_get_batch(data, n, B, T, seed, AD_RNG_BATCH, (uint32_t)s, 0, x, y, &must_err));
         if (ad_model_forward(m, x, y, B, T, 1, seed, (uint64_t)s, &loss, &err)) { loss = NAN; break; }
-        ad_model_backward(m);
-        ad_model_adamw_step(m, &opt, s + 1);
+        MUST(ad_model_backward(m, &must_err));
+        MUST(ad_model_adamw_step(m, &opt, s + 1, &must_err));
     }
     free(x);
     free(y);
@@ -99,7 +99,7 @@ int main(void) {
 
     /* dropout acts in training only */
     int T = c.block_size, x[4 * 16], y[4 * 16];
-    ad_get_batch(data, n, B, T, 3, AD_RNG_BATCH, 0, 0, x, y);
+    MUST(ad_get_batch(data, n, B, T, 3, AD_RNG_BATCH, 0, 0, x, y, &must_err));
     size_t nl = (size_t)B * T * c.vocab_size;
     float *l0 = malloc(nl * sizeof(float)), loss_eval, loss_train, loss_train2;
     ad_model_forward(e, x, y, B, T, 0, 1, 0, &loss_eval, &err);
@@ -166,17 +166,17 @@ int main(void) {
             memcpy(ad_model_params(mp), ad_model_params(e), np * sizeof(float));
             ad_model_forward(mw, x, y, B, T, 1, 4, 3, NULL, &err);
             memcpy(whole, ad_model_logits(mw), nl * sizeof(float));
-            ad_model_backward(mw);
+            MUST(ad_model_backward(mw, &must_err));
             memcpy(gwhole, ad_model_grads(mw), np * sizeof(float));
             memset(gsum, 0, np * sizeof(float));
             int ok = 1;
             for (int part = 0; part < 2; part++) {
                 int row0 = part ? 1 : 0, rows = part ? B - 1 : 1;
                 size_t off = (size_t)row0 * T, per = (size_t)T * c.vocab_size;
-                ad_model_set_batch_offset(mp, row0);
+                MUST(ad_model_set_batch_offset(mp, row0, &must_err));
                 ad_model_forward(mp, x + off, y + off, rows, T, 1, 4, 3, NULL, &err);
                 ok &= rel_err(ad_model_logits(mp), whole + (size_t)row0 * per, (size_t)rows * per, 1e-6) < 1e-5;
-                ad_model_backward(mp);
+                MUST(ad_model_backward(mp, &must_err));
                 for (size_t k = 0; k < np; k++) gsum[k] += (float)rows / (float)B * ad_model_grads(mp)[k];
             }
             split_same += ok;
@@ -222,7 +222,7 @@ int main(void) {
         for (int t = 0; t < T; t++) mean += pl[t] / T;
         CHECK(fabs(mean - lfull) < 1e-5 * fabs((double)lfull), "position losses average %.7f, loss %.7f", mean, (double)lfull);
         ad_model_forward(e, x, y, B, T, 1, 1, 0, &lfull, &err);
-        ad_model_backward(e);
+        MUST(ad_model_backward(e, &must_err));
         CHECK(ad_model_position_losses(e, pl, &err) == AD_ERR_ARG, "position losses after a backward");
     }
     /* all-zero rows met in training: standard at p=0.5 meets them at rate 0.5^(t+1), nonzero never */
@@ -256,9 +256,46 @@ int main(void) {
     ad_model_params(e)[ad_model_tensor(e, 0)->offset + (size_t)x[0] * c.n_embd] = NAN;
     float ln;
     CHECK(ad_model_forward(e, x, y, B, T, 0, 1, 0, &ln, &err) == AD_ERR_NUMERIC && strstr(err.msg, "loss"), "NaN loss: %s", err.msg);
-    ad_model_backward(e);
+    MUST(ad_model_backward(e, &must_err));
     CHECK(ad_model_check_grads(e, &err) == AD_ERR_NUMERIC && strstr(err.msg, "gradient of"), "NaN gradient: %s", err.msg);
     CHECK(ad_model_forward(e, (int[]){11}, NULL, 1, 1, 0, 1, 0, NULL, &err) == AD_ERR_ARG, "token id out of range accepted");
+
+    /* bad calls are a status, nothing changed: no abort (these asserted before) */
+    {
+        ad_model *f, *inf;
+        ad_error e2;
+        MUST(ad_model_create(&f, &c, B, 1, 1, &must_err));
+        MUST(ad_model_create(&inf, &c, 1, 0, 1, &must_err));
+        float *p0 = ad_model_params(f), before = p0[0];
+        CHECK(ad_model_backward(f, &e2) == AD_ERR_ARG && strstr(e2.msg, "forward"), "backward with no forward: %s", e2.msg);
+        CHECK(ad_model_forward(f, x, NULL, B, T, 1, 1, 0, NULL, &err) == AD_OK, "%s", err.msg);
+        CHECK(ad_model_backward(f, &e2) == AD_ERR_ARG, "backward after a forward without targets accepted");
+        CHECK(ad_model_forward(f, x, y, B, T, 1, 1, 0, NULL, &err) == AD_OK, "%s", err.msg);
+        CHECK(ad_model_backward(f, &e2) == AD_OK, "%s", e2.msg);
+        CHECK(ad_model_backward(f, &e2) == AD_ERR_ARG, "a second backward of one forward accepted");
+        CHECK(ad_model_forward(f, x, y, 0, T, 1, 1, 0, NULL, &e2) == AD_ERR_ARG && strstr(e2.msg, "batch"), "B = 0: %s", e2.msg);
+        CHECK(ad_model_forward(f, x, y, B + 1, T, 1, 1, 0, NULL, &e2) == AD_ERR_ARG, "B past max_batch accepted");
+        CHECK(ad_model_forward(f, x, y, B, 0, 1, 1, 0, NULL, &e2) == AD_ERR_ARG && strstr(e2.msg, "T "), "T = 0: %s", e2.msg);
+        CHECK(ad_model_forward(f, x, y, B, c.block_size + 1, 1, 1, 0, NULL, &e2) == AD_ERR_ARG, "T past block_size");
+        CHECK(ad_model_forward(NULL, x, y, B, T, 1, 1, 0, NULL, &e2) == AD_ERR_ARG, "NULL model accepted");
+        ad_adamw o = ad_adamw_default(), onan = o;
+        onan.lr = NAN;
+        CHECK(ad_model_adamw_step(f, &o, 0, &e2) == AD_ERR_ARG, "AdamW at t = 0 accepted");
+        CHECK(ad_model_adamw_step(f, &onan, 1, &e2) == AD_ERR_ARG, "AdamW with lr NaN accepted");
+        CHECK(ad_model_adamw_step(inf, &o, 1, &e2) == AD_ERR_ARG, "AdamW on an inference model accepted");
+        CHECK(ad_model_backward(inf, &e2) == AD_ERR_ARG, "backward on an inference model accepted");
+        CHECK(p0[0] == before, "a refused call changed the weights");
+        CHECK(ad_model_set_batch_offset(f, -1, &e2) == AD_ERR_ARG, "negative row0 accepted");
+        CHECK(ad_model_tensor(f, -1) == NULL && ad_model_tensor(f, 1 << 20) == NULL, "tensor index out of range");
+        int xb[4], yb[4];
+        CHECK(ad_get_batch(x, 4, 1, 4, 1, AD_RNG_BATCH, 0, 0, xb, yb, &e2) == AD_ERR_DATA, "get_batch with n = T");
+        CHECK(ad_get_batch(x, 40, 0, 4, 1, AD_RNG_BATCH, 0, 0, xb, yb, &e2) == AD_ERR_ARG, "get_batch with B = 0");
+        ad_train_opts to = {0};
+        to.data = x; to.n = 1000; to.batch_size = 0; to.opt = o;
+        CHECK(ad_train_step(f, &to, 0, xb, yb, NULL, &e2) == AD_ERR_ARG, "train step with an empty batch accepted");
+        ad_model_free(f);
+        ad_model_free(inf);
+    }
 
     /* configurations */
     ad_config bad = c;

@@ -112,7 +112,7 @@ static int run_fixture(const char *path) {
     printf("loss: attndrop %.7f torch %.7f\n", (double)loss, (double)ref[0]);
     CHECK(fabs((double)loss - ref[0]) < tol * fabs((double)ref[0]), "loss %.7f vs %.7f", (double)loss, (double)ref[0]);
     free(ref);
-    ad_model_backward(m);
+    MUST(ad_model_backward(m, &must_err));
     double worst = 0.0;
     const char *worst_name = "";
     for (int i = 0; i < nt; i++) {
@@ -141,8 +141,8 @@ static int run_fixture(const char *path) {
         double d = fabs((double)loss - losses[s]) / fabs((double)losses[s]);
         if (d > worst_loss) worst_loss = d;
         CHECK(d < tol, "step %d: loss %.7f vs torch %.7f", s, (double)loss, (double)losses[s]);
-        ad_model_backward(m);
-        ad_model_adamw_step(m, &opt, s + 1);
+        MUST(ad_model_backward(m, &must_err));
+        MUST(ad_model_adamw_step(m, &opt, s + 1, &must_err));
     }
     printf("losses of %d AdamW steps: max rel diff %.3g\n", steps, worst_loss);
     free(losses);

@@ -186,10 +186,10 @@ int main(void) {
         int same = 1, scaled = 1;
         for (uint32_t step = 0; step < 5000; step++) {
             ad_drop_site ds = site(AD_SCHEME_EMBEDDING, 0.4f, step, T);
-            ad_input_mult(&ds, 2, idx, T, m);
+            MUST(ad_input_mult(&ds, 2, idx, T, m, NULL, &must_err));
             same &= m[0] == m[2] && m[2] == m[4] && m[4] == m[7] && m[1] == m[5];
             ds.scheme = AD_SCHEME_WORD;
-            ad_input_mult(&ds, 2, idx, T, m);
+            MUST(ad_input_mult(&ds, 2, idx, T, m, NULL, &must_err));
             for (int t = 0; t < T; t++) { kept += m[t] > 0.0f; n++; scaled &= m[t] == 0.0f || fabs(m[t] - 1 / 0.6f) < 1e-6; }
         }
         CHECK(same, "embedding: occurrences of one character drop differently");
@@ -204,7 +204,7 @@ int main(void) {
         int ok = 1;
         for (uint32_t step = 0; step < 500; step++) {
             ad_drop_site ds = site(AD_SCHEME_RENORM, 0.5f, step, T);
-            ad_drop_row(&ds, 0, 0, T - 1, w, out);
+            MUST(ad_drop_row(&ds, 0, 0, T - 1, w, T, out, &must_err));
             double s = 0;
             for (int j = 0; j < T; j++) s += out[j];
             ok &= fabs(s - 1) < 1e-12 || s == 0.0;
@@ -213,10 +213,57 @@ int main(void) {
         int same = 1;
         for (int s = 0; s < AD_SCHEME_COUNT; s++) {
             ad_drop_site ds = site((ad_scheme)s, 0.0f, 1, T);
-            ad_drop_row(&ds, 0, 0, T - 1, w, out);
+            MUST(ad_drop_row(&ds, 0, 0, T - 1, w, T, out, &must_err));
             same &= memcmp(w, out, sizeof w) == 0;
         }
         CHECK(same, "a scheme at p=0 changes the weights");
+    }
+
+    /* bad arguments are a status and a message, never an abort or a read past the row */
+    {
+        double w[T], out[T];
+        int ids[T], applied = -1;
+        float mult[T];
+        for (int j = 0; j < T; j++) { w[j] = 1.0 / T; ids[j] = j; }
+        ad_error e;
+        struct { const char *what; ad_drop_site s; int b, h, i, n; } bad[] = {
+            {"p = 1", site(AD_SCHEME_STANDARD, 1.0f, 0, T), 0, 0, 3, 4},
+            {"p = 2", site(AD_SCHEME_STANDARD, 2.0f, 0, T), 0, 0, 3, 4},
+            {"p = -0.1", site(AD_SCHEME_STANDARD, -0.1f, 0, T), 0, 0, 3, 4},
+            {"p = NaN", site(AD_SCHEME_STANDARD, NAN, 0, T), 0, 0, 3, 4},
+            {"scheme 99", site((ad_scheme)99, 0.5f, 0, T), 0, 0, 3, 4},
+            {"scheme -1", site((ad_scheme)-1, 0.5f, 0, T), 0, 0, 3, 4},
+            {"row past the block", site(AD_SCHEME_STANDARD, 0.5f, 0, T), 0, 0, T, T + 1},
+            {"negative row", site(AD_SCHEME_STANDARD, 0.5f, 0, T), 0, 0, -1, 0},
+            {"more weights than the row has", site(AD_SCHEME_STANDARD, 0.5f, 0, T), 0, 0, 3, 5},
+            {"fewer weights than the row has", site(AD_SCHEME_STANDARD, 0.5f, 0, T), 0, 0, 3, 3},
+            {"head past n_head", site(AD_SCHEME_STANDARD, 0.5f, 0, T), 0, 4, 3, 4},
+            {"negative batch row", site(AD_SCHEME_STANDARD, 0.5f, 0, T), -1, 0, 3, 4},
+        };
+        int nb = (int)(sizeof bad / sizeof bad[0]), refused = 0;
+        for (int k = 0; k < nb; k++) {
+            e.msg[0] = 0;
+            ad_status st = ad_drop_row(&bad[k].s, bad[k].b, bad[k].h, bad[k].i, w, bad[k].n, out, &e);
+            CHECK(st == AD_ERR_ARG && e.msg[0], "ad_drop_row with %s: status %d", bad[k].what, (int)st);
+            refused += st == AD_ERR_ARG;
+        }
+        printf("ad_drop_row: %d of %d bad calls refused (e.g. \"%s\")\n", refused, nb, e.msg);
+        ad_drop_site ws = site(AD_SCHEME_WORD, 0.5f, 0, T), bs = ws;
+        bs.p = 1.0f;
+        CHECK(ad_input_mult(&bs, 0, ids, T, mult, &applied, &e) == AD_ERR_ARG, "ad_input_mult at p = 1 accepted");
+        CHECK(ad_input_mult(&ws, 0, ids, T + 1, mult, &applied, &e) == AD_ERR_ARG, "ad_input_mult past block_size accepted");
+        ids[2] = -5;
+        CHECK(ad_input_mult(&ws, 0, ids, T, mult, &applied, &e) == AD_ERR_ARG, "ad_input_mult with a negative id accepted");
+        ids[2] = 2;
+        CHECK(ad_input_mult(&ws, 0, ids, T, mult, &applied, &e) == AD_OK && applied == 1, "ad_input_mult: word not applied");
+        ad_drop_site ss = site(AD_SCHEME_STANDARD, 0.5f, 0, T);
+        CHECK(ad_input_mult(&ss, 0, ids, T, mult, &applied, &e) == AD_OK && applied == 0, "ad_input_mult: standard applied");
+        CHECK(ad_keep_threshold(1.0) == UINT32_MAX && ad_keep_threshold(NAN) == 0 && ad_keep_threshold(-1.0) == 0,
+              "ad_keep_threshold outside [0,1): %u %u %u", ad_keep_threshold(1.0), ad_keep_threshold(NAN),
+              ad_keep_threshold(-1.0));
+        CHECK(ad_scheme_get((ad_scheme)AD_SCHEME_COUNT) == NULL && ad_scheme_get((ad_scheme)-1) == NULL,
+              "ad_scheme_get out of range is not NULL");
+        CHECK(strcmp(ad_schedule_name((ad_schedule)7), "unknown") == 0, "ad_schedule_name(7)");
     }
     return check_done("schemes");
 }

@@ -70,7 +70,7 @@ int main(void) {
     for (int i = 0; i < 50; i++) data[i] = i;
     int x[4 * 8], y[4 * 8], hits_last = 0, ok = 1;
     for (uint32_t s = 0; s < 200; s++) {
-        ad_get_batch(data, 50, 4, 8, 1, AD_RNG_BATCH, s, 0, x, y);
+        MUST(ad_get_batch(data, 50, 4, 8, 1, AD_RNG_BATCH, s, 0, x, y, &must_err));
         for (int b = 0; b < 4; b++) {
             int off = x[b * 8];
             ok &= off >= 0 && off < 42;
