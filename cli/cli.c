@@ -1,8 +1,12 @@
 /* cli.c - what the command-line tool's commands share: one-line messages and
  * exit codes from the library's statuses, and the clock. */
 #include "cli.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int cli_die_status(const ad_error *e, const char *hint) {
     fprintf(stderr, "%s: %s%s%s\n", cli_prog, e->msg, hint ? "; " : "", hint ? hint : "");
@@ -20,6 +24,23 @@ int cli_check_device(const char *cmd, const char *name, int gpu_ok, int *device)
     fprintf(stderr, "%s: --device cuda: only train runs on the GPU so far; use --device cpu (see docs/gpu.md)\n",
             cli_prog);
     return EXIT_INPUT;
+}
+
+FILE *cli_fopen_regular(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    /* a regular file never blocks; clear O_NONBLOCK for stdio all the same */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "r");
+    if (!f) close(fd);
+    return f;
 }
 
 double cli_now(void) {

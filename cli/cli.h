@@ -24,6 +24,10 @@ int cli_die_status(const ad_error *e, const char *hint);
  * on it), *device (may be NULL) set to it; otherwise one line on stderr saying
  * why not, and the exit code. */
 int cli_check_device(const char *cmd, const char *name, int gpu_ok, int *device);
+/* fopen(path, "r") of a regular file only: a FIFO, a device or a directory
+ * is NULL with errno EINVAL, never waited on (opened without blocking, then
+ * checked). NULL with errno ENOENT where it is absent. */
+FILE *cli_fopen_regular(const char *path);
 /* Seconds on the monotonic clock. */
 double cli_now(void);
 

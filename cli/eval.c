@@ -13,7 +13,7 @@ int cmd_eval(int argc, char **argv) {
         {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split (200)"},
         {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per batch (64)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed of the evaluation batches (1337)"},
-        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+        {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads (default: all cores)"},
         {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;

@@ -1,5 +1,10 @@
 /* lock.c - one run per directory: an exclusive flock on DIR/.lock, held
- * until the process ends (the kernel drops it even after SIGKILL). */
+ * until the process ends (the kernel drops it even after SIGKILL). The shards
+ * of one study share the directory: each holds DIR/.lock shared (so that a
+ * train, an unsharded study or --report-only, which hold it exclusively, are
+ * refused while any shard runs, and a shard while they run) and its own
+ * DIR/.lock-shard-K-of-N exclusively (the same shard twice is refused). Each
+ * run's record is its own atomic file, so shards need nothing else. */
 #include "lock.h"
 #include "opts.h"
 #include <errno.h>
@@ -9,9 +14,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-int dir_lock(const char *dir) {
+/* DIR/name locked with op (LOCK_EX or LOCK_SH); -1 after one line. */
+static int lock_file(const char *dir, const char *name, int op, const char *what) {
     char path[4096], owner[32] = "";
-    if (snprintf(path, sizeof path, "%s/.lock", dir) >= (int)sizeof path) {
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
         fprintf(stderr, "%s: the path '%s' is too long\n", cli_prog, dir);
         return -1;
     }
@@ -20,17 +26,35 @@ int dir_lock(const char *dir) {
         fprintf(stderr, "%s: cannot write into '%s': %s\n", cli_prog, dir, strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(fd, op | LOCK_NB) != 0) {
         ssize_t n = pread(fd, owner, sizeof owner - 1, 0);
         owner[n > 0 ? n : 0] = '\0';
         owner[strcspn(owner, "\n")] = '\0';
-        fprintf(stderr, "%s: '%s' is in use by another attndrop run%s%s%s; wait for it to end, or use another --out\n",
-                cli_prog, dir, owner[0] ? " (pid " : "", owner, owner[0] ? ")" : "");
+        fprintf(stderr, "%s: '%s' is in use by %s%s%s%s; wait for it to end, or use another --out\n", cli_prog, dir, what,
+                owner[0] ? " (pid " : "", owner, owner[0] ? ")" : "");
         close(fd);
         return -1;
     }
-    char pid[32];
-    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) { /* the pid is only a courtesy */ }
+    if (op == LOCK_EX) { /* the pid is only a courtesy: a shared lock's holders write none */
+        char pid[32];
+        int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) { /* nothing to do */ }
+    } else if (ftruncate(fd, 0) != 0) { /* an exclusive holder's pid is stale now */ }
+    return fd;
+}
+
+int dir_lock(const char *dir) { return lock_file(dir, ".lock", LOCK_EX, "another attndrop run"); }
+
+int dir_lock_shard(const char *dir, int shard, int n_shards, int *shard_fd) {
+    char name[64], what[96];
+    snprintf(name, sizeof name, ".lock-shard-%d-of-%d", shard, n_shards);
+    int fd = lock_file(dir, ".lock", LOCK_SH, "another attndrop run that is not a shard");
+    if (fd < 0) return -1;
+    snprintf(what, sizeof what, "another run of shard %d/%d", shard, n_shards);
+    *shard_fd = lock_file(dir, name, LOCK_EX, what);
+    if (*shard_fd < 0) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }

@@ -63,6 +63,12 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
+        if (ad_get_threads() > ad_max_threads()) /* before any parallel loop: libgomp fails inside one */
+        {
+            fprintf(stderr, "%s: OMP_NUM_THREADS asks for %d threads; at most %d run on this machine (%d per core)\n",
+                    cli_prog, ad_get_threads(), ad_max_threads(), AD_THREADS_PER_CORE);
+            return EXIT_USAGE;
+        }
         cli_mpi_init(&argc, &argv); /* under mpirun (an MPI build), this process joins the job */
         const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
         long cores = sysconf(_SC_NPROCESSORS_ONLN), ranks_here = local ? atol(local) : 1;

@@ -73,16 +73,40 @@ static int read_all(const char *dir, rdata *d) {
                 int got = study_read_run(path, sp, &k, r);
                 if (got == 0 && d->allow_missing) { /* --report-only: a missing seed */
                     if (!study_missing_rec(sp, &k, r)) return EXIT_INPUT;
-                    if (d->n_missing++ < 10) fprintf(stderr, "%s: not done yet: %s\n", cli_prog, path);
+                    d->n_missing++;
                     continue;
                 }
                 if (got != 1) {
                     fprintf(stderr, "%s: %s %s; delete it and rerun to redo that run\n", cli_prog, path,
-                            got == 0 ? "is missing" : got == -1 ? "was made with other settings" : "is incomplete or damaged");
+                            got == 0    ? "is missing"
+                            : got == -1 ? "was made with other settings"
+                            : got == -3 ? "is not a regular file"
+                                        : "is incomplete or damaged (or holds impossible values)");
                     return EXIT_INPUT;
                 }
             }
+    if (d->n_missing == n) {
+        fprintf(stderr, "%s: %s/runs holds no record of this grid's runs: nothing to report (run the study, or its "
+                        "shards, with the same grid options first)\n", cli_prog, dir);
+        return EXIT_INPUT;
+    }
+    int listed = 0; /* the first ten missing runs, by name */
+    for (int i = 0; i < sp->n_set; i++)
+        for (int c = 0; c < sp->set[i].n_cells; c++)
+            for (int s = 1; s <= sp->set[i].seeds && listed < 10; s++) {
+                run_key k = {i, c, s};
+                if (!report_run(d, i, c, s - 1)->missing) continue;
+                study_run_path(path, sizeof path, dir, sp, &k);
+                fprintf(stderr, "%s: not done yet: %s\n", cli_prog, path);
+                listed++;
+            }
     return 0;
+}
+
+int report_seeds_present(const rdata *d, int set, int cell) {
+    int n = 0;
+    for (int s = 0; s < d->sp->set[set].seeds; s++) n += !report_run(d, set, cell, s)->missing;
+    return n;
 }
 
 /* none's threshold and whether it learned the task, per setting */
@@ -95,7 +119,8 @@ static void analyse_settings(rdata *d) {
          * midpoint between the loss of a model that ignores the context (the unigram entropy) and the floor;
          * without a floor, the val loss of a bigram model fitted to the same training split */
         d->criterion[i] = isnan(st->floor) ? st->bigram : 0.5 * (st->unigram + st->floor);
-        d->learned[i] = d->none[i] >= 0;
+        /* a setting none has no record of has not been shown to be learned */
+        d->learned[i] = d->none[i] >= 0 && report_seeds_present(d, i, d->none[i]) > 0;
         double v[STUDY_MAX_SEEDS];
         for (int s = 0; s < st->seeds && d->none[i] >= 0; s++) {
             const run_rec *r = report_run(d, i, d->none[i], s);
@@ -288,7 +313,8 @@ static int write_csvs(const char *dir, const rdata *d) {
             ad_effect fe = report_describe(fv, st->seeds), be = report_describe(bv, st->seeds), ge = report_describe(gap, st->seeds),
                       se = report_describe(stp, st->seeds);
             fprintf(f, "%s,%s,%g,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f,%d,%d\n", st->name, sname(st->cell_scheme[c]),
-                    st->cell_p[c], st->seeds, fe.mean, fe.ci95, be.mean, ge.mean, st->floor, fe.mean - st->floor, d->thr[i],
+                    st->cell_p[c], report_seeds_present(d, i, c), fe.mean, fe.ci95, be.mean, ge.mean, st->floor,
+                    fe.mean - st->floor, d->thr[i],
                     se.mean, se.ci95, reached, d->learned[i]);
         }
     }

@@ -35,6 +35,8 @@ static inline const char *sname(int scheme) { return ad_scheme_get((ad_scheme)sc
 
 /* run seed0 (from 0) of a cell of a setting */
 run_rec *report_run(const rdata *d, int set, int cell, int seed0);
+/* The seeds of a cell with a record (all of them unless --report-only). */
+int report_seeds_present(const rdata *d, int set, int cell);
 /* the comparison of the cell of (scheme, p) in a setting, or NULL */
 const eff_row *report_find_eff(const rdata *d, int set, int scheme, double p);
 /* mean and 95% interval of n values (NaN: missing) */

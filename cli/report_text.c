@@ -202,9 +202,13 @@ static void write_settings(FILE *f, const rdata *d) {
         report_fmt_pm(a, sizeof a, fe.mean, fe.ci95, 3);
         report_fmt_pm(b, sizeof b, be.mean, be.ci95, 3);
         report_fmt_pm(g, sizeof g, ge.mean, ge.ci95, 3);
-        fprintf(f, "| `%s` | %s | %ld | B%d T%d C%d H%d L%d | %d, %g | %d | %s | %s | %s | ", st->name, report_role_text(st->role),
+        char seeds[32];
+        int present = nc >= 0 ? report_seeds_present(d, i, nc) : st->seeds;
+        if (present == st->seeds) snprintf(seeds, sizeof seeds, "%d", st->seeds);
+        else snprintf(seeds, sizeof seeds, "%d of %d", present, st->seeds);
+        fprintf(f, "| `%s` | %s | %ld | B%d T%d C%d H%d L%d | %d, %g | %s | %s | %s | %s | ", st->name, report_role_text(st->role),
                 st->n_train, sp->batch_size, sp->block_size, sp->n_embd, st->n_head, st->n_layer, st->max_iters, st->lr,
-                st->seeds, a + 1, b + 1, g);
+                seeds, a + 1, b + 1, g);
         if (isnan(st->floor)) fprintf(f, "unknown | ");
         else fprintf(f, "%.4f | ", st->floor);
         fprintf(f, "%s (%.3f) |\n", d->learned[i] ? "yes" : "**no**", d->criterion[i]);
@@ -478,8 +482,9 @@ void report_write_text(FILE *f, const rdata *d) {
                    "missing seed, so the intervals below use fewer seeds than the grid's. Rerun the study, or its shards, "
                    "to finish it.\n\n", d->n_missing, n_runs);
     if (!d->plotted)
-        fprintf(f, "*The plots could not be drawn: gnuplot (Debian's `gnuplot-nox`) failed or is missing; see "
-                   "`plots/gnuplot.log`. The data files are in `plots/`; `gnuplot -c plots/study.gp DIR MARGIN SETTINGS` "
+        fprintf(f, "*The plots could not be drawn: gnuplot (Debian's `gnuplot-nox`) failed, is missing, or could not "
+                   "write them whole (a full disk); the plots there before, if any, are unchanged. See the study's "
+                   "message and `plots/gnuplot.log`. The data files are in `plots/`; `gnuplot -c plots/study.gp DIR MARGIN SETTINGS` "
                    "redraws them.*\n\n");
     write_short(f, d);
     write_method(f, d);

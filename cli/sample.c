@@ -17,7 +17,7 @@ int cmd_sample(int argc, char **argv) {
         {"temperature", OPT_FLOAT, &temperature, 0, 1e6, "softmax temperature; 0 is greedy (1.0)"},
         {"top-k", OPT_INT, &top_k, 0, 1114112, "sample among the k most likely (0: all)"},
         {"seed", OPT_U64, &seed, 0, 0, "sampling seed (1337)"},
-        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+        {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads (default: all cores)"},
         {"no-cache", OPT_FLAG, &no_cache, 0, 0, "recompute the whole context for every token, as gpt.py"},
         {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
     };

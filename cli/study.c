@@ -291,8 +291,9 @@ static int count_done(const study_spec *sp, const char *out, int *rc) {
                     *rc = EXIT_INPUT;
                     return done;
                 }
-                if (got == -2) {
-                    fprintf(stderr, "%s: %s is incomplete or damaged; delete it to redo the run\n", cli_prog, path);
+                if (got == -2 || got == -3) {
+                    fprintf(stderr, "%s: %s %s; delete it to redo the run\n", cli_prog, path,
+                            got == -3 ? "is not a regular file" : "is incomplete or damaged (or holds impossible values)");
                     *rc = EXIT_INPUT;
                     return done;
                 }
@@ -463,7 +464,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"learning-rate", OPT_FLOAT, &lr, 1e-12, 10, "AdamW learning rate (the grid's: 3e-3, copy 1e-3)"},
         {"margin", OPT_FLOAT, &margin, 0, 10, "the smallest difference in val loss that matters, nats (0.01)"},
         {"timing-rounds", OPT_INT, &timing, 0, 100, "rounds of the timing phase, 0 for none (5)"},
-        {"threads", OPT_INT, &threads, 1, 4096, "threads in all (default: all cores)"},
+        {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads in all (default: all cores)"},
         {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
         {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
@@ -544,9 +545,17 @@ static int share_data(study_spec *sp, char **text) {
 }
 
 /* The output directory made ready and locked (rank 0); an exit code. */
-static int prepare_out(const char *out, int overwrite, int *lock) {
+static int prepare_out(const char *out, int overwrite, int report_only, const study_spec *sp, int *lock, int *shard_lock) {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/runs", out) >= (int)sizeof path) return cli_die_usage("study ", "the --out path is too long");
+    if (report_only) { /* a report reads a study: it never makes one */
+        struct stat sb;
+        if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "%s: '%s' holds no study (no runs/ directory): nothing to report\n", cli_prog, out);
+            return EXIT_INPUT;
+        }
+        return (*lock = dir_lock(out)) < 0 ? EXIT_INPUT : 0;
+    }
     if (!overwrite && !study_dir_ok(out)) {
         fprintf(stderr, "%s: '%s' holds files that are not a study's (it has no runs/); use another --out, or "
                         "--overwrite to write the study into it\n", cli_prog, out);
@@ -556,6 +565,7 @@ static int prepare_out(const char *out, int overwrite, int *lock) {
         fprintf(stderr, "%s: cannot write into '%s': %s\n", cli_prog, out, strerror(errno));
         return EXIT_INPUT;
     }
+    if (sp->n_shards) return (*lock = dir_lock_shard(out, sp->shard, sp->n_shards, shard_lock)) < 0 ? EXIT_INPUT : 0;
     return (*lock = dir_lock(out)) < 0 ? EXIT_INPUT : 0;
 }
 
@@ -592,7 +602,7 @@ int cmd_study(int argc, char **argv) {
     static study_spec sp;
     static ad_dataset ds[STUDY_MAX_SETTINGS];
     study_cmd cmd;
-    int rc = study_parse(argc, argv, &sp, &cmd), rank = cli_mpi_rank(), size = cli_mpi_size(), lock = -1;
+    int rc = study_parse(argc, argv, &sp, &cmd), rank = cli_mpi_rank(), size = cli_mpi_size(), lock = -1, shard_lock = -1;
     if (rc || cmd.help) return rc;
     if (size > 1 && (sp.n_shards || cmd.report_only))
         return cli_die_usage("study ", "--shard and --report-only are for runs without mpirun");
@@ -615,7 +625,7 @@ int cmd_study(int argc, char **argv) {
     if (!rc) rc = load_data(&sp, ds);
     int n_runs = total_runs(&sp), done_before = 0;
     double t_study = cli_now();
-    if (!rc && rank == 0) rc = prepare_out(out, cmd.overwrite, &lock);
+    if (!rc && rank == 0) rc = prepare_out(out, cmd.overwrite, cmd.report_only, &sp, &lock, &shard_lock);
     if (!rc && rank == 0) done_before = count_done(&sp, out, &rc);
     if (size > 1) { /* the other ranks train only if rank 0 is ready */
         int go = rc;
@@ -641,6 +651,7 @@ int cmd_study(int argc, char **argv) {
     }
     for (int i = 0; i < STUDY_MAX_SETTINGS; i++) ad_dataset_free(&ds[i]);
     free(text);
+    if (shard_lock >= 0) close(shard_lock);
     if (lock >= 0) close(lock);
     return rc;
 }

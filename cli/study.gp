@@ -1,13 +1,17 @@
 # study.gp - draws a study's plots from the data files `attndrop study`
 # writes in DIR/plots (every block begins with a header line whose first
 # field is the series' title). attndrop copies this script there and runs
-#   gnuplot -c DIR/plots/study.gp DIR MARGIN "name:letters name:letters ..."
+#   gnuplot -c DIR/plots/study.gp DIR MARGIN "name:letters name:letters ..." [PNGDIR/]
 # (a name and its letters come from attndrop: [a-z0-9-] only), where the letters say which plots a setting has data for: c learning
 # curves, f forest plot of the paired effects, e per-position effects,
-# z all-zero attention rows.
+# z all-zero attention rows. The PNGs go to PNGDIR (default DIR/plots/):
+# attndrop has them drawn into a temporary folder, checks each one is whole,
+# then renames them into DIR/plots, so a failed or cut drawing never replaces
+# a good plot.
 dir = ARG1
 margin = real(ARG2)
 list = ARG3
+png = ARGC >= 4 ? ARG4 : dir.'/plots/'
 colors = "#1b9e77 #d95f02 #7570b3 #e7298a #66a61e #e6ab02 #a6761d #1f78b4"
 set datafile missing '?'
 set key autotitle columnheader
@@ -27,7 +31,7 @@ do for [w = 1:words(list)] {
         nb = STATS_blocks
         panels = nb > 1 ? (nb - 2) / 7 + 1 : 1
         set terminal pngcairo size 1000, 60 + 360 * panels font ',10' noenhanced
-        set output dir.'/plots/curves_'.name.'.png'
+        set output png.'curves_'.name.'.png'
         set multiplot layout panels, 1 title 'val loss against step, '.name.' (mean over seeds, 95% band)'
         set xlabel 'step'
         set ylabel 'val loss'
@@ -49,7 +53,7 @@ do for [w = 1:words(list)] {
         stats base.'.forest.dat' using 2 nooutput
         n = STATS_records
         set terminal pngcairo size 1000, 140 + 26 * n font ',10' noenhanced
-        set output dir.'/plots/forest_'.name.'.png'
+        set output png.'forest_'.name.'.png'
         set title 'paired effect on the final val loss, '.name.' (mean over seeds, 95% interval; shaded: within the margin)'
         set xlabel 'difference in val loss (nats); below 0: lower loss than the baseline'
         unset ylabel
@@ -72,7 +76,7 @@ do for [w = 1:words(list)] {
         stats base.'.poseff.dat' using 1 nooutput
         nb = STATS_blocks
         set terminal pngcairo size 1000, 520 font ',10' noenhanced
-        set output dir.'/plots/position_effects_'.name.'.png'
+        set output png.'position_effects_'.name.'.png'
         set title 'paired effect on the final val loss per position, '.name.' (95% band)'
         set xlabel 'position'
         set ylabel 'difference in val loss (nats)'
@@ -89,7 +93,7 @@ do for [w = 1:words(list)] {
         stats base.'.zero.dat' using 1 nooutput
         nb = STATS_blocks
         set terminal pngcairo size 1000, 520 font ',10' noenhanced
-        set output dir.'/plots/zero_rows_'.name.'.png'
+        set output png.'zero_rows_'.name.'.png'
         set title 'all-zero attention rows met in training, '.name.': observed (points), exact (lines)'
         set xlabel 'position'
         set ylabel 'rate per row and head'

@@ -93,7 +93,8 @@ void study_run_path(char *buf, size_t n, const char *dir, const study_spec *sp, 
 /* The record's first line: every setting the run depends on. */
 void study_run_signature(char *buf, size_t n, const study_spec *sp, const run_key *k);
 /* Reads a record: 1 read (r filled; free with study_rec_free), 0 absent,
- * -1 made with other settings, -2 incomplete or damaged. */
+ * -1 made with other settings, -2 incomplete, damaged or holding impossible
+ * values, -3 not a regular file (a FIFO is never waited on). */
 int study_read_run(const char *path, const study_spec *sp, const run_key *k, run_rec *r);
 void study_rec_free(run_rec *r);
 /* Trains one run and writes its record to f; returns an exit code. */

@@ -1,12 +1,19 @@
 /* study_plots.c - draws a study's plots: copies the static script
  * cli/study.gp (compiled in) to DIR/plots/study.gp and runs gnuplot on it with
- * an argument vector (no shell), its output in DIR/plots/gnuplot.log. */
+ * an argument vector (no shell), its output in DIR/plots/gnuplot.log. The
+ * PNGs are drawn into a temporary folder DIR/plots/.draw-PID/; each one the
+ * settings ask for must be there whole (a PNG that ends with its IEND chunk),
+ * and is then synced and renamed into DIR/plots, so that a full disk or a
+ * failing gnuplot never leaves a plot empty or cut in place of a good one. */
 #include "study.h"
 #include "cli.h"
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,22 +21,111 @@
 
 extern char **environ;
 
+/* the plots a letter of the settings' words asks for */
+static const struct { char letter; const char *prefix; } kinds[] = {
+    {'c', "curves_"}, {'f', "forest_"}, {'e', "position_effects_"}, {'z', "zero_rows_"}};
+
+/* 1 if path is a whole PNG: its signature, and an IEND chunk at the end; synced to disk */
+static int png_whole(const char *path) {
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    unsigned char head[8], tail[12];
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat sb;
+    int ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 20 && pread(fd, head, 8, 0) == 8 &&
+             pread(fd, tail, 12, sb.st_size - 12) == 12 && memcmp(head, sig, 8) == 0 && memcmp(tail, iend, 12) == 0 &&
+             fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
+/* removes the staging folder and what is left in it */
+static void remove_stage(const char *stage) {
+    DIR *d = opendir(stage);
+    if (d) {
+        struct dirent *e;
+        char p[4200];
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                snprintf(p, sizeof p, "%s/%s", stage, e->d_name);
+                unlink(p);
+            }
+        closedir(d);
+    }
+    rmdir(stage);
+}
+
+/* Moves every plot that settings_words asks for from stage into plots; 1 if
+ * all were whole (then all are moved), else 0 with *bad naming the first. */
+static int publish(const char *stage, const char *plots, const char *settings_words, char *bad, size_t nbad) {
+    char from[4400], to[4400], name[64];
+    for (int pass = 0; pass < 2; pass++) { /* check them all first, then rename */
+        const char *w = settings_words;
+        while (*w) {
+            while (*w == ' ') w++;
+            if (!*w) break;
+            size_t len = strcspn(w, " "), k = strcspn(w, ":");
+            if (k >= len || k >= sizeof name) return 0;
+            memcpy(name, w, k);
+            name[k] = '\0';
+            for (size_t l = k + 1; l < len; l++)
+                for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++) {
+                    if (w[l] != kinds[j].letter) continue;
+                    snprintf(from, sizeof from, "%s/%s%s.png", stage, kinds[j].prefix, name);
+                    snprintf(to, sizeof to, "%s/%s%s.png", plots, kinds[j].prefix, name);
+                    if (pass == 0 && !png_whole(from)) {
+                        if (snprintf(bad, nbad, "%s%s.png was not drawn whole", kinds[j].prefix, name) >= (int)nbad) {}
+                        return 0;
+                    }
+                    if (pass == 1 && rename(from, to) != 0) {
+                        if (snprintf(bad, nbad, "cannot rename %s to %s: %s", from, to, strerror(errno)) >= (int)nbad) {}
+                        return 0;
+                    }
+                }
+            w += len;
+        }
+    }
+    int dfd = open(plots, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { /* the renames on disk too */
+        int synced = fsync(dfd) == 0;
+        close(dfd);
+        if (!synced) {
+            if (snprintf(bad, nbad, "cannot sync %s: %s", plots, strerror(errno)) >= (int)nbad) {}
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int study_draw_plots(const char *dir, double margin, const char *settings_words) {
-    char script[4096], log[4096], margin_s[32];
+    char script[4096], log[4096], margin_s[32], plots[4096], stage[4200], stage_arg[4300], bad[9000] = "";
     if (snprintf(script, sizeof script, "%s/plots/study.gp", dir) >= (int)sizeof script ||
-        snprintf(log, sizeof log, "%s/plots/gnuplot.log", dir) >= (int)sizeof log)
+        snprintf(log, sizeof log, "%s/plots/gnuplot.log", dir) >= (int)sizeof log ||
+        snprintf(plots, sizeof plots, "%s/plots", dir) >= (int)sizeof plots)
+        return 0;
+    if (snprintf(stage, sizeof stage, "%s/.draw-%ld", plots, (long)getpid()) >= (int)sizeof stage ||
+        snprintf(stage_arg, sizeof stage_arg, "%s/", stage) >= (int)sizeof stage_arg)
         return 0;
     ad_atomic_file af;
     if (ad_atomic_open(&af, script, NULL)) return 0;
     fputs(study_gp, af.f);
     if (ad_atomic_commit(&af, NULL)) return 0;
+    remove_stage(stage); /* a folder left by a killed process of the same pid */
+    if (mkdir(stage, 0755) != 0) {
+        fprintf(stderr, "%s: plots not drawn: cannot make %s: %s\n", cli_prog, stage, strerror(errno));
+        return 0;
+    }
     snprintf(margin_s, sizeof margin_s, "%.17g", margin);
     posix_spawn_file_actions_t fa;
-    if (posix_spawn_file_actions_init(&fa) != 0) return 0;
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        remove_stage(stage);
+        return 0;
+    }
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    char *argv[] = {"gnuplot", "-c", script, (char *)dir, margin_s, (char *)settings_words, NULL};
+    char *argv[] = {"gnuplot", "-c", script, (char *)dir, margin_s, (char *)settings_words, stage_arg, NULL};
     pid_t pid;
     int ok = 0;
     if (posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ) == 0) {
@@ -38,6 +134,9 @@ int study_draw_plots(const char *dir, double margin, const char *settings_words)
         ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
     posix_spawn_file_actions_destroy(&fa);
-    if (!ok) fprintf(stderr, "%s: plots not drawn: gnuplot (Debian's gnuplot-nox) failed or is missing; see %s\n", cli_prog, log);
+    if (ok) ok = publish(stage, plots, settings_words, bad, sizeof bad);
+    else if (snprintf(bad, sizeof bad, "gnuplot (Debian's gnuplot-nox) failed or is missing; see %s", log) >= (int)sizeof bad) {}
+    remove_stage(stage);
+    if (!ok) fprintf(stderr, "%s: plots not drawn: %s; the plots there before are unchanged\n", cli_prog, bad);
     return ok;
 }

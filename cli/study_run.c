@@ -47,10 +47,15 @@ void study_rec_free(run_rec *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* A loss a record can hold: finite, not negative, and below 1000 nats (a
+ * character model starts near log(vocab) < 12 and a diverging run ends
+ * without a record). */
+static int loss_ok(double x) { return x >= 0.0 && x < 1000.0; }
+
 int study_read_run(const char *path, const study_spec *sp, const run_key *k, run_rec *r) {
     memset(r, 0, sizeof *r);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
+    FILE *f = cli_fopen_regular(path);
+    if (!f) return errno == EINVAL ? -3 : errno == ENOENT ? 0 : -2;
     const study_setting *st = &sp->set[k->set];
     int T = sp->block_size, ne = evals_of(st), rc = -2;
     char sig[1024], line[1100];
@@ -63,9 +68,12 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
     r->zero = calloc((size_t)T, sizeof *r->zero);
     r->rows = calloc((size_t)T, sizeof *r->rows);
     char *seen = calloc((size_t)T * 2, 1);
-    int n_p = 0, n_z = 0, got_t = 0, got_end = 0;
+    int n_p = 0, n_z = 0, got_t = 0, got_end = 0, prev = -1;
+    /* the attention rows a run meets at each position: every step, batch row, head and layer */
+    uint64_t rows_per_pos = (uint64_t)st->max_iters * (uint64_t)sp->batch_size * (uint64_t)st->n_head * (uint64_t)st->n_layer;
     if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows || !seen) goto out;
     if (!fgets(line, sizeof line, f)) goto out;
+    if (!strchr(line, '\n')) goto out; /* a record cut inside its first line is damaged, not another grid's */
     line[strcspn(line, "\n")] = '\0';
     if (strncmp(line, "S,", 2) != 0) goto out;
     if (strcmp(line, sig) != 0) { rc = -1; goto out; }
@@ -77,20 +85,27 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
         if (got_end) goto out;
         if (line[0] == 'L' && sscanf(line, "L,%ld,%lf,%lf,%lf", &a, &x, &y, &z) == 4) {
             if (r->n_evals >= ne) goto out;
+            /* the evaluations come at the steps the run makes them, in order, once each */
+            long want = prev + 1;
+            while (want < st->max_iters && !(want % st->eval_interval == 0 || want == st->max_iters - 1)) want++;
+            if (a != want || !loss_ok(x) || !loss_ok(y) || !(z >= 0.0 && z < 1e9)) goto out;
+            prev = a;
             r->step[r->n_evals] = a;
             r->train[r->n_evals] = x;
             r->val[r->n_evals] = y;
             r->elapsed[r->n_evals++] = z;
-        } else if (line[0] == 'P' && sscanf(line, "P,%ld,%lf", &a, &x) == 2 && a >= 0 && a < T && !seen[a]) {
+        } else if (line[0] == 'P' && sscanf(line, "P,%ld,%lf", &a, &x) == 2 && a >= 0 && a < T && !seen[a] &&
+                   loss_ok(x)) {
             r->pos[a] = x;
             seen[a] = 1;
             n_p++;
-        } else if (line[0] == 'Z' && sscanf(line, "Z,%ld,%llu,%llu", &a, &u, &w) == 3 && a >= 0 && a < T && !seen[T + a]) {
+        } else if (line[0] == 'Z' && sscanf(line, "Z,%ld,%llu,%llu", &a, &u, &w) == 3 && a >= 0 && a < T && !seen[T + a] &&
+                   u <= w && w == rows_per_pos) { /* a negative count reads as a huge one */
             r->zero[a] = u;
             r->rows[a] = w;
             seen[T + a] = 1;
             n_z++;
-        } else if (line[0] == 'T' && sscanf(line, "T,%lf,%ld", &x, &a) == 2) {
+        } else if (line[0] == 'T' && sscanf(line, "T,%lf,%ld", &x, &a) == 2 && !got_t && x >= 0.0 && x < 1e9) {
             r->seconds = x;
             r->steps = (int)a;
             got_t = 1;

@@ -16,11 +16,13 @@
 /* ----------------------------------------------------------- progress */
 
 typedef struct {
+    int show; /* rank 0 alone reports progress */
     int tty;
     double last_draw;
 } progress;
 
 static void progress_draw(progress *p, long step, long total, float loss, double tok_s, double eta, int force) {
+    if (!p->show) return;
     double t = cli_now();
     if (p->tty) {
         if (!force && t - p->last_draw < 0.2) return;
@@ -410,7 +412,7 @@ static int job_train(train_job *j) {
                         .before_update = save_before_update, .ctx = &sc};
     if (cli_mpi_size() > 1) to.reduce = sum_over_ranks;
     my_rows(j->batch, &to.row0, &to.rows);
-    progress pr = {lead && isatty(2), 0.0};
+    progress pr = {lead, lead && isatty(2), 0.0};
     double t0 = cli_now(), train_time = 0.0, train_time_at_row = 0.0;
     long tokens_at_row = 0, tokens = 0;
     float loss = 0.0f;
@@ -530,7 +532,7 @@ int cmd_train(int argc, char **argv) {
         {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (500)"},
         {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split in each evaluation (200)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed of every random draw (1337)"},
-        {"threads", OPT_INT, &threads, 1, 4096, "threads (default: all cores)"},
+        {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads (default: all cores)"},
         {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, in a build made with make CUDA=1"},
         {"out", OPT_STR, &out, 0, 0, "output directory (out)"},
         {"checkpoint-interval", OPT_INT, &ckpt_interval, 0, 100000000, "also save every N steps, once they prove finite (0: at the end only)"},

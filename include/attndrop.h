@@ -355,11 +355,19 @@ void ad_stats_free(ad_stats *st);
 
 /* --------------------------------------------------------------- runtime */
 
-/* Sets the number of threads used by the library (OpenMP and BLAS). Results
- * are the same, bit for bit, for every n. A build without OpenMP (NO_OMP=1)
- * runs on one thread, BLAS included, whatever n. */
+/* Sets the number of threads used by the library (OpenMP and BLAS), n
+ * clamped to [1, ad_max_threads()]. Results are the same, bit for bit, for
+ * every n. A build without OpenMP (NO_OMP=1) runs on one thread, BLAS
+ * included, whatever n. */
 void ad_set_threads(int n);
+/* The threads the library will use: ad_set_threads's, else OMP_NUM_THREADS's,
+ * else one per core. */
 int ad_get_threads(void);
+/* The most threads the library runs: AD_THREADS_PER_CORE per online core (at
+ * least 8, at most 4096). ad_model_create refuses more (an OMP_NUM_THREADS of
+ * 100000 would make libgomp fail inside the first parallel loop). */
+#define AD_THREADS_PER_CORE 4
+int ad_max_threads(void);
 
 /* The CPU OpenBLAS runs its kernels for ("Haswell", "SkylakeX", "Cooperlake",
  * ...): its own choice, or what OPENBLAS_CORETYPE asked for as it loaded. NULL

@@ -273,9 +273,13 @@ size_t ad_config_num_params(const ad_config *c) {
 
 ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, int training,
                           uint64_t seed, ad_error *err) {
+    if (!out || !cfg) return ad_fail(err, AD_ERR_ARG, "model create: out or cfg is NULL");
     *out = NULL;
     ad_status s = ad_config_check(cfg, err);
     if (s) return s;
+    if (ad_get_threads() > ad_max_threads())
+        return ad_fail(err, AD_ERR_ARG, "%d threads asked for (OMP_NUM_THREADS?): at most %d run on this machine (%d per core)",
+                       ad_get_threads(), ad_max_threads(), AD_THREADS_PER_CORE);
     if (max_batch < 1 || max_batch > (1 << 20))
         return ad_fail(err, AD_ERR_ARG, "batch_size must be in [1, 1048576], got %d", max_batch);
     size_t bytes = ad_model_bytes(cfg, max_batch, training);

@@ -3,12 +3,19 @@
  * allocate. */
 #include "internal.h"
 #include <cblas.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+int ad_max_threads(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), m = (cores > 0 ? cores : 1) * AD_THREADS_PER_CORE;
+    return m < 8 ? 8 : m > 4096 ? 4096 : (int)m;
+}
+
 void ad_set_threads(int n) {
     if (n < 1) n = 1;
+    if (n > ad_max_threads()) n = ad_max_threads();
 #ifdef _OPENMP
     omp_set_num_threads(n);
     openblas_set_num_threads(n);

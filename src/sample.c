@@ -41,6 +41,12 @@ ad_status ad_generate(ad_model *m, const int *ctx, int n_ctx, int max_new, const
         } else {
             float mx = -INFINITY;
             for (int v = 0; v < V; v++) { prob[v] = logits[v] / o->temperature; if (prob[v] > mx) mx = prob[v]; }
+            if (!isfinite(mx)) { /* a temperature so small that logits / T overflow: the same softmax, shifted first */
+                float lmax = logits[0];
+                for (int v = 1; v < V; v++) if (logits[v] > lmax) lmax = logits[v];
+                for (int v = 0; v < V; v++) prob[v] = (logits[v] - lmax) / o->temperature;
+                mx = 0.0f;
+            }
             if (o->top_k > 0 && o->top_k < V) {
                 /* keep the top-k logits, as the nanoGPT sampler: values below the k-th are -inf */
                 memcpy(sorted, prob, (size_t)V * sizeof(float));

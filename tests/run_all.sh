@@ -40,6 +40,7 @@ run test_cli.sh tests/test_cli.sh "$build"
 run test_e2e.sh tests/test_e2e.sh "$build"
 run test_reliability.sh tests/test_reliability.sh "$build"
 run test_study.sh tests/test_study.sh "$build"
+run test_robust.sh tests/test_robust.sh "$build"
 run test_torch.sh tests/test_torch.sh "$build" "$python"
 run test_python.sh tests/test_python.sh "$build" "$python"
 echo
