@@ -28,6 +28,9 @@ int cli_check_device(const char *cmd, const char *name, int gpu_ok, int *device)
  * is NULL with errno EINVAL, never waited on (opened without blocking, then
  * checked). NULL with errno ENOENT where it is absent. */
 FILE *cli_fopen_regular(const char *path);
+/* The same for writing (created if absent; truncated, or appended to where
+ * append): a FIFO or a device is NULL with errno EINVAL, never waited on. */
+FILE *cli_fopen_write_regular(const char *path, int append);
 /* Seconds on the monotonic clock. */
 double cli_now(void);
 

@@ -337,7 +337,7 @@ static int read_timing(const char *out, const study_spec *sp, study_timing *tm) 
     char path[4096], line[512], task[64], scheme[64];
     const study_setting *st = &sp->set[0];
     snprintf(path, sizeof path, "%s/timing.csv", out);
-    FILE *f = fopen(path, "r");
+    FILE *f = cli_fopen_regular(path); /* a FIFO there is not waited on: no timing kept */
     if (!f) return 0;
     memset(tm, 0, sizeof *tm);
     int ok = fgets(line, sizeof line, f) != NULL, c = 0;

@@ -50,7 +50,7 @@ static void progress_clear(progress *p) {
 static int rebuild_log(const char *path, long last, long *kept, int *dropped) {
     *kept = -1;
     *dropped = 0;
-    FILE *in = fopen(path, "r");
+    FILE *in = cli_fopen_regular(path); /* a FIFO or a device is not read: the log is rebuilt from nothing */
     ad_atomic_file af;
     ad_error err = {0};
     if (ad_atomic_open(&af, path, &err)) {
@@ -347,8 +347,12 @@ static int open_log(const train_job *j, FILE **log, long *logged) {
     if (j->resume && (rc = rebuild_log(j->logp, j->st.step, logged, &dropped))) return rc;
     if (dropped) fprintf(stderr, "%s: %s had %d cut or damaged line%s; rebuilt with the rows up to step %ld\n", cli_prog,
                          j->logp, dropped, dropped > 1 ? "s" : "", *logged);
-    *log = fopen(j->logp, j->resume ? "a" : "w");
-    if (!*log) { fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, j->logp, strerror(errno)); return EXIT_INPUT; }
+    *log = cli_fopen_write_regular(j->logp, j->resume);
+    if (!*log) {
+        fprintf(stderr, "%s: cannot write '%s': %s\n", cli_prog, j->logp,
+                errno == EINVAL ? "it is not a regular file" : strerror(errno));
+        return EXIT_INPUT;
+    }
     if (!j->resume) fputs(LOG_HEADER, *log);
     fflush(*log);
     printf("%.2f M parameters, vocabulary of %d characters, %zu training tokens, %d threads", (double)ad_model_num_params(j->m) / 1e6,

@@ -100,6 +100,14 @@ rm -rf "$tmp/h"; cp -r "$tmp/s" "$tmp/h"; rm "$tmp/h/$rec"; mkfifo "$tmp/h/$rec"
 expect_fail "a FIFO as a record (report)" 2 "is not a regular file" timeout 20 $A study "${small[@]}" --report-only --out "$tmp/h"
 expect_fail "a FIFO as a record (rerun)" 2 "is not a regular file" timeout 20 $A study "${small[@]}" --out "$tmp/h"
 
+# a FIFO as timing.csv (read back by a rerun) and as a new run's log.csv: neither is waited on
+rm -rf "$tmp/h"; cp -r "$tmp/s" "$tmp/h"; mkfifo "$tmp/h/timing.csv"
+timeout 20 $A study "${small[@]}" --timing-rounds 1 --out "$tmp/h" > "$tmp/out" 2>&1 && [ -f "$tmp/h/timing.csv" ] && ok ||
+    bad "a FIFO as timing.csv: exit $?, $(tail -n 2 "$tmp/out")"
+mkdir -p "$tmp/fl"; mkfifo "$tmp/fl/log.csv"
+expect_fail "a FIFO as log.csv" 2 "is not a regular file" timeout 20 $A train --task markov --batch-size 4 --block-size 8 \
+    --n-embd 16 --n-head 2 --n-layer 1 --max-iters 3 --eval-iters 1 --out "$tmp/fl" --overwrite
+
 # --- plots that cannot be written whole (a file-size limit, as a nearly full disk) leave the old ones in place
 md5sum "$tmp/s"/plots/*.png > "$tmp/png.md5"
 [ "$(wc -l < "$tmp/png.md5")" -eq 4 ] && ok || bad "the small study drew $(wc -l < "$tmp/png.md5") plots, expected 4"
