@@ -85,6 +85,10 @@ for n in 2 3; do
 done
 "${run[@]}" -n 2 $A train "${tr[@]}" --out "$tmp/t2b" > /dev/null 2>&1
 cmp -s "$tmp/t2/model.safetensors" "$tmp/t2b/model.safetensors" && ok || bad "2 ranks twice: the weights differ"
+# progress comes from rank 0 alone (the last step's line is always printed)
+"${run[@]}" -n 3 $A train "${tr[@]}" --out "$tmp/t3p" > /dev/null 2> "$tmp/err"
+[ "$(grep -cE '^step 50/50  loss' "$tmp/err")" -eq 1 ] && ok ||
+    bad "3-rank training: progress from more than rank 0: $(grep -E '^step ' "$tmp/err")"
 
 # SIGINT to mpirun: one save, exit as a stopped run; the resume gives the uninterrupted weights. The run must
 # outlast the wait below by far: 4000 steps once took 2 s and ended before the signal on a faster build
