@@ -246,7 +246,8 @@ void ad_drop_row_k(const ad_drop_site *s, int b, int h, int i, const double *w, 
         ad_attn_row_keep(&d, b, h, i, m);
         double sum = 0.0;
         for (int j = 0; j < n; j++) sum += m[j] * w[j];
-        for (int j = 0; j < n; j++) out[j] = sum > 0.0 ? m[j] * w[j] / sum : 0.0;
+        /* an all-zero row stays zero; NaN in stays NaN (a diverging run must stay visible) */
+        for (int j = 0; j < n; j++) out[j] = sum > 0.0 ? m[j] * w[j] / sum : sum == 0.0 ? 0.0 : NAN;
     } else {
         ad_attn_row_mult(&d, b, h, i, m);
         for (int j = 0; j < n; j++) out[j] = m[j] * w[j];

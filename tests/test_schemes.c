@@ -264,6 +264,13 @@ int main(void) {
         CHECK(ad_scheme_get((ad_scheme)AD_SCHEME_COUNT) == NULL && ad_scheme_get((ad_scheme)-1) == NULL,
               "ad_scheme_get out of range is not NULL");
         CHECK(strcmp(ad_schedule_name((ad_schedule)7), "unknown") == 0, "ad_schedule_name(7)");
+        /* a NaN weight stays visible through a renormalising scheme */
+        ad_drop_site rs = site(AD_SCHEME_RENORM, 0.5f, 3, T);
+        for (int j = 0; j < T; j++) w[j] = j == 1 ? NAN : 1.0 / T;
+        MUST(ad_drop_row(&rs, 0, 0, T - 1, w, T, out, &must_err));
+        int nan_out = 0;
+        for (int j = 0; j < T; j++) nan_out += isnan(out[j]);
+        CHECK(nan_out == T, "renorm turned a row with a NaN weight into %d NaN of %d", nan_out, T);
     }
     return check_done("schemes");
 }

@@ -9,6 +9,7 @@ import math
 import torch
 
 from . import philox as ph
+from .errors import AttndropError
 
 # in the order of attndrop.h's ad_scheme
 SCHEMES = ["none", "standard", "masked", "nonzero", "keepdiag", "fixedcount", "renorm", "column", "token", "word",
@@ -19,8 +20,8 @@ INPUT = {"word", "embedding"}          # act on the token embeddings
 
 def where(scheme):
     """'post' (multiplies softmax weights), 'pre' (masks logits) or 'input' (token embeddings)."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme '{scheme}' (known: {', '.join(SCHEMES)})")
+    if not isinstance(scheme, str) or scheme not in SCHEMES:
+        raise AttndropError(f"unknown scheme '{scheme}' (known: {', '.join(SCHEMES)})")
     return "pre" if scheme in PRE else "input" if scheme in INPUT else "post"
 
 

@@ -11,7 +11,19 @@ import torch
 import torch.nn as nn
 
 from . import philox as ph
+from .errors import UINT32_MAX, UINT64_MAX, AttndropError, check_bool, check_int, check_p
 from .schemes import attention_masks, element_multipliers, input_multipliers, where
+
+
+MAX_BLOCK = 8192    # the longest rows the C library draws masks for (src/model.c's AD_MAX_BLOCK)
+MAX_HEADS = 4096    # as the C library's ad_drop_site_check
+MAX_LAYER = 65535
+
+
+def _check_step(mod):
+    """The module's step and row0, which the masks' counters hold in 32 bits, checked before a draw."""
+    check_int("step", mod.step, 0, UINT32_MAX)
+    check_int("row0", mod.row0, 0, 2**31 - 1)
 
 
 class AttentionDropout(nn.Module):
@@ -20,38 +32,64 @@ class AttentionDropout(nn.Module):
     forward(wei) takes softmax weights, (B, n_head, T, T), or (B, T, T) for the one head `head` of a per-head
     module (gpt.py's Head), and returns them after the scheme: multiplied by its mask (post-softmax schemes)
     or with the dropped weights removed and the survivors renormalised, which is what masking their logits
-    to -inf does (pre-softmax schemes; a row left with no survivor becomes 0). The input schemes (word,
-    embedding) leave attention alone: use `token_multipliers` on the token embeddings.
+    to -inf does (pre-softmax schemes; a row left with no survivor becomes 0, a row holding a NaN stays NaN).
+    The input schemes (word, embedding) leave attention alone: use `token_multipliers` on the token embeddings.
+    Any other shape (one that would broadcast against the masks), T above 8192, or weights that are not
+    floating point raise AttndropError (a ValueError), in eval mode too.
 
     `step` is the training step the masks belong to: set it each step (`set_step` on a model sets every
     module's), or leave `auto_step` on and it counts the training forwards. `row0` is the first row of the
     batch when a batch is split over processes.
     """
 
-    def __init__(self, scheme="standard", p=0.2, n_head=1, head=None, layer=0, seed=1337, causal=True, auto_step=True):
+    def __init__(self, scheme: str = "standard", p: float = 0.2, n_head: int = 1, head: int = None, layer: int = 0,
+                 seed: int = 1337, causal: bool = True, auto_step: bool = True):
         super().__init__()
         self.where = where(scheme)
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"p must be in [0, 1), got {p}")
-        if head is not None and not 0 <= head < n_head:
-            raise ValueError(f"head {head} is not one of the {n_head} heads")
+        p = check_p("p", p)
+        n_head = check_int("n_head", n_head, 1, MAX_HEADS)
+        if head is not None:
+            head = check_int("head", head)
+            if not 0 <= head < n_head:
+                raise AttndropError(f"head {head} is not one of the {n_head} heads")
+        layer = check_int("layer", layer, 0, MAX_LAYER)
+        seed = check_int("seed", seed, 0, UINT64_MAX)
         self.scheme, self.p, self.n_head, self.head, self.layer, self.seed = scheme, p, n_head, head, layer, seed
-        self.causal, self.auto_step, self.step, self.row0 = causal, auto_step, 0, 0
+        self.causal, self.auto_step = check_bool("causal", causal), check_bool("auto_step", auto_step)
+        self.step, self.row0 = 0, 0
 
     def extra_repr(self):
         return f"scheme={self.scheme}, p={self.p}, n_head={self.n_head}, head={self.head}, layer={self.layer}"
 
-    def masks(self, B, T, device=None):
+    def masks(self, B: int, T: int, device=None) -> torch.Tensor:
         """This step's masks, (B, n_head, T, T): multipliers, or 1/0 keeps of the logits for a pre-softmax scheme."""
+        B, T = check_int("B", B, 0, 2**31 - 1), check_int("T", T, 1, MAX_BLOCK)
+        _check_step(self)
         return attention_masks(self.scheme, self.p, self.seed, self.step, self.layer, self.n_head, T, B, self.row0,
                                not self.causal, device)
 
-    def forward(self, wei):
+    def _check_shape(self, wei):
+        if not isinstance(wei, torch.Tensor):
+            raise AttndropError(f"the attention weights must be a tensor, got {type(wei).__name__}")
+        shape = tuple(wei.shape)
+        if wei.dim() == 3 and self.head is None:
+            raise AttndropError(f"a (B, T, T) input needs the module's head index (got shape {shape}); a module of "
+                                f"every head takes (B, n_head={self.n_head}, T, T)")
+        want = "(B, T, T)" if wei.dim() == 3 else f"(B, n_head={self.n_head}, T, T)"
+        ok = wei.dim() in (3, 4) and shape[-1] == shape[-2] and (wei.dim() == 3 or shape[1] == self.n_head)
+        if not ok:
+            raise AttndropError(f"the attention weights must be {want}"
+                                f"{' or (B, T, T)' if self.head is not None and wei.dim() != 3 else ''}, got {shape}")
+        if not 1 <= shape[-1] <= MAX_BLOCK:
+            raise AttndropError(f"T must be in [1, {MAX_BLOCK}], got {shape[-1]}")
+        if not wei.is_floating_point():
+            raise AttndropError(f"the attention weights must be floating point, got {wei.dtype}")
+
+    def forward(self, wei: torch.Tensor) -> torch.Tensor:
+        self._check_shape(wei)
         if not self.training or self.where == "input" or self.scheme == "none" or self.p == 0.0:
             return wei
         per_head = wei.dim() == 3
-        if per_head and self.head is None:
-            raise ValueError("a (B, T, T) input needs the module's head index")
         B, T = wei.shape[0], wei.shape[-1]
         m = self.masks(B, T, wei.device)
         if per_head:
@@ -62,41 +100,61 @@ class AttentionDropout(nn.Module):
         else:
             kept = wei * m
             total = kept.sum(-1, keepdim=True)
-            out = torch.where(total > 0, kept / torch.where(total > 0, total, torch.ones_like(total)), torch.zeros_like(kept))
+            # a row with survivors renormalised; one with none 0 (as the C library's ad_drop_row); a NaN (or Inf)
+            # stays visible: its row comes out NaN, never 0
+            live = (total > 0) | ~torch.isfinite(total)
+            out = torch.where(live, kept / torch.where(live, total, torch.ones_like(total)), torch.zeros_like(kept))
         if self.auto_step:
             self.step += 1
         return out
 
-    def token_multipliers(self, idx):
-        """word/embedding dropout: (B, T) multipliers of the token embeddings of idx (ones in eval mode)."""
+    def token_multipliers(self, idx: torch.Tensor) -> torch.Tensor:
+        """word/embedding dropout: (B, T) multipliers of the token embeddings of idx (B, T) integer ids in
+        [0, 2^31) (ones in eval mode)."""
+        if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.is_floating_point() or idx.is_complex() \
+                or idx.dtype == torch.bool:
+            raise AttndropError(f"idx must be a (B, T) tensor of integer ids, got "
+                                f"{tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__}"
+                                f"{' of ' + str(idx.dtype) if isinstance(idx, torch.Tensor) else ''}")
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) > 2**31 - 1):
+            raise AttndropError(f"idx: ids must be in [0, 2^31), got {int(idx.min())} .. {int(idx.max())}")
         if not self.training:
             return torch.ones(idx.shape, dtype=torch.float32, device=idx.device)
+        _check_step(self)
         return input_multipliers(self.scheme, self.p, self.seed, self.step, idx, self.row0)
 
 
 class ExactDropout(nn.Module):
     """nn.Dropout on a (B, T, C) activation with attndrop's masks: those of the dropout after the attention
-    projection (site 'resid') or the feed-forward network ('ffn') of a layer."""
+    projection (site 'resid') or the feed-forward network ('ffn') of a layer. p must be in [0, 1)."""
 
-    def __init__(self, p, site, layer=0, seed=1337, auto_step=True):
+    def __init__(self, p: float, site: str, layer: int = 0, seed: int = 1337, auto_step: bool = True):
         super().__init__()
         if site not in ("resid", "ffn"):
-            raise ValueError(f"site must be 'resid' or 'ffn', got {site!r}")
+            raise AttndropError(f"site must be 'resid' or 'ffn', got {site!r}")
+        p = check_p("p", p)
+        layer, seed = check_int("layer", layer, 0, 2**32 - 1), check_int("seed", seed, 0, UINT64_MAX)
         self.p, self.purpose, self.layer, self.seed = p, ph.RESID if site == "resid" else ph.FFN, layer, seed
-        self.auto_step, self.step, self.row0 = auto_step, 0, 0
+        self.auto_step, self.step, self.row0 = check_bool("auto_step", auto_step), 0, 0
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 3 or not x.is_floating_point():
+            raise AttndropError(f"ExactDropout takes a (B, T, C) floating-point tensor, got "
+                                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
         if not self.training or self.p == 0.0:
             return x
         B, T, C = x.shape
+        _check_step(self)
         m = element_multipliers(self.p, self.seed, self.purpose, self.step, self.layer, B, T, C, self.row0, x.device)
         if self.auto_step:
             self.step += 1
         return x * m.to(x.dtype)
 
 
-def set_step(model, step, row0=None):
+def set_step(model: nn.Module, step: int, row0: int = None) -> None:
     """Sets the step (and, if given, the batch's first row) of every attndrop module in model."""
+    step = check_int("step", step, 0, UINT32_MAX)
+    row0 = check_int("row0", row0, 0, 2**31 - 1) if row0 is not None else None
     for mod in model.modules():
         if isinstance(mod, (AttentionDropout, ExactDropout)):
             mod.step = step
