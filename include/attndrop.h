@@ -632,6 +632,39 @@ typedef struct {
 ad_status ad_generate(ad_model *m, const int *ctx, int n_ctx, int max_new, const ad_sample_opts *o,
                       int *out, ad_error *err);
 
+/* ------------------------------------------------------- fused attention */
+
+/* Causal scaled dot-product attention with any scheme's dropout, on (B,H,T,D)
+ * float tensors given by their strides (PyTorch's layouts need no copy): the
+ * op of torch.nn.functional.scaled_dot_product_attention(q, k, v,
+ * is_causal=True, scale=scale) with the site's dropout on the softmax weights
+ * (or, for a pre-softmax scheme, on the logits). Only each row's max and 1/sum
+ * are kept between the forward and the backward, which recomputes the scores
+ * and regenerates the masks from the site's keys: nothing of size T x T is
+ * stored. Runs on as many OpenMP threads as the scratch has slots. */
+typedef struct {
+    float *data;
+    int64_t stride_b, stride_h, stride_t; /* in elements; the last dimension's stride is 1 */
+} ad_view;
+/* Floats of scratch for `threads` threads at (T, D): the caller's, only during a call. */
+size_t ad_attention_scratch_floats(int T, int D, int threads);
+/* out (B,H,T,D), stats (B,H,T,2) contiguous, from q, k, v (B,H,T,D). site NULL
+ * (or p = 0, or scheme none): no dropout; else its scheme, p, seed, step,
+ * layer and row0 (batch row b draws the masks of row row0 + b) key the masks,
+ * and its n_head and block_size must be H and T (0: taken from them), causal.
+ * AD_ERR_ARG naming the first bad argument: sizes (T <= AD_MAX_BLOCK), NULL
+ * data, row strides beyond an int, a scale that is not finite and > 0, a
+ * scratch smaller than one thread's, an input-level scheme (word, embedding:
+ * they act on tokens). */
+ad_status ad_attention_forward(ad_view out, float *stats, ad_view q, ad_view k, ad_view v, int B, int H, int T, int D,
+                               float scale, const ad_drop_site *site, float *scratch, size_t scratch_floats,
+                               ad_error *err);
+/* dq, dk, dv (B,H,T,D), overwritten, from the upstream gradient dout
+ * (B,H,T,D) and the forward's inputs, stats and site. */
+ad_status ad_attention_backward(ad_view dq, ad_view dk, ad_view dv, ad_view dout, ad_view q, ad_view k, ad_view v,
+                                const float *stats, int B, int H, int T, int D, float scale,
+                                const ad_drop_site *site, float *scratch, size_t scratch_floats, ad_error *err);
+
 /* ---------------------------------------------------------------- devices */
 
 /* Where a model's arithmetic runs. The CPU always; CUDA only in a build made

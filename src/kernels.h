@@ -3,6 +3,7 @@
 #define AD_KERNELS_H
 
 #include "dropout.h"
+#include <stdint.h>
 
 void ad_k_encoder_fwd_f(float *out, const int *idx, const float *wte, const float *wpe, const float *tok_mult,
                         int B, int T, int C);
@@ -37,6 +38,19 @@ void ad_k_relu_bwd_f(float *dinp, const float *dout, const float *inp, size_t n)
 void ad_k_residual_dropout_fwd_f(float *out, const float *res, const float *inp, const ad_elem_drop *d,
                                  int B, int T, int C);
 void ad_k_dropout_bwd_f(float *dinp, const float *dout, const ad_elem_drop *d, int B, int T, int C);
+/* (B,H,T,hs) views of the strided attention kernels: the strides in elements of
+ * b, h and t (the last dimension contiguous) of q, k, v and out, or, for the
+ * backward's outputs, of dq, dk, dv and dout. Row strides fit an int. */
+typedef struct {
+    int64_t q[3], k[3], v[3], o[3];
+} ad_att_strides;
+void ad_k_attention_fwd_strided_f(float *out, float *stats, float *scratch, const float *q, const float *k,
+                                  const float *v, const ad_att_strides *s, unsigned char *zero_rows,
+                                  const ad_attn_drop *drop, int B, int T, int H, int hs, float scale, int n_scratch);
+void ad_k_attention_bwd_strided_f(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *q,
+                                  const float *k, const float *v, const ad_att_strides *s, const ad_att_strides *ds,
+                                  const float *stats, const ad_attn_drop *drop, int B, int T, int H, int hs,
+                                  float scale, int n_scratch);
 /* scratch: (n_scratch, AD_ATT_SCRATCH(T, C/H)) */
 void ad_k_attention_fwd_f(float *out, float *stats, float *scratch, const float *qkv, unsigned char *zero_rows,
                           const ad_attn_drop *drop, int B, int T, int C, int H, int n_scratch);

@@ -1,0 +1,92 @@
+/* attention.c - the fused causal attention as a public op on strided
+ * (B,H,T,D) tensors (ad_attention_forward/_backward): argument checks, the
+ * site's dropout descriptor, then the strided kernels of kernels.inc, which
+ * the model runs on its packed qkv layout. */
+#include "kernels.h"
+#include <limits.h>
+#include <math.h>
+
+size_t ad_attention_scratch_floats(int T, int D, int threads) {
+    if (T < 1 || D < 1 || threads < 1) return 0;
+    return AD_ATT_SCRATCH(T, D) * (size_t)threads;
+}
+
+static ad_status check_view(const char *name, const ad_view *x, int B, int H, int T, int D, ad_error *err) {
+    if (!x->data) return ad_fail(err, AD_ERR_ARG, "attention: %s is NULL", name);
+    if (x->stride_t < D || x->stride_t > INT_MAX || x->stride_b < 0 || x->stride_h < 0)
+        return ad_fail(err, AD_ERR_ARG, "attention: %s's strides (%lld, %lld, %lld) do not hold rows of %d contiguous floats",
+                       name, (long long)x->stride_b, (long long)x->stride_h, (long long)x->stride_t, D);
+    (void)B; (void)H; (void)T;
+    return AD_OK;
+}
+
+/* The checks both directions share, and the dropout descriptor and thread count. */
+static ad_status prepare(int B, int H, int T, int D, float scale, const ad_drop_site *site, float *stats,
+                         float *scratch, size_t scratch_floats, ad_attn_drop *drop, int *n_scratch, ad_error *err) {
+    if (B < 1 || H < 1 || T < 1 || D < 1 || T > AD_MAX_BLOCK || H > 4096 || D > 65536)
+        return ad_fail(err, AD_ERR_ARG, "attention: sizes B=%d H=%d T=%d D=%d out of range (T <= %d)", B, H, T, D,
+                       AD_MAX_BLOCK);
+    if (!(isfinite(scale) && scale > 0.0f)) return ad_fail(err, AD_ERR_ARG, "attention: scale %g is not finite and > 0", (double)scale);
+    if (!stats) return ad_fail(err, AD_ERR_ARG, "attention: stats is NULL");
+    size_t one = AD_ATT_SCRATCH(T, D);
+    if (!scratch || scratch_floats < one)
+        return ad_fail(err, AD_ERR_ARG, "attention: scratch of %zu floats, one thread needs %zu", scratch_floats, one);
+    size_t slots = scratch_floats / one;
+    *n_scratch = slots > 4096 ? 4096 : (int)slots;
+    ad_drop_site s = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    if (site) {
+        s = *site;
+        if (s.n_head == 0) s.n_head = H;
+        if (s.block_size == 0) s.block_size = T;
+        if (s.n_head != H || s.block_size != T)
+            return ad_fail(err, AD_ERR_ARG, "attention: the site is for n_head %d and block_size %d, the tensors have %d and %d",
+                           s.n_head, s.block_size, H, T);
+        if (s.bidirectional) return ad_fail(err, AD_ERR_ARG, "attention: only causal attention is fused (bidirectional asked)");
+        ad_status st = ad_drop_site_check(&s, err);
+        if (st) return st;
+        if (ad_scheme_get(s.scheme)->where == AD_WHERE_INPUT && s.p > 0.0f)
+            return ad_fail(err, AD_ERR_ARG, "attention: scheme %s acts on the token embeddings, not on attention",
+                           ad_scheme_get(s.scheme)->name);
+    }
+    *drop = ad_attn_drop_make(&s);
+    return AD_OK;
+}
+
+static ad_att_strides strides_of(const ad_view *q, const ad_view *k, const ad_view *v, const ad_view *o) {
+    ad_att_strides s = {{q->stride_b, q->stride_h, q->stride_t}, {k->stride_b, k->stride_h, k->stride_t},
+                        {v->stride_b, v->stride_h, v->stride_t}, {o->stride_b, o->stride_h, o->stride_t}};
+    return s;
+}
+
+ad_status ad_attention_forward(ad_view out, float *stats, ad_view q, ad_view k, ad_view v, int B, int H, int T, int D,
+                               float scale, const ad_drop_site *site, float *scratch, size_t scratch_floats,
+                               ad_error *err) {
+    ad_attn_drop drop;
+    int n_scratch = 1;
+    ad_status st = prepare(B, H, T, D, scale, site, stats, scratch, scratch_floats, &drop, &n_scratch, err);
+    if (!st) st = check_view("q", &q, B, H, T, D, err);
+    if (!st) st = check_view("k", &k, B, H, T, D, err);
+    if (!st) st = check_view("v", &v, B, H, T, D, err);
+    if (!st) st = check_view("out", &out, B, H, T, D, err);
+    if (st) return st;
+    ad_att_strides s = strides_of(&q, &k, &v, &out);
+    ad_k_attention_fwd_strided_f(out.data, stats, scratch, q.data, k.data, v.data, &s, NULL, &drop, B, T, H, D, scale,
+                                 n_scratch);
+    return AD_OK;
+}
+
+ad_status ad_attention_backward(ad_view dq, ad_view dk, ad_view dv, ad_view dout, ad_view q, ad_view k, ad_view v,
+                                const float *stats, int B, int H, int T, int D, float scale,
+                                const ad_drop_site *site, float *scratch, size_t scratch_floats, ad_error *err) {
+    ad_attn_drop drop;
+    int n_scratch = 1;
+    ad_status st = prepare(B, H, T, D, scale, site, (float *)stats, scratch, scratch_floats, &drop, &n_scratch, err);
+    const char *names[7] = {"q", "k", "v", "dout", "dq", "dk", "dv"};
+    const ad_view *views[7] = {&q, &k, &v, &dout, &dq, &dk, &dv};
+    for (int i = 0; i < 7 && !st; i++) st = check_view(names[i], views[i], B, H, T, D, err);
+    if (st) return st;
+    ad_att_strides s = strides_of(&q, &k, &v, &dout), ds = strides_of(&dq, &dk, &dv, &dout);
+    ad_k_attention_bwd_strided_f(dq.data, dk.data, dv.data, scratch, dout.data, q.data, k.data, v.data, &s, &ds, stats,
+                                 &drop, B, T, H, D, scale, n_scratch);
+    return AD_OK;
+}
