@@ -119,7 +119,9 @@ $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c $(FUZZ_CLI) $(wildcard cli/*
 
 # libFuzzer builds (clang; the library without OpenMP), each run for FUZZ_SECONDS
 # on a copy of its committed corpus; a crash fails the target and leaves its input
-# in $(BUILD)/fuzz/crash-* (commit it to fuzz/crashes/NAME/).
+# in $(BUILD)/fuzz/crash-* (commit it to fuzz/crashes/NAME/). A missing or empty
+# corpus, a fuzzer that exits non-zero or does not report its finished run
+# (libFuzzer's "Done N runs") fails it too; its whole output is in $(BUILD)/fuzz/lf_NAME.log.
 $(BUILD)/fuzz/lf_%: fuzz/fuzz_%.c $(LIB_SRC) $(FUZZ_CLI) $(BUILD)/gen/study_gp.h | $(BUILD)/fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp-simd \
 		-Wno-unknown-pragmas -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -I$(BUILD)/gen $(BLAS_CFLAGS) \
@@ -127,12 +129,16 @@ $(BUILD)/fuzz/lf_%: fuzz/fuzz_%.c $(LIB_SRC) $(FUZZ_CLI) $(BUILD)/gen/study_gp.h
 
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/lf_%)
 	@for f in $(FUZZERS); do \
-		mkdir -p $(BUILD)/fuzz/corpus_$$f && cp fuzz/corpus/$$f/* $(BUILD)/fuzz/corpus_$$f/ && \
-		echo "== fuzzing $$f for $(FUZZ_SECONDS) s" && \
+		if [ -z "$$(ls -A fuzz/corpus/$$f 2>/dev/null)" ]; then \
+			echo "fuzz: fuzz/corpus/$$f is missing or empty (commit a seed corpus)" >&2; exit 1; fi; \
+		mkdir -p $(BUILD)/fuzz/corpus_$$f && cp fuzz/corpus/$$f/* $(BUILD)/fuzz/corpus_$$f/ || exit 1; \
+		echo "== fuzzing $$f for $(FUZZ_SECONDS) s"; \
 		$(BUILD)/fuzz/lf_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
-			-artifact_prefix=$(BUILD)/fuzz/crash-$$f- $(BUILD)/fuzz/corpus_$$f 2>&1 | \
-			grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' ; \
+			-artifact_prefix=$(BUILD)/fuzz/crash-$$f- $(BUILD)/fuzz/corpus_$$f >$(BUILD)/fuzz/lf_$$f.log 2>&1; rc=$$?; \
+		grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done' $(BUILD)/fuzz/lf_$$f.log; \
 		if ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; then echo "fuzz: $$f found a crash"; exit 1; fi; \
+		if [ $$rc -ne 0 ] || ! grep -q '^Done [0-9]* runs' $(BUILD)/fuzz/lf_$$f.log; then \
+			tail -n 5 $(BUILD)/fuzz/lf_$$f.log; echo "fuzz: $$f failed (exit $$rc, see $(BUILD)/fuzz/lf_$$f.log)"; exit 1; fi; \
 	done; echo "fuzz: $(words $(FUZZERS)) passed, 0 failed"
 
 $(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/gen:

@@ -24,16 +24,23 @@ run() {
     if [ $rc -ne 0 ]; then
         broken+=("$name (exit $rc)")
         [ -z "$line" ] && failed=$((failed + 1))
+    elif [ "$s" -eq 0 ] && [ "$name" != bench_kernels ] && { [ -z "$line" ] || { [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; }; }; then
+        # an exit 0 without a SKIP line and with no tally, or a tally of no checks, checked nothing
+        # (bench_kernels alone prints no tally)
+        broken+=("$name (no checks and no SKIP line)"); failed=$((failed + 1))
     fi
 }
-for t in "$build"/tests/test_*; do
-    [ -x "$t" ] || continue
-    run "$(basename "$t")" "$t"
+# a program that cannot run counts as failed, not as absent
+missing() { echo "== $1"; echo "FAIL: $2"; broken+=("$1 ($2)"); failed=$((failed + 1)); }
+for src in tests/test_*.c; do  # every C test in tests/ is built and runs
+    t=$build/tests/$(basename "$src" .c)
+    if [ -x "$t" ]; then run "${t##*/}" "$t"; else missing "${t##*/}" "$t is not built"; fi
 done
-for f in "$build"/fuzz/replay_*; do  # the fuzzing corpus and every crash found, replayed
-    [ -x "$f" ] || continue
-    name=${f##*/replay_}
-    run "$(basename "$f")" "$f" "fuzz/corpus/$name" "fuzz/crashes/$name"
+for src in fuzz/fuzz_*.c; do  # the fuzzing corpus and every crash found, replayed
+    name=${src#fuzz/fuzz_}; name=${name%.c}; f=$build/fuzz/replay_$name
+    if [ ! -x "$f" ]; then missing "${f##*/}" "$f is not built"
+    elif [ -z "$(ls -A "fuzz/corpus/$name" 2>/dev/null)" ]; then missing "${f##*/}" "fuzz/corpus/$name is missing or empty"
+    else run "${f##*/}" "$f" "fuzz/corpus/$name" "fuzz/crashes/$name"; fi
 done
 run bench_kernels "$build/bench_kernels" --quick  # builds and runs in every build (timings not checked)
 run test_cli.sh tests/test_cli.sh "$build"
@@ -43,6 +50,7 @@ run test_study.sh tests/test_study.sh "$build"
 run test_robust.sh tests/test_robust.sh "$build"
 run test_torch.sh tests/test_torch.sh "$build" "$python"
 run test_python.sh tests/test_python.sh "$build" "$python"
+run test_pytest.sh tests/test_pytest.sh "$build"
 echo
 for b in "${broken[@]+"${broken[@]}"}"; do echo "FAILED: $b"; done
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -14,7 +14,7 @@ for c in "" train sample eval text; do
     out=$($A $c --help 2>&1) && [[ "$out" == *usage:* ]] && ok || bad "help of '$c'"
 done
 $A >/dev/null 2>&1; [ $? -eq 1 ] && ok || bad "no command should exit 1"
-$A --version | grep -q '^attndrop ' && ok || bad "--version"
+out=$($A --version) && grep -q '^attndrop ' <<<"$out" && ok || bad "--version"
 
 # flags
 expect_fail "unknown command" 1 "unknown command 'fly'" $A fly
@@ -32,7 +32,7 @@ expect_fail "model too large" 2 "GiB" $A train --n-embd 16384 --n-head 1 --block
 expect_fail "data and task" 1 "not both" $A train --data x --task markov
 expect_fail "unknown task" 1 "unknown task" $A train --task nope
 expect_fail "unknown text task" 1 "known: markov, copy, recall" $A text --task nope
-$A text --task copy --task-chars 18 | grep -qE "^[a-p]{8}\\|[a-p]{8}$" && ok || bad "text --task copy"
+out=$($A text --task copy --task-chars 18) && grep -qE "^[a-p]{8}\\|[a-p]{8}$" <<<"$out" && ok || bad "text --task copy"
 expect_fail "flag without value" 1 "takes no value" $A text --entropy=1
 
 # data files
@@ -57,26 +57,24 @@ rc=$?
 head -n 1 "$tmp/run/log.csv" | grep -qx 'step,train_loss,val_loss,elapsed_s,tokens_per_s' && ok || bad "log.csv header"
 steps=$(tail -n +2 "$tmp/run/log.csv" | cut -d, -f1 | tr '\n' ' ')
 [ "$steps" = "0 10 20 24 " ] && ok || bad "log rows at steps '$steps', expected 0 10 20 24 (gpt.py's schedule)"
-awk -F, 'NR > 2 && !($5 > 0) { exit 1 }' "$tmp/run/log.csv" && ok || bad "tokens_per_s not positive"
+awk -F, 'NR > 2 { n++; if (!($5 > 0)) bad = 1 } END { exit bad || n == 0 }' "$tmp/run/log.csv" && ok || bad "tokens_per_s not positive"
 grep -q 'step 24: train loss' "$tmp/train.out" && ok || bad "evaluation lines on stdout"
 grep -q 'tok/s' "$tmp/train.err" && ok || bad "progress on stderr"
 
 # the built-in text written out trains to the very same numbers
-$A text > "$tmp/markov.txt"
-$A train --data "$tmp/markov.txt" "${small[@]}" --max-iters 25 --eval-interval 10 --out "$tmp/run2" >/dev/null 2>&1
-[ "$(cut -d, -f1-3 "$tmp/run/log.csv")" = "$(cut -d, -f1-3 "$tmp/run2/log.csv")" ] && ok || bad "'text' differs from --task markov"
-$A train "${small[@]}" --max-iters 25 --eval-interval 10 --threads 1 --out "$tmp/run3" >/dev/null 2>&1
-[ "$(cut -d, -f1-3 "$tmp/run/log.csv")" = "$(cut -d, -f1-3 "$tmp/run3/log.csv")" ] && ok || bad "1 thread gives other losses than 2"
+$A text > "$tmp/markov.txt" &&
+    $A train --data "$tmp/markov.txt" "${small[@]}" --max-iters 25 --eval-interval 10 --out "$tmp/run2" >/dev/null 2>&1 &&
+    [ "$(cut -d, -f1-3 "$tmp/run/log.csv")" = "$(cut -d, -f1-3 "$tmp/run2/log.csv")" ] && ok || bad "'text' differs from --task markov"
+$A train "${small[@]}" --max-iters 25 --eval-interval 10 --threads 1 --out "$tmp/run3" >/dev/null 2>&1 &&
+    [ "$(cut -d, -f1-3 "$tmp/run/log.csv")" = "$(cut -d, -f1-3 "$tmp/run3/log.csv")" ] && ok || bad "1 thread gives other losses than 2"
 
 # sampling
 ck="$tmp/run/model.safetensors"
-out=$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 3)
-[ ${#out} -eq 44 ] && [[ "$out" == "the "* ]] && ok || bad "sample length/prompt: '$out'"
-[ "$out" = "$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 3)" ] && ok || bad "sampling is not reproducible"
-[ "$out" != "$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 4)" ] && ok || bad "the seed does not change the sample"
-g1=$($A sample --ckpt "$ck" --temperature 0 --max-new-tokens 30 --seed 1)
-g2=$($A sample --ckpt "$ck" --temperature 0 --max-new-tokens 30 --seed 2)
-[ "$g1" = "$g2" ] && [ ${#g1} -eq 31 ] && ok || bad "greedy depends on the seed"
+out=$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 3) && [ ${#out} -eq 44 ] && [[ "$out" == "the "* ]] && ok || bad "sample length/prompt: '$out'"
+o3=$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 3) && [ "$out" = "$o3" ] && ok || bad "sampling is not reproducible"
+o4=$($A sample --ckpt "$ck" --prompt "the " --max-new-tokens 40 --seed 4) && [ ${#o4} -eq 44 ] && [ "$out" != "$o4" ] && ok || bad "the seed does not change the sample"
+g1=$($A sample --ckpt "$ck" --temperature 0 --max-new-tokens 30 --seed 1) &&
+    g2=$($A sample --ckpt "$ck" --temperature 0 --max-new-tokens 30 --seed 2) && [ "$g1" = "$g2" ] && [ ${#g1} -eq 31 ] && ok || bad "greedy depends on the seed"
 expect_fail "prompt outside vocab" 2 "not in the vocabulary" $A sample --ckpt "$ck" --prompt "THE"
 expect_fail "no ckpt" 1 "--ckpt is required" $A sample
 expect_fail "bad temperature" 1 "out of range" $A sample --ckpt "$ck" --temperature -1
@@ -85,25 +83,26 @@ expect_fail "missing checkpoint" 2 "cannot open" $A sample --ckpt "$tmp/nope.saf
 expect_fail "train state as checkpoint" 2 "not an attndrop file" $A sample --ckpt "$tmp/run/train_state.safetensors"
 
 # eval
-out=$($A eval --ckpt "$ck" --data "$tmp/markov.txt" --eval-iters 3 --batch-size 4)
-[[ "$out" =~ ^train\ loss\ [0-9.]+,\ val\ loss\ [0-9.]+$ ]] && ok || bad "eval output '$out'"
+out=$($A eval --ckpt "$ck" --data "$tmp/markov.txt" --eval-iters 3 --batch-size 4) && [[ "$out" =~ ^train\ loss\ [0-9.]+,\ val\ loss\ [0-9.]+$ ]] && ok || bad "eval output '$out'"
 printf 'hello WORLD %.0s' {1..100} > "$tmp/other.txt"
 expect_fail "eval data outside vocab" 2 "not in the vocabulary" $A eval --ckpt "$ck" --data "$tmp/other.txt"
 
 # schemes, stats, demo
-[ "$($A schemes | wc -l)" -eq 15 ] && $A schemes | grep -q '^nonzero ' && ok || bad "schemes lists 15"
-for c in stats demo schemes; do $A $c --help | grep -q usage: && ok || bad "help of $c"; done
-csv=$($A stats --scheme standard --p 0.5 --block-size 8 --n-head 4 --trials 2000 --format csv)
+out=$($A schemes) && [ "$(wc -l <<<"$out")" -eq 15 ] && grep -q '^nonzero ' <<<"$out" && ok || bad "schemes lists 15"
+for c in stats demo schemes; do out=$($A $c --help) && grep -q usage: <<<"$out" && ok || bad "help of $c"; done
+csv=$($A stats --scheme standard --p 0.5 --block-size 8 --n-head 4 --trials 2000 --format csv) || bad "stats --format csv failed"
 [ "$(head -n 1 <<<"$csv")" = "pos,p_zero_exact,p_zero_mc,p_allheads_zero_exact,p_allheads_zero_mc,row_sum_mean_exact,row_sum_mean_mc,row_sum_var_exact,row_sum_var_mc,bias_mc" ] && ok || bad "stats csv header"
 [ "$(tail -n +2 <<<"$csv" | wc -l)" -eq 8 ] && ok || bad "stats csv rows"
-awk -F, 'NR > 1 { e = 0.5 ^ ($1 + 1); if ($2 - e > 1e-12 || e - $2 > 1e-12) exit 1 }' <<<"$csv" && ok || bad "standard p_zero_exact is not p^(i+1)"
-awk -F, 'NR > 1 && $2 != 0 { exit 1 }' <<<"$($A stats --scheme nonzero --p 0.5 --trials 100 --format csv)" && ok || bad "nonzero p_zero_exact"
-"${ATTNDROP_PYTHON:-/usr/bin/python3}" -c 'import json,sys; d=json.load(sys.stdin); assert len(d["positions"]) == 4 and d["positions"][0]["p_zero_exact"] == 0.25' \
-    <<<"$($A stats --p 0.25 --block-size 4 --trials 100 --format json)" && ok || bad "stats json"
-$A stats --scheme symmetric --attention bidirectional --trials 100 | grep -q 'some layer): n/a' && ok || bad "n/a for bidirectional symmetric"
-d=$($A demo --seed 1)
-grep -q 'all zero' <<<"$d" && [[ "$d" == *"rows all zero"* ]] && ok || bad "demo marks zero rows"
-[ "$($A demo --scheme nonzero --format json | "${ATTNDROP_PYTHON:-/usr/bin/python3}" -c 'import json,sys; print(json.load(sys.stdin)["zero_rows"])')" = "[]" ] && ok || bad "nonzero demo has zero rows"
+awk -F, 'NR > 1 { n++; e = 0.5 ^ ($1 + 1); if ($2 - e > 1e-12 || e - $2 > 1e-12) bad = 1 } END { exit bad || n == 0 }' <<<"$csv" && ok || bad "standard p_zero_exact is not p^(i+1)"
+out=$($A stats --scheme nonzero --p 0.5 --trials 100 --format csv) &&
+    awk -F, 'NR > 1 { n++; if ($2 != 0) bad = 1 } END { exit bad || n == 0 }' <<<"$out" && ok || bad "nonzero p_zero_exact"
+out=$($A stats --p 0.25 --block-size 4 --trials 100 --format json) &&
+    "${ATTNDROP_PYTHON:-/usr/bin/python3}" -c 'import json,sys; d=json.load(sys.stdin); assert len(d["positions"]) == 4 and d["positions"][0]["p_zero_exact"] == 0.25' \
+    <<<"$out" && ok || bad "stats json"
+out=$($A stats --scheme symmetric --attention bidirectional --trials 100) && grep -q 'some layer): n/a' <<<"$out" && ok || bad "n/a for bidirectional symmetric"
+d=$($A demo --seed 1) && grep -q 'all zero' <<<"$d" && [[ "$d" == *"rows all zero"* ]] && ok || bad "demo marks zero rows"
+out=$($A demo --scheme nonzero --format json) &&
+    [ "$("${ATTNDROP_PYTHON:-/usr/bin/python3}" -c 'import json,sys; print(json.load(sys.stdin)["zero_rows"])' <<<"$out")" = "[]" ] && ok || bad "nonzero demo has zero rows"
 expect_fail "unknown scheme" 1 "unknown scheme 'nope'" $A train --scheme nope
 expect_fail "unknown device" 1 "unknown device 'gpu' (cpu or cuda)" $A train --device gpu
 # a build without CUDA (this one) says so for every command that takes --device
@@ -132,7 +131,7 @@ expect_fail "text over the limit" 2 "has 1153433600 bytes, more than the limit o
 rm -f "$tmp/huge.txt"
 
 # --resume keeps the run's settings: a flag that would change them is refused, not ignored
-$A train "${small[@]}" --max-iters 4 --out "$tmp/r" >/dev/null 2>&1
+$A train "${small[@]}" --max-iters 4 --out "$tmp/r" >/dev/null 2>&1 || bad "the run to resume failed"
 for f in "--learning-rate 1" "--seed 5" "--n-embd 64" "--data x.txt" "--dropout 0.5" "--scheme nonzero" "--eval-iters 3"; do
     # shellcheck disable=SC2086
     expect_fail "resume with $f" 1 "cannot be changed on --resume" $A train --resume --out "$tmp/r" $f
@@ -147,8 +146,7 @@ for v in "+5" " 5" "5 " "0x10" "1e3" "5.0"; do
 done
 
 # greedy parity: PyTorch's gpt.py model, loaded from this checkpoint, wrote greedy.txt
-g=$($A sample --ckpt tests/fixtures/greedy.safetensors --temperature 0 --max-new-tokens 200)
-want=$(cat tests/fixtures/greedy.txt)
-[ ${#want} -eq 201 ] && [ "$g" = "$want" ] && ok || bad "greedy sample differs from PyTorch's: '$g'"
+g=$($A sample --ckpt tests/fixtures/greedy.safetensors --temperature 0 --max-new-tokens 200) &&
+    want=$(cat tests/fixtures/greedy.txt) && [ ${#want} -eq 201 ] && [ "$g" = "$want" ] && ok || bad "greedy sample differs from PyTorch's: '$g'"
 
 tally cli

@@ -37,7 +37,7 @@ for n in 2 3; do
     grep -q "done by rank" "$tmp/out" && ok || bad "$n-rank study: no progress from rank 0"
 done
 # a --data text: rank 0 reads it and sends it to the others
-$S text --task markov --task-chars 30000 > "$tmp/text.txt"
+$S text --task markov --task-chars 30000 > "$tmp/text.txt" || bad "text for --data"
 tgrid=(--task markov --schemes standard --seeds 2 --max-iters 20 --batch-size 8 --block-size 16 --n-embd 32 --n-head 2
        --n-layer 1 --timing-rounds 0 --data "$tmp/text.txt")
 $S study "${tgrid[@]}" --out "$tmp/ts" > "$tmp/out" 2>&1 && ok || bad "serial study with --data: $(tail -n 2 "$tmp/out")"
@@ -56,19 +56,23 @@ grep -q "not done yet: .*runs/" "$tmp/out" && ok || bad "--report-only must list
 $A study "${grid[@]}" --shard 2/2 --out "$tmp/sh" > "$tmp/out" 2>&1 && ok || bad "shard 2/2: $(tail -n 2 "$tmp/out")"
 $A study "${grid[@]}" --report-only --out "$tmp/sh" > "$tmp/out" 2>&1 && ok || bad "merged report: $(tail -n 2 "$tmp/out")"
 same_as_serial sh "shards 1/2 + 2/2"
-grep -q "not done yet" "$tmp/sh/report.md" && bad "the merged report still says runs are missing" || ok
+[ -s "$tmp/sh/report.md" ] && ! grep -q "not done yet" "$tmp/sh/report.md" && ok ||
+    bad "the merged report is missing or still says runs are missing"
 
 # a rank killed mid-study: the job ends, the finished runs stay, a rerun completes them
 long=(--task markov --schemes standard --seeds 4 --max-iters 400 --batch-size 8 --block-size 16 --n-embd 32 --n-head 2
       --n-layer 1 --timing-rounds 0)
 "${run[@]}" -n 3 $A study "${long[@]}" --out "$tmp/k" > "$tmp/kout" 2>&1 &
 job=$!
-for i in $(seq 100); do [ "$(ls "$tmp/k/runs" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
+finished() { ls "$tmp/k/runs" 2>/dev/null | grep -vc '\.tmp$'; }
+for i in $(seq 100); do [ "$(finished)" -ge 2 ] && break; sleep 0.1; done
+before=$(finished)
 victim=$(pgrep -P $job -f "attndrop study" | tail -n 1)
-[ -n "$victim" ] && kill -KILL "$victim"
+[ -n "$victim" ] && kill -KILL "$victim" || bad "a killed rank: no rank of mpirun (pid $job) found to kill"
 wait $job; rc=$?
 [ $rc -ne 0 ] && ok || bad "a killed rank must end the study with an error (exit $rc)"
-kept=$(ls "$tmp/k/runs" | grep -vc '\.tmp$')
+kept=$(finished)
+[ "$kept" -ge 1 ] && [ "$kept" -ge "$before" ] || bad "a killed rank: $kept finished runs kept, $before were done before the kill"
 "${run[@]}" -n 3 $A study "${long[@]}" --out "$tmp/k" > "$tmp/out" 2>&1 && ok || bad "rerun after a killed rank: $(tail -n 2 "$tmp/out")"
 grep -q "$kept of 8 runs were already done" "$tmp/out" && ok || bad "the rerun must keep the $kept finished runs: $(grep already "$tmp/out")"
 
@@ -80,11 +84,10 @@ for n in 2 3; do
     "${run[@]}" -n $n $A train "${tr[@]}" --out "$tmp/t$n" > "$tmp/out" 2>&1 && ok || bad "$n-rank training: $(tail -n 2 "$tmp/out")"
     paste -d, "$tmp/t1/log.csv" "$tmp/t$n/log.csv" | awk -F, -v n=$n 'NR > 1 {
         for (k = 2; k <= 3; k++) { d = $k - $(k + 5); if (d < 0) d = -d; if (d > 1e-5 * $k) { print "FAIL: " n " ranks, step " $1 ": " $k " vs " $(k + 5); bad = 1 } } }
-        END { exit bad }' >&2 && ok || bad "$n-rank losses differ from the single process's"
+        NR > 1 { rows++ } END { exit bad || rows == 0 }' >&2 && ok || bad "$n-rank losses differ from the single process's (or no log to compare)"
     [ "$(wc -l < "$tmp/t$n/log.csv")" -eq 7 ] && ok || bad "$n-rank log: $(wc -l < "$tmp/t$n/log.csv") lines, expected 7"
 done
-"${run[@]}" -n 2 $A train "${tr[@]}" --out "$tmp/t2b" > /dev/null 2>&1
-cmp -s "$tmp/t2/model.safetensors" "$tmp/t2b/model.safetensors" && ok || bad "2 ranks twice: the weights differ"
+"${run[@]}" -n 2 $A train "${tr[@]}" --out "$tmp/t2b" > /dev/null 2>&1 && cmp -s "$tmp/t2/model.safetensors" "$tmp/t2b/model.safetensors" && ok || bad "2 ranks twice: the weights differ"
 # progress comes from rank 0 alone (the last step's line is always printed)
 "${run[@]}" -n 3 $A train "${tr[@]}" --out "$tmp/t3p" > /dev/null 2> "$tmp/err"
 [ "$(grep -cE '^step 50/50  loss' "$tmp/err")" -eq 1 ] && ok ||
@@ -94,7 +97,7 @@ cmp -s "$tmp/t2/model.safetensors" "$tmp/t2b/model.safetensors" && ok || bad "2 
 # outlast the wait below by far: 4000 steps once took 2 s and ended before the signal on a faster build
 st=(--task markov --task-chars 20000 --batch-size 8 --block-size 16 --n-embd 32 --n-head 2 --n-layer 2 --max-iters 15000
     --eval-interval 1000 --eval-iters 2 --threads 1)
-"${run[@]}" -n 2 $A train "${st[@]}" --out "$tmp/full" > /dev/null 2>&1
+"${run[@]}" -n 2 $A train "${st[@]}" --out "$tmp/full" > /dev/null 2>&1 || bad "the uninterrupted 2-rank run failed"
 "${run[@]}" -n 2 $A train "${st[@]}" --out "$tmp/int" > /dev/null 2> "$tmp/err" &
 job=$!
 for i in $(seq 100); do [ -s "$tmp/int/log.csv" ] && break; sleep 0.05; done

@@ -53,7 +53,7 @@ for i in $(seq 1 8); do
     d="$tmp/kill$i"
     $A train "${cfg[@]}" --checkpoint-interval 1 --out "$d" >/dev/null 2>&1 &
     pid=$!
-    wait_for_step "$d" 10
+    wait_for_step "$d" 10 || bad "kill $i: the run did not reach step 10"
     sleep "0.$((RANDOM % 5))$((RANDOM % 10))"
     kill -KILL $pid 2>/dev/null && kills=$((kills + 1))
     wait $pid 2>/dev/null
@@ -61,6 +61,8 @@ for i in $(seq 1 8); do
         $A sample --ckpt "$d/model.safetensors" --max-new-tokens 3 >/dev/null 2>&1 && ok || bad "kill $i: the checkpoint does not load"
         $A train --resume --out "$d" >/dev/null 2>&1 && ok || bad "kill $i: resume failed"
         cmp -s "$d/model.safetensors" "$tmp/ref/model.safetensors" && ok || bad "kill $i: resumed weights differ"
+    else
+        bad "kill $i: no state saved by step 10, saving every step"
     fi
 done
 echo "SIGKILL: $kills runs killed"
@@ -83,13 +85,13 @@ fi
 
 # a full disk (a file-size limit): a clear error, the previous checkpoint intact, no temporary file left
 d="$tmp/full"
-$A train "${cfg[@]}" --max-iters 20 --out "$d" >/dev/null 2>&1
-before=$(md5sum "$d"/*.safetensors)
+$A train "${cfg[@]}" --max-iters 20 --out "$d" >/dev/null 2>&1 || bad "full disk: the run before it failed"
+before=$(md5sum "$d"/*.safetensors) || bad "full disk: no checkpoint before it"
 (ulimit -f 64; $A train --resume --max-iters 30 --out "$d" >/dev/null 2>"$tmp/err"); rc=$?
 last=$(tail -n 1 "$tmp/err")  # progress lines come before it on a non-terminal
 [ $rc -eq 2 ] && [[ "$last" == *"cannot write"*"File too large"*"intact"* ]] && ok || bad "full disk: exit $rc, '$last'"
-[ "$(md5sum "$d"/*.safetensors)" = "$before" ] && ok || bad "full disk: the previous checkpoint changed"
-[ -z "$(ls "$d" | grep '\.tmp')" ] && ok || bad "full disk: temporary files left: $(ls "$d")"
+[ -n "$before" ] && [ "$(md5sum "$d"/*.safetensors)" = "$before" ] && ok || bad "full disk: the previous checkpoint changed"
+[ -d "$d" ] && [ -z "$(ls "$d" | grep '\.tmp')" ] && ok || bad "full disk: temporary files left: $(ls "$d")"
 $A train --resume --max-iters 30 --out "$d" >/dev/null 2>&1 && ok || bad "resume after the disk has room again"
 
 # divergence: an absurd learning rate stops with the step named; the last saved state is good
@@ -109,15 +111,19 @@ expect_fail "resume without a run" 2 "--resume needs" $A train --resume --out "$
 out=$($A train --resume --out "$tmp/ref") && [[ "$out" == *"already finished"* ]] && ok || bad "resume of a finished run: $out"
 expect_fail "max-iters below done" 1 "below the 1000 steps" $A train --resume --max-iters 10 --out "$tmp/ref"
 # an extended run keeps its new length through a later interruption, and logs each evaluation once
+# (the extension long enough to be interrupted before it ends, whatever the machine's speed)
 d="$tmp/ext"
-$A train "${cfg[@]}" --max-iters 30 --checkpoint-interval 10 --out "$d" >/dev/null 2>&1
-$A train --resume --max-iters 60 --out "$d" >/dev/null 2>&1 &
+$A train "${cfg[@]}" --max-iters 30 --checkpoint-interval 10 --out "$d" >/dev/null 2>&1 && [ -s "$d/train_state.safetensors" ] ||
+    bad "the run to extend failed"
+$A train --resume --max-iters 400 --out "$d" >/dev/null 2>&1 &
 pid=$!
 wait_for_step "$d" 40
 kill -INT $pid 2>/dev/null
 wait $pid
-$A train --resume --out "$d" >/dev/null 2>&1 && [ "$(tail -n 1 "$d/log.csv" | cut -d, -f1)" = 59 ] && ok ||
-    bad "the extension to 60 steps was lost: $(tail -n 1 "$d/log.csv")"
+rc=$?
+[ $rc -eq 130 ] || bad "the extension was not interrupted: exit $rc, expected 130"
+$A train --resume --out "$d" >/dev/null 2>&1 && [ "$(tail -n 1 "$d/log.csv" | cut -d, -f1)" = 399 ] && ok ||
+    bad "the extension to 400 steps was lost: $(tail -n 1 "$d/log.csv")"
 [ -z "$(cut -d, -f1 "$d/log.csv" | sort | uniq -d)" ] && ok || bad "log.csv repeats rows: $(cut -d, -f1 "$d/log.csv" | tr '\n' ' ')"
 
 # the data of a run changed before its resume
@@ -158,7 +164,7 @@ $A study "${study[@]}" --out "$tmp/st/s" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 1000); do [ -s "$tmp/st/s/.lock" ] && break; sleep 0.01; done
 expect_fail "two studies, one directory" 2 "in use by another attndrop run" $A study "${study[@]}" --out "$tmp/st/s"
-wait $pid
+wait $pid || bad "the study holding the directory failed (exit $?)"
 
 # log.csv on resume: deleted, cut mid-line or holding garbage, it is rebuilt whole (header, rows up to the saved step)
 for damage in delete cut garbage; do
@@ -182,7 +188,7 @@ done
 
 # --overwrite then a failure before the first save: the old run is gone, not resumed under the new log
 d="$tmp/ow"
-$A train "${cfg[@]}" --max-iters 20 --out "$d" >/dev/null 2>&1
+$A train "${cfg[@]}" --max-iters 20 --out "$d" >/dev/null 2>&1 && [ -s "$d/train_state.safetensors" ] || bad "the run to overwrite failed"
 $A train "${cfg[@]}" --learning-rate 1000 --overwrite --out "$d" >/dev/null 2>&1
 [ $? -eq 3 ] && ok || bad "the replacing run should diverge"
 expect_fail "resume after a failed overwrite" 2 "--resume needs" $A train --resume --out "$d"
