@@ -82,8 +82,21 @@ class _SampleOpts(ctypes.Structure):
                 ("recompute", ctypes.c_int)]
 
 
+class _View(ctypes.Structure):
+    """ad_view: a (B, H, T, D) float tensor by its data pointer and strides in elements (D's is 1)."""
+    _fields_ = [("data", ctypes.c_void_p), ("stride_b", ctypes.c_int64), ("stride_h", ctypes.c_int64),
+                ("stride_t", ctypes.c_int64)]
+
+
+_ATT_SIZES = [ctypes.c_int] * 4  # B, H, T, D
 # every function used, with (restype, argtypes): bound all at once before the library is published
 _SIGNATURES = {
+    "ad_get_threads": (ctypes.c_int, []),
+    "ad_attention_scratch_floats": (ctypes.c_size_t, [ctypes.c_int, ctypes.c_int, ctypes.c_int]),
+    "ad_attention_forward": (ctypes.c_int, [_View, _P, _View, _View, _View] + _ATT_SIZES +
+                             [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _E]),
+    "ad_attention_backward": (ctypes.c_int, [_View] * 7 + [_P] + _ATT_SIZES +
+                              [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _E]),
     "ad_philox4x32": (None, [ctypes.POINTER(ctypes.c_uint32)] * 3),
     "ad_scheme_lookup": (ctypes.c_int, [ctypes.c_char_p]),
     "ad_stats_compute": (ctypes.c_int, [ctypes.POINTER(_Stats), ctypes.POINTER(_StatsOpts), _E]),

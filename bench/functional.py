@@ -1,0 +1,116 @@
+"""functional.py [--shapes lecture,small] [--threads 2] [--repeat 5] [--schemes all|a,b] - the fused op
+attndrop.functional.scaled_dot_product_attention against PyTorch's own scaled_dot_product_attention in the
+same process: forward + backward of causal attention at p = 0.2 (and PyTorch at p = 0), best of --repeat
+after a warm-up, every scheme; then the peak memory (ru_maxrss growth of a fresh child process) of the op,
+SDPA's fused path and the unfused (B, H, T, T) path (VmHWM after a reset through /proc/self/clear_refs). q, k, v come as nanoGPT makes them, (B, T, H, D)
+views transposed to (B, H, T, D). Prints a markdown table; ATTNDROP_LIB names the library."""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "python"))
+import torch  # noqa: E402
+
+SHAPES = {"lecture": (64, 6, 256, 64), "small": (32, 4, 64, 32)}
+
+
+def inputs(shape, seed=0):
+    B, H, T, D = shape
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(B, T, H, D, generator=g).transpose(1, 2).requires_grad_() for _ in range(3)]
+
+
+def step(fn, q, k, v, grad):
+    for t in (q, k, v):
+        t.grad = None
+    fn(q, k, v).backward(grad)
+
+
+def best(fn, shape, repeat):
+    q, k, v = inputs(shape)
+    grad = torch.randn(shape)
+    step(fn, q, k, v, grad)  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        step(fn, q, k, v, grad)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def ops(scheme, p):
+    import attndrop.functional as AF
+    F = torch.nn.functional
+    if scheme == "sdpa":
+        return lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+    if scheme == "unfused":
+        def unfused(q, k, v):
+            T = q.shape[2]
+            att = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
+            att = att.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool)), float("-inf"))
+            return F.dropout(torch.softmax(att, -1), p) @ v
+        return unfused
+    return lambda q, k, v: AF.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True, scheme=scheme)
+
+
+def vm(field):
+    """A field of /proc/self/status in KiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def peak_child(args):
+    """Peak RSS growth (MiB) of one forward + backward after a warm-up one, in a fresh process."""
+    out = subprocess.run([sys.executable, __file__, "--peak"] + args, capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shapes", default="lecture,small")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--schemes", default="all")
+    ap.add_argument("--peak", nargs=3, metavar=("SHAPE", "SCHEME", "P"))
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
+    if a.peak:
+        shape, scheme, p = SHAPES[a.peak[0]], a.peak[1], float(a.peak[2])
+        q, k, v = inputs(shape)
+        grad = torch.randn(shape)
+        fn = ops(scheme, p)
+        step(fn, q, k, v, grad)  # a warm-up step: libraries' first-call set-up is not the op's memory
+        with open("/proc/self/clear_refs", "w") as f:  # resets VmHWM, the peak resident set (Linux >= 4.0)
+            f.write("5")
+        base = vm("VmRSS")
+        step(fn, q, k, v, grad)
+        print((vm("VmHWM") - base) / 1024.0)
+        return
+    from attndrop.schemes import SCHEMES, where
+    import attndrop.lib
+    attndrop.lib.library().ad_get_threads()
+    schemes = [s for s in SCHEMES if where(s) != "input"] if a.schemes == "all" else a.schemes.split(",")
+    print(f"PyTorch {torch.__version__}, {a.threads} threads, forward + backward, best of {a.repeat} (ms)\n")
+    for name in a.shapes.split(","):
+        shape = SHAPES[name]
+        sd2, sd0 = best(ops("sdpa", 0.2), shape, a.repeat), best(ops("sdpa", 0.0), shape, a.repeat)
+        print(f"### {name} (B, H, T, D) = {shape}: SDPA p=0.2 {sd2 * 1e3:.1f} ms, SDPA p=0 {sd0 * 1e3:.1f} ms\n")
+        print("| scheme | attndrop ms | vs SDPA p=0.2 (speed-up) | vs SDPA p=0 (time ratio) |\n|---|---|---|---|")
+        for s in schemes:
+            t = best(ops(s, 0.2), shape, a.repeat)
+            print(f"| {s} | {t * 1e3:.1f} | {sd2 / t:.2f}x | {t / sd0:.2f} |")
+        mem = {k: peak_child([name, k, "0.2"]) for k in ("standard", "sdpa", "unfused")}
+        print(f"\npeak memory growth of one step (MiB): attndrop {mem['standard']:.0f}, SDPA {mem['sdpa']:.0f}, "
+              f"unfused {mem['unfused']:.0f}; the (B, H, T, T) float tensor is "
+              f"{shape[0] * shape[1] * shape[2] ** 2 * 4 / 2**20:.0f} MiB\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""attndrop.functional: causal attention with any of attndrop's 15 dropout schemes, fused in the C library.
+
+    y = attndrop.functional.scaled_dot_product_attention(q, k, v, dropout_p=p if self.training else 0.0,
+                                                         is_causal=True, scheme="nonzero")
+
+takes the arguments of torch.nn.functional.scaled_dot_product_attention, so nanoGPT's CausalSelfAttention
+changes one call. q, k, v are (B, H, T, D); the forward and the backward run in libattndrop
+(ad_attention_forward/_backward) on the tensors' own strides, keeping only each row's max and 1/sum between
+them (nothing of size T x T): the backward recomputes the scores and regenerates the masks from their keys.
+
+Randomness, by default as nn.Dropout's: each call with dropout draws one 64-bit key from `generator` (or
+PyTorch's default generator), so torch.manual_seed governs the masks, torch.utils.checkpoint's saved RNG
+state recomputes the same ones, and two ranks or two micro-batches differ as their generators do. With
+`keys=(seed, step, layer, row0)` the masks are instead those of the C trainer at that step and layer, batch
+row b drawing the masks of row row0 + b (exact mode: bit for bit `attndrop train`'s).
+
+The op is registered with torch.library (PyTorch >= 2.4) as attndrop::attention_fwd/_bwd with fake
+implementations and its autograd formula, so torch.compile traces it without a graph break; on older PyTorch
+(Debian's 1.13) it is a torch.autograd.Function. float32 is computed as float32; bfloat16 and float16 are
+computed in float32 and returned in their dtype.
+"""
+import ctypes
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+
+from . import lib as _lib
+from .errors import AttndropError
+from .schemes import SCHEMES, where
+
+__all__ = ["scaled_dot_product_attention"]
+
+_MAX_BLOCK = 8192
+_U64 = (1 << 64) - 1
+
+
+def _view(t: torch.Tensor) -> "_lib._View":
+    b, h, s = t.stride()[:3]
+    return _lib._View(t.data_ptr(), b, h, s)
+
+
+def _rows_ok(t: torch.Tensor) -> torch.Tensor:
+    """t itself where its last dimension is contiguous and its row stride fits an int, else a contiguous copy."""
+    if t.stride(-1) == 1 and t.stride(2) >= t.shape[-1] and t.stride(2) < 2**31 and all(s >= 0 for s in t.stride()):
+        return t
+    return t.contiguous()
+
+
+def _site(keys: torch.Tensor, scheme: int, p: float, H: int, T: int):
+    if p <= 0.0 or SCHEMES[scheme] == "none":
+        return None
+    k = [int(x) for x in keys.tolist()]
+    return _lib._Site(scheme, p, k[0] & _U64, k[1], k[2], H, T, 0, k[3])
+
+
+def _scratch(T: int, D: int) -> Tuple[torch.Tensor, int]:
+    lib = _lib.library()
+    n = lib.ad_attention_scratch_floats(T, D, max(1, lib.ad_get_threads()))
+    return torch.empty(n, dtype=torch.float32), n
+
+
+def _check(status: int, err) -> None:
+    if status != 0:
+        raise AttndropError(err.msg.decode("utf-8", "replace"))
+
+
+def _fwd_impl(q, k, v, keys, scale, scheme, p):
+    lib = _lib.library()
+    q, k, v = _rows_ok(q), _rows_ok(k), _rows_ok(v)
+    B, H, T, D = q.shape
+    out = torch.empty((B, H, T, D), dtype=torch.float32)
+    stats = torch.empty((B, H, T, 2), dtype=torch.float32)
+    scr, n = _scratch(T, D)
+    site, err = _site(keys, scheme, p, H, T), _lib._Error()
+    _check(lib.ad_attention_forward(_view(out), stats.data_ptr(), _view(q), _view(k), _view(v), B, H, T, D, scale,
+                                    ctypes.byref(site) if site is not None else None, scr.data_ptr(), n,
+                                    ctypes.byref(err)), err)
+    return out, stats
+
+
+def _bwd_impl(grad, q, k, v, stats, keys, scale, scheme, p):
+    lib = _lib.library()
+    grad, q, k, v = _rows_ok(grad.float()), _rows_ok(q), _rows_ok(k), _rows_ok(v)
+    B, H, T, D = q.shape
+    dq, dk, dv = (torch.empty((B, H, T, D), dtype=torch.float32) for _ in range(3))
+    scr, n = _scratch(T, D)
+    site, err = _site(keys, scheme, p, H, T), _lib._Error()
+    _check(lib.ad_attention_backward(_view(dq), _view(dk), _view(dv), _view(grad), _view(q), _view(k), _view(v),
+                                     stats.contiguous().data_ptr(), B, H, T, D, scale,
+                                     ctypes.byref(site) if site is not None else None, scr.data_ptr(), n,
+                                     ctypes.byref(err)), err)
+    return dq, dk, dv
+
+
+_HAS_CUSTOM_OP = hasattr(torch, "library") and hasattr(torch.library, "custom_op") and \
+    hasattr(torch.library, "register_autograd")
+
+if _HAS_CUSTOM_OP:
+    @torch.library.custom_op("attndrop::attention_fwd", mutates_args=(), device_types="cpu")
+    def _attention_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keys: torch.Tensor, scale: float,
+                       scheme: int, p: float) -> Tuple[torch.Tensor, torch.Tensor]:
+        return _fwd_impl(q, k, v, keys, scale, scheme, p)
+
+    @_attention_fwd.register_fake
+    def _(q, k, v, keys, scale, scheme, p):
+        B, H, T, D = q.shape
+        return q.new_empty((B, H, T, D)), q.new_empty((B, H, T, 2))
+
+    @torch.library.custom_op("attndrop::attention_bwd", mutates_args=(), device_types="cpu")
+    def _attention_bwd(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, stats: torch.Tensor,
+                       keys: torch.Tensor, scale: float, scheme: int,
+                       p: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _bwd_impl(grad, q, k, v, stats, keys, scale, scheme, p)
+
+    @_attention_bwd.register_fake
+    def _(grad, q, k, v, stats, keys, scale, scheme, p):
+        return q.new_empty(q.shape), q.new_empty(q.shape), q.new_empty(q.shape)
+
+    def _setup_context(ctx, inputs, output):
+        q, k, v, keys, scale, scheme, p = inputs
+        ctx.save_for_backward(q, k, v, output[1], keys)
+        ctx.att = (scale, scheme, p)
+
+    def _backward(ctx, grad_out, grad_stats):
+        q, k, v, stats, keys = ctx.saved_tensors
+        dq, dk, dv = _attention_bwd(grad_out, q, k, v, stats, keys, *ctx.att)
+        return dq, dk, dv, None, None, None, None
+
+    torch.library.register_autograd("attndrop::attention_fwd", _backward, setup_context=_setup_context)
+
+    def _attention(q, k, v, keys, scale, scheme, p):
+        return _attention_fwd(q, k, v, keys, scale, scheme, p)[0]
+else:
+    class _AttentionFunction(torch.autograd.Function):
+        """The op for PyTorch without torch.library.custom_op (before 2.4)."""
+
+        @staticmethod
+        def forward(ctx, q, k, v, keys, scale, scheme, p):
+            out, stats = _fwd_impl(q, k, v, keys, scale, scheme, p)
+            ctx.save_for_backward(q, k, v, stats, keys)
+            ctx.att = (scale, scheme, p)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            q, k, v, stats, keys = ctx.saved_tensors
+            dq, dk, dv = _bwd_impl(grad_out, q, k, v, stats, keys, *ctx.att)
+            return dq, dk, dv, None, None, None, None
+
+    def _attention(q, k, v, keys, scale, scheme, p):
+        return _AttentionFunction.apply(q, k, v, keys, scale, scheme, p)
+
+
+KeysLike = Union[Sequence[int], torch.Tensor]
+
+
+def _exact_keys(keys: KeysLike) -> torch.Tensor:
+    """keys=(seed, step, layer, row0) (row0 may be left out) as an int64 tensor; a tensor is used as it is
+    (a module's step buffer can so go in without a recompile per step)."""
+    if isinstance(keys, torch.Tensor):
+        if keys.dtype != torch.int64 or keys.dim() != 1 or keys.numel() != 4:
+            raise AttndropError(f"keys: a tensor of keys must be int64 (seed, step, layer, row0), got "
+                                f"{keys.dtype} of shape {tuple(keys.shape)}")
+        return keys.cpu()
+    ks = list(keys)
+    if len(ks) == 3:
+        ks.append(0)
+    if len(ks) != 4 or not all(isinstance(x, int) and not isinstance(x, bool) for x in ks):
+        raise AttndropError(f"keys must be (seed, step, layer[, row0]) integers, got {keys!r}")
+    seed, step, layer, row0 = ks
+    for name, x, hi in (("seed", seed, _U64), ("step", step, 2**32 - 1), ("layer", layer, 65535),
+                        ("row0", row0, 2**31 - 1)):
+        if not 0 <= x <= hi:
+            raise AttndropError(f"keys: {name} must be in [0, {hi}], got {x}")
+    return torch.tensor([seed - (1 << 64) if seed >= 1 << 63 else seed, step, layer, row0], dtype=torch.int64)
+
+
+def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                                 attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: Optional[float] = None, *,
+                                 scheme: str = "standard", generator: Optional[torch.Generator] = None,
+                                 keys: Optional[KeysLike] = None) -> torch.Tensor:
+    """torch.nn.functional.scaled_dot_product_attention, causal, with `scheme`'s dropout at rate dropout_p.
+
+    query, key, value: (B, H, T, D) tensors on the CPU of one floating dtype (float32 computed as float32;
+    bfloat16 and float16 in float32, returned in their dtype). is_causal must be True and attn_mask None:
+    attndrop fuses causal self-attention only (the kernels have no masks of other shapes). scale defaults to
+    1/sqrt(D). dropout_p is applied whenever it is > 0, as SDPA does: pass 0.0 in evaluation. scheme: one of
+    attndrop.SCHEMES except the input-level word and embedding. generator: where the call's key is drawn
+    (default: PyTorch's). keys: (seed, step, layer[, row0]) for the C trainer's exact masks instead.
+    Raises AttndropError (a ValueError) for anything it cannot compute.
+    """
+    if attn_mask is not None:
+        raise AttndropError("attn_mask is not supported: attndrop fuses causal attention only (pass is_causal=True)")
+    if not is_causal:
+        raise AttndropError("is_causal must be True: attndrop fuses causal self-attention only")
+    tensors = (query, key, value)
+    if not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise AttndropError("query, key and value must be tensors")
+    if query.dim() != 4 or key.shape != query.shape or value.shape != query.shape:
+        raise AttndropError(f"query, key and value must be (B, H, T, D) of one shape, got {tuple(query.shape)}, "
+                            f"{tuple(key.shape)}, {tuple(value.shape)}")
+    B, H, T, D = query.shape
+    if min(B, H, T, D) < 1 or T > _MAX_BLOCK:
+        raise AttndropError(f"sizes must be >= 1 and T <= {_MAX_BLOCK}, got (B, H, T, D) = {tuple(query.shape)}")
+    dtype = query.dtype
+    if dtype not in (torch.float32, torch.bfloat16, torch.float16) or key.dtype != dtype or value.dtype != dtype:
+        raise AttndropError(f"query, key and value must share one of float32, bfloat16, float16, got {query.dtype}, "
+                            f"{key.dtype}, {value.dtype}")
+    if any(t.device.type != "cpu" for t in tensors):
+        raise AttndropError(f"tensors on {query.device} are not supported yet: the op runs on the CPU (the CUDA "
+                            f"back end's attention is not wired to PyTorch yet)")
+    if not isinstance(scheme, str) or scheme not in SCHEMES:
+        raise AttndropError(f"unknown scheme {scheme!r} (known: {', '.join(SCHEMES)})")
+    if where(scheme) == "input":
+        raise AttndropError(f"scheme {scheme} acts on the token embeddings, not on attention: use "
+                            f"attndrop.torch.AttentionDropout.token_multipliers")
+    p = float(dropout_p)
+    if not 0.0 <= p < 1.0:
+        raise AttndropError(f"dropout_p must be in [0, 1), got {dropout_p}")
+    s = 1.0 / math.sqrt(D) if scale is None else float(scale)
+    if not (math.isfinite(s) and s > 0.0):
+        raise AttndropError(f"scale must be finite and > 0, got {scale}")
+    active = p > 0.0 and scheme != "none"
+    if keys is not None:
+        k = _exact_keys(keys)
+    elif active:  # one draw from the generator, as nn.Dropout's one call to the RNG
+        k = torch.cat([torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator),
+                       torch.zeros(3, dtype=torch.int64)])
+    else:
+        k = torch.zeros(4, dtype=torch.int64)
+    if dtype != torch.float32:
+        query, key, value = query.float(), key.float(), value.float()
+    out = _attention(query, key, value, k, s, SCHEMES.index(scheme), p if active else 0.0)
+    return out if dtype == torch.float32 else out.to(dtype)

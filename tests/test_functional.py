@@ -1,0 +1,210 @@
+"""pytest: attndrop.functional.scaled_dot_product_attention, the fused causal attention op, against a float64
+reference built from the package's own exact masks (every attention scheme, forward and gradients, on
+non-contiguous PyTorch layouts), nn.Dropout's RNG semantics (torch.manual_seed, generators standing for
+ranks, torch.utils.checkpoint's recompute), the C trainer's masks with keys=, dtypes, bad arguments, and,
+where PyTorch has torch.library.custom_op and torch.compile, a nanoGPT-shaped model compiled with no graph
+break and no recompilation. Runs under Debian's PyTorch 1.13 (the autograd.Function path) and current
+PyTorch from PyPI. ATTNDROP_LIB names the library (tests/test_pytest.sh sets it)."""
+import math
+import os
+import sys
+
+import pytest
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import attndrop.functional as AF  # noqa: E402
+from attndrop import AttndropError  # noqa: E402
+from attndrop.schemes import SCHEMES, attention_masks, where  # noqa: E402
+
+ATTENTION_SCHEMES = [s for s in SCHEMES if where(s) != "input"]
+HAS_COMPILE = hasattr(torch, "compile") and AF._HAS_CUSTOM_OP
+
+
+def qkv(B=2, H=3, T=70, D=16, seed=0, grad=False):
+    """q, k, v as nanoGPT makes them: (B, T, H, D) views transposed to (B, H, T, D), not contiguous."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(3):
+        t = torch.randn(B, T, H, D, generator=g).transpose(1, 2)
+        out.append(t.requires_grad_() if grad else t)
+    return out
+
+
+def reference(q, k, v, scheme, p, keys):
+    """Causal attention in float64 with the masks of attndrop.schemes (the C trainer's, pure PyTorch)."""
+    B, H, T, D = q.shape
+    seed, step, layer, row0 = keys
+    att = (q @ k.transpose(-1, -2)) / math.sqrt(D)
+    att = att.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool)), float("-inf"))
+    m = attention_masks(scheme, p, seed, step, layer, H, T, B, row0).double()
+    if where(scheme) == "pre":
+        w = torch.softmax(att.masked_fill(m == 0, float("-inf")), -1).nan_to_num(0.0)
+    else:
+        w = torch.softmax(att, -1) * m
+    return w @ v
+
+
+# float32 against float64: each output sums T products of O(1) terms after an exp of 2 ulp; the bound
+# T * D * 2^-24 * 8 (about 5e-4 at T=70, D=16) holds by the arithmetic, far above the observed 2e-6 and far
+# below a wrong mask or a dropped term (O(0.1))
+def bound(T, D):
+    return T * D * 2.0 ** -24 * 8
+
+
+@pytest.mark.parametrize("scheme", ATTENTION_SCHEMES)
+def test_exact_masks_forward_and_gradients(scheme):
+    q, k, v = qkv(grad=True)
+    keys = (123, 7, 2, 1)
+    out = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, scheme=scheme, keys=keys)
+    qd, kd, vd = (x.detach().double().requires_grad_() for x in (q, k, v))
+    ref = reference(qd, kd, vd, scheme, 0.3, keys)
+    g = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
+    out.backward(g)
+    ref.backward(g.double())
+    b = bound(70, 16)
+    assert out.dtype == torch.float32 and out.shape == (2, 3, 70, 16)
+    assert (out.double() - ref).abs().max().item() < b
+    for got, want in ((q.grad, qd.grad), (k.grad, kd.grad), (v.grad, vd.grad)):
+        assert (got.double() - want).abs().max().item() < b
+
+
+def test_exact_masks_are_the_masks_not_a_lucky_match():
+    """A wrong key (another layer) must miss the reference by far more than the bound."""
+    q, k, v = qkv()
+    out = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, keys=(123, 7, 3, 1))
+    ref = reference(q.double(), k.double(), v.double(), "standard", 0.3, (123, 7, 2, 1))
+    assert (out.double() - ref).abs().max().item() > 100 * bound(70, 16)
+
+
+def test_no_dropout_is_sdpa():
+    q, k, v = qkv()
+    out = AF.scaled_dot_product_attention(q, k, v, is_causal=True)
+    ref = reference(q.double(), k.double(), v.double(), "none", 0.0, (0, 0, 0, 0))
+    assert (out.double() - ref).abs().max().item() < bound(70, 16)
+    s = AF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.05)
+    assert not torch.allclose(s, out)
+
+
+def test_manual_seed_governs_the_masks():
+    q, k, v = qkv()
+    torch.manual_seed(5)
+    a = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True)
+    c = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True)
+    torch.manual_seed(5)
+    b = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)  # every call draws its own key: layers and micro-batches differ
+
+
+def test_generators_stand_for_ranks():
+    q, k, v = qkv()
+    r0, r1, r0b = (torch.Generator().manual_seed(s) for s in (10, 11, 10))
+    a = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, generator=r0)
+    b = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, generator=r1)
+    c = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, generator=r0b)
+    assert torch.equal(a, c) and not torch.equal(a, b)
+
+
+def test_no_draw_without_dropout():
+    """As nn.Dropout in eval: p = 0 leaves the generator where it was."""
+    q, k, v = qkv()
+    g = torch.Generator().manual_seed(3)
+    state = g.get_state()
+    AF.scaled_dot_product_attention(q, k, v, dropout_p=0.0, is_causal=True, generator=g)
+    assert torch.equal(g.get_state(), state)
+
+
+class _Layer(torch.nn.Module):
+    def __init__(self, scheme):
+        super().__init__()
+        self.lin = torch.nn.Linear(16, 48)
+        self.scheme = scheme
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q, k, v = (t.view(B, T, 1, C).transpose(1, 2) for t in self.lin(x).split(C, dim=2))
+        return AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, scheme=self.scheme).sum()
+
+
+@pytest.mark.parametrize("scheme", ["standard", "nonzero", "dropkey"])
+def test_checkpoint_recomputes_the_same_masks(scheme):
+    import torch.utils.checkpoint as cp
+    layer = _Layer(scheme)
+    x = torch.randn(2, 20, 16)
+    grads = []
+    for use_cp in (False, True):
+        layer.zero_grad()
+        torch.manual_seed(9)
+        loss = cp.checkpoint(layer, x, use_reentrant=False) if use_cp else layer(x)
+        loss.backward()
+        grads.append(layer.lin.weight.grad.clone())
+    assert torch.equal(grads[0], grads[1])
+
+
+def test_bfloat16_and_float16_in_their_dtype():
+    q, k, v = qkv()
+    for dt in (torch.bfloat16, torch.float16):
+        qh, kh, vh = (x.to(dt) for x in (q, k, v))
+        out = AF.scaled_dot_product_attention(qh, kh, vh, dropout_p=0.2, is_causal=True, keys=(1, 2, 0))
+        f32 = AF.scaled_dot_product_attention(qh.float(), kh.float(), vh.float(), dropout_p=0.2, is_causal=True,
+                                             keys=(1, 2, 0))
+        assert out.dtype == dt
+        assert torch.equal(out, f32.to(dt))  # computed in float32, rounded once
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(is_causal=False), "is_causal"),
+    (dict(is_causal=True, attn_mask=torch.ones(70, 70, dtype=torch.bool)), "attn_mask"),
+    (dict(is_causal=True, dropout_p=1.0), "dropout_p"),
+    (dict(is_causal=True, dropout_p=float("nan")), "dropout_p"),
+    (dict(is_causal=True, scheme="word", dropout_p=0.2), "token embeddings"),
+    (dict(is_causal=True, scheme="nope"), "unknown scheme"),
+    (dict(is_causal=True, scale=float("inf")), "scale"),
+    (dict(is_causal=True, dropout_p=0.2, keys=(1, 2)), "keys"),
+    (dict(is_causal=True, dropout_p=0.2, keys=(1, -2, 0)), "step"),
+])
+def test_bad_arguments(kwargs, needle):
+    q, k, v = qkv()
+    with pytest.raises(AttndropError, match=needle):
+        AF.scaled_dot_product_attention(q, k, v, **kwargs)
+
+
+def test_bad_tensors():
+    q, k, v = qkv()
+    with pytest.raises(AttndropError, match="one shape"):
+        AF.scaled_dot_product_attention(q, k[:, :, :10], v, is_causal=True)
+    with pytest.raises(AttndropError, match="float32"):
+        AF.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=True)
+    with pytest.raises(AttndropError, match="B, H, T, D"):
+        AF.scaled_dot_product_attention(q[0], k[0], v[0], is_causal=True)
+    with pytest.raises(ValueError):  # AttndropError is a ValueError, as PyTorch's own argument errors
+        AF.scaled_dot_product_attention(q, k, v, is_causal=False)
+
+
+@pytest.mark.skipif(not HAS_COMPILE, reason="needs torch.library.custom_op and torch.compile (PyTorch >= 2.4)")
+def test_compile_no_graph_break_no_recompile():
+    import torch._dynamo
+
+    class Attn(torch.nn.Module):
+        def __init__(self, C=32, H=4):
+            super().__init__()
+            self.H, self.qkv, self.proj = H, torch.nn.Linear(C, 3 * C), torch.nn.Linear(C, C)
+
+        def forward(self, x):
+            B, T, C = x.shape
+            q, k, v = (t.view(B, T, self.H, C // self.H).transpose(1, 2) for t in self.qkv(x).split(C, dim=2))
+            y = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.2 if self.training else 0.0, is_causal=True,
+                                                scheme="nonzero")
+            return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+    m = torch.nn.Sequential(Attn(), torch.nn.LayerNorm(32), Attn())
+    x = torch.randn(4, 24, 32)
+    explained = torch._dynamo.explain(m)(x)
+    assert explained.graph_break_count == 0 and explained.graph_count == 1
+    torch._dynamo.reset()
+    frames = []
+    cm = torch.compile(m, backend=lambda gm, ex: (frames.append(gm), gm.forward)[1])
+    for _ in range(4):
+        cm(x).sum().backward()
+    assert len(frames) == 1  # one graph, no recompilation over 4 steps
