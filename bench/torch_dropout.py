@@ -12,7 +12,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
+from attndrop.schemes import SCHEMES, attention_masks, where  # noqa: E402
 from attndrop.torch import AttentionDropout  # noqa: E402
+
+schemes = [s for s in SCHEMES if where(s) == "post" or where(s) == "pre"]
 
 
 def best_ms(fn, reps=3, calls=10):
@@ -26,6 +29,19 @@ def best_ms(fn, reps=3, calls=10):
             torch.cuda.synchronize()
         best = min(best, (time.perf_counter() - t0) / calls)
     return best * 1e3
+
+
+class PurePyTorch(nn.Module):
+    """AttentionDropout's fallback where libattndrop does not load: the package's Philox in tensor arithmetic."""
+
+    def __init__(self, H):
+        super().__init__()
+        self.H, self.calls = H, 0
+
+    def forward(self, wei):
+        B, T = wei.shape[0], wei.shape[-1]
+        self.calls += 1
+        return wei * attention_masks("standard", 0.2, self.calls, 0, 0, self.H, T, B).to(wei.device)
 
 
 def main():
@@ -42,9 +58,9 @@ def main():
         for name, (B, H, T) in shapes.items():
             wei = torch.softmax(torch.randn(B, H, T, T, device=dev), -1).requires_grad_()
             base = None
-            for label, mod in (("nn.Dropout", nn.Dropout(0.2)), ("standard", AttentionDropout("standard", 0.2, n_head=H)),
-                               ("nonzero", AttentionDropout("nonzero", 0.2, n_head=H)),
-                               ("token", AttentionDropout("token", 0.2, n_head=H))):
+            mods = [("nn.Dropout", nn.Dropout(0.2))] + [(s, AttentionDropout(s, 0.2, n_head=H)) for s in schemes]
+            mods.append(("standard, pure PyTorch", PurePyTorch(H)))
+            for label, mod in mods:
                 mod.train()
 
                 def step():

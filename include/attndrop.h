@@ -282,6 +282,13 @@ ad_status ad_drop_site_check(const ad_drop_site *s, ad_error *err);
  * wrong n or a NULL buffer. */
 ad_status ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, int n, double *out,
                       ad_error *err);
+/* One layer's masks in one step, (B, n_head, block_size, block_size) floats
+ * into out (contiguous): for a post-softmax scheme each weight's multiplier
+ * (0 where dropped), for a pre-softmax one 1 where the logit is kept and 0
+ * where it becomes -inf; entries past a causal row 0; ones for none, p = 0
+ * and the input-level schemes. Batch row b takes the masks of row row0 + b.
+ * What the fused attention applies, for callers that apply it themselves. */
+ad_status ad_attention_masks(float *out, const ad_drop_site *s, int B, ad_error *err);
 /* Input-level schemes (word, embedding): fills mult (T) with the multipliers
  * of the token embeddings of batch row b, whose ids are idx (T, each >= 0).
  * *applied (may be NULL) is 0, mult untouched, if the site's scheme is not

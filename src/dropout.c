@@ -219,6 +219,26 @@ ad_status ad_input_mult(const ad_drop_site *s, int b, const int *idx, int T, flo
     return AD_OK;
 }
 
+ad_status ad_attention_masks(float *out, const ad_drop_site *s, int B, ad_error *err) {
+    ad_status st = ad_drop_site_check(s, err);
+    if (st) return st;
+    if (!out) return ad_fail(err, AD_ERR_ARG, "attention masks: out is NULL");
+    if (B < 1 || B > INT32_MAX - s->row0) return ad_fail(err, AD_ERR_ARG, "attention masks: B must be >= 1, got %d", B);
+    ad_attn_drop d = ad_attn_drop_make(s);
+    int H = s->n_head, T = s->block_size, pre = ad_attn_drop_pre(&d);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                float *row = out + (((size_t)b * H + h) * T + i) * T;
+                int n = row_len(s, i);
+                if (pre) ad_attn_row_keep(&d, b, h, i, row);
+                else ad_attn_row_mult(&d, b, h, i, row);
+                for (int j = n; j < T; j++) row[j] = 0.0f;
+            }
+    return AD_OK;
+}
+
 ad_status ad_drop_row(const ad_drop_site *s, int b, int h, int i, const double *w, int n, double *out,
                       ad_error *err) {
     ad_status st = ad_drop_site_check(s, err);

@@ -108,16 +108,59 @@ print(f"a training step, every scheme: loss and gradients within {worst:.2g} of 
 
 # the module: eval is the identity, per-head equals all-heads, pre-softmax rows renormalised, steps advance
 wei = torch.softmax(torch.randn(2, 4, 6, 6).masked_fill(torch.triu(torch.ones(6, 6), 1).bool(), float("-inf")), -1)
-d = AttentionDropout("standard", 0.5, n_head=4, layer=0)
+d = AttentionDropout("standard", 0.5, n_head=4, layer=0, seed=1337)
 d.eval()
 check(torch.equal(d(wei), wei), "eval mode must leave the weights alone")
 d.train()
 a = d(wei)
 check(d.step == 1, f"auto_step: step {d.step} after one forward")
 d.step = 0
-heads = [AttentionDropout("standard", 0.5, n_head=4, head=h) for h in range(4)]
+heads = [AttentionDropout("standard", 0.5, n_head=4, head=h, seed=1337) for h in range(4)]
 check(all(torch.equal(heads[h](wei[:, h]), a[:, h]) for h in range(4)), "a per-head module must give its head's slice")
 k = AttentionDropout("renorm", 0.5, n_head=4)(wei).sum(-1)
+
+# the C library's masks (ad_attention_masks, what the module uses where libattndrop loads) are the pure
+# PyTorch fallback's, bit for bit, for every scheme, causal and bidirectional, with a batch offset
+from attndrop.torch import _c_masks  # noqa: E402
+same = 0
+for scheme in SCHEMES:
+    for bidir in (False, True):
+        c = _c_masks(scheme, 0.3, 99, 4, 2, 3, 20, 2, 5, bidir)
+        same += torch.equal(c, attention_masks(scheme, 0.3, 99, 4, 2, 3, 20, 2, 5, bidir))
+check(same == 2 * len(SCHEMES), f"ad_attention_masks equals attention_masks for {same} of {2 * len(SCHEMES)} cases")
+
+# generator mode (seed=None): nn.Dropout's RNG semantics
+g = AttentionDropout("nonzero", 0.5, n_head=4)
+torch.manual_seed(3)
+a1, a2 = g(wei), g(wei)
+torch.manual_seed(3)
+check(torch.equal(g(wei), a1) and not torch.equal(a1, a2), "generator mode: manual_seed must govern, each call draw anew")
+l0, l1 = AttentionDropout("standard", 0.5, n_head=4), AttentionDropout("standard", 0.5, n_head=4)
+torch.manual_seed(4)
+check(not torch.equal(l0(wei), l1(wei)), "generator mode: two layers without layer= must differ")
+r0, r1 = (AttentionDropout("standard", 0.5, n_head=4, generator=torch.Generator().manual_seed(s)) for s in (1, 2))
+check(not torch.equal(r0(wei), r1(wei)), "generator mode: two ranks' generators must give two masks")
+import torch.utils.checkpoint  # noqa: E402
+lin = torch.nn.Linear(6, 6)
+mod = AttentionDropout("dropkey", 0.5, n_head=4)
+gr = []
+for use_cp in (False, True):
+    lin.zero_grad()
+    torch.manual_seed(7)
+    f = lambda x: mod(torch.softmax(lin(x), -1)).sum()
+    (torch.utils.checkpoint.checkpoint(f, wei, use_reentrant=False) if use_cp else f(wei)).backward()
+    gr.append(lin.weight.grad.clone())
+check(torch.equal(gr[0], gr[1]), "generator mode: checkpoint's recompute must draw the same masks")
+# exact mode: the step is in the state_dict, so a resumed module continues the run's masks
+e1 = AttentionDropout("standard", 0.5, n_head=4, seed=11)
+for _ in range(3):
+    e1(wei)
+e2 = AttentionDropout("standard", 0.5, n_head=4, seed=11)
+e2.load_state_dict(e1.state_dict())
+check(e2.step == 3 and torch.equal(e1(wei), e2(wei)), f"exact mode: a resumed module at step {e2.step} must continue")
+e3 = AttentionDropout("standard", 0.5, n_head=4, seed=11)
+e3.load_state_dict({})  # a state_dict from before the step was saved still loads
+check(e3.step == 0, "an old state_dict without the step must load")
 check(bool(((k - 1).abs() < 1e-5).logical_or(k == 0).all()), "pre-softmax rows must sum to 1 (or 0 with no survivor)")
 for bad_args, what in ((("bogus", 0.2), "unknown scheme"), (("standard", 1.0), "p = 1")):
     try:

@@ -30,7 +30,7 @@ import torch  # noqa: E402
 
 from attndrop import gpt, lib  # noqa: E402
 from attndrop.schemes import attention_masks  # noqa: E402
-from attndrop.torch import AttentionDropout, ExactDropout  # noqa: E402
+from attndrop.torch import AttentionDropout, ExactDropout, set_step  # noqa: E402
 
 passed = failed = 0
 
@@ -670,9 +670,9 @@ for p in (1.5, -1, float("nan"), 1.0, "0.1"):
     refused(f"ExactDropout(p={p})", lambda p=p: ExactDropout(p, "resid"))
 refused("ExactDropout(site='attn')", lambda: ExactDropout(0.1, "attn"))
 refused("ExactDropout on a (B, C) input", lambda: ExactDropout(0.1, "ffn")(torch.ones(2, 3)))
-de = AttentionDropout("standard", 0.5, n_head=H)
-de.step = 2**32
-refused("AttentionDropout at step 2^32 (the masks' counter is 32-bit)", lambda: de(wei))
+de = AttentionDropout("standard", 0.5, n_head=H, seed=1)
+refused("AttentionDropout at step 2^32 (the masks' counter is 32-bit)", lambda: setattr(de, "step", 2**32))
+refused("set_step(2^32)", lambda: set_step(de, 2**32))
 refused("token_multipliers of float ids", lambda: AttentionDropout("word", 0.5).token_multipliers(torch.ones(2, 3)))
 
 # renorm: NaN in stays NaN out

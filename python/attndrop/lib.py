@@ -92,6 +92,7 @@ _ATT_SIZES = [ctypes.c_int] * 4  # B, H, T, D
 # every function used, with (restype, argtypes): bound all at once before the library is published
 _SIGNATURES = {
     "ad_get_threads": (ctypes.c_int, []),
+    "ad_attention_masks": (ctypes.c_int, [_P, ctypes.POINTER(_Site), ctypes.c_int, _E]),
     "ad_attention_scratch_floats": (ctypes.c_size_t, [ctypes.c_int, ctypes.c_int, ctypes.c_int]),
     "ad_attention_forward": (ctypes.c_int, [_View, _P, _View, _View, _View] + _ATT_SIZES +
                              [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _E]),

@@ -7,6 +7,8 @@ Two lines make nanoGPT's CausalSelfAttention use one (see docs/python.md):
     self.attn_dropout = AttentionDropout("nonzero", config.dropout, n_head=config.n_head, layer=i)
     att = self.attn_dropout(att)          # att: (B, n_head, T, T) softmax weights, as before
 """
+from typing import Optional
+
 import torch
 import torch.nn as nn
 
@@ -37,13 +39,24 @@ class AttentionDropout(nn.Module):
     Any other shape (one that would broadcast against the masks), T above 8192, or weights that are not
     floating point raise AttndropError (a ValueError), in eval mode too.
 
-    `step` is the training step the masks belong to: set it each step (`set_step` on a model sets every
-    module's), or leave `auto_step` on and it counts the training forwards. `row0` is the first row of the
-    batch when a batch is split over processes.
+    Randomness, with `seed=None` (the default), as nn.Dropout's: each training forward draws one 64-bit key
+    from `generator` (or PyTorch's default generator), so torch.manual_seed governs the masks, checkpointing's
+    recompute (which restores the RNG state) draws the same ones, and layers, micro-batches and ranks differ
+    as their draws do; nothing has to be told its layer or step.
+
+    With an integer `seed` (exact mode) the masks are the C trainer's for that seed at the module's `step`,
+    `layer` and batch rows `row0`..: `step` is a buffer (in the state_dict, so a resumed run continues its
+    masks); set it each step (`set_step` on a model sets every module's), or leave `auto_step` on and it counts
+    the training forwards. `row0` is the first row of the batch when a batch is split over processes or
+    micro-batches (micro-batch m of size b: row0 = m * b).
+
+    The masks are drawn by the C library (ad_attention_masks, one call per tensor) where libattndrop loads,
+    else by the package's pure-PyTorch Philox (attndrop.schemes), which gives the same bits.
     """
 
-    def __init__(self, scheme: str = "standard", p: float = 0.2, n_head: int = 1, head: int = None, layer: int = 0,
-                 seed: int = 1337, causal: bool = True, auto_step: bool = True):
+    def __init__(self, scheme: str = "standard", p: float = 0.2, n_head: int = 1, head: Optional[int] = None,
+                 layer: int = 0, seed: Optional[int] = None, causal: bool = True, auto_step: bool = True,
+                 generator: Optional[torch.Generator] = None):
         super().__init__()
         self.where = where(scheme)
         p = check_p("p", p)
@@ -53,20 +66,47 @@ class AttentionDropout(nn.Module):
             if not 0 <= head < n_head:
                 raise AttndropError(f"head {head} is not one of the {n_head} heads")
         layer = check_int("layer", layer, 0, MAX_LAYER)
-        seed = check_int("seed", seed, 0, UINT64_MAX)
+        seed = check_int("seed", seed, 0, UINT64_MAX) if seed is not None else None
         self.scheme, self.p, self.n_head, self.head, self.layer, self.seed = scheme, p, n_head, head, layer, seed
         self.causal, self.auto_step = check_bool("causal", causal), check_bool("auto_step", auto_step)
-        self.step, self.row0 = 0, 0
+        self.generator, self.row0 = generator, 0
+        self.register_buffer("_step", torch.zeros((), dtype=torch.int64))
+        self._register_load_state_dict_pre_hook(_step_optional, with_module=True)
+
+    @property
+    def step(self) -> int:
+        """The training step of exact mode's masks (a buffer: saved in the state_dict)."""
+        return int(self._step)
+
+    @step.setter
+    def step(self, value: int) -> None:
+        self._step.fill_(check_int("step", value, 0, UINT32_MAX))
 
     def extra_repr(self):
         return f"scheme={self.scheme}, p={self.p}, n_head={self.n_head}, head={self.head}, layer={self.layer}"
 
-    def masks(self, B: int, T: int, device=None) -> torch.Tensor:
-        """This step's masks, (B, n_head, T, T): multipliers, or 1/0 keeps of the logits for a pre-softmax scheme."""
+    def masks(self, B: int, T: int, device=None, seed: Optional[int] = None) -> torch.Tensor:
+        """The masks, (B, n_head, T, T): multipliers, or 1/0 keeps of the logits for a pre-softmax scheme; exact
+        mode's for this step, or with `seed` (a key drawn in generator mode) that key's."""
         B, T = check_int("B", B, 0, 2**31 - 1), check_int("T", T, 1, MAX_BLOCK)
         _check_step(self)
-        return attention_masks(self.scheme, self.p, self.seed, self.step, self.layer, self.n_head, T, B, self.row0,
-                               not self.causal, device)
+        if seed is None:
+            if self.seed is None:
+                raise AttndropError("masks() of a module in generator mode (seed=None) needs the key: masks(B, T, "
+                                    "seed=k)")
+            seed, step, layer, row0 = self.seed, self.step, self.layer, self.row0
+        else:
+            step, layer, row0 = 0, self.layer, 0
+        m = _c_masks(self.scheme, self.p, seed, step, layer, self.n_head, T, B, row0, not self.causal) if B else None
+        if m is None:
+            m = attention_masks(self.scheme, self.p, seed, step, layer, self.n_head, T, B, row0, not self.causal)
+        return m.to(device) if device is not None else m
+
+    def _key(self) -> Optional[int]:
+        """Generator mode: one draw, as nn.Dropout's call to the RNG; exact mode: None."""
+        if self.seed is not None:
+            return None
+        return int(torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=self.generator))
 
     def _check_shape(self, wei):
         if not isinstance(wei, torch.Tensor):
@@ -91,7 +131,7 @@ class AttentionDropout(nn.Module):
             return wei
         per_head = wei.dim() == 3
         B, T = wei.shape[0], wei.shape[-1]
-        m = self.masks(B, T, wei.device)
+        m = self.masks(B, T, wei.device, seed=self._key())
         if per_head:
             m = m[:, self.head]
         m = m.to(wei.dtype)
@@ -104,8 +144,8 @@ class AttentionDropout(nn.Module):
             # stays visible: its row comes out NaN, never 0
             live = (total > 0) | ~torch.isfinite(total)
             out = torch.where(live, kept / torch.where(live, total, torch.ones_like(total)), torch.zeros_like(kept))
-        if self.auto_step:
-            self.step += 1
+        if self.auto_step and self.seed is not None:
+            self._step += 1
         return out
 
     def token_multipliers(self, idx: torch.Tensor) -> torch.Tensor:
@@ -121,7 +161,10 @@ class AttentionDropout(nn.Module):
         if not self.training:
             return torch.ones(idx.shape, dtype=torch.float32, device=idx.device)
         _check_step(self)
-        return input_multipliers(self.scheme, self.p, self.seed, self.step, idx, self.row0)
+        key = self._key()
+        if key is None:
+            return input_multipliers(self.scheme, self.p, self.seed, self.step, idx, self.row0)
+        return input_multipliers(self.scheme, self.p, key, 0, idx, 0)
 
 
 class ExactDropout(nn.Module):
@@ -149,6 +192,29 @@ class ExactDropout(nn.Module):
         if self.auto_step:
             self.step += 1
         return x * m.to(x.dtype)
+
+
+def _step_optional(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                   error_msgs):
+    """A state_dict saved before `step` was a buffer loads: the step stays as it is."""
+    if prefix + "_step" not in state_dict:
+        state_dict[prefix + "_step"] = module._step.detach().clone()
+
+
+def _c_masks(scheme, p, seed, step, layer, n_head, T, B, row0, bidirectional) -> Optional[torch.Tensor]:
+    """The masks by the C library (ad_attention_masks), or None where libattndrop does not load."""
+    try:
+        from . import lib as _lib
+        L = _lib.library()
+    except AttndropError:
+        return None
+    import ctypes
+    from .schemes import SCHEMES
+    out = torch.empty((B, n_head, T, T), dtype=torch.float32)
+    site, err = _lib._Site(SCHEMES.index(scheme), p, seed, step, layer, n_head, T, int(bidirectional), row0), _lib._Error()
+    if L.ad_attention_masks(out.data_ptr(), ctypes.byref(site), B, ctypes.byref(err)) != 0:
+        raise AttndropError(err.msg.decode("utf-8", "replace"))
+    return out
 
 
 def set_step(model: nn.Module, step: int, row0: int = None) -> None:
