@@ -148,6 +148,26 @@ int main(void) {
         {"NULL stats (backward)", ad_attention_backward(contiguous(dq), contiguous(dk), contiguous(dv), contiguous(gc), contiguous(qc), contiguous(kc), contiguous(vc), NULL, B, H, T, D, scale, NULL, scr, ns, &e)},
         {"NULL dk (backward)", ad_attention_backward(contiguous(dq), null, contiguous(dv), contiguous(gc), contiguous(qc), contiguous(kc), contiguous(vc), st1, B, H, T, D, scale, NULL, scr, ns, &e)},
     };
+    /* the masks alone: post-softmax multipliers are ad_drop_row's on weights of one */
+    {
+        ad_drop_site ms = {AD_SCHEME_NONZERO, 0.4f, 5, 3, 1, 2, 9, 0, 1};
+        float *mk = malloc((size_t)2 * 2 * 9 * 9 * 4);
+        CHECK(ad_attention_masks(mk, &ms, 2, &e) == AD_OK, "%s", e.msg);
+        int same = 1;
+        double ones[9], row[9];
+        for (int j = 0; j < 9; j++) ones[j] = 1.0;
+        for (int b = 0; b < 2; b++)
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 9; i++) {
+                    MUST(ad_drop_row(&ms, b, h, i, ones, i + 1, row, &must_err));
+                    for (int j = 0; j < 9; j++)
+                        same &= mk[(((size_t)b * 2 + h) * 9 + i) * 9 + j] == (j <= i ? (float)row[j] : 0.0f);
+                }
+        CHECK(same, "ad_attention_masks differs from ad_drop_row");
+        CHECK(ad_attention_masks(NULL, &ms, 2, &e) == AD_ERR_ARG && ad_attention_masks(mk, &ms, 0, &e) == AD_ERR_ARG,
+              "ad_attention_masks with NULL out or B = 0 accepted");
+        free(mk);
+    }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         CHECK(cases[i].st == AD_ERR_ARG, "attention with %s: status %d", cases[i].what, (int)cases[i].st);
     free(qkv); free(dout_p); free(out_ref); free(dqkv_ref); free(st_ref); free(qc); free(kc); free(vc); free(gc);
