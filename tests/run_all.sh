@@ -13,7 +13,7 @@ run() {
     out=$("$@" 2>&1); rc=$?
     printf '%s\n' "$out"
     local line p f s
-    line=$(printf '%s\n' "$out" | grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    line=$(printf '%s\n' "$out" | grep -E '^[a-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -n "$line" ]; then
         p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
         f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")

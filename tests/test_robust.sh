@@ -26,15 +26,6 @@ for i in $(seq 200); do [ -e "$tmp/sh/.lock-shard-4-of-4" ] && [ -e "$tmp/sh/.lo
 running=0
 for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
 echo "shards running at once: $running of 4"
-# while they run: an unsharded study, shard 1 again and a train on the directory are refused
-if [ $running -eq 4 ]; then
-    expect_fail "an unsharded study beside running shards" 2 "is in use by another attndrop run" \
-        $A study "${grid[@]}" --out "$tmp/sh"
-    expect_fail "shard 1/4 twice" 2 "another run of shard 1/4" $A study "${grid[@]}" --shard 1/4 --out "$tmp/sh"
-    expect_fail "a train beside running shards" 2 "is in use" $A train --task markov --max-iters 1 --out "$tmp/sh" --overwrite
-else
-    bad "the four shards did not run at the same time ($running were running); the refusals were not tested"
-fi
 for k in 1 2 3 4; do
     wait "${pids[$((k - 1))]}" && ok || bad "shard $k/4 beside the others: $(tail -n 2 "$tmp/shard$k.out")"
 done
@@ -46,14 +37,38 @@ $A study "${grid[@]}" --report-only --out "$tmp/sh" > "$tmp/out" 2>&1 && ok || b
 $A study "${grid[@]}" --out "$tmp/serial" > "$tmp/out" 2>&1 && ok || bad "serial study: $(tail -n 2 "$tmp/out")"
 cmp -s "$tmp/serial/summary.csv" "$tmp/sh/summary.csv" && cmp -s "$tmp/serial/effects.csv" "$tmp/sh/effects.csv" && ok ||
     bad "4 concurrent shards: summary.csv or effects.csv differs from the serial study's"
-# two unsharded studies on one directory: the second is refused
-$A study "${grid[@]}" --seeds 8 --out "$tmp/two" > "$tmp/two.out" 2>&1 &
+# while a shard runs (a long one, its lock seen held by flock): an unsharded study, the same shard again and a
+# train on the directory are refused; another shard is not
+long=(--task markov --schemes standard --seeds 2 --max-iters 20000 --eval-interval 10000 --eval-iters 1 --batch-size 4
+      --block-size 8 --n-embd 16 --n-head 2 --n-layer 1 --timing-rounds 0 --jobs 1)
+$A study "${long[@]}" --shard 1/4 --out "$tmp/lk" > "$tmp/lk.out" 2>&1 &
 job=$!
-for i in $(seq 200); do [ -s "$tmp/two/.lock" ] && break; sleep 0.05; done
-expect_fail "a second unsharded study" 2 "is in use by another attndrop run" $A study "${grid[@]}" --seeds 8 --out "$tmp/two"
+held=0
+for i in $(seq 400); do
+    if [ -e "$tmp/lk/.lock-shard-1-of-4" ] && ! flock -n -s "$tmp/lk/.lock-shard-1-of-4" true; then held=1; break; fi
+    sleep 0.05
+done
+if [ $held -eq 1 ]; then
+    expect_fail "an unsharded study beside a running shard" 2 "is in use by another attndrop run" \
+        $A study "${long[@]}" --out "$tmp/lk"
+    expect_fail "shard 1/4 twice" 2 "another run of shard 1/4" $A study "${long[@]}" --shard 1/4 --out "$tmp/lk"
+    expect_fail "--report-only beside a running shard" 2 "is in use" $A study "${long[@]}" --report-only --out "$tmp/lk"
+    expect_fail "a train beside a running shard" 2 "is in use" $A train --task markov --max-iters 1 --out "$tmp/lk" --overwrite
+    kill -0 $job 2>/dev/null && ok || bad "the long shard ended before the refusals were checked"
+else
+    bad "shard 1/4 never held its lock: $(tail -n 2 "$tmp/lk.out")"
+fi
+kill $job 2>/dev/null; wait $job 2>/dev/null
+
+# two unsharded studies on one directory: the second is refused
+$A study "${long[@]}" --out "$tmp/two" > "$tmp/two.out" 2>&1 &
+job=$!
+for i in $(seq 400); do [ -e "$tmp/two/.lock" ] && ! flock -n -s "$tmp/two/.lock" true && break; sleep 0.05; done
+expect_fail "a second unsharded study" 2 "is in use by another attndrop run" $A study "${long[@]}" --out "$tmp/two"
 expect_fail "a shard beside an unsharded study" 2 "is in use by another attndrop run" \
-    $A study "${grid[@]}" --seeds 8 --shard 1/2 --out "$tmp/two"
-wait $job && ok || bad "the first study: $(tail -n 2 "$tmp/two.out")"
+    $A study "${long[@]}" --shard 1/2 --out "$tmp/two"
+kill -0 $job 2>/dev/null && ok || bad "the first study ended before the refusals were checked: $(tail -n 2 "$tmp/two.out")"
+kill $job 2>/dev/null; wait $job 2>/dev/null
 
 # --- --report-only on what is not a whole study
 small=(--task markov --schemes standard --seeds 2 --max-iters 20 --eval-interval 10 --eval-iters 1 --batch-size 4
