@@ -101,6 +101,14 @@ $(BUILD)/pic/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h
 $(BUILD)/libattndrop.so: $(PIC_OBJ)
 	$(CC) -shared $(LDFLAGS) $^ -Wl,--exclude-libs,libxsmm.a $(LDLIBS) -o $@
 
+# The Python package's copy of the default build's library: `pip install ./python` installs it with the
+# package, which then finds it outside the source tree without ATTNDROP_LIB (python/attndrop/lib.py).
+ifeq ($(BUILD)$(SAN)$(CUDA)$(CUDA_EMUL)$(MPI)$(NO_OMP),build)
+all: python/attndrop/libattndrop.so
+endif
+python/attndrop/libattndrop.so: $(BUILD)/libattndrop.so
+	cp $< $@.tmp && mv $@.tmp $@
+
 CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
 $(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) $(MPI_FLAGS) -I$(BUILD)/gen $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@

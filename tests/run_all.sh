@@ -51,6 +51,7 @@ run test_robust.sh tests/test_robust.sh "$build"
 run test_torch.sh tests/test_torch.sh "$build" "$python"
 run test_python.sh tests/test_python.sh "$build" "$python"
 run test_pytest.sh tests/test_pytest.sh "$build"
+run test_install.sh tests/test_install.sh "$build" "$python"
 echo
 for b in "${broken[@]+"${broken[@]}"}"; do echo "FAILED: $b"; done
 echo "$passed passed, $failed failed, $skipped skipped"
