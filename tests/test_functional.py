@@ -208,3 +208,12 @@ def test_compile_no_graph_break_no_recompile():
     for _ in range(4):
         cm(x).sum().backward()
     assert len(frames) == 1  # one graph, no recompilation over 4 steps
+
+
+def test_package_layout():
+    """attndrop.nn holds the modules (as torch.nn), attndrop.torch keeps the same names."""
+    import attndrop.nn
+    import attndrop.torch
+    assert attndrop.nn.AttentionDropout is attndrop.torch.AttentionDropout
+    assert attndrop.nn.set_step is attndrop.torch.set_step
+    assert callable(AF.scaled_dot_product_attention)
