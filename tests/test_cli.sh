@@ -2,7 +2,7 @@
 # test_cli.sh BUILD - the command-line tool: help, every kind of bad input
 # (one line on stderr, non-zero exit, never a signal), a short training run
 # and its outputs, sampling, eval, and greedy parity with PyTorch's fixture.
-set -u
+set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 A=${1:-build}/attndrop

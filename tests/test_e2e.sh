@@ -6,7 +6,7 @@
 # Shakespeare and 1.9585 on the built-in markov text (attndrop text > FILE).
 # The bounds add 0.05 to those maxima. Tiny Shakespeare comes from
 # ../shared/data (or $ATTNDROP_SHAKESPEARE); without it that half is skipped.
-set -u
+set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 A=${1:-build}/attndrop

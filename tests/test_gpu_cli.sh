@@ -3,6 +3,7 @@
 # GPU path (CUDA=1 on a GPU, or CUDA_EMUL=1 anywhere): the same losses as on
 # the CPU, a run saved and resumed on the device, and the commands that stay on
 # the CPU saying so.
+set -o pipefail
 cd "$(dirname "$0")/.." || exit 2
 . tests/lib.sh
 A=${1:?usage: tests/test_gpu_cli.sh BUILD}/attndrop
