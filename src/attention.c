@@ -11,12 +11,11 @@ size_t ad_attention_scratch_floats(int T, int D, int threads) {
     return AD_ATT_SCRATCH(T, D) * (size_t)threads;
 }
 
-static ad_status check_view(const char *name, const ad_view *x, int B, int H, int T, int D, ad_error *err) {
+static ad_status check_view(const char *name, const ad_view *x, int D, ad_error *err) {
     if (!x->data) return ad_fail(err, AD_ERR_ARG, "attention: %s is NULL", name);
     if (x->stride_t < D || x->stride_t > INT_MAX || x->stride_b < 0 || x->stride_h < 0)
         return ad_fail(err, AD_ERR_ARG, "attention: %s's strides (%lld, %lld, %lld) do not hold rows of %d contiguous floats",
                        name, (long long)x->stride_b, (long long)x->stride_h, (long long)x->stride_t, D);
-    (void)B; (void)H; (void)T;
     return AD_OK;
 }
 
@@ -64,10 +63,10 @@ ad_status ad_attention_forward(ad_view out, float *stats, ad_view q, ad_view k, 
     ad_attn_drop drop;
     int n_scratch = 1;
     ad_status st = prepare(B, H, T, D, scale, site, stats, scratch, scratch_floats, &drop, &n_scratch, err);
-    if (!st) st = check_view("q", &q, B, H, T, D, err);
-    if (!st) st = check_view("k", &k, B, H, T, D, err);
-    if (!st) st = check_view("v", &v, B, H, T, D, err);
-    if (!st) st = check_view("out", &out, B, H, T, D, err);
+    if (!st) st = check_view("q", &q, D, err);
+    if (!st) st = check_view("k", &k, D, err);
+    if (!st) st = check_view("v", &v, D, err);
+    if (!st) st = check_view("out", &out, D, err);
     if (st) return st;
     ad_att_strides s = strides_of(&q, &k, &v, &out);
     ad_k_attention_fwd_strided_f(out.data, stats, scratch, q.data, k.data, v.data, &s, NULL, &drop, B, T, H, D, scale,
@@ -83,7 +82,7 @@ ad_status ad_attention_backward(ad_view dq, ad_view dk, ad_view dv, ad_view dout
     ad_status st = prepare(B, H, T, D, scale, site, (float *)stats, scratch, scratch_floats, &drop, &n_scratch, err);
     const char *names[7] = {"q", "k", "v", "dout", "dq", "dk", "dv"};
     const ad_view *views[7] = {&q, &k, &v, &dout, &dq, &dk, &dv};
-    for (int i = 0; i < 7 && !st; i++) st = check_view(names[i], views[i], B, H, T, D, err);
+    for (int i = 0; i < 7 && !st; i++) st = check_view(names[i], views[i], D, err);
     if (st) return st;
     ad_att_strides s = strides_of(&q, &k, &v, &dout), ds = strides_of(&dq, &dk, &dv, &dout);
     ad_k_attention_bwd_strided_f(dq.data, dk.data, dv.data, scratch, dout.data, q.data, k.data, v.data, &s, &ds, stats,
