@@ -181,13 +181,13 @@ check:
 # and a SKIP line where none is.
 NVCC_FOUND := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
 test-cuda:
-	@$(MAKE) --no-print-directory CUDA_EMUL=1 BUILD=$(BUILD)-emul $(BUILD)-emul/tests/test_cuda $(BUILD)-emul/attndrop >/dev/null
-	@$(BUILD)-emul/tests/test_cuda && tests/test_gpu_cli.sh $(BUILD)-emul
+	@$(MAKE) --no-print-directory CUDA_EMUL=1 BUILD=$(BUILD)-emul $(BUILD)-emul/tests/test_cuda $(BUILD)-emul/attndrop $(BUILD)-emul/libattndrop.so >/dev/null
+	@$(BUILD)-emul/tests/test_cuda && tests/test_gpu_cli.sh $(BUILD)-emul && tests/test_pytest.sh $(BUILD)-emul
 	@if [ -n "$(NVCC_FOUND)" ]; then \
-		$(MAKE) --no-print-directory CUDA=1 NVCC=$(NVCC_FOUND) BUILD=$(BUILD)-cuda $(BUILD)-cuda/attndrop $(BUILD)-cuda/tests/test_cuda >/dev/null && \
+		$(MAKE) --no-print-directory CUDA=1 NVCC=$(NVCC_FOUND) BUILD=$(BUILD)-cuda $(BUILD)-cuda/attndrop $(BUILD)-cuda/tests/test_cuda $(BUILD)-cuda/libattndrop.so >/dev/null && \
 		echo "cuda build: compiled and linked with $(NVCC_FOUND)" && \
 		{ $(BUILD)-cuda/tests/test_cuda >$(BUILD)-cuda/test_cuda.txt 2>&1; rc=$$?; cat $(BUILD)-cuda/test_cuda.txt; [ $$rc -eq 0 ]; } && \
-		if grep -q '^SKIP' $(BUILD)-cuda/test_cuda.txt; then echo "SKIP: gpu cli (no GPU)"; else tests/test_gpu_cli.sh $(BUILD)-cuda; fi; \
+		if grep -q '^SKIP' $(BUILD)-cuda/test_cuda.txt; then echo "SKIP: gpu cli (no GPU)"; else tests/test_gpu_cli.sh $(BUILD)-cuda && tests/test_pytest.sh $(BUILD)-cuda /usr/bin/python3 .venv/bin/python $$(command -v python3); fi; \
 	else echo "SKIP: CUDA build (no nvcc on PATH or in /usr/local/cuda/bin)"; fi
 
 # The MPI build and its tests under mpirun (a SKIP line without Open MPI).

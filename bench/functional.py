@@ -1,9 +1,11 @@
-"""functional.py [--shapes lecture,small] [--threads 2] [--repeat 5] [--schemes all|a,b] - the fused op
+"""functional.py [--shapes lecture,small] [--threads 2] [--repeat 5] [--schemes all|a,b] [--device cpu|cuda] - the fused op
 attndrop.functional.scaled_dot_product_attention against PyTorch's own scaled_dot_product_attention in the
 same process: forward + backward of causal attention at p = 0.2 (and PyTorch at p = 0), best of --repeat
 after a warm-up, every scheme; then the peak memory (ru_maxrss growth of a fresh child process) of the op,
 SDPA's fused path and the unfused (B, H, T, T) path (VmHWM after a reset through /proc/self/clear_refs). q, k, v come as nanoGPT makes them, (B, T, H, D)
-views transposed to (B, H, T, D). Prints a markdown table; ATTNDROP_LIB names the library."""
+views transposed to (B, H, T, D). With --device cuda (a libattndrop built by make CUDA=1 in ATTNDROP_LIB) the
+tensors are on the GPU, each step is timed to torch.cuda.synchronize(), and the memory is the growth of
+torch.cuda.max_memory_allocated over one step. Prints a markdown table."""
 import argparse
 import os
 import subprocess
@@ -17,21 +19,30 @@ import torch  # noqa: E402
 SHAPES = {"lecture": (64, 6, 256, 64), "small": (32, 4, 64, 32)}
 
 
+DEVICE = "cpu"
+
+
 def inputs(shape, seed=0):
     B, H, T, D = shape
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(B, T, H, D, generator=g).transpose(1, 2).requires_grad_() for _ in range(3)]
+    return [torch.randn(B, T, H, D, generator=g).to(DEVICE).transpose(1, 2).requires_grad_() for _ in range(3)]
+
+
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def step(fn, q, k, v, grad):
     for t in (q, k, v):
         t.grad = None
     fn(q, k, v).backward(grad)
+    sync()
 
 
 def best(fn, shape, repeat):
     q, k, v = inputs(shape)
-    grad = torch.randn(shape)
+    grad = torch.randn(shape).to(DEVICE)
     step(fn, q, k, v, grad)  # warm-up
     times = []
     for _ in range(repeat):
@@ -39,6 +50,18 @@ def best(fn, shape, repeat):
         step(fn, q, k, v, grad)
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def peak_cuda(shape, scheme, p):
+    """Growth of the GPU's allocated memory (MiB) over one forward + backward, after a warm-up one."""
+    q, k, v = inputs(shape)
+    grad = torch.randn(shape).to(DEVICE)
+    fn = ops(scheme, p)
+    step(fn, q, k, v, grad)
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    step(fn, q, k, v, grad)
+    return (torch.cuda.max_memory_allocated() - base) / 2**20
 
 
 def ops(scheme, p):
@@ -50,7 +73,7 @@ def ops(scheme, p):
         def unfused(q, k, v):
             T = q.shape[2]
             att = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
-            att = att.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool)), float("-inf"))
+            att = att.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool, device=q.device)), float("-inf"))
             return F.dropout(torch.softmax(att, -1), p) @ v
         return unfused
     return lambda q, k, v: AF.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True, scheme=scheme)
@@ -78,7 +101,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--schemes", default="all")
     ap.add_argument("--peak", nargs=3, metavar=("SHAPE", "SCHEME", "P"))
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
     torch.set_num_threads(a.threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
     if a.peak:
@@ -97,7 +123,8 @@ def main():
     import attndrop.lib
     attndrop.lib.library().ad_get_threads()
     schemes = [s for s in SCHEMES if where(s) != "input"] if a.schemes == "all" else a.schemes.split(",")
-    print(f"PyTorch {torch.__version__}, {a.threads} threads, forward + backward, best of {a.repeat} (ms)\n")
+    where_ = torch.cuda.get_device_name() if DEVICE == "cuda" else f"{a.threads} threads"
+    print(f"PyTorch {torch.__version__}, {where_}, forward + backward, best of {a.repeat} (ms)\n")
     for name in a.shapes.split(","):
         shape = SHAPES[name]
         sd2, sd0 = best(ops("sdpa", 0.2), shape, a.repeat), best(ops("sdpa", 0.0), shape, a.repeat)
@@ -106,7 +133,8 @@ def main():
         for s in schemes:
             t = best(ops(s, 0.2), shape, a.repeat)
             print(f"| {s} | {t * 1e3:.1f} | {sd2 / t:.2f}x | {t / sd0:.2f} |")
-        mem = {k: peak_child([name, k, "0.2"]) for k in ("standard", "sdpa", "unfused")}
+        measure = (lambda k: peak_cuda(shape, k, 0.2)) if DEVICE == "cuda" else (lambda k: peak_child([name, k, "0.2"]))
+        mem = {k: measure(k) for k in ("standard", "sdpa", "unfused")}
         print(f"\npeak memory growth of one step (MiB): attndrop {mem['standard']:.0f}, SDPA {mem['sdpa']:.0f}, "
               f"unfused {mem['unfused']:.0f}; the (B, H, T, T) float tensor is "
               f"{shape[0] * shape[1] * shape[2] ** 2 * 4 / 2**20:.0f} MiB\n")

@@ -672,6 +672,26 @@ ad_status ad_attention_backward(ad_view dq, ad_view dk, ad_view dv, ad_view dout
                                 const float *stats, int B, int H, int T, int D, float scale,
                                 const ad_drop_site *site, float *scratch, size_t scratch_floats, ad_error *err);
 
+/* The same op on CUDA device memory, in a library built with `make CUDA=1`
+ * (AD_ERR_DEVICE in any other): out, stats, q, k, v (and the backward's
+ * tensors) are device pointers with the views and shapes above, and the
+ * kernels are launched on `stream` (a cudaStream_t; NULL: the default
+ * stream), asynchronously: an error in the kernels shows at the stream's
+ * next synchronisation. One thread per query row (and per key row in the
+ * backward) runs the online-softmax rows of src/attn_rows.h; head sizes up
+ * to 128. The backward also takes the forward's out (D_i = dout_i . out_i).
+ * fixedcount needs ad_attention_cuda_scratch_bytes of device scratch (its
+ * dropped keys, drawn in each call: nothing is kept between the two); other
+ * schemes none (scratch may be NULL). */
+size_t ad_attention_cuda_scratch_bytes(const ad_drop_site *site, int B, int H, int T);
+ad_status ad_attention_forward_cuda(ad_view out, float *stats, ad_view q, ad_view k, ad_view v, int B, int H, int T,
+                                    int D, float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
+                                    void *stream, ad_error *err);
+ad_status ad_attention_backward_cuda(ad_view dq, ad_view dk, ad_view dv, ad_view dout, ad_view q, ad_view k,
+                                     ad_view v, ad_view out, const float *stats, int B, int H, int T, int D,
+                                     float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
+                                     void *stream, ad_error *err);
+
 /* ---------------------------------------------------------------- devices */
 
 /* Where a model's arithmetic runs. The CPU always; CUDA only in a build made

@@ -3,6 +3,9 @@
  * site's dropout descriptor, then the strided kernels of kernels.inc, which
  * the model runs on its packed qkv layout. */
 #include "kernels.h"
+#ifdef AD_CUDA
+#include "cuda/ad_cuda.h"
+#endif
 #include <limits.h>
 #include <math.h>
 
@@ -19,19 +22,14 @@ static ad_status check_view(const char *name, const ad_view *x, int D, ad_error 
     return AD_OK;
 }
 
-/* The checks both directions share, and the dropout descriptor and thread count. */
-static ad_status prepare(int B, int H, int T, int D, float scale, const ad_drop_site *site, float *stats,
-                         float *scratch, size_t scratch_floats, ad_attn_drop *drop, int *n_scratch, ad_error *err) {
+/* The checks every direction and device shares, and the dropout descriptor. */
+static ad_status prepare_site(int B, int H, int T, int D, float scale, const ad_drop_site *site, const float *stats,
+                              ad_attn_drop *drop, ad_error *err) {
     if (B < 1 || H < 1 || T < 1 || D < 1 || T > AD_MAX_BLOCK || H > 4096 || D > 65536)
         return ad_fail(err, AD_ERR_ARG, "attention: sizes B=%d H=%d T=%d D=%d out of range (T <= %d)", B, H, T, D,
                        AD_MAX_BLOCK);
     if (!(isfinite(scale) && scale > 0.0f)) return ad_fail(err, AD_ERR_ARG, "attention: scale %g is not finite and > 0", (double)scale);
     if (!stats) return ad_fail(err, AD_ERR_ARG, "attention: stats is NULL");
-    size_t one = AD_ATT_SCRATCH(T, D);
-    if (!scratch || scratch_floats < one)
-        return ad_fail(err, AD_ERR_ARG, "attention: scratch of %zu floats, one thread needs %zu", scratch_floats, one);
-    size_t slots = scratch_floats / one;
-    *n_scratch = slots > 4096 ? 4096 : (int)slots;
     ad_drop_site s = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
     if (site) {
         s = *site;
@@ -48,6 +46,19 @@ static ad_status prepare(int B, int H, int T, int D, float scale, const ad_drop_
                            ad_scheme_get(s.scheme)->name);
     }
     *drop = ad_attn_drop_make(&s);
+    return AD_OK;
+}
+
+/* prepare_site, then the CPU's scratch and thread count */
+static ad_status prepare(int B, int H, int T, int D, float scale, const ad_drop_site *site, const float *stats,
+                         float *scratch, size_t scratch_floats, ad_attn_drop *drop, int *n_scratch, ad_error *err) {
+    ad_status st = prepare_site(B, H, T, D, scale, site, stats, drop, err);
+    if (st) return st;
+    size_t one = AD_ATT_SCRATCH(T, D);
+    if (!scratch || scratch_floats < one)
+        return ad_fail(err, AD_ERR_ARG, "attention: scratch of %zu floats, one thread needs %zu", scratch_floats, one);
+    size_t slots = scratch_floats / one;
+    *n_scratch = slots > 4096 ? 4096 : (int)slots;
     return AD_OK;
 }
 
@@ -79,7 +90,7 @@ ad_status ad_attention_backward(ad_view dq, ad_view dk, ad_view dv, ad_view dout
                                 const ad_drop_site *site, float *scratch, size_t scratch_floats, ad_error *err) {
     ad_attn_drop drop;
     int n_scratch = 1;
-    ad_status st = prepare(B, H, T, D, scale, site, (float *)stats, scratch, scratch_floats, &drop, &n_scratch, err);
+    ad_status st = prepare(B, H, T, D, scale, site, stats, scratch, scratch_floats, &drop, &n_scratch, err);
     const char *names[7] = {"q", "k", "v", "dout", "dq", "dk", "dv"};
     const ad_view *views[7] = {&q, &k, &v, &dout, &dq, &dk, &dv};
     for (int i = 0; i < 7 && !st; i++) st = check_view(names[i], views[i], D, err);
@@ -88,4 +99,86 @@ ad_status ad_attention_backward(ad_view dq, ad_view dk, ad_view dv, ad_view dout
     ad_k_attention_bwd_strided_f(dq.data, dk.data, dv.data, scratch, dout.data, q.data, k.data, v.data, &s, &ds, stats,
                                  &drop, B, T, H, D, scale, n_scratch);
     return AD_OK;
+}
+
+/* ------------------------------------------------------------------ CUDA */
+
+static int uses_dropped(const ad_attn_drop *d) { return ad_attn_drop_active(d) && d->site.scheme == AD_SCHEME_FIXEDCOUNT; }
+
+/* fixedcount's dropped keys (B,H,T,T) bytes, then its shuffle's (B,H,T,T) ints */
+static size_t dropped_bytes(int B, int H, int T) {
+    return (size_t)B * (size_t)H * (size_t)T * (size_t)T * (1 + sizeof(int));
+}
+
+size_t ad_attention_cuda_scratch_bytes(const ad_drop_site *site, int B, int H, int T) {
+    if (!site || B < 1 || H < 1 || T < 1 || T > AD_MAX_BLOCK || H > 4096) return 0;
+    ad_drop_site s = *site;
+    if (s.n_head == 0) s.n_head = H;
+    if (s.block_size == 0) s.block_size = T;
+    ad_attn_drop d = ad_attn_drop_make(&s);
+    return uses_dropped(&d) ? dropped_bytes(B, H, T) : 0;
+}
+
+/* The checks of a device call: prepare_site's, a head size the GPU rows take, fixedcount's scratch. */
+static ad_status prepare_cuda(int B, int H, int T, int D, float scale, const ad_drop_site *site, const float *stats,
+                              void *scratch, size_t scratch_bytes, ad_attn_drop *drop, ad_error *err) {
+    ad_status st = prepare_site(B, H, T, D, scale, site, stats, drop, err);
+    if (st) return st;
+    if (D > 128) return ad_fail(err, AD_ERR_ARG, "attention on CUDA: head size %d above the GPU rows' 128", D);
+    if (uses_dropped(drop) && (!scratch || scratch_bytes < dropped_bytes(B, H, T)))
+        return ad_fail(err, AD_ERR_ARG, "attention on CUDA: fixedcount needs %zu bytes of scratch, got %zu",
+                       dropped_bytes(B, H, T), scratch ? scratch_bytes : 0);
+    return AD_OK;
+}
+
+#ifdef AD_CUDA
+static ad_rows_stride rs(const ad_view *x) {
+    ad_rows_stride r = {x->stride_b, x->stride_h, x->stride_t};
+    return r;
+}
+#endif
+
+ad_status ad_attention_forward_cuda(ad_view out, float *stats, ad_view q, ad_view k, ad_view v, int B, int H, int T,
+                                    int D, float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
+                                    void *stream, ad_error *err) {
+    ad_attn_drop drop;
+    ad_status st = prepare_cuda(B, H, T, D, scale, site, stats, scratch, scratch_bytes, &drop, err);
+    const char *names[4] = {"q", "k", "v", "out"};
+    const ad_view *views[4] = {&q, &k, &v, &out};
+    for (int i = 0; i < 4 && !st; i++) st = check_view(names[i], views[i], D, err);
+    if (st) return st;
+#ifdef AD_CUDA
+    ad_rows_layout L = {rs(&q), rs(&k), rs(&v), rs(&out), rs(&out), rs(&out), rs(&out), rs(&out)};
+    unsigned char *dropped = scratch;
+    int *idx = uses_dropped(&drop) ? (int *)(dropped + (size_t)B * H * T * T) : NULL;
+    return ad_cuda_attention_fwd_sv(out.data, stats, q.data, k.data, v.data, &L,
+                                    ad_attn_drop_active(&drop) ? &drop.site : NULL, dropped, idx, B, T, H, D, scale,
+                                    stream, err);
+#else
+    (void)stream;
+    return ad_fail(err, AD_ERR_DEVICE, "attention on CUDA: this libattndrop was built without CUDA (make CUDA=1)");
+#endif
+}
+
+ad_status ad_attention_backward_cuda(ad_view dq, ad_view dk, ad_view dv, ad_view dout, ad_view q, ad_view k,
+                                     ad_view v, ad_view out, const float *stats, int B, int H, int T, int D,
+                                     float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
+                                     void *stream, ad_error *err) {
+    ad_attn_drop drop;
+    ad_status st = prepare_cuda(B, H, T, D, scale, site, stats, scratch, scratch_bytes, &drop, err);
+    const char *names[8] = {"q", "k", "v", "out", "dout", "dq", "dk", "dv"};
+    const ad_view *views[8] = {&q, &k, &v, &out, &dout, &dq, &dk, &dv};
+    for (int i = 0; i < 8 && !st; i++) st = check_view(names[i], views[i], D, err);
+    if (st) return st;
+#ifdef AD_CUDA
+    ad_rows_layout L = {rs(&q), rs(&k), rs(&v), rs(&out), rs(&dout), rs(&dq), rs(&dk), rs(&dv)};
+    unsigned char *dropped = scratch;
+    int *idx = uses_dropped(&drop) ? (int *)(dropped + (size_t)B * H * T * T) : NULL;
+    return ad_cuda_attention_bwd_sv(dq.data, dk.data, dv.data, dout.data, q.data, k.data, v.data, out.data, stats, &L,
+                                    ad_attn_drop_active(&drop) ? &drop.site : NULL, dropped, idx, B, T, H, D, scale,
+                                    stream, err);
+#else
+    (void)stream;
+    return ad_fail(err, AD_ERR_DEVICE, "attention on CUDA: this libattndrop was built without CUDA (make CUDA=1)");
+#endif
 }

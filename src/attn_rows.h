@@ -50,16 +50,17 @@ AD_HD float ad_rows_dot_hd(const float *x, const float *y, int n) {
 
 /* Forward of one query row: o (hs) and st = (max, 1/sum), or (-inf, 0) and
  * o = 0 where a pre-softmax scheme masked every key. q is the row's query,
- * k and v the first key's key and value (rows ld apart); mr NULL: no dropout. */
-AD_HD void ad_rows_fwd_row_hd(float *o, float *st, const float *q, const float *k, const float *v, int ld, int n,
-                              int hs, float scale, const ad_mask_row *mr) {
+ * k and v the first key's key and value (rows ldk and ldv apart); mr NULL: no
+ * dropout. */
+AD_HD void ad_rows_fwd_row_hd(float *o, float *st, const float *q, const float *k, int64_t ldk, const float *v,
+                              int64_t ldv, int n, int hs, float scale, const ad_mask_row *mr) {
     int pre = mr && ad_mask_pre_hd(mr->scheme);
     float m = -INFINITY, l = 0.0f;
     for (int c = 0; c < hs; c++) o[c] = 0.0f;
     for (int j = 0; j < n; j++) {
         float mk = mr ? ad_mask_at_hd(mr, j) : 1.0f;
         if (pre && mk == 0.0f) continue;
-        float s = scale * ad_rows_dot_hd(q, k + (size_t)j * ld, hs);
+        float s = scale * ad_rows_dot_hd(q, k + (size_t)j * ldk, hs);
         if (s > m) { /* a new max: what is summed so far shrinks by exp(old - new) */
             float corr = expf(m - s);
             l *= corr;
@@ -69,7 +70,7 @@ AD_HD void ad_rows_fwd_row_hd(float *o, float *st, const float *q, const float *
         float e = expf(s - m);
         l += e;
         float w = pre ? e : e * mk;
-        const float *vj = v + (size_t)j * ld;
+        const float *vj = v + (size_t)j * ldv;
         for (int c = 0; c < hs; c++) o[c] += w * vj[c];
     }
     if (l == 0.0f) {
@@ -94,8 +95,9 @@ AD_HD float ad_rows_ds_hd(const float *q, const float *kj, const float *go, cons
 }
 
 /* Backward, query side: dq (hs) of query row i (n keys). */
-AD_HD void ad_rows_dq_row_hd(float *dq, const float *q, const float *k, const float *v, int ld, const float *go,
-                             const float *o, const float *st, int n, int hs, float scale, const ad_mask_row *mr) {
+AD_HD void ad_rows_dq_row_hd(float *dq, const float *q, const float *k, int64_t ldk, const float *v, int64_t ldv,
+                             const float *go, const float *o, const float *st, int n, int hs, float scale,
+                             const ad_mask_row *mr) {
     int pre = mr && ad_mask_pre_hd(mr->scheme);
     for (int c = 0; c < hs; c++) dq[c] = 0.0f;
     if (st[0] == -INFINITY) return; /* a zero row passes no gradient */
@@ -103,8 +105,8 @@ AD_HD void ad_rows_dq_row_hd(float *dq, const float *q, const float *k, const fl
     for (int j = 0; j < n; j++) {
         float mk = mr ? ad_mask_at_hd(mr, j) : 1.0f;
         if (pre && mk == 0.0f) continue;
-        const float *kj = k + (size_t)j * ld;
-        float ds = ad_rows_ds_hd(q, kj, go, v + (size_t)j * ld, hs, scale, st[0], st[1], D, mk, pre, &a);
+        const float *kj = k + (size_t)j * ldk;
+        float ds = ad_rows_ds_hd(q, kj, go, v + (size_t)j * ldv, hs, scale, st[0], st[1], D, mk, pre, &a);
         for (int c = 0; c < hs; c++) dq[c] += ds * kj[c];
     }
 }
@@ -112,45 +114,59 @@ AD_HD void ad_rows_dq_row_hd(float *dq, const float *q, const float *k, const fl
 /* One thread's work, the same on the host and the device: query row i (or
  * key row j) of head h of batch row b, whole tensors in and out, the row's
  * accumulators in caller scratch (hs floats each, on the GPU a local array).
- * qkv (B,T,3C), out and dout (B,T,C), stats (B,H,T,2), dqkv (B,T,3C); s NULL:
- * no dropout, else an active site; dropped (B,H,T,T): fixedcount's. */
-AD_HD float ad_rows_scale_hd(int hs) { return (float)(1.0 / sqrt((double)hs)); }
+ * Tensors are (B,H,T,hs) views: a base pointer and the strides in elements of
+ * b, h and t (the last dimension contiguous), as the public op's ad_view;
+ * stats (B,H,T,2) contiguous; s NULL: no dropout, else an active site;
+ * dropped (B,H,T,T): fixedcount's. */
+typedef struct {
+    int64_t b, h, t;
+} ad_rows_stride;
 
-AD_HD void ad_rows_fwd_at_hd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
-                             const unsigned char *dropped, int b, int h, int i, int T, int C, int H, float *o) {
-    int hs = C / H;
-    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
+AD_HD size_t ad_rows_at_hd(ad_rows_stride s, int b, int h, int t) {
+    return (size_t)b * (size_t)s.b + (size_t)h * (size_t)s.h + (size_t)t * (size_t)s.t;
+}
+
+/* The strides of every operand of one call: q, k, v, the forward's out, and
+ * dout, dq, dk, dv for the backward. */
+typedef struct {
+    ad_rows_stride q, k, v, o, go, dq, dk, dv;
+} ad_rows_layout;
+
+AD_HD void ad_rows_fwd_sv_hd(float *out, float *stats, const float *q, const float *k, const float *v,
+                             const ad_rows_layout *L, const ad_drop_site *s, const unsigned char *dropped, int b,
+                             int h, int i, int T, int H, int hs, float scale, float *o) {
     ad_mask_row mr = {0};
     if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
-    ad_rows_fwd_row_hd(o, stats + (((size_t)b * H + h) * T + i) * 2, base + (size_t)i * 3 * C, base + C, base + 2 * C,
-                       3 * C, i + 1, hs, ad_rows_scale_hd(hs), s ? &mr : NULL);
-    float *dst = out + ((size_t)b * T + i) * C + h * hs;
+    ad_rows_fwd_row_hd(o, stats + (((size_t)b * H + h) * T + i) * 2, q + ad_rows_at_hd(L->q, b, h, i),
+                       k + ad_rows_at_hd(L->k, b, h, 0), L->k.t, v + ad_rows_at_hd(L->v, b, h, 0), L->v.t, i + 1, hs,
+                       scale, s ? &mr : NULL);
+    float *dst = out + ad_rows_at_hd(L->o, b, h, i);
     for (int c = 0; c < hs; c++) dst[c] = o[c];
 }
 
-/* dq of query row i into dqkv */
-AD_HD void ad_rows_dq_at_hd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *stats,
-                            const ad_drop_site *s, const unsigned char *dropped, int b, int h, int i, int T, int C,
-                            int H, float *dq) {
-    int hs = C / H;
-    const float *base = qkv + (size_t)b * T * 3 * C + h * hs;
-    size_t row = ((size_t)b * T + i) * C + h * hs;
+/* dq of query row i */
+AD_HD void ad_rows_dq_sv_hd(float *dqo, const float *dout, const float *q, const float *k, const float *v,
+                            const float *out, const float *stats, const ad_rows_layout *L, const ad_drop_site *s,
+                            const unsigned char *dropped, int b, int h, int i, int T, int H, int hs, float scale,
+                            float *dq) {
     ad_mask_row mr = {0};
     if (s) mr = ad_rows_mask_hd(s, dropped, b, h, i, i + 1);
-    ad_rows_dq_row_hd(dq, base + (size_t)i * 3 * C, base + C, base + 2 * C, 3 * C, dout + row, out + row,
-                      stats + (((size_t)b * H + h) * T + i) * 2, i + 1, hs, ad_rows_scale_hd(hs), s ? &mr : NULL);
-    float *dst = dqkv + ((size_t)b * T + i) * 3 * C + h * hs;
+    ad_rows_dq_row_hd(dq, q + ad_rows_at_hd(L->q, b, h, i), k + ad_rows_at_hd(L->k, b, h, 0), L->k.t,
+                      v + ad_rows_at_hd(L->v, b, h, 0), L->v.t, dout + ad_rows_at_hd(L->go, b, h, i),
+                      out + ad_rows_at_hd(L->o, b, h, i), stats + (((size_t)b * H + h) * T + i) * 2, i + 1, hs, scale,
+                      s ? &mr : NULL);
+    float *dst = dqo + ad_rows_at_hd(L->dq, b, h, i);
     for (int c = 0; c < hs; c++) dst[c] = dq[c];
 }
 
-/* dk and dv of key row j into dqkv, from every query row i >= j */
-AD_HD void ad_rows_dkv_at_hd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *stats,
-                             const ad_drop_site *s, const unsigned char *dropped, int b, int h, int j, int T, int C,
-                             int H, float *dk, float *dv) {
-    int hs = C / H, pre = s && ad_mask_pre_hd(s->scheme);
-    float scale = ad_rows_scale_hd(hs), a;
-    const float *base = qkv + (size_t)b * T * 3 * C + h * hs, *kj = base + (size_t)j * 3 * C + C, *vj = kj + C;
-    const float *go = dout + (size_t)b * T * C + h * hs, *o = out + (size_t)b * T * C + h * hs;
+/* dk and dv of key row j, from every query row i >= j */
+AD_HD void ad_rows_dkv_sv_hd(float *dko, float *dvo, const float *dout, const float *q, const float *k,
+                             const float *v, const float *out, const float *stats, const ad_rows_layout *L,
+                             const ad_drop_site *s, const unsigned char *dropped, int b, int h, int j, int T, int H,
+                             int hs, float scale, float *dk, float *dv) {
+    int pre = s && ad_mask_pre_hd(s->scheme);
+    float a;
+    const float *kj = k + ad_rows_at_hd(L->k, b, h, j), *vj = v + ad_rows_at_hd(L->v, b, h, j);
     const float *st = stats + ((size_t)b * H + h) * T * 2;
     for (int c = 0; c < hs; c++) dk[c] = dv[c] = 0.0f;
     for (int i = j; i < T; i++) {
@@ -161,13 +177,49 @@ AD_HD void ad_rows_dkv_at_hd(float *dqkv, const float *dout, const float *qkv, c
             mk = ad_mask_at_hd(&mr, j);
         }
         if (pre && mk == 0.0f) continue;
-        const float *q = base + (size_t)i * 3 * C, *goi = go + (size_t)i * C;
-        float D = ad_rows_dot_hd(goi, o + (size_t)i * C, hs);
-        float ds = ad_rows_ds_hd(q, kj, goi, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
-        for (int c = 0; c < hs; c++) { dk[c] += ds * q[c]; dv[c] += a * goi[c]; }
+        const float *qi = q + ad_rows_at_hd(L->q, b, h, i), *goi = dout + ad_rows_at_hd(L->go, b, h, i);
+        float D = ad_rows_dot_hd(goi, out + ad_rows_at_hd(L->o, b, h, i), hs);
+        float ds = ad_rows_ds_hd(qi, kj, goi, vj, hs, scale, st[2 * i], st[2 * i + 1], D, mk, pre, &a);
+        for (int c = 0; c < hs; c++) { dk[c] += ds * qi[c]; dv[c] += a * goi[c]; }
     }
-    float *dst = dqkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
-    for (int c = 0; c < hs; c++) { dst[c] = dk[c]; dst[C + c] = dv[c]; }
+    float *dkd = dko + ad_rows_at_hd(L->dk, b, h, j), *dvd = dvo + ad_rows_at_hd(L->dv, b, h, j);
+    for (int c = 0; c < hs; c++) { dkd[c] = dk[c]; dvd[c] = dv[c]; }
+}
+
+/* The model's packed layout: qkv and dqkv (B,T,3C), head h's q, k, v at
+ * columns h hs, C + h hs, 2C + h hs; out and dout (B,T,C); scale 1/sqrt(hs). */
+AD_HD float ad_rows_scale_hd(int hs) { return (float)(1.0 / sqrt((double)hs)); }
+
+AD_HD ad_rows_layout ad_rows_packed_hd(int T, int C, int H) {
+    int64_t hs = C / H, big = (int64_t)T * 3 * C, small = (int64_t)T * C;
+    ad_rows_stride p = {big, hs, 3 * (int64_t)C}, o = {small, hs, C};
+    ad_rows_layout L = {p, p, p, o, o, p, p, p};
+    return L;
+}
+
+AD_HD void ad_rows_fwd_at_hd(float *out, float *stats, const float *qkv, const ad_drop_site *s,
+                             const unsigned char *dropped, int b, int h, int i, int T, int C, int H, float *o) {
+    ad_rows_layout L = ad_rows_packed_hd(T, C, H);
+    ad_rows_fwd_sv_hd(out, stats, qkv, qkv + C, qkv + 2 * C, &L, s, dropped, b, h, i, T, H, C / H,
+                      ad_rows_scale_hd(C / H), o);
+}
+
+/* dq of query row i into dqkv */
+AD_HD void ad_rows_dq_at_hd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *stats,
+                            const ad_drop_site *s, const unsigned char *dropped, int b, int h, int i, int T, int C,
+                            int H, float *dq) {
+    ad_rows_layout L = ad_rows_packed_hd(T, C, H);
+    ad_rows_dq_sv_hd(dqkv, dout, qkv, qkv + C, qkv + 2 * C, out, stats, &L, s, dropped, b, h, i, T, H, C / H,
+                     ad_rows_scale_hd(C / H), dq);
+}
+
+/* dk and dv of key row j into dqkv, from every query row i >= j */
+AD_HD void ad_rows_dkv_at_hd(float *dqkv, const float *dout, const float *qkv, const float *out, const float *stats,
+                             const ad_drop_site *s, const unsigned char *dropped, int b, int h, int j, int T, int C,
+                             int H, float *dk, float *dv) {
+    ad_rows_layout L = ad_rows_packed_hd(T, C, H);
+    ad_rows_dkv_sv_hd(dqkv + C, dqkv + 2 * C, dout, qkv, qkv + C, qkv + 2 * C, out, stats, &L, s, dropped, b, h, j,
+                      T, H, C / H, ad_rows_scale_hd(C / H), dk, dv);
 }
 
 #ifndef __CUDACC__
@@ -177,6 +229,31 @@ static inline void ad_fixedcount_masks_hd(unsigned char *dropped, const ad_drop_
     for (int b = 0; b < B; b++)
         for (int h = 0; h < s->n_head; h++)
             for (int i = 0; i < T; i++) ad_fixedcount_row_mask_hd(dropped, s, b, h, i, idx);
+}
+
+/* The strided form of the public op's GPU path (ad_attention_forward_cuda):
+ * every query row, then in the backward every query row's dq and every key
+ * row's dk and dv; fixedcount's dropped keys drawn by the caller. */
+static inline void ad_rows_attention_fwd_sv(float *out, float *stats, const float *q, const float *k, const float *v,
+                                            const ad_rows_layout *L, const ad_drop_site *s,
+                                            const unsigned char *dropped, int B, int T, int H, int hs, float scale) {
+    float o[hs];
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) ad_rows_fwd_sv_hd(out, stats, q, k, v, L, s, dropped, b, h, i, T, H, hs, scale, o);
+}
+
+static inline void ad_rows_attention_bwd_sv(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                                            const float *k, const float *v, const float *out, const float *stats,
+                                            const ad_rows_layout *L, const ad_drop_site *s,
+                                            const unsigned char *dropped, int B, int T, int H, int hs, float scale) {
+    float x[hs], y[hs];
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                ad_rows_dq_sv_hd(dq, dout, q, k, v, out, stats, L, s, dropped, b, h, i, T, H, hs, scale, x);
+                ad_rows_dkv_sv_hd(dk, dv, dout, q, k, v, out, stats, L, s, dropped, b, h, i, T, H, hs, scale, x, y);
+            }
 }
 
 static inline void ad_rows_attention_fwd(float *out, float *stats, const float *qkv, const ad_drop_site *s,

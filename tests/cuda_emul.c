@@ -59,6 +59,25 @@ ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const float *qkv
     return AD_OK;
 }
 
+ad_status ad_cuda_attention_fwd_sv(float *out, float *stats, const float *q, const float *k, const float *v,
+                                   const ad_rows_layout *L, const ad_drop_site *s, unsigned char *dropped, int *idx,
+                                   int B, int T, int H, int hs, float scale, void *stream, ad_error *err) {
+    (void)stream;
+    if (s && s->scheme == AD_SCHEME_FIXEDCOUNT) ad_cuda_fixedcount(dropped, idx, s, B, err);
+    ad_rows_attention_fwd_sv(out, stats, q, k, v, L, s, dropped, B, T, H, hs, scale);
+    return AD_OK;
+}
+
+ad_status ad_cuda_attention_bwd_sv(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                                   const float *v, const float *out, const float *stats, const ad_rows_layout *L,
+                                   const ad_drop_site *s, unsigned char *dropped, int *idx, int B, int T, int H,
+                                   int hs, float scale, void *stream, ad_error *err) {
+    (void)stream;
+    if (s && s->scheme == AD_SCHEME_FIXEDCOUNT) ad_cuda_fixedcount(dropped, idx, s, B, err);
+    ad_rows_attention_bwd_sv(dq, dk, dv, dout, q, k, v, out, stats, L, s, dropped, B, T, H, hs, scale);
+    return AD_OK;
+}
+
 ad_status ad_cuda_encoder_fwd(float *out, const int *idx, const float *wte, const float *wpe, const float *tok_mult,
                               int B, int T, int C, ad_error *err) {
     (void)err;

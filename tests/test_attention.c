@@ -170,6 +170,17 @@ int main(void) {
     }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         CHECK(cases[i].st == AD_ERR_ARG, "attention with %s: status %d", cases[i].what, (int)cases[i].st);
+#ifndef AD_CUDA
+    /* the device op in a build without CUDA: a device error saying so, for valid arguments too */
+    CHECK(ad_attention_forward_cuda(contiguous(o1), st1, contiguous(qc), contiguous(kc), contiguous(vc), B, H, T, D,
+                                    scale, &site, NULL, 0, NULL, &e) == AD_ERR_DEVICE && strstr(e.msg, "without CUDA"),
+          "the CUDA op in a CPU build: %s", e.msg);
+    CHECK(ad_attention_backward_cuda(contiguous(dq), contiguous(dk), contiguous(dv), contiguous(gc), contiguous(qc),
+                                     contiguous(kc), contiguous(vc), contiguous(o1), st1, B, H, T, D, scale, &site,
+                                     NULL, 0, NULL, &e) == AD_ERR_DEVICE && strstr(e.msg, "without CUDA"),
+          "the CUDA backward in a CPU build: %s", e.msg);
+    CHECK(ad_attention_cuda_scratch_bytes(&site, B, H, T) == 0, "standard needs no device scratch");
+#endif
     free(qkv); free(dout_p); free(out_ref); free(dqkv_ref); free(st_ref); free(qc); free(kc); free(vc); free(gc);
     free(o1); free(o2); free(st1); free(dq); free(dk); free(dv); free(dq2); free(dk2); free(dv2); free(dqkv); free(scr);
     return check_done("attention");

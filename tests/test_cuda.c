@@ -161,6 +161,75 @@ static void shape(int B, int T, int C, int H, float p) {
 
 #endif
 
+/* The public op on device memory (ad_attention_forward_cuda/_backward_cuda)
+ * against the CPU op (ad_attention_forward/_backward) on nanoGPT's views: q,
+ * k, v and their gradients slices of one (B,T,3,H,D) tensor (as
+ * qkv.split().view().transpose() gives), out and dout (B,H,T,D) contiguous;
+ * every scheme, the same zero rows, values within fp32 rounding of the
+ * different orders of the two algorithms. Then the calls it refuses. */
+static void op_views(int B, int T, int H, int D, float p) {
+    size_t nx = (size_t)B * T * 3 * H * D, no = (size_t)B * H * T * D, nst = (size_t)B * H * T * 2;
+    int64_t sb = (int64_t)T * 3 * H * D, st = 3 * (int64_t)H * D;
+    float *x = malloc(nx * 4), *go = malloc(no * 4), *o_ref = malloc(no * 4), *o_dev = malloc(no * 4);
+    float *st_ref = malloc(nst * 4), *st_dev = malloc(nst * 4), *g_ref = malloc(nx * 4), *g_dev = malloc(nx * 4);
+    size_t nscr = ad_attention_scratch_floats(T, D, ad_get_threads());
+    float *scr = malloc(nscr * 4);
+    ad_rng g = ad_rng_stream(5, AD_RNG_TEST, 6, 0, 0);
+    for (size_t k = 0; k < nx; k++) x[k] = (float)(2.0 * ad_rng_uniform(&g, k) - 1.0);
+    for (size_t k = 0; k < no; k++) go[k] = (float)(2.0 * ad_rng_uniform(&g, nx + k) - 1.0);
+    ad_error err = {0};
+    void *Dx = NULL, *Dgo = NULL, *Do = NULL, *Dst = NULL, *Dg = NULL, *Dscr = NULL;
+    ad_drop_site fc = {AD_SCHEME_FIXEDCOUNT, p, 1, 0, 0, H, T, 0, 0};
+    size_t nscr_dev = ad_attention_cuda_scratch_bytes(&fc, B, H, T);
+    int ok = ad_cuda_alloc(&Dx, nx * 4, &err) == AD_OK && ad_cuda_alloc(&Dgo, no * 4, &err) == AD_OK &&
+             ad_cuda_alloc(&Do, no * 4, &err) == AD_OK && ad_cuda_alloc(&Dst, nst * 4, &err) == AD_OK &&
+             ad_cuda_alloc(&Dg, nx * 4, &err) == AD_OK && ad_cuda_alloc(&Dscr, nscr_dev, &err) == AD_OK &&
+             ad_cuda_upload(Dx, x, nx * 4, &err) == AD_OK && ad_cuda_upload(Dgo, go, no * 4, &err) == AD_OK;
+    CHECK(ok && nscr_dev == (size_t)B * H * T * T * 5, "op on device: setup failed (%s), fixedcount scratch %zu",
+          err.msg, nscr_dev);
+    if (!ok) return;
+    /* the three slices of x and of its gradient */
+#define SL(base, c) ((ad_view){(float *)(base) + (size_t)(c) * H * D, sb, D, st})
+    ad_view q = SL(x, 0), k = SL(x, 1), v = SL(x, 2), dq = SL(g_ref, 0), dk = SL(g_ref, 1), dv = SL(g_ref, 2);
+    ad_view Dq = SL(Dx, 0), Dk = SL(Dx, 1), Dv = SL(Dx, 2), Ddq = SL(Dg, 0), Ddk = SL(Dg, 1), Ddv = SL(Dg, 2);
+#undef SL
+    ad_view o = {o_ref, (int64_t)H * T * D, (int64_t)T * D, D}, gov = {go, o.stride_b, o.stride_h, D};
+    ad_view Dov = {Do, o.stride_b, o.stride_h, D}, Dgov = {Dgo, o.stride_b, o.stride_h, D};
+    float scale = 0.3f;
+    for (int sc = 0; sc < AD_SCHEME_COUNT; sc++) {
+        if (ad_scheme_get((ad_scheme)sc)->where == AD_WHERE_INPUT) continue;
+        ad_drop_site s = {(ad_scheme)sc, p, 99, 4, 1, H, T, 0, 3};
+        const char *name = ad_scheme_get((ad_scheme)sc)->name;
+        int good = ad_attention_forward(o, st_ref, q, k, v, B, H, T, D, scale, &s, scr, nscr, &err) == AD_OK &&
+                   ad_attention_backward(dq, dk, dv, gov, q, k, v, st_ref, B, H, T, D, scale, &s, scr, nscr, &err) ==
+                       AD_OK;
+        good = good && ad_attention_forward_cuda(Dov, Dst, Dq, Dk, Dv, B, H, T, D, scale, &s, Dscr, nscr_dev, NULL,
+                                                 &err) == AD_OK;
+        good = good && ad_attention_backward_cuda(Ddq, Ddk, Ddv, Dgov, Dq, Dk, Dv, Dov, Dst, B, H, T, D, scale, &s,
+                                                  Dscr, nscr_dev, NULL, &err) == AD_OK;
+        good = good && ad_cuda_download(o_dev, Do, no * 4, &err) == AD_OK &&
+               ad_cuda_download(st_dev, Dst, nst * 4, &err) == AD_OK &&
+               ad_cuda_download(g_dev, Dg, nx * 4, &err) == AD_OK;
+        CHECK(good, "op on device, %s: a call failed: %s", name, err.msg);
+        if (!good) continue;
+        int zeros_same = 1;
+        for (size_t r = 0; r < nst; r += 2) zeros_same &= (st_ref[r] == -INFINITY) == (st_dev[r] == -INFINITY);
+        double eo = rel_err(o_dev, o_ref, no, 1e-6), eg = rel_err(g_dev, g_ref, nx, 1e-6);
+        CHECK(zeros_same, "op on device, %s: zero rows differ from the CPU op's", name);
+        CHECK(eo < 1e-5 && eg < 1e-4, "op on device, %s: differs from the CPU op (out %.3g, grads %.3g)", name, eo, eg);
+    }
+    /* refused: fixedcount without its scratch, a head size above 128, a pre-softmax NULL stats */
+    CHECK(ad_attention_forward_cuda(Dov, Dst, Dq, Dk, Dv, B, H, T, D, scale, &fc, NULL, 0, NULL, &err) == AD_ERR_ARG &&
+              strstr(err.msg, "scratch"), "op on device: fixedcount without scratch was not refused (%s)", err.msg);
+    CHECK(ad_attention_forward_cuda(Dov, Dst, Dq, Dk, Dv, B, H, T, 129, scale, NULL, NULL, 0, NULL, &err) ==
+              AD_ERR_ARG && strstr(err.msg, "128"), "op on device: head size 129 was not refused (%s)", err.msg);
+    CHECK(ad_attention_backward_cuda(Ddq, Ddk, Ddv, Dgov, Dq, Dk, Dv, Dov, NULL, B, H, T, D, scale, NULL, NULL, 0,
+                                     NULL, &err) == AD_ERR_ARG && strstr(err.msg, "stats"),
+          "op on device: NULL stats was not refused (%s)", err.msg);
+    ad_cuda_free(Dx); ad_cuda_free(Dgo); ad_cuda_free(Do); ad_cuda_free(Dst); ad_cuda_free(Dg); ad_cuda_free(Dscr);
+    free(x); free(go); free(o_ref); free(o_dev); free(st_ref); free(st_dev); free(g_ref); free(g_dev); free(scr);
+}
+
 #ifndef AD_CUDA_EMUL
 /* random floats in [-1, 1), as a new host array and its device copy */
 static float *rnd(size_t n, uint32_t tag, float **d) {
@@ -305,6 +374,7 @@ int main(void) {
     printf("the GPU path emulated on the CPU (tests/cuda_emul.c): the model's device mirror and the row attention, "
            "not the CUDA kernels\n");
     model_parity();
+    op_views(2, 40, 3, 16, 0.4f);
     return check_done("cuda (emulated)");
 #else
     ad_error err = {0};
@@ -315,6 +385,8 @@ int main(void) {
     kernels();
     shape(2, 80, 48, 3, 0.3f);  /* every scheme, zero rows likely at p = 0.3 */
     shape(4, 256, 384, 6, 0.2f); /* the lecture's head size and block */
+    op_views(2, 40, 3, 16, 0.4f);
+    op_views(4, 256, 6, 64, 0.2f);
     model_parity();
     return check_done("cuda");
 #endif

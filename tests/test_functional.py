@@ -182,6 +182,71 @@ def test_bad_tensors():
         AF.scaled_dot_product_attention(q, k, v, is_causal=False)
 
 
+def _lib_has_cuda() -> bool:
+    """Whether the library under test answers that it can use a GPU (a CUDA build on a GPU, or an emulation)."""
+    try:
+        AF._cuda_ready(16)
+        return True
+    except AttndropError:
+        return False
+
+
+LIB_CUDA = _lib_has_cuda()
+GPU = LIB_CUDA and torch.cuda.is_available()
+
+
+def _both_paths(q, k, v, keys, scheme, p, device, cast):
+    """Forward and backward of the CPU entry point and of the device one (q, k, v moved by cast)."""
+    ks = torch.tensor(keys, dtype=torch.int64)
+    i = SCHEMES.index(scheme)
+    out, st = AF._fwd_impl(q, k, v, ks, 0.3, i, p)
+    go = torch.randn(out.shape, generator=torch.Generator().manual_seed(9))
+    dq, dk, dv = AF._bwd_impl(go, q, k, v, out, st, ks, 0.3, i, p)
+    qd, kd, vd = cast(q), cast(k), cast(v)
+    out2, st2 = AF._fwd_impl(qd, kd, vd, ks, 0.3, i, p, device=device)
+    grads2 = AF._bwd_impl(cast(go), qd, kd, vd, out2, st2, ks, 0.3, i, p, device=device)
+    return (out, st, dq, dk, dv), tuple(t.cpu() for t in (out2, st2) + tuple(grads2))
+
+
+@pytest.mark.skipif(not LIB_CUDA or torch.cuda.is_available(),
+                    reason="needs a library whose device is emulated (make CUDA_EMUL=1; tests/test_pytest.sh runs "
+                           "the suite once with it) and no GPU")
+@pytest.mark.parametrize("scheme", ATTENTION_SCHEMES)
+def test_device_entry_points_emulated(scheme):
+    """The ctypes bindings of ad_attention_forward_cuda/_backward_cuda and what the op passes them (views, out,
+    fixedcount's scratch, no stream), on the CPU emulation of the device: the CPU op's values and zero rows."""
+    q, k, v = qkv(T=40)
+    ref, dev = _both_paths(q, k, v, (5, 3, 1, 2), scheme, 0.4, True, lambda t: t)
+    assert torch.equal(ref[1][..., 0] == float("-inf"), dev[1][..., 0] == float("-inf"))
+    for a, b in zip(ref[:1] + ref[2:], dev[:1] + dev[2:]):
+        assert (a - b).abs().max().item() <= bound(40, 16) * max(1.0, b.abs().max().item())
+
+
+@pytest.mark.skipif(not GPU, reason="needs a GPU and a libattndrop built with make CUDA=1 (ATTNDROP_LIB)")
+@pytest.mark.parametrize("scheme", ATTENTION_SCHEMES)
+def test_cuda_tensors_match_the_cpu(scheme):
+    """CUDA tensors through the public op (custom op dispatch, PyTorch's stream) against the CPU op."""
+    q, k, v = qkv(T=70)
+    ref, dev = _both_paths(q, k, v, (5, 3, 1, 2), scheme, 0.3, None, lambda t: t.cuda())
+    assert torch.equal(ref[1][..., 0] == float("-inf"), dev[1][..., 0] == float("-inf"))
+    for a, b in zip(ref[:1] + ref[2:], dev[:1] + dev[2:]):
+        assert (a - b).abs().max().item() <= bound(70, 16) * max(1.0, b.abs().max().item())
+    qc, kc, vc = (t.cuda().requires_grad_() for t in (q, k, v))
+    y = AF.scaled_dot_product_attention(qc, kc, vc, dropout_p=0.3, is_causal=True, scheme=scheme, keys=(5, 3, 1, 2))
+    y.sum().backward()
+    assert y.is_cuda and qc.grad is not None and qc.grad.is_cuda
+
+
+@pytest.mark.skipif(LIB_CUDA, reason="the library under test has CUDA")
+def test_cuda_refused_by_a_cpu_library():
+    """A library built without CUDA refuses the device entry points, and the op says how to get one."""
+    q, k, v = qkv(T=8)
+    with pytest.raises(AttndropError, match="without CUDA"):
+        AF._fwd_impl(q, k, v, torch.zeros(4, dtype=torch.int64), 0.25, SCHEMES.index("standard"), 0.2, device=True)
+    with pytest.raises(AttndropError, match="make CUDA=1"):
+        AF._cuda_ready(16)
+
+
 @pytest.mark.skipif(not HAS_COMPILE, reason="needs torch.library.custom_op and torch.compile (PyTorch >= 2.4)")
 def test_compile_no_graph_break_no_recompile():
     import torch._dynamo

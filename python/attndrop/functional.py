@@ -65,30 +65,56 @@ def _check(status: int, err) -> None:
         raise AttndropError(err.msg.decode("utf-8", "replace"))
 
 
-def _fwd_impl(q, k, v, keys, scale, scheme, p):
+def _cuda_call(q: torch.Tensor, site) -> Tuple[Optional[torch.Tensor], int, Optional[int]]:
+    """fixedcount's device scratch (None for other schemes), its size, and PyTorch's current stream (None for
+    tensors on the CPU, which only the tests pass, to a library whose device is emulated: make CUDA_EMUL=1)."""
+    lib = _lib.library()
+    B, H, T, _ = q.shape
+    n = lib.ad_attention_cuda_scratch_bytes(ctypes.byref(site), B, H, T) if site is not None else 0
+    scr = torch.empty(n, dtype=torch.uint8, device=q.device) if n else None
+    return scr, n, torch.cuda.current_stream(q.device).cuda_stream if q.is_cuda else None
+
+
+def _fwd_impl(q, k, v, keys, scale, scheme, p, device: Optional[bool] = None):
+    """The forward in the library: its CUDA entry point where device (default: q.is_cuda), else the CPU's."""
     lib = _lib.library()
     q, k, v = _rows_ok(q), _rows_ok(k), _rows_ok(v)
     B, H, T, D = q.shape
-    out = torch.empty((B, H, T, D), dtype=torch.float32)
-    stats = torch.empty((B, H, T, 2), dtype=torch.float32)
-    scr, n = _scratch(T, D)
+    out = torch.empty((B, H, T, D), dtype=torch.float32, device=q.device)
+    stats = torch.empty((B, H, T, 2), dtype=torch.float32, device=q.device)
     site, err = _site(keys, scheme, p, H, T), _lib._Error()
+    sp = ctypes.byref(site) if site is not None else None
+    if q.is_cuda if device is None else device:  # the CUDA back end's rows, on the device pointers and stream
+        scr, n, stream = _cuda_call(q, site)
+        _check(lib.ad_attention_forward_cuda(_view(out), stats.data_ptr(), _view(q), _view(k), _view(v), B, H, T, D,
+                                             scale, sp, scr.data_ptr() if scr is not None else None, n, stream,
+                                             ctypes.byref(err)), err)
+        return out, stats
+    scr, n = _scratch(T, D)
     _check(lib.ad_attention_forward(_view(out), stats.data_ptr(), _view(q), _view(k), _view(v), B, H, T, D, scale,
-                                    ctypes.byref(site) if site is not None else None, scr.data_ptr(), n,
-                                    ctypes.byref(err)), err)
+                                    sp, scr.data_ptr(), n, ctypes.byref(err)), err)
     return out, stats
 
 
-def _bwd_impl(grad, q, k, v, stats, keys, scale, scheme, p):
+def _bwd_impl(grad, q, k, v, out, stats, keys, scale, scheme, p, device: Optional[bool] = None):
+    """The backward in the library, as _fwd_impl."""
     lib = _lib.library()
     grad, q, k, v = _rows_ok(grad.float()), _rows_ok(q), _rows_ok(k), _rows_ok(v)
     B, H, T, D = q.shape
-    dq, dk, dv = (torch.empty((B, H, T, D), dtype=torch.float32) for _ in range(3))
-    scr, n = _scratch(T, D)
+    dq, dk, dv = (torch.empty((B, H, T, D), dtype=torch.float32, device=q.device) for _ in range(3))
     site, err = _site(keys, scheme, p, H, T), _lib._Error()
+    sp = ctypes.byref(site) if site is not None else None
+    stats = stats.contiguous()
+    if q.is_cuda if device is None else device:
+        scr, n, stream = _cuda_call(q, site)
+        _check(lib.ad_attention_backward_cuda(_view(dq), _view(dk), _view(dv), _view(grad), _view(q), _view(k),
+                                              _view(v), _view(_rows_ok(out)), stats.data_ptr(), B, H, T, D, scale, sp,
+                                              scr.data_ptr() if scr is not None else None, n, stream,
+                                              ctypes.byref(err)), err)
+        return dq, dk, dv
+    scr, n = _scratch(T, D)
     _check(lib.ad_attention_backward(_view(dq), _view(dk), _view(dv), _view(grad), _view(q), _view(k), _view(v),
-                                     stats.contiguous().data_ptr(), B, H, T, D, scale,
-                                     ctypes.byref(site) if site is not None else None, scr.data_ptr(), n,
+                                     stats.data_ptr(), B, H, T, D, scale, sp, scr.data_ptr(), n,
                                      ctypes.byref(err)), err)
     return dq, dk, dv
 
@@ -97,7 +123,7 @@ _HAS_CUSTOM_OP = hasattr(torch, "library") and hasattr(torch.library, "custom_op
     hasattr(torch.library, "register_autograd")
 
 if _HAS_CUSTOM_OP:
-    @torch.library.custom_op("attndrop::attention_fwd", mutates_args=(), device_types="cpu")
+    @torch.library.custom_op("attndrop::attention_fwd", mutates_args=(), device_types=("cpu", "cuda"))
     def _attention_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keys: torch.Tensor, scale: float,
                        scheme: int, p: float) -> Tuple[torch.Tensor, torch.Tensor]:
         return _fwd_impl(q, k, v, keys, scale, scheme, p)
@@ -107,24 +133,25 @@ if _HAS_CUSTOM_OP:
         B, H, T, D = q.shape
         return q.new_empty((B, H, T, D)), q.new_empty((B, H, T, 2))
 
-    @torch.library.custom_op("attndrop::attention_bwd", mutates_args=(), device_types="cpu")
-    def _attention_bwd(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, stats: torch.Tensor,
-                       keys: torch.Tensor, scale: float, scheme: int,
+    @torch.library.custom_op("attndrop::attention_bwd", mutates_args=(), device_types=("cpu", "cuda"))
+    def _attention_bwd(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor,
+                       stats: torch.Tensor, keys: torch.Tensor, scale: float, scheme: int,
                        p: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return _bwd_impl(grad, q, k, v, stats, keys, scale, scheme, p)
+        return _bwd_impl(grad, q, k, v, out, stats, keys, scale, scheme, p)
 
     @_attention_bwd.register_fake
-    def _(grad, q, k, v, stats, keys, scale, scheme, p):
+    def _(grad, q, k, v, out, stats, keys, scale, scheme, p):
         return q.new_empty(q.shape), q.new_empty(q.shape), q.new_empty(q.shape)
 
     def _setup_context(ctx, inputs, output):
         q, k, v, keys, scale, scheme, p = inputs
-        ctx.save_for_backward(q, k, v, output[1], keys)
+        # the forward's out only where the backward reads it: the GPU's rows (D_i = dout_i . out_i)
+        ctx.save_for_backward(q, k, v, output[0] if q.is_cuda else output[1], output[1], keys)
         ctx.att = (scale, scheme, p)
 
     def _backward(ctx, grad_out, grad_stats):
-        q, k, v, stats, keys = ctx.saved_tensors
-        dq, dk, dv = _attention_bwd(grad_out, q, k, v, stats, keys, *ctx.att)
+        q, k, v, out, stats, keys = ctx.saved_tensors
+        dq, dk, dv = _attention_bwd(grad_out, q, k, v, out, stats, keys, *ctx.att)
         return dq, dk, dv, None, None, None, None
 
     torch.library.register_autograd("attndrop::attention_fwd", _backward, setup_context=_setup_context)
@@ -138,14 +165,14 @@ else:
         @staticmethod
         def forward(ctx, q, k, v, keys, scale, scheme, p):
             out, stats = _fwd_impl(q, k, v, keys, scale, scheme, p)
-            ctx.save_for_backward(q, k, v, stats, keys)
+            ctx.save_for_backward(q, k, v, out if q.is_cuda else stats, stats, keys)
             ctx.att = (scale, scheme, p)
             return out
 
         @staticmethod
         def backward(ctx, grad_out):
-            q, k, v, stats, keys = ctx.saved_tensors
-            dq, dk, dv = _bwd_impl(grad_out, q, k, v, stats, keys, *ctx.att)
+            q, k, v, out, stats, keys = ctx.saved_tensors
+            dq, dk, dv = _bwd_impl(grad_out, q, k, v, out, stats, keys, *ctx.att)
             return dq, dk, dv, None, None, None, None
 
     def _attention(q, k, v, keys, scale, scheme, p):
@@ -153,6 +180,22 @@ else:
 
 
 KeysLike = Union[Sequence[int], torch.Tensor]
+
+_CUDA_OK: Optional[str] = None  # "" once the loaded library has answered that it can use a GPU, else why not
+
+
+def _cuda_ready(D: int) -> None:
+    """Raises AttndropError unless the loaded libattndrop was built with CUDA and sees a GPU, and D <= 128."""
+    global _CUDA_OK
+    if _CUDA_OK is None:
+        err = _lib._Error()
+        st = _lib.library().ad_device_check(1, ctypes.byref(err))  # AD_DEVICE_CUDA
+        _CUDA_OK = "" if st == 0 else err.msg.decode("utf-8", "replace")
+    if _CUDA_OK:
+        raise AttndropError(f"CUDA tensors need a libattndrop built with `make CUDA=1` (set ATTNDROP_LIB to its "
+                            f"build-cuda/libattndrop.so): {_CUDA_OK}")
+    if D > 128:
+        raise AttndropError(f"on CUDA the head size D must be at most 128, got {D}")
 
 
 def _exact_keys(keys: KeysLike) -> torch.Tensor:
@@ -183,8 +226,9 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
                                  keys: Optional[KeysLike] = None) -> torch.Tensor:
     """torch.nn.functional.scaled_dot_product_attention, causal, with `scheme`'s dropout at rate dropout_p.
 
-    query, key, value: (B, H, T, D) tensors on the CPU of one floating dtype (float32 computed as float32;
-    bfloat16 and float16 in float32, returned in their dtype). is_causal must be True and attn_mask None:
+    query, key, value: (B, H, T, D) tensors of one floating dtype on the CPU, or on one CUDA device with a
+    libattndrop built by `make CUDA=1` (D <= 128; PyTorch's current stream), float32 computed as float32,
+    bfloat16 and float16 in float32 and returned in their dtype. is_causal must be True and attn_mask None:
     attndrop fuses causal self-attention only (the kernels have no masks of other shapes). scale defaults to
     1/sqrt(D). dropout_p is applied whenever it is > 0, as SDPA does: pass 0.0 in evaluation. scheme: one of
     attndrop.SCHEMES except the input-level word and embedding. generator: where the call's key is drawn
@@ -208,9 +252,15 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     if dtype not in (torch.float32, torch.bfloat16, torch.float16) or key.dtype != dtype or value.dtype != dtype:
         raise AttndropError(f"query, key and value must share one of float32, bfloat16, float16, got {query.dtype}, "
                             f"{key.dtype}, {value.dtype}")
-    if any(t.device.type != "cpu" for t in tensors):
-        raise AttndropError(f"tensors on {query.device} are not supported yet: the op runs on the CPU (the CUDA "
-                            f"back end's attention is not wired to PyTorch yet)")
+    dev = query.device
+    if key.device != dev or value.device != dev:
+        raise AttndropError(f"query, key and value must be on one device, got {query.device}, {key.device}, "
+                            f"{value.device}")
+    if dev.type == "cuda":
+        _cuda_ready(D)
+    elif dev.type != "cpu":
+        raise AttndropError(f"tensors on {dev} are not supported: the op runs on the CPU and, with a CUDA build of "
+                            f"libattndrop, on CUDA devices")
     if not isinstance(scheme, str) or scheme not in SCHEMES:
         raise AttndropError(f"unknown scheme {scheme!r} (known: {', '.join(SCHEMES)})")
     if where(scheme) == "input":
@@ -226,8 +276,11 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     if keys is not None:
         k = _exact_keys(keys)
     elif active:  # one draw from the generator, as nn.Dropout's one call to the RNG
-        k = torch.cat([torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator),
-                       torch.zeros(3, dtype=torch.int64)])
+        # on the generator's device: the CPU's by default, for CUDA tensors too (torch.manual_seed seeds it,
+        # torch.utils.checkpoint saves it for every device, and the key needs no copy back from the GPU)
+        gdev = generator.device if generator is not None else torch.device("cpu")
+        draw = torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator, device=gdev)
+        k = torch.cat([draw.cpu(), torch.zeros(3, dtype=torch.int64)])
     else:
         k = torch.zeros(4, dtype=torch.int64)
     if dtype != torch.float32:

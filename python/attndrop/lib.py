@@ -98,6 +98,12 @@ _SIGNATURES = {
                              [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _E]),
     "ad_attention_backward": (ctypes.c_int, [_View] * 7 + [_P] + _ATT_SIZES +
                               [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _E]),
+    "ad_attention_cuda_scratch_bytes": (ctypes.c_size_t, [ctypes.POINTER(_Site)] + [ctypes.c_int] * 3),
+    "ad_attention_forward_cuda": (ctypes.c_int, [_View, _P, _View, _View, _View] + _ATT_SIZES +
+                                  [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _P, _E]),
+    "ad_attention_backward_cuda": (ctypes.c_int, [_View] * 8 + [_P] + _ATT_SIZES +
+                                   [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _P, _E]),
+    "ad_device_check": (ctypes.c_int, [ctypes.c_int, _E]),
     "ad_philox4x32": (None, [ctypes.POINTER(ctypes.c_uint32)] * 3),
     "ad_scheme_lookup": (ctypes.c_int, [ctypes.c_char_p]),
     "ad_stats_compute": (ctypes.c_int, [ctypes.POINTER(_Stats), ctypes.POINTER(_StatsOpts), _E]),

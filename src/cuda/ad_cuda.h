@@ -8,6 +8,7 @@
 #include "../internal.h"
 #include "../dropout.h"
 #include "../adamw.h"
+#include "../attn_rows.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,6 +37,20 @@ ad_status ad_cuda_attention_fwd(float *out, float *stats, const float *qkv, cons
 ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const float *qkv, const float *out,
                                 const float *stats, const ad_drop_site *s, const unsigned char *dropped, int B,
                                 int T, int C, int H, ad_error *err);
+
+/* The public op's attention on (B,H,T,hs) views (ad_attention_forward_cuda):
+ * tensors at L's strides, scores scaled by `scale`, launched on `stream` (a
+ * cudaStream_t, NULL: the default stream). s NULL: no dropout, else an active
+ * site; for fixedcount dropped (B,H,T,T) bytes and idx (B,H,T,T) ints are the
+ * caller's scratch, its dropped keys drawn into it here (in the backward too:
+ * nothing is kept between the two). */
+ad_status ad_cuda_attention_fwd_sv(float *out, float *stats, const float *q, const float *k, const float *v,
+                                   const ad_rows_layout *L, const ad_drop_site *s, unsigned char *dropped, int *idx,
+                                   int B, int T, int H, int hs, float scale, void *stream, ad_error *err);
+ad_status ad_cuda_attention_bwd_sv(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                                   const float *v, const float *out, const float *stats, const ad_rows_layout *L,
+                                   const ad_drop_site *s, unsigned char *dropped, int *idx, int B, int T, int H,
+                                   int hs, float scale, void *stream, ad_error *err);
 
 /* The other kernels (kernels.cu): the CPU kernels of kernels.h, with device
  * pointers, returning the launch's status. */

@@ -100,6 +100,79 @@ extern "C" ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const
     return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention backward");
 }
 
+/* ------------------------------------------------ the public op's views */
+
+__global__ static void fwd_sv_kernel(float *out, float *stats, const float *q, const float *k, const float *v,
+                                     ad_rows_layout L, ad_drop_site s, int active, const unsigned char *dropped, int B,
+                                     int T, int H, int hs, float scale) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, i;
+    float o[AD_CUDA_MAX_HS];
+    if (row_of(r, B, T, H, &b, &h, &i))
+        ad_rows_fwd_sv_hd(out, stats, q, k, v, &L, active ? &s : NULL, dropped, b, h, i, T, H, hs, scale, o);
+}
+
+__global__ static void dq_sv_kernel(float *dq, const float *dout, const float *q, const float *k, const float *v,
+                                    const float *out, const float *stats, ad_rows_layout L, ad_drop_site s, int active,
+                                    const unsigned char *dropped, int B, int T, int H, int hs, float scale) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, i;
+    float x[AD_CUDA_MAX_HS];
+    if (row_of(r, B, T, H, &b, &h, &i))
+        ad_rows_dq_sv_hd(dq, dout, q, k, v, out, stats, &L, active ? &s : NULL, dropped, b, h, i, T, H, hs, scale, x);
+}
+
+__global__ static void dkv_sv_kernel(float *dk, float *dv, const float *dout, const float *q, const float *k,
+                                     const float *v, const float *out, const float *stats, ad_rows_layout L,
+                                     ad_drop_site s, int active, const unsigned char *dropped, int B, int T, int H,
+                                     int hs, float scale) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x, b, h, j;
+    float x[AD_CUDA_MAX_HS], y[AD_CUDA_MAX_HS];
+    if (row_of(r, B, T, H, &b, &h, &j))
+        ad_rows_dkv_sv_hd(dk, dv, dout, q, k, v, out, stats, &L, active ? &s : NULL, dropped, b, h, j, T, H, hs, scale,
+                          x, y);
+}
+
+static ad_status check_sv(int T, int H, int hs, ad_error *err) {
+    if (hs < 1 || hs > AD_CUDA_MAX_HS)
+        return ad_fail(err, AD_ERR_ARG, "CUDA attention needs a head size of 1 to %d, got %d", AD_CUDA_MAX_HS, hs);
+    if (T < 1 || H < 1) return ad_fail(err, AD_ERR_ARG, "CUDA attention needs T, H >= 1, got %d, %d", T, H);
+    return AD_OK;
+}
+
+extern "C" ad_status ad_cuda_attention_fwd_sv(float *out, float *stats, const float *q, const float *k,
+                                              const float *v, const ad_rows_layout *L, const ad_drop_site *s,
+                                              unsigned char *dropped, int *idx, int B, int T, int H, int hs,
+                                              float scale, void *stream, ad_error *err) {
+    ad_status st = check_sv(T, H, hs, err);
+    if (st) return st;
+    cudaStream_t cs = (cudaStream_t)stream;
+    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    int active = s != NULL, n = B * H * T;
+    if (active && s->scheme == AD_SCHEME_FIXEDCOUNT) fixedcount_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dropped, *s, B, idx);
+    fwd_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(out, stats, q, k, v, *L, active ? *s : none, active, dropped, B, T,
+                                                    H, hs, scale);
+    cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention forward");
+}
+
+extern "C" ad_status ad_cuda_attention_bwd_sv(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                                              const float *k, const float *v, const float *out, const float *stats,
+                                              const ad_rows_layout *L, const ad_drop_site *s, unsigned char *dropped,
+                                              int *idx, int B, int T, int H, int hs, float scale, void *stream,
+                                              ad_error *err) {
+    ad_status st = check_sv(T, H, hs, err);
+    if (st) return st;
+    cudaStream_t cs = (cudaStream_t)stream;
+    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    int active = s != NULL, n = B * H * T;
+    if (active && s->scheme == AD_SCHEME_FIXEDCOUNT) fixedcount_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dropped, *s, B, idx);
+    dq_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dq, dout, q, k, v, out, stats, *L, active ? *s : none, active,
+                                                   dropped, B, T, H, hs, scale);
+    dkv_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dk, dv, dout, q, k, v, out, stats, *L, active ? *s : none, active,
+                                                    dropped, B, T, H, hs, scale);
+    cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention backward");
+}
+
 extern "C" ad_status ad_cuda_device_check(ad_error *err) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
