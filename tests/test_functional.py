@@ -182,6 +182,54 @@ def test_bad_tensors():
         AF.scaled_dot_product_attention(q, k, v, is_causal=False)
 
 
+@pytest.mark.parametrize("scheme", ["standard", "nonzero", "fixedcount", "token", "fcm"])
+def test_row0_splits_a_batch_over_ranks_and_micro_batches(scheme):
+    """Exact mode: two halves of a batch with row0 = 0 and row0 = 2 are the whole batch's rows, bit for bit."""
+    q, k, v = qkv(B=4, T=33)
+    whole = AF.scaled_dot_product_attention(q, k, v, dropout_p=0.4, is_causal=True, scheme=scheme,
+                                            keys=(7, 5, 2, 0))
+    halves = [AF.scaled_dot_product_attention(q[i:i + 2], k[i:i + 2], v[i:i + 2], dropout_p=0.4, is_causal=True,
+                                              scheme=scheme, keys=(7, 5, 2, i)) for i in (0, 2)]
+    assert torch.equal(whole, torch.cat(halves))
+    same_rows = AF.scaled_dot_product_attention(q[2:], k[2:], v[2:], dropout_p=0.4, is_causal=True,
+                                                scheme=scheme, keys=(7, 5, 2, 0))
+    assert not torch.equal(same_rows, halves[1])  # row0 is what makes the second half differ
+
+
+def test_attention_keys_module_resumes_and_steps():
+    """AttentionKeys: its keys are in the state_dict (a resumed model continues the masks of its step),
+    set_step moves them, and bad values are refused."""
+    import attndrop.nn as ANN
+
+    class Att(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.keys = ANN.AttentionKeys(seed=3, layer=1)
+
+        def forward(self, q, k, v):
+            return AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, scheme="nonzero",
+                                                   keys=self.keys())
+
+    q, k, v = qkv(T=20)
+    a = Att()
+    ANN.set_step(a, 7, row0=4)
+    y7 = a(q, k, v)
+    assert torch.equal(y7, AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True,
+                                                          scheme="nonzero", keys=(3, 7, 1, 4)))
+    b = Att()
+    b.load_state_dict(a.state_dict())
+    assert b.keys.step == 7 and b.keys.row0 == 4 and torch.equal(b(q, k, v), y7)
+    ANN.set_step(b, 8)
+    assert not torch.equal(b(q, k, v), y7)
+    with pytest.raises(AttndropError, match="step"):
+        ANN.set_step(b, -1)
+    with pytest.raises(AttndropError, match="layer"):
+        ANN.AttentionKeys(layer=70000)
+    with pytest.raises(AttndropError, match="step"):
+        AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True,
+                                        keys=torch.tensor([1, -5, 0, 0], dtype=torch.int64))
+
+
 def _lib_has_cuda() -> bool:
     """Whether the library under test answers that it can use a GPU (a CUDA build on a GPU, or an emulation)."""
     try:

@@ -51,6 +51,9 @@ def _site(keys: torch.Tensor, scheme: int, p: float, H: int, T: int):
     if p <= 0.0 or SCHEMES[scheme] == "none":
         return None
     k = [int(x) for x in keys.tolist()]
+    for name, x, hi in (("step", k[1], 2**32 - 1), ("layer", k[2], 65535), ("row0", k[3], 2**31 - 1)):
+        if not 0 <= x <= hi:  # a keys tensor is checked here, inside the op, where its values are known
+            raise AttndropError(f"keys: {name} must be in [0, {hi}], got {x}")
     return _lib._Site(scheme, p, k[0] & _U64, k[1], k[2], H, T, 0, k[3])
 
 

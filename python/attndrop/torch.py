@@ -194,6 +194,54 @@ class ExactDropout(nn.Module):
         return x * m.to(x.dtype)
 
 
+class AttentionKeys(nn.Module):
+    """The exact mode's keys of attndrop.functional.scaled_dot_product_attention, kept as a module buffer.
+
+        self.keys = AttentionKeys(seed=1337, layer=i)            # in CausalSelfAttention.__init__
+        y = attndrop.functional.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True,
+                                                             scheme="nonzero", keys=self.keys())
+
+    `keys` is an int64 buffer (seed, step, layer, row0), so it is in the state_dict (a resumed run continues
+    the C trainer's masks from its step) and goes into the op as a tensor (torch.compile does not recompile
+    when the step changes). Set the step at the top of each training step with `set_step(model, step)`, and
+    `row0` for a rank or a micro-batch holding rows row0.. of the whole batch (micro-batch m of size b:
+    row0 = m * b; rank r of R ranks with b rows each: row0 = r * b).
+    """
+
+    def __init__(self, seed: int = 1337, layer: int = 0, step: int = 0, row0: int = 0):
+        super().__init__()
+        seed = check_int("seed", seed, 0, UINT64_MAX)
+        vals = [seed - (1 << 64) if seed >= 1 << 63 else seed, check_int("step", step, 0, UINT32_MAX),
+                check_int("layer", layer, 0, MAX_LAYER), check_int("row0", row0, 0, 2**31 - 1)]
+        self.register_buffer("keys", torch.tensor(vals, dtype=torch.int64))
+
+    @property
+    def step(self) -> int:
+        return int(self.keys[1])
+
+    @step.setter
+    def step(self, value: int) -> None:
+        with torch.no_grad():
+            self.keys[1] = check_int("step", value, 0, UINT32_MAX)
+
+    @property
+    def row0(self) -> int:
+        return int(self.keys[3])
+
+    @row0.setter
+    def row0(self, value: int) -> None:
+        with torch.no_grad():
+            self.keys[3] = check_int("row0", value, 0, 2**31 - 1)
+
+    def extra_repr(self):
+        seed = int(self.keys[0]) & UINT64_MAX
+        return f"seed={seed}, step={self.step}, layer={int(self.keys[2])}, row0={self.row0}"
+
+    def forward(self) -> torch.Tensor:
+        """The keys tensor, for keys= of attndrop.functional.scaled_dot_product_attention."""
+        return self.keys
+
+
 def _step_optional(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                    error_msgs):
     """A state_dict saved before `step` was a buffer loads: the step stays as it is."""
@@ -222,7 +270,7 @@ def set_step(model: nn.Module, step: int, row0: int = None) -> None:
     step = check_int("step", step, 0, UINT32_MAX)
     row0 = check_int("row0", row0, 0, 2**31 - 1) if row0 is not None else None
     for mod in model.modules():
-        if isinstance(mod, (AttentionDropout, ExactDropout)):
+        if isinstance(mod, (AttentionDropout, ExactDropout, AttentionKeys)):
             mod.step = step
             if row0 is not None:
                 mod.row0 = row0
