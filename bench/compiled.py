@@ -81,7 +81,7 @@ def run(scheme, a):
         opt.step()
         times.append(time.perf_counter() - t0)
     graphs = counters["stats"]["unique_graphs"]
-    return explained.graph_break_count, graphs, statistics.median(times[2:]), times[0], float(loss)
+    return explained.graph_break_count, graphs, statistics.median(times[2:]), times[0], float(loss.detach())
 
 
 def main():

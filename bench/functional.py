@@ -1,7 +1,7 @@
 """functional.py [--shapes lecture,small] [--threads 2] [--repeat 5] [--schemes all|a,b] [--device cpu|cuda] - the fused op
 attndrop.functional.scaled_dot_product_attention against PyTorch's own scaled_dot_product_attention in the
 same process: forward + backward of causal attention at p = 0.2 (and PyTorch at p = 0), best of --repeat
-after a warm-up, every scheme; then the peak memory (ru_maxrss growth of a fresh child process) of the op,
+interleaved rounds after a warm-up, every scheme; then the peak memory (ru_maxrss growth of a fresh child process) of the op,
 SDPA's fused path and the unfused (B, H, T, T) path (VmHWM after a reset through /proc/self/clear_refs). q, k, v come as nanoGPT makes them, (B, T, H, D)
 views transposed to (B, H, T, D). With --device cuda (a libattndrop built by make CUDA=1 in ATTNDROP_LIB) the
 tensors are on the GPU, each step is timed to torch.cuda.synchronize(), and the memory is the growth of
@@ -40,16 +40,21 @@ def step(fn, q, k, v, grad):
     sync()
 
 
-def best(fn, shape, repeat):
+def best(fns, shape, repeat):
+    """Best time of each of fns (a dict), measured in interleaved rounds (every fn once per round, after a
+    warm-up of each): a burst of load from the machine's neighbours then slows every fn of a round, not one
+    fn's every repeat, and the ratios stay fair."""
     q, k, v = inputs(shape)
     grad = torch.randn(shape).to(DEVICE)
-    step(fn, q, k, v, grad)  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+    for fn in fns.values():
         step(fn, q, k, v, grad)
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            step(fn, q, k, v, grad)
+            times[name].append(time.perf_counter() - t0)
+    return {name: min(t) for name, t in times.items()}
 
 
 def peak_cuda(shape, scheme, p):
@@ -124,15 +129,17 @@ def main():
     attndrop.lib.library().ad_get_threads()
     schemes = [s for s in SCHEMES if where(s) != "input"] if a.schemes == "all" else a.schemes.split(",")
     where_ = torch.cuda.get_device_name() if DEVICE == "cuda" else f"{a.threads} threads"
-    print(f"PyTorch {torch.__version__}, {where_}, forward + backward, best of {a.repeat} (ms)\n")
+    print(f"PyTorch {torch.__version__}, {where_}, forward + backward, best of {a.repeat} interleaved rounds (ms)\n")
     for name in a.shapes.split(","):
         shape = SHAPES[name]
-        sd2, sd0 = best(ops("sdpa", 0.2), shape, a.repeat), best(ops("sdpa", 0.0), shape, a.repeat)
+        fns = {"sdpa 0.2": ops("sdpa", 0.2), "sdpa 0": ops("sdpa", 0.0)}
+        fns.update((s, ops(s, 0.2)) for s in schemes)
+        t = best(fns, shape, a.repeat)
+        sd2, sd0 = t["sdpa 0.2"], t["sdpa 0"]
         print(f"### {name} (B, H, T, D) = {shape}: SDPA p=0.2 {sd2 * 1e3:.1f} ms, SDPA p=0 {sd0 * 1e3:.1f} ms\n")
         print("| scheme | attndrop ms | vs SDPA p=0.2 (speed-up) | vs SDPA p=0 (time ratio) |\n|---|---|---|---|")
         for s in schemes:
-            t = best(ops(s, 0.2), shape, a.repeat)
-            print(f"| {s} | {t * 1e3:.1f} | {sd2 / t:.2f}x | {t / sd0:.2f} |")
+            print(f"| {s} | {t[s] * 1e3:.1f} | {sd2 / t[s]:.2f}x | {t[s] / sd0:.2f} |")
         measure = (lambda k: peak_cuda(shape, k, 0.2)) if DEVICE == "cuda" else (lambda k: peak_child([name, k, "0.2"]))
         mem = {k: measure(k) for k in ("standard", "sdpa", "unfused")}
         print(f"\npeak memory growth of one step (MiB): attndrop {mem['standard']:.0f}, SDPA {mem['sdpa']:.0f}, "

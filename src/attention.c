@@ -131,32 +131,58 @@ static ad_status prepare_cuda(int B, int H, int T, int D, float scale, const ad_
     return AD_OK;
 }
 
+/* A device call after its checks: every view checked, then (in a CUDA build)
+ * the layout, fixedcount's scratch split into its dropped keys and its
+ * shuffle's indices, and the site (NULL: no dropout). */
+typedef struct {
 #ifdef AD_CUDA
-static ad_rows_stride rs(const ad_view *x) {
-    ad_rows_stride r = {x->stride_b, x->stride_h, x->stride_t};
-    return r;
-}
+    ad_rows_layout L;
 #endif
+    unsigned char *dropped;
+    int *idx;
+    const ad_drop_site *site;
+} cuda_call;
+
+static ad_status cuda_begin(cuda_call *c, ad_attn_drop *drop, const ad_view *const *views, const char *const *names,
+                            int n_views, int B, int H, int T, int D, float scale, const ad_drop_site *site,
+                            const float *stats, void *scratch, size_t scratch_bytes, ad_error *err) {
+    ad_status st = prepare_cuda(B, H, T, D, scale, site, stats, scratch, scratch_bytes, drop, err);
+    for (int i = 0; i < n_views && !st; i++) st = check_view(names[i], views[i], D, err);
+    if (st) return st;
+#ifdef AD_CUDA
+    /* views in the order q, k, v, out, then dout, dq, dk, dv (the forward's last four are out) */
+    ad_rows_stride r[8];
+    for (int i = 0; i < 8; i++) {
+        const ad_view *x = views[i < n_views ? i : 3];
+        r[i] = (ad_rows_stride){x->stride_b, x->stride_h, x->stride_t};
+    }
+    c->L = (ad_rows_layout){r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]};
+#endif
+    c->dropped = scratch;
+    c->idx = uses_dropped(drop) ? (int *)(c->dropped + (size_t)B * H * T * T) : NULL;
+    c->site = ad_attn_drop_active(drop) ? &drop->site : NULL;
+#ifdef AD_CUDA
+    return AD_OK;
+#else
+    return ad_fail(err, AD_ERR_DEVICE, "attention on CUDA: this libattndrop was built without CUDA (make CUDA=1)");
+#endif
+}
 
 ad_status ad_attention_forward_cuda(ad_view out, float *stats, ad_view q, ad_view k, ad_view v, int B, int H, int T,
                                     int D, float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
                                     void *stream, ad_error *err) {
     ad_attn_drop drop;
-    ad_status st = prepare_cuda(B, H, T, D, scale, site, stats, scratch, scratch_bytes, &drop, err);
-    const char *names[4] = {"q", "k", "v", "out"};
-    const ad_view *views[4] = {&q, &k, &v, &out};
-    for (int i = 0; i < 4 && !st; i++) st = check_view(names[i], views[i], D, err);
+    cuda_call c;
+    const char *const names[4] = {"q", "k", "v", "out"};
+    const ad_view *const views[4] = {&q, &k, &v, &out};
+    ad_status st = cuda_begin(&c, &drop, views, names, 4, B, H, T, D, scale, site, stats, scratch, scratch_bytes, err);
     if (st) return st;
 #ifdef AD_CUDA
-    ad_rows_layout L = {rs(&q), rs(&k), rs(&v), rs(&out), rs(&out), rs(&out), rs(&out), rs(&out)};
-    unsigned char *dropped = scratch;
-    int *idx = uses_dropped(&drop) ? (int *)(dropped + (size_t)B * H * T * T) : NULL;
-    return ad_cuda_attention_fwd_sv(out.data, stats, q.data, k.data, v.data, &L,
-                                    ad_attn_drop_active(&drop) ? &drop.site : NULL, dropped, idx, B, T, H, D, scale,
-                                    stream, err);
+    return ad_cuda_attention_fwd_sv(out.data, stats, q.data, k.data, v.data, &c.L, c.site, c.dropped, c.idx, B, T, H,
+                                    D, scale, stream, err);
 #else
     (void)stream;
-    return ad_fail(err, AD_ERR_DEVICE, "attention on CUDA: this libattndrop was built without CUDA (make CUDA=1)");
+    return AD_ERR_DEVICE; /* cuda_begin said why */
 #endif
 }
 
@@ -165,20 +191,16 @@ ad_status ad_attention_backward_cuda(ad_view dq, ad_view dk, ad_view dv, ad_view
                                      float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
                                      void *stream, ad_error *err) {
     ad_attn_drop drop;
-    ad_status st = prepare_cuda(B, H, T, D, scale, site, stats, scratch, scratch_bytes, &drop, err);
-    const char *names[8] = {"q", "k", "v", "out", "dout", "dq", "dk", "dv"};
-    const ad_view *views[8] = {&q, &k, &v, &out, &dout, &dq, &dk, &dv};
-    for (int i = 0; i < 8 && !st; i++) st = check_view(names[i], views[i], D, err);
+    cuda_call c;
+    const char *const names[8] = {"q", "k", "v", "out", "dout", "dq", "dk", "dv"};
+    const ad_view *const views[8] = {&q, &k, &v, &out, &dout, &dq, &dk, &dv};
+    ad_status st = cuda_begin(&c, &drop, views, names, 8, B, H, T, D, scale, site, stats, scratch, scratch_bytes, err);
     if (st) return st;
 #ifdef AD_CUDA
-    ad_rows_layout L = {rs(&q), rs(&k), rs(&v), rs(&out), rs(&dout), rs(&dq), rs(&dk), rs(&dv)};
-    unsigned char *dropped = scratch;
-    int *idx = uses_dropped(&drop) ? (int *)(dropped + (size_t)B * H * T * T) : NULL;
-    return ad_cuda_attention_bwd_sv(dq.data, dk.data, dv.data, dout.data, q.data, k.data, v.data, out.data, stats, &L,
-                                    ad_attn_drop_active(&drop) ? &drop.site : NULL, dropped, idx, B, T, H, D, scale,
-                                    stream, err);
+    return ad_cuda_attention_bwd_sv(dq.data, dk.data, dv.data, dout.data, q.data, k.data, v.data, out.data, stats,
+                                    &c.L, c.site, c.dropped, c.idx, B, T, H, D, scale, stream, err);
 #else
     (void)stream;
-    return ad_fail(err, AD_ERR_DEVICE, "attention on CUDA: this libattndrop was built without CUDA (make CUDA=1)");
+    return AD_ERR_DEVICE; /* cuda_begin said why */
 #endif
 }

@@ -131,10 +131,18 @@ __global__ static void dkv_sv_kernel(float *dk, float *dv, const float *dout, co
                           x, y);
 }
 
-static ad_status check_sv(int T, int H, int hs, ad_error *err) {
+/* What both directions do first: the shape's checks, the site the kernels take
+ * (*none where there is no dropout), fixedcount's dropped keys drawn on cs. */
+static ad_status begin_sv(const ad_drop_site *s, unsigned char *dropped, int *idx, int B, int T, int H, int hs,
+                          cudaStream_t cs, ad_drop_site *site, int *active, ad_error *err) {
     if (hs < 1 || hs > AD_CUDA_MAX_HS)
         return ad_fail(err, AD_ERR_ARG, "CUDA attention needs a head size of 1 to %d, got %d", AD_CUDA_MAX_HS, hs);
     if (T < 1 || H < 1) return ad_fail(err, AD_ERR_ARG, "CUDA attention needs T, H >= 1, got %d, %d", T, H);
+    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    *active = s != NULL;
+    *site = s ? *s : none;
+    if (s && s->scheme == AD_SCHEME_FIXEDCOUNT)
+        fixedcount_kernel<<<blocks(B * H * T), AD_THREADS, 0, cs>>>(dropped, *s, B, idx);
     return AD_OK;
 }
 
@@ -142,14 +150,12 @@ extern "C" ad_status ad_cuda_attention_fwd_sv(float *out, float *stats, const fl
                                               const float *v, const ad_rows_layout *L, const ad_drop_site *s,
                                               unsigned char *dropped, int *idx, int B, int T, int H, int hs,
                                               float scale, void *stream, ad_error *err) {
-    ad_status st = check_sv(T, H, hs, err);
-    if (st) return st;
     cudaStream_t cs = (cudaStream_t)stream;
-    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
-    int active = s != NULL, n = B * H * T;
-    if (active && s->scheme == AD_SCHEME_FIXEDCOUNT) fixedcount_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dropped, *s, B, idx);
-    fwd_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(out, stats, q, k, v, *L, active ? *s : none, active, dropped, B, T,
-                                                    H, hs, scale);
+    ad_drop_site site;
+    int active = 0, n = B * H * T;
+    ad_status st = begin_sv(s, dropped, idx, B, T, H, hs, cs, &site, &active, err);
+    if (st) return st;
+    fwd_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(out, stats, q, k, v, *L, site, active, dropped, B, T, H, hs, scale);
     cudaError_t e = cudaGetLastError();
     return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention forward");
 }
@@ -159,16 +165,15 @@ extern "C" ad_status ad_cuda_attention_bwd_sv(float *dq, float *dk, float *dv, c
                                               const ad_rows_layout *L, const ad_drop_site *s, unsigned char *dropped,
                                               int *idx, int B, int T, int H, int hs, float scale, void *stream,
                                               ad_error *err) {
-    ad_status st = check_sv(T, H, hs, err);
-    if (st) return st;
     cudaStream_t cs = (cudaStream_t)stream;
-    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
-    int active = s != NULL, n = B * H * T;
-    if (active && s->scheme == AD_SCHEME_FIXEDCOUNT) fixedcount_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dropped, *s, B, idx);
-    dq_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dq, dout, q, k, v, out, stats, *L, active ? *s : none, active,
-                                                   dropped, B, T, H, hs, scale);
-    dkv_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dk, dv, dout, q, k, v, out, stats, *L, active ? *s : none, active,
-                                                    dropped, B, T, H, hs, scale);
+    ad_drop_site site;
+    int active = 0, n = B * H * T;
+    ad_status st = begin_sv(s, dropped, idx, B, T, H, hs, cs, &site, &active, err);
+    if (st) return st;
+    dq_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dq, dout, q, k, v, out, stats, *L, site, active, dropped, B, T, H,
+                                                   hs, scale);
+    dkv_sv_kernel<<<blocks(n), AD_THREADS, 0, cs>>>(dk, dv, dout, q, k, v, out, stats, *L, site, active, dropped, B, T,
+                                                    H, hs, scale);
     cudaError_t e = cudaGetLastError();
     return e == cudaSuccess ? AD_OK : cuda_fail(err, e, "attention backward");
 }
