@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *report_role_text(study_role r) {
     return r == ROLE_SMALL ? "small training set: the regime where dropout helps"
@@ -140,12 +141,71 @@ static int list_benefit(FILE *f, const rdata *d, int scheme) {
             if (!se || se->e.verdict != AD_VERDICT_BETTER) continue;
             char pm[64];
             report_fmt_pm(pm, sizeof pm, b.ratio, b.ci95, 2);
-            fprintf(f, "- `%s` (small training set), p=%g: keeps %s of `%s`'s benefit over `%s` (1 = all of it)\n",
-                    st->name, st->cell_p[c], pm + (pm[0] == '+'), ref, base);
+            fprintf(f, "- `%s` (small training set), %s p=%g: keeps %s of `%s`'s benefit over `%s` (1 = all of it)\n",
+                    st->name, sname(scheme), st->cell_p[c], pm + (pm[0] == '+'), ref, base);
             n++;
         }
     }
     return n;
+}
+
+/* Position 0, where `standard - none` is often negative: whether dropping the
+ * first row is what helps, told by the control, which never drops that row
+ * (its one weight is the guaranteed survivor, rescaled by (1-p)/(1-p) = 1). */
+static void note_position0(FILE *f, const rdata *d) {
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref), *ctl = sname(d->s_ctl);
+    int n = 0, neg = 0, sig = 0, best = -1;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &d->sp->set[r->set];
+        if (!r->pos || !d->learned[r->set] || st->cell_scheme[r->cell] != d->s_ref ||
+            st->cell_scheme[r->base] != d->s_base || isnan(r->pos[0].mean))
+            continue;
+        n++;
+        neg += r->pos[0].mean < 0;
+        if (r->pos[0].mean + r->pos[0].ci95 < 0) {
+            sig++;
+            if (report_find_eff(d, r->set, d->s_ctl, st->cell_p[r->cell]) &&
+                (best < 0 || r->pos[0].mean < d->eff[best].pos[0].mean))
+                best = k;
+        }
+    }
+    if (!n || !sig) return;
+    const eff_row *r = &d->eff[best];
+    const study_setting *st = &d->sp->set[r->set];
+    double p = st->cell_p[r->cell];
+    const eff_row *c = report_find_eff(d, r->set, d->s_ctl, p);
+    char a[64], b[64];
+    report_fmt_pm(a, sizeof a, r->pos[0].mean, r->pos[0].ci95, 3);
+    report_fmt_pm(b, sizeof b, c->pos[0].mean, c->pos[0].ci95, 3);
+    fprintf(f, "\n**Position 0.** `%s − %s` at position 0 is negative in %d of %d learned comparisons, %d of them with "
+               "an interval below 0 (the largest: `%s` p=%g, %s): dropout seems to help the first position. Position 0's "
+               "row has one weight, and `%s` never drops it (the guaranteed survivor is that weight, rescaled by "
+               "(1−p)/(1−p) = 1), yet `%s − %s` at position 0 is %s there: `%s` gets the same gain at position 0 without "
+               "ever dropping its row. So the gain is real but does not come from dropping position 0's row; it comes "
+               "from what dropout at the other positions does to the shared weights. Our reading, not tested here: a "
+               "model trained with noisy attention leans more on each token's own embedding (the residual path), which "
+               "is all position 0 can use and too little for the later positions, where the same runs lose.\n",
+            ref, base, neg, n, sig, st->name, p, a, ctl, ctl, ref, b, ctl);
+}
+
+/* Which file the text settings read, by name, size and the hash of each one's token ids. */
+static void write_text_source(FILE *f, const study_spec *sp) {
+    int any = 0;
+    for (int i = 0; i < sp->n_set; i++) any |= sp->set[i].task < 0;
+    if (!any) return;
+    const char *name = strrchr(sp->data_path, '/');
+    name = name ? name + 1 : sp->data_path;
+    struct stat sb;
+    long long bytes = sp->data_text ? (long long)sp->data_len : stat(sp->data_path, &sb) == 0 ? (long long)sb.st_size : -1;
+    fprintf(f, "\nThe text settings read `%s`", name);
+    if (bytes >= 0) fprintf(f, " (%lld bytes)", bytes);
+    fprintf(f, ", the `--data` file, first 90%% for training and last 10%% for validation:");
+    for (int i = 0, k = 0; i < sp->n_set; i++)
+        if (sp->set[i].task < 0)
+            fprintf(f, "%s `%s` %ld training and %ld validation characters, FNV-1a %016llx of its token ids",
+                    k++ ? ";" : "", sp->set[i].name, sp->set[i].n_train, sp->set[i].n_val, sp->set[i].data_hash);
+    fprintf(f, ".\n");
 }
 
 static void write_method(FILE *f, const rdata *d) {
@@ -213,6 +273,7 @@ static void write_settings(FILE *f, const rdata *d) {
         else fprintf(f, "%.4f | ", st->floor);
         fprintf(f, "%s (%.3f) |\n", d->learned[i] ? "yes" : "**no**", d->criterion[i]);
     }
+    write_text_source(f, sp);
     fprintf(f, "\nThe floor assumes the whole past is visible; a model sees only its window of %d characters, so on `copy` "
                "the characters whose original lies before the window cannot be predicted and even a perfect model ends "
                "above the floor.\n\n", sp->block_size);
@@ -274,6 +335,7 @@ static void answer_bothered(FILE *f, const rdata *d) {
         fprintf(f, "; positions 4–%d: %s\n", sp->block_size - 1, buf);
     }
     if (!any) fprintf(f, "- no `%s` or `%s` runs in this study\n", ref, ctl);
+    note_position0(f, d);
     fprintf(f, "\nOver the whole sequence (final val loss), `%s` against `%s`:\n\n", ctl, ref);
     list_effects(f, d, d->s_ctl, 7);
     fprintf(f, "\nWhere dropout helps (a small training set), the real question is how much of dropout's benefit the zero "

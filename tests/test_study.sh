@@ -168,6 +168,14 @@ else
     echo "SKIP: study on tiny Shakespeare ($shakespeare not found; set ATTNDROP_SHAKESPEARE)"
 fi
 
+# a --data text is named in the report: file name, size, and each setting's hash
+awk 'BEGIN { srand(3); for (i = 0; i < 1500; i++) { w = ""; for (k = 0; k < 1 + int(rand() * 7); k++) w = w sprintf("%c", 97 + int(rand() * 6)); printf "%s%s", w, (i % 12 == 11) ? "\n" : " " } }' > "$tmp/words.txt"
+bytes=$(wc -c < "$tmp/words.txt")
+$A study --data "$tmp/words.txt" --schemes standard --seeds 2 --max-iters 4 --eval-iters 1 --batch-size 2 \
+    --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --timing-rounds 0 --out "$tmp/w" > /dev/null 2>&1 \
+    && grep -q "The text settings read \`words.txt\` ($bytes bytes).*\`text\` [0-9]* training and [0-9]* validation characters, FNV-1a [0-9a-f]\{16\}" "$tmp/w/report.md" \
+    && ok || bad "the report does not name its text file: $(grep -m1 'text settings' "$tmp/w/report.md" 2>&1)"
+
 # bad input fails before any training, with one line
 expect_fail "unknown task" 1 "unknown task 'nope'" $A study --task nope --out "$tmp/b"
 expect_fail "task twice" 1 "'markov' is given twice" $A study --task markov,copy,markov --out "$tmp/b"
