@@ -248,7 +248,7 @@ int ad_scheme_find(unsigned group);
  * order (then enum order) into out; returns how many. */
 int ad_scheme_list(unsigned groups, unsigned exclude, ad_scheme out[AD_SCHEME_COUNT]);
 
-typedef enum { AD_SCHEDULE_CONSTANT = 0, AD_SCHEDULE_LAYER_DECAY, AD_SCHEDULE_STEP_DECAY } ad_schedule;
+typedef enum { AD_SCHEDULE_CONSTANT = 0, AD_SCHEDULE_LAYER_DECAY, AD_SCHEDULE_STEP_DECAY, AD_SCHEDULE_COUNT } ad_schedule;
 /* "constant", "layer-decay", "step-decay" ("unknown" for another value);
  * lookup returns -1 if unknown. */
 const char *ad_schedule_name(ad_schedule s);
@@ -695,8 +695,8 @@ ad_status ad_attention_backward_cuda(ad_view dq, ad_view dk, ad_view dv, ad_view
 /* ---------------------------------------------------------------- devices */
 
 /* Where a model's arithmetic runs. The CPU always; CUDA only in a build made
- * with `make CUDA=1` (GPU kernels: the causal attention of every scheme so
- * far, docs/gpu.md) on a machine with an NVIDIA GPU. */
+ * with `make CUDA=1` (the whole training step on the GPU, every scheme:
+ * docs/gpu.md) on a machine with an NVIDIA GPU. */
 typedef enum { AD_DEVICE_CPU = 0, AD_DEVICE_CUDA = 1 } ad_device;
 /* "cpu", "cuda"; lookup returns -1 if unknown. */
 const char *ad_device_name(ad_device d);

@@ -3,6 +3,7 @@
  * site's dropout descriptor, then the strided kernels of kernels.inc, which
  * the model runs on its packed qkv layout. */
 #include "kernels.h"
+#include "mask.h"
 #ifdef AD_CUDA
 #include "cuda/ad_cuda.h"
 #endif
@@ -30,7 +31,7 @@ static ad_status prepare_site(int B, int H, int T, int D, float scale, const ad_
                        AD_MAX_BLOCK);
     if (!(isfinite(scale) && scale > 0.0f)) return ad_fail(err, AD_ERR_ARG, "attention: scale %g is not finite and > 0", (double)scale);
     if (!stats) return ad_fail(err, AD_ERR_ARG, "attention: stats is NULL");
-    ad_drop_site s = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    ad_drop_site s = ad_site_none_hd(H, T);
     if (site) {
         s = *site;
         if (s.n_head == 0) s.n_head = H;

@@ -25,9 +25,6 @@ int ad_attn_drop_pre(const ad_attn_drop *d) { return ad_scheme_get(d->site.schem
 
 static int row_len(const ad_drop_site *s, int i) { return s->bidirectional ? s->block_size : i + 1; }
 
-static ad_rng site_stream(const ad_drop_site *s, ad_rng_purpose purpose, uint32_t head_field, int b) {
-    return ad_rng_stream(s->seed, purpose, s->step, ((uint32_t)s->layer << 16) | head_field, (uint32_t)b);
-}
 
 /* out[j] = (draw base+j >= thresh) ? keep_value : 0, for j < n */
 static void bern_run(const ad_rng *r, uint64_t base, int n, uint32_t thresh, float keep_value, float *out) {
@@ -45,7 +42,7 @@ static void bern_run(const ad_rng *r, uint64_t base, int n, uint32_t thresh, flo
  * independent draws. */
 static void conditional_row(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
     const ad_drop_site *s = &d->site;
-    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+    ad_rng el = ad_site_stream_hd(s, AD_RNG_ATTN, (uint32_t)h, b);
     int k = ad_first_survivor_hd(s, b, h, i, n);
     bern_run(&el, (uint64_t)i * (uint64_t)s->block_size, n, d->thresh, 1.0f, keep);
     for (int j = 0; j < k; j++) keep[j] = 0.0f;
@@ -55,14 +52,14 @@ static void conditional_row(const ad_attn_drop *d, int b, int h, int i, int n, f
 /* ------------------------------------------------ post-softmax row masks */
 
 void ad_row_standard(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
-    ad_rng el = site_stream(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
+    ad_rng el = ad_site_stream_hd(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
     bern_run(&el, (uint64_t)i * d->site.block_size, n, d->thresh, d->scale, mult);
 }
 
 /* draws indexed inside the mask only: the lower triangle, packed */
 void ad_row_masked(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     const ad_drop_site *s = &d->site;
-    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+    ad_rng el = ad_site_stream_hd(s, AD_RNG_ATTN, (uint32_t)h, b);
     bern_run(&el, s->bidirectional ? (uint64_t)i * s->block_size : (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale,
              mult);
 }
@@ -71,7 +68,7 @@ void ad_row_masked(const ad_attn_drop *d, int b, int h, int i, int n, float *mul
  * (j <= i) is then contiguous, and the very draws of masked */
 void ad_row_symmetric(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     const ad_drop_site *s = &d->site;
-    ad_rng el = site_stream(s, AD_RNG_ATTN, (uint32_t)h, b);
+    ad_rng el = ad_site_stream_hd(s, AD_RNG_ATTN, (uint32_t)h, b);
     if (!s->bidirectional) {
         bern_run(&el, (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale, mult);
         return;
@@ -99,7 +96,7 @@ void ad_row_nonzero(const ad_attn_drop *d, int b, int h, int i, int n, float *mu
  * one Philox block per word, and fixedcount was the slowest scheme). The same
  * words, so the same kd and idx; test_mask checks it against mask.h. */
 static int fixedcount_row(const ad_drop_site *s, int b, int h, int i, int n, int *idx) {
-    ad_rng row = site_stream(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
+    ad_rng row = ad_site_stream_hd(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
     uint64_t base = (uint64_t)i * (uint64_t)(s->block_size + 2);
     double x = (double)s->p * n;
     int kd = (int)floor(x);
@@ -132,7 +129,7 @@ void ad_row_fixedcount(const ad_attn_drop *d, int b, int h, int i, int n, float 
 
 /* whole keys: one draw per key, for every query row */
 static void key_row(const ad_attn_drop *d, uint32_t head_field, int b, int n, float *mult) {
-    ad_rng key = site_stream(&d->site, AD_RNG_ATTN_KEY, head_field, b);
+    ad_rng key = ad_site_stream_hd(&d->site, AD_RNG_ATTN_KEY, head_field, b);
     bern_run(&key, 0, n, d->thresh, d->scale, mult);
 }
 
@@ -155,7 +152,7 @@ void ad_row_head(const ad_attn_drop *d, int b, int h, int i, int n, float *mult)
 /* ------------------------------------------------- pre-softmax row masks */
 
 void ad_row_renorm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
-    ad_rng el = site_stream(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
+    ad_rng el = ad_site_stream_hd(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
     bern_run(&el, (uint64_t)i * d->site.block_size, n, d->thresh, 1.0f, keep);
 }
 

@@ -120,15 +120,6 @@ ad_elem_drop ad_elem_drop_make(float p, uint64_t seed, ad_rng_purpose purpose, u
  * multiple of 4) of batch row b's (T,C) slab, n <= 4096. */
 void ad_elem_mult_run(const ad_elem_drop *d, int b, uint64_t i0, int n, float *mult);
 
-/* The multiplier of element c of position t of batch row b (C per position). */
-static inline float ad_elem_mult(const ad_elem_drop *d, int b, int t, int c, int C) {
-    if (d->p <= 0.0f) return 1.0f;
-    float m[4];
-    uint64_t i = (uint64_t)t * (uint64_t)C + (uint64_t)c;
-    ad_elem_mult_run(d, b, i & ~(uint64_t)3, 4, m);
-    return m[i & 3];
-}
-
 #ifdef __cplusplus
 }
 #endif

@@ -13,10 +13,10 @@ extern "C" {
 ad_status ad_fail(ad_error *err, ad_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* a*b and a+b with overflow detection: return 0 on overflow. */
 /* Prepends a then b (either may be NULL) to err->msg. */
 void ad_error_prefix(ad_error *err, const char *a, const char *b);
 
+/* a*b and a+b with overflow detection: return 0 on overflow. */
 int ad_mul_ok(size_t a, size_t b, size_t *out);
 int ad_add_ok(size_t a, size_t b, size_t *out);
 

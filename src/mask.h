@@ -59,7 +59,7 @@ AD_HD ad_rng ad_stream_hd(uint64_t seed, uint32_t purpose, uint32_t a, uint32_t 
     r.key[1] = (uint32_t)(seed >> 32);
     r.ctr1 = a;
     r.ctr2 = b;
-    r.ctr3 = (purpose << 24) | c;
+    r.ctr3 = (purpose << 24) | (c & ((1u << 24) - 1)); /* the purpose takes the top byte */
     return r;
 }
 
@@ -75,6 +75,15 @@ AD_HD double ad_uniform_hd(const ad_rng *r, uint64_t i) {
 }
 
 AD_HD uint32_t ad_threshold_hd(double p) { return (uint32_t)floor(p * 4294967296.0); }
+
+/* The site of no dropout for H heads and blocks of T, field by field: every
+ * field not named is zero, however many the struct gains. */
+AD_HD ad_drop_site ad_site_none_hd(int H, int T) {
+    ad_drop_site s = {AD_SCHEME_NONE};
+    s.n_head = H;
+    s.block_size = T;
+    return s;
+}
 
 /* The stream of one site's purpose, head field and batch row. */
 AD_HD ad_rng ad_site_stream_hd(const ad_drop_site *s, uint32_t purpose, uint32_t head_field, int b) {
@@ -147,7 +156,8 @@ typedef struct {
 } ad_mask_row;
 
 /* Whether the scheme is one that acts before the softmax (its elements are
- * 1: kept, 0: the logit goes to -inf). */
+ * 1: kept, 0: the logit goes to -inf): the scheme table's AD_WHERE_PRE, which
+ * the GPU cannot read; test_mask holds the two equal for every scheme. */
 AD_HD int ad_mask_pre_hd(int scheme) {
     return scheme == AD_SCHEME_RENORM || scheme == AD_SCHEME_DROPKEY || scheme == AD_SCHEME_FCM;
 }
@@ -192,7 +202,11 @@ AD_HD ad_mask_row ad_mask_row_begin_hd(const ad_drop_site *s, int b, int h, int 
         r.rng = ad_stream_hd(s->seed, AD_RNG_FCM, s->step, 0, (uint32_t)b);
         r.thresh = ad_fcm_threshold_hd(s, b);
         break;
-    default: break;
+    /* no row state beyond the defaults; every scheme is named, so a new one
+     * without its case fails the build (-Wswitch under -Werror) */
+    case AD_SCHEME_NONE: case AD_SCHEME_STANDARD: case AD_SCHEME_MASKED: case AD_SCHEME_KEEPDIAG:
+    case AD_SCHEME_RENORM: case AD_SCHEME_SYMMETRIC: case AD_SCHEME_WORD: case AD_SCHEME_EMBEDDING:
+    case AD_SCHEME_COUNT: break;
     }
     return r;
 }
@@ -201,7 +215,7 @@ AD_HD ad_mask_row ad_mask_row_begin_hd(const ad_drop_site *s, int b, int h, int 
  * schemes) or 1 / 0 for a kept / masked logit (pre-softmax ones). */
 AD_HD float ad_mask_at_hd(const ad_mask_row *r, int j) {
     uint64_t i = (uint64_t)r->i, T = (uint64_t)r->block_size;
-    switch (r->scheme) {
+    switch ((ad_scheme)r->scheme) { /* no default: a scheme without its case fails the build (-Wswitch) */
     case AD_SCHEME_STANDARD:
     case AD_SCHEME_RENORM: return ad_u32_hd(&r->rng, i * T + (uint64_t)j) >= r->thresh ? r->value : 0.0f;
     case AD_SCHEME_KEEPDIAG:
@@ -227,8 +241,10 @@ AD_HD float ad_mask_at_hd(const ad_mask_row *r, int j) {
     case AD_SCHEME_FCM:
         if (j == 0) return 1.0f;
         return ad_u32_hd(&r->rng, 2 + (uint64_t)j) >= r->thresh ? 1.0f : 0.0f;
-    default: return 1.0f;
+    case AD_SCHEME_NONE: case AD_SCHEME_WORD: case AD_SCHEME_EMBEDDING: /* attention rows as they are */
+    case AD_SCHEME_COUNT: return 1.0f;
     }
+    return 1.0f; /* not a scheme: the callers' sites are checked (ad_drop_site_check) */
 }
 
 #endif

@@ -103,7 +103,7 @@ ad_status ad_config_check(const ad_config *c, ad_error *err) {
         return ad_fail(err, AD_ERR_ARG, "unknown attention-dropout scheme %d", (int)c->scheme);
     if (!(c->attn_dropout >= 0.0f && c->attn_dropout < 1.0f))
         return ad_fail(err, AD_ERR_ARG, "attn_dropout must be in [0, 1), got %g", (double)c->attn_dropout);
-    if ((int)c->schedule < 0 || c->schedule > AD_SCHEDULE_STEP_DECAY)
+    if ((int)c->schedule < 0 || c->schedule >= AD_SCHEDULE_COUNT)
         return ad_fail(err, AD_ERR_ARG, "unknown dropout schedule %d", (int)c->schedule);
     return AD_OK;
 }

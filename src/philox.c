@@ -9,14 +9,7 @@ void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]
 }
 
 ad_rng ad_rng_stream(uint64_t seed, ad_rng_purpose purpose, uint32_t a, uint32_t b, uint32_t c) {
-    ad_rng r;
-    c &= (1u << 24) - 1; /* the purpose takes the top byte */
-    r.key[0] = (uint32_t)seed;
-    r.key[1] = (uint32_t)(seed >> 32);
-    r.ctr1 = a;
-    r.ctr2 = b;
-    r.ctr3 = ((uint32_t)purpose << 24) | c;
-    return r;
+    return ad_stream_hd(seed, (uint32_t)purpose, a, b, c); /* mask.h: the same stream on the GPU */
 }
 
 uint32_t ad_rng_u32(const ad_rng *r, uint64_t i) {

@@ -104,14 +104,15 @@ int ad_scheme_list(unsigned groups, unsigned exclude, ad_scheme out[AD_SCHEME_CO
     return n;
 }
 
-static const char *schedule_names[3] = {"constant", "layer-decay", "step-decay"};
+static const char *schedule_names[AD_SCHEDULE_COUNT] = {
+    [AD_SCHEDULE_CONSTANT] = "constant", [AD_SCHEDULE_LAYER_DECAY] = "layer-decay", [AD_SCHEDULE_STEP_DECAY] = "step-decay"};
 
 const char *ad_schedule_name(ad_schedule s) {
-    return (int)s >= 0 && (int)s < 3 ? schedule_names[s] : "unknown";
+    return (int)s >= 0 && (int)s < AD_SCHEDULE_COUNT ? schedule_names[s] : "unknown";
 }
 
 int ad_schedule_lookup(const char *name) {
-    for (int s = 0; s < 3; s++)
+    for (int s = 0; s < AD_SCHEDULE_COUNT; s++)
         if (strcmp(schedule_names[s], name) == 0) return s;
     return -1;
 }

@@ -10,6 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The multiplier of element c of position t of batch row b (C per position). */
+static float elem_mult(const ad_elem_drop *d, int b, int t, int c, int C) {
+    if (d->p <= 0.0f) return 1.0f;
+    float m[4];
+    uint64_t i = (uint64_t)t * (uint64_t)C + (uint64_t)c;
+    ad_elem_mult_run(d, b, i & ~(uint64_t)3, 4, m);
+    return m[i & 3];
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || argc > 5) {
         fprintf(stderr, "usage: parity_dump OUT.safetensors [SCHEME [STEPS [BLOCK_SIZE]]]\n");
@@ -105,7 +114,7 @@ int main(int argc, char **argv) {
                 for (int b = 0; b < B; b++)
                     for (int t = 0; t < T; t++)
                         for (int cc = 0; cc < C; cc++)
-                            q[((size_t)b * T + t) * C + cc] = ad_elem_mult(&e, b, t, cc, C) > 0.0f ? 1.0f : 0.0f;
+                            q[((size_t)b * T + t) * C + cc] = elem_mult(&e, b, t, cc, C) > 0.0f ? 1.0f : 0.0f;
                 int64_t sh3[3] = {B, T, C};
                 snprintf(name, sizeof name, "step%d.%s.%d", s, kinds[k], l);
                 ad_st_writer_add(w, name, q, 3, sh3, NULL);

@@ -99,5 +99,16 @@ int main(void) {
         free(qkv); free(dout); free(o_ref); free(o_row); free(st_ref); free(st_row);
         free(dq_ref); free(dq_row); free(scratch); free(dropped);
     }
+    /* what the GPU's code knows of a scheme without the table: where it acts */
+    for (int sc = 0; sc < AD_SCHEME_COUNT; sc++)
+        CHECK(ad_mask_pre_hd(sc) == (ad_scheme_get((ad_scheme)sc)->where == AD_WHERE_PRE),
+              "%s: mask.h's ad_mask_pre_hd disagrees with the scheme table", ad_scheme_get((ad_scheme)sc)->name);
+    /* the device's streams are the host's, batch rows past 2^24 (row0) included: the purpose keeps its byte */
+    int same = 1;
+    for (uint32_t c = (1u << 24) - 2; c < (1u << 24) + 2; c++) {
+        ad_rng a = ad_rng_stream(9, AD_RNG_ATTN, 1, 2, c), b = ad_stream_hd(9, AD_RNG_ATTN, 1, 2, c);
+        same &= a.ctr3 == b.ctr3 && a.ctr3 >> 24 == AD_RNG_ATTN && ad_rng_u32(&a, 5) == ad_u32_hd(&b, 5);
+    }
+    CHECK(same, "mask.h's ad_stream_hd differs from ad_rng_stream past 2^24");
     return check_done("mask");
 }

@@ -49,7 +49,7 @@ class Stream:
         self.k0, self.k1 = seed & MASK, (seed >> 32) & MASK
         t = lambda v: torch.as_tensor(v, dtype=torch.int64, device=device)
         self.c1, self.c2 = t(a) & MASK, t(b) & MASK
-        self.c3 = (t(purpose) << 24) | t(c)
+        self.c3 = (t(purpose) << 24) | (t(c) & 0xFFFFFF)  # the purpose takes the top byte, as in the C library
         self.device = device
 
     def u32(self, i):

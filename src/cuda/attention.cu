@@ -78,7 +78,7 @@ extern "C" ad_status ad_cuda_attention_fwd(float *out, float *stats, const float
                                            const unsigned char *dropped, int B, int T, int C, int H, ad_error *err) {
     ad_status st = check_shape(T, C, H, err);
     if (st) return st;
-    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    ad_drop_site none = ad_site_none_hd(H, T);
     int active = s != NULL;
     fwd_kernel<<<blocks(B * H * T), AD_THREADS>>>(out, stats, qkv, active ? *s : none, active, dropped, B, T, C, H);
     cudaError_t e = cudaGetLastError();
@@ -90,7 +90,7 @@ extern "C" ad_status ad_cuda_attention_bwd(float *dqkv, const float *dout, const
                                            int B, int T, int C, int H, ad_error *err) {
     ad_status st = check_shape(T, C, H, err);
     if (st) return st;
-    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    ad_drop_site none = ad_site_none_hd(H, T);
     int active = s != NULL;
     dq_kernel<<<blocks(B * H * T), AD_THREADS>>>(dqkv, dout, qkv, out, stats, active ? *s : none, active, dropped, B,
                                                   T, C, H);
@@ -138,7 +138,7 @@ static ad_status begin_sv(const ad_drop_site *s, unsigned char *dropped, int *id
     if (hs < 1 || hs > AD_CUDA_MAX_HS)
         return ad_fail(err, AD_ERR_ARG, "CUDA attention needs a head size of 1 to %d, got %d", AD_CUDA_MAX_HS, hs);
     if (T < 1 || H < 1) return ad_fail(err, AD_ERR_ARG, "CUDA attention needs T, H >= 1, got %d, %d", T, H);
-    ad_drop_site none = {AD_SCHEME_NONE, 0.0f, 0, 0, 0, H, T, 0, 0};
+    ad_drop_site none = ad_site_none_hd(H, T);
     *active = s != NULL;
     *site = s ? *s : none;
     if (s && s->scheme == AD_SCHEME_FIXEDCOUNT)
