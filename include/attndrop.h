@@ -692,6 +692,16 @@ ad_status ad_attention_backward_cuda(ad_view dq, ad_view dk, ad_view dv, ad_view
                                      float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
                                      void *stream, ad_error *err);
 
+/* --------------------------------------------------------------- bindings */
+
+/* The layout of a public struct, for bindings that copy it by hand (Python's
+ * ctypes): the byte offset of `field` in the struct named `type`
+ * ("ad_drop_site", ...), or its size with field NULL; -1 for a type or field
+ * the table does not hold. ad_abi_fields: how many of its fields the table
+ * holds (-1 for NULL). */
+long ad_abi_layout(const char *type, const char *field);
+int ad_abi_fields(const char *type);
+
 /* ---------------------------------------------------------------- devices */
 
 /* Where a model's arithmetic runs. The CPU always; CUDA only in a build made

@@ -7,6 +7,7 @@ scheme (loss and every gradient), the AttentionDropout module's behaviour,
 and the ctypes API (stats, demo, train, sample) with its errors raised as
 exceptions. Prints "python: N passed, M failed"."""
 import json
+import ctypes
 import os
 import subprocess
 import sys
@@ -128,6 +129,30 @@ for scheme in SCHEMES:
         c = _c_masks(scheme, 0.3, 99, 4, 2, 3, 20, 2, 5, bidir)
         same += torch.equal(c, attention_masks(scheme, 0.3, 99, 4, 2, 3, 20, 2, 5, bidir))
 check(same == 2 * len(SCHEMES), f"ad_attention_masks equals attention_masks for {same} of {2 * len(SCHEMES)} cases")
+# batch rows past 2^24 (a large row0): the stream's purpose byte survives in both
+far = [s for s in ("standard", "nonzero", "token", "fcm")
+       if torch.equal(_c_masks(s, 0.3, 99, 4, 2, 3, 20, 2, (1 << 24) - 1, False),
+                      attention_masks(s, 0.3, 99, 4, 2, 3, 20, 2, (1 << 24) - 1, False))]
+check(len(far) == 4, f"masks at row0 = 2^24 - 1 (rows past 2^24) equal the C library's for {far} only")
+
+# the scheme table is the library's: schemes.py's names and where each acts are held to it
+from attndrop.schemes import INPUT, PRE  # noqa: E402
+table = lib.scheme_table()
+check([n for n, _ in table] == SCHEMES, f"schemes.py's SCHEMES differ from the library's table {table}")
+check({n for n, w in table if w == "pre"} == PRE and {n for n, w in table if w == "input"} == INPUT,
+      f"schemes.py's PRE {PRE} or INPUT {INPUT} differ from the library's table {table}")
+# and the hand-copied ctypes structs are held to the library's layout: one with a field too many is caught
+check(lib._layout_mismatch(lib.library()) is None, f"lib.py's structs: {lib._layout_mismatch(lib.library())}")
+
+
+class _SiteAndMore(ctypes.Structure):
+    _fields_ = lib._Site._fields_ + [("extra", ctypes.c_int)]
+
+
+lib._LAYOUTS[_SiteAndMore] = "ad_drop_site"
+bad = lib._layout_mismatch(lib.library())
+del lib._LAYOUTS[_SiteAndMore]
+check(bad is not None and "ad_drop_site" in bad, f"a struct with an extra field was not caught: {bad}")
 
 # generator mode (seed=None): nn.Dropout's RNG semantics
 g = AttentionDropout("nonzero", 0.5, n_head=4)

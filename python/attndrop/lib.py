@@ -88,6 +88,36 @@ class _View(ctypes.Structure):
                 ("stride_t", ctypes.c_int64)]
 
 
+class _SchemeInfo(ctypes.Structure):
+    """ad_scheme_info: one row of the library's scheme table."""
+    _fields_ = [("name", ctypes.c_char_p), ("description", ctypes.c_char_p), ("where", ctypes.c_int),
+                ("guarantee", ctypes.c_int), ("unbiased", ctypes.c_int), ("study", ctypes.c_uint),
+                ("study_rank", ctypes.c_int), ("source", ctypes.c_char_p), ("note", ctypes.c_char_p)]
+
+
+# each hand-copied struct and its C name: held to the library's own layout (ad_abi_layout) when it loads
+_LAYOUTS = {_Error: "ad_error", _Site: "ad_drop_site", _StatsOpts: "ad_stats_opts", _Stats: "ad_stats",
+            _Vocab: "ad_vocab", _TensorInfo: "ad_tensor_info", _Config: "ad_config", _AdamW: "ad_adamw",
+            _SampleOpts: "ad_sample_opts", _View: "ad_view", _SchemeInfo: "ad_scheme_info"}
+
+
+def _layout_mismatch(lib) -> "str | None":
+    """What differs between the ctypes structs above and the loaded library's structs, or None."""
+    lay = lib.ad_abi_layout
+    for cls, cname in _LAYOUTS.items():
+        size = lay(cname.encode(), None)
+        if size != ctypes.sizeof(cls):
+            return f"{cname} is {size} bytes in the library, {ctypes.sizeof(cls)} in lib.py's {cls.__name__}"
+        if lib.ad_abi_fields(cname.encode()) != len(cls._fields_):
+            return (f"{cname} has {lib.ad_abi_fields(cname.encode())} fields in the library, {len(cls._fields_)} in "
+                    f"lib.py's {cls.__name__}")
+        for fname, _ in cls._fields_:
+            off, mine = lay(cname.encode(), fname.encode()), getattr(cls, fname).offset
+            if off != mine:
+                return f"{cname}.{fname} is at byte {off} in the library, {mine} in lib.py's {cls.__name__}"
+    return None
+
+
 _ATT_SIZES = [ctypes.c_int] * 4  # B, H, T, D
 # every function used, with (restype, argtypes): bound all at once before the library is published
 _SIGNATURES = {
@@ -104,6 +134,9 @@ _SIGNATURES = {
     "ad_attention_backward_cuda": (ctypes.c_int, [_View] * 8 + [_P] + _ATT_SIZES +
                                    [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _P, _E]),
     "ad_device_check": (ctypes.c_int, [ctypes.c_int, _E]),
+    "ad_abi_layout": (ctypes.c_long, [ctypes.c_char_p, ctypes.c_char_p]),
+    "ad_abi_fields": (ctypes.c_int, [ctypes.c_char_p]),
+    "ad_scheme_get": (ctypes.POINTER(_SchemeInfo), [ctypes.c_int]),
     "ad_philox4x32": (None, [ctypes.POINTER(ctypes.c_uint32)] * 3),
     "ad_scheme_lookup": (ctypes.c_int, [ctypes.c_char_p]),
     "ad_stats_compute": (ctypes.c_int, [ctypes.POINTER(_Stats), ctypes.POINTER(_StatsOpts), _E]),
@@ -173,8 +206,24 @@ def library() -> ctypes.CDLL:
         except AttributeError:
             raise AttndropError(f"cannot load {path}: it has no function {name}: not attndrop's library, or another "
                                 f"version of it {hint}") from None
+        bad = _layout_mismatch(lib)
+        if bad:
+            raise AttndropError(f"cannot use {path}: its structs differ from this package's ({bad}): the package "
+                                f"and the library come from different versions {hint}")
         _lib = lib
         return _lib
+
+
+def scheme_table() -> list:
+    """The library's scheme table, in ad_scheme order: (name, where) with where 'post', 'pre' or 'input'."""
+    L = library()
+    out = []
+    for s in range(len(SCHEMES) + 1):
+        info = L.ad_scheme_get(s)
+        if not info:
+            break
+        out.append((info.contents.name.decode(), ("post", "pre", "input")[info.contents.where]))
+    return out
 
 
 _LEAKS = (TypeError, ValueError, OverflowError, KeyError, IndexError, AttributeError, ctypes.ArgumentError,
