@@ -170,7 +170,7 @@ static void note_position0(FILE *f, const rdata *d) {
                 best = k;
         }
     }
-    if (!n || !sig) return;
+    if (best < 0) return; /* no comparison below 0 with the control beside it */
     const eff_row *r = &d->eff[best];
     const study_setting *st = &d->sp->set[r->set];
     double p = st->cell_p[r->cell];
