@@ -4,6 +4,11 @@
 # with Open MPI (build-mpi/).
 
 CC ?= cc
+# Every core unless told otherwise (make -j N; make -j1 builds one file at a time): a clean build
+# compiles about 90 files.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
 PYTHON ?= /usr/bin/python3
 # MPI=1: the tool built with Open MPI's mpicc (train and study under mpirun), in build-mpi/
 ifeq ($(MPI),1)
@@ -116,8 +121,21 @@ python/attndrop/libattndrop.so: $(BUILD)/libattndrop.so
 	cp $< $@.tmp && mv $@.tmp $@
 
 CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_text.c
-$(BUILD)/attndrop: $(CLI_SRC) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h $(BUILD)/libattndrop.a
-	$(CC) $(CFLAGS) $(MPI_FLAGS) -I$(BUILD)/gen $(CLI_SRC) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+# The CLI's files are compiled once each, for the tool and the fuzzing harnesses' replayers (which take
+# them without MPI: in an MPI build they have objects of their own).
+CLI_OBJ := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
+$(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h | $(BUILD)/cli
+	$(CC) $(CFLAGS) $(MPI_FLAGS) -I$(BUILD)/gen -c $< -o $@
+ifeq ($(MPI_FLAGS),)
+FUZZ_CLI_DIR := $(BUILD)/cli
+else
+FUZZ_CLI_DIR := $(BUILD)/cli-nompi
+$(FUZZ_CLI_DIR)/%.o: cli/%.c $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h | $(FUZZ_CLI_DIR)
+	$(CC) $(CFLAGS) -I$(BUILD)/gen -c $< -o $@
+endif
+FUZZ_CLI_OBJ := $(FUZZ_CLI:cli/%.c=$(FUZZ_CLI_DIR)/%.o)
+$(BUILD)/attndrop: $(CLI_OBJ) $(BUILD)/libattndrop.a
+	$(CC) $(CFLAGS) $(MPI_FLAGS) $(CLI_OBJ) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # The study's static gnuplot script, compiled into the CLI as a C string.
 $(BUILD)/gen/study_gp.h: cli/study.gp | $(BUILD)/gen
@@ -128,8 +146,8 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndr
 
 # Each fuzzing harness with a plain main (fuzz/driver.c) that replays the
 # committed corpus and crashes: regression tests in every build.
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c $(FUZZ_CLI) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h $(BUILD)/libattndrop.a | $(BUILD)/fuzz
-	$(CC) $(CFLAGS) -I$(BUILD)/gen $< fuzz/driver.c $(FUZZ_CLI) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c $(FUZZ_CLI_OBJ) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h $(BUILD)/libattndrop.a | $(BUILD)/fuzz
+	$(CC) $(CFLAGS) -I$(BUILD)/gen $< fuzz/driver.c $(FUZZ_CLI_OBJ) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # libFuzzer builds (clang; the library without OpenMP), each run for FUZZ_SECONDS
 # on a copy of its committed corpus; a crash fails the target and leaves its input
@@ -155,7 +173,7 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/lf_%)
 			tail -n 5 $(BUILD)/fuzz/lf_$$f.log; echo "fuzz: $$f failed (exit $$rc, see $(BUILD)/fuzz/lf_$$f.log)"; exit 1; fi; \
 	done; echo "fuzz: $(words $(FUZZERS)) passed, 0 failed"
 
-$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/gen:
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/cli $(BUILD)/cli-nompi:
 	mkdir -p $@
 
 # Every test: C unit tests, CLI tests, then the live PyTorch comparison.
