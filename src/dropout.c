@@ -90,32 +90,24 @@ void ad_row_nonzero(const ad_attn_drop *d, int b, int h, int i, int n, float *mu
     for (int j = 0; j < n; j++) mult[j] *= c;
 }
 
-/* mask.h's ad_fixedcount_row_hd with its draws made in bulk: the row's count
- * draw and its 2 kd shuffle words are one run of consecutive counters, so one
- * vectorised ad_philox4x32_blocks call gives them all (the scalar form makes
- * one Philox block per word, and fixedcount was the slowest scheme). The same
- * words, so the same kd and idx; test_mask checks it against mask.h. */
+/* mask.h's ad_fixedcount_row_hd with its shuffle's draws made in bulk: its
+ * 2 kd words are one run of consecutive counters, so one vectorised
+ * ad_philox4x32_blocks call gives them all (the scalar form makes one Philox
+ * block per word, and fixedcount was the slowest scheme). The same words and
+ * mask.h's kd and swap, so the same idx; test_mask checks it against mask.h. */
 static int fixedcount_row(const ad_drop_site *s, int b, int h, int i, int n, int *idx) {
     ad_rng row = ad_site_stream_hd(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
     uint64_t base = (uint64_t)i * (uint64_t)(s->block_size + 2);
-    double x = (double)s->p * n;
-    int kd = (int)floor(x);
-    /* the uniform's 2 words, then 2 per swap: at most floor(p n) + 1 of them */
-    uint64_t w0 = 2 * base, nw = 2 + 2 * ((uint64_t)kd + 1);
+    int kd = ad_fixedcount_kd_hd(s->p, n, ad_uniform_hd(&row, base));
+    /* the swaps' words, 2 per swap from word 2 (base + 1) on (one more: a row with no swap asks for a block) */
+    uint64_t w0 = 2 * (base + 1), nw = 2 * (uint64_t)kd + 1;
     uint64_t block0 = w0 >> 2;
     int nblocks = (int)(((w0 + nw - 1) >> 2) - block0 + 1);
     uint32_t u[4 * nblocks];
     ad_philox4x32_blocks(u, (uint32_t)block0, row.ctr1, row.ctr2, row.ctr3, row.key, nblocks);
     const uint32_t *w = u + (w0 & 3); /* w[k]: word w0 + k */
-    double uni = ((double)(w[0] >> 5) * 67108864.0 + (double)(w[1] >> 6)) * (1.0 / 9007199254740992.0);
-    if (uni < x - kd) kd++;
-    if (kd > n - 1) kd = n - 1;
     for (int j = 0; j < n; j++) idx[j] = j;
-    for (int r = 0; r < kd; r++) {
-        uint64_t r64 = ((uint64_t)w[2 + 2 * r] << 32) | w[3 + 2 * r];
-        int t = r + (int)(((unsigned __int128)r64 * (unsigned)(n - r)) >> 64);
-        int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
-    }
+    for (int r = 0; r < kd; r++) ad_fixedcount_swap_hd(idx, n, r, ((uint64_t)w[2 * r] << 32) | w[2 * r + 1]);
     return kd;
 }
 

@@ -124,24 +124,33 @@ AD_HD uint32_t ad_fcm_threshold_hd(const ad_drop_site *s, int b) {
 /* fixedcount: row i of n keeps exactly n - kd weights, a uniform subset: kd is
  * p n rounded at random, the dropped ones idx[0..kd) of a partial
  * Fisher-Yates shuffle of idx (n scratch) with 64-bit draws. Returns kd. */
+/* kd of a row of n from its uniform draw u (word pair 2 base, 2 base + 1 of the row stream) */
+AD_HD int ad_fixedcount_kd_hd(float p, int n, double u) {
+    double x = (double)p * n;
+    int kd = (int)floor(x);
+    if (u < x - kd) kd++;
+    return kd > n - 1 ? n - 1 : kd;
+}
+
+/* swap r of the shuffle of idx (n), by its 64-bit draw r64 */
+AD_HD void ad_fixedcount_swap_hd(int *idx, int n, int r, uint64_t r64) {
+#ifdef __CUDA_ARCH__
+    int t = r + (int)__umul64hi(r64, (uint64_t)(n - r));
+#else
+    int t = r + (int)(((unsigned __int128)r64 * (unsigned)(n - r)) >> 64);
+#endif
+    int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
+}
+
 AD_HD int ad_fixedcount_row_hd(const ad_drop_site *s, int b, int h, int i, int n, int *idx) {
     ad_rng row = ad_site_stream_hd(s, AD_RNG_ATTN_ROW, (uint32_t)h, b);
     uint64_t base = (uint64_t)i * (uint64_t)(s->block_size + 2);
-    double x = (double)s->p * n;
-    int kd = (int)floor(x);
-    if (ad_uniform_hd(&row, base) < x - kd) kd++;
-    if (kd > n - 1) kd = n - 1;
+    int kd = ad_fixedcount_kd_hd(s->p, n, ad_uniform_hd(&row, base));
     uint64_t first = 2 * (base + 1);
     for (int j = 0; j < n; j++) idx[j] = j;
-    for (int r = 0; r < kd; r++) {
-        uint64_t r64 = ((uint64_t)ad_u32_hd(&row, first + 2 * (uint64_t)r) << 32) | ad_u32_hd(&row, first + 2 * (uint64_t)r + 1);
-#ifdef __CUDA_ARCH__
-        int t = r + (int)__umul64hi(r64, (uint64_t)(n - r));
-#else
-        int t = r + (int)(((unsigned __int128)r64 * (unsigned)(n - r)) >> 64);
-#endif
-        int tmp = idx[r]; idx[r] = idx[t]; idx[t] = tmp;
-    }
+    for (int r = 0; r < kd; r++)
+        ad_fixedcount_swap_hd(idx, n, r, ((uint64_t)ad_u32_hd(&row, first + 2 * (uint64_t)r) << 32) |
+                                             ad_u32_hd(&row, first + 2 * (uint64_t)r + 1));
     return kd;
 }
 

@@ -9,7 +9,7 @@ expect_fail() {
     local err rc
     err=$("$@" 2>&1 >/dev/null); rc=$?
     if [ $rc -ne "$code" ]; then bad "$name: exit $rc, expected $code ($err)"; return; fi
-    if [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ]; then bad "$name: expected one line on stderr, got: $err"; return; fi
+    if [ "$(grep -c '' <<<"$err")" -ne 1 ]; then bad "$name: expected one line on stderr, got: $err"; return; fi
     case "$err" in *"$needle"*) ok ;; *) bad "$name: '$err' does not mention '$needle'" ;; esac
 }
 tally() { echo "$1: $pass passed, $fail failed"; [ $fail -eq 0 ]; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run_all.sh BUILD PYTHON - runs every test program and script, then prints
 # the suite's tally: "N passed, N failed, N skipped" (each program's checks).
-set -u
+set -u -o pipefail
 build=${1:-build}
 python=${2:-/usr/bin/python3}
 export ATTNDROP_BUILD=$build ATTNDROP_PYTHON=$python

@@ -5,7 +5,7 @@
 # in python/attndrop/), computes with it, and carries its type hints (py.typed). Prints a SKIP line where
 # PYTHON lacks venv, setuptools, torch or numpy, and for a build other than the default one (the package
 # copies the default build's library only).
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 build=${1:-build}

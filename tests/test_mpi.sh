@@ -8,7 +8,7 @@
 # saving once and a resume giving the uninterrupted run's weights, a rank
 # killed mid-study keeping the finished runs, and bad input refused with one
 # line. Prints a SKIP line where Open MPI or the MPI build is missing.
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 S=${1:-build}/attndrop

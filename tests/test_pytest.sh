@@ -6,13 +6,13 @@
 # install line make). Prints a SKIP line for a Python without torch or
 # pytest, and for a sanitizer build (its library cannot load into Python).
 # The tally counts pytest's passed and failed tests over every Python.
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 shift || true
 pythons=("$@")
 [ ${#pythons[@]} -eq 0 ] && pythons=(/usr/bin/python3 .venv/bin/python)
-if ldd "$build/libattndrop.so" 2>/dev/null | grep -q 'libasan'; then
+if [[ "$(ldd "$build/libattndrop.so" 2>/dev/null)" == *libasan* ]]; then  # no pipe: grep -q could cut ldd short
     echo "SKIP: pytest (a sanitizer build's library cannot load into Python)"
     exit 0
 fi

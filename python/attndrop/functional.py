@@ -51,10 +51,15 @@ def _site(keys: torch.Tensor, scheme: int, p: float, H: int, T: int):
     if p <= 0.0 or SCHEMES[scheme] == "none":
         return None
     k = [int(x) for x in keys.tolist()]
-    for name, x, hi in (("step", k[1], 2**32 - 1), ("layer", k[2], 65535), ("row0", k[3], 2**31 - 1)):
-        if not 0 <= x <= hi:  # a keys tensor is checked here, inside the op, where its values are known
-            raise AttndropError(f"keys: {name} must be in [0, {hi}], got {x}")
+    _check_keys(k[1], k[2], k[3])  # a keys tensor is checked here, inside the op, where its values are known
     return _lib._Site(scheme, p, k[0] & _U64, k[1], k[2], H, T, 0, k[3])
+
+
+def _check_keys(step: int, layer: int, row0: int) -> None:
+    """The ranges the masks' counters hold: step in 32 bits, layer in 16, row0 a non-negative int."""
+    for name, x, hi in (("step", step, 2**32 - 1), ("layer", layer, 65535), ("row0", row0, 2**31 - 1)):
+        if not 0 <= x <= hi:
+            raise AttndropError(f"keys: {name} must be in [0, {hi}], got {x}")
 
 
 def _scratch(T: int, D: int) -> Tuple[torch.Tensor, int]:
@@ -215,10 +220,9 @@ def _exact_keys(keys: KeysLike) -> torch.Tensor:
     if len(ks) != 4 or not all(isinstance(x, int) and not isinstance(x, bool) for x in ks):
         raise AttndropError(f"keys must be (seed, step, layer[, row0]) integers, got {keys!r}")
     seed, step, layer, row0 = ks
-    for name, x, hi in (("seed", seed, _U64), ("step", step, 2**32 - 1), ("layer", layer, 65535),
-                        ("row0", row0, 2**31 - 1)):
-        if not 0 <= x <= hi:
-            raise AttndropError(f"keys: {name} must be in [0, {hi}], got {x}")
+    if not 0 <= seed <= _U64:
+        raise AttndropError(f"keys: seed must be in [0, {_U64}], got {seed}")
+    _check_keys(step, layer, row0)
     return torch.tensor([seed - (1 << 64) if seed >= 1 << 63 else seed, step, layer, row0], dtype=torch.int64)
 
 
