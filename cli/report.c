@@ -152,13 +152,15 @@ void report_steps_to(const rdata *d, int set, int cell, double *out) {
 /* the paired effects: every cell against the reference at its p, the reference against the baseline */
 static int analyse_effects(rdata *d) {
     const study_spec *sp = d->sp;
-    int T = sp->block_size, n = 0;
-    for (int i = 0; i < sp->n_set; i++) n += sp->set[i].n_cells;
-    d->eff = calloc((size_t)n, sizeof *d->eff);
-    d->pos_mem = calloc((size_t)n * T, sizeof *d->pos_mem);
+    size_t n = 0, n_pos = 0;
+    for (int i = 0; i < sp->n_set; i++) { n += (size_t)sp->set[i].n_cells; n_pos += (size_t)sp->set[i].n_cells * sp->set[i].block_size; }
+    d->eff = calloc(n, sizeof *d->eff);
+    d->pos_mem = calloc(n_pos, sizeof *d->pos_mem);
+    size_t used = 0;
     if (!d->eff || !d->pos_mem) return EXIT_INPUT;
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
+        int T = st->block_size;
         for (int c = 0; c < st->n_cells; c++) {
             int sc = st->cell_scheme[c];
             if (sc == d->s_base) continue;
@@ -166,7 +168,9 @@ static int analyse_effects(rdata *d) {
             if (b < 0) continue;
             eff_row *r = &d->eff[d->n_eff];
             r->set = i; r->cell = c; r->base = b;
-            r->pos = d->pos_mem + (size_t)d->n_eff++ * T;
+            r->pos = d->pos_mem + used;
+            used += (size_t)T;
+            d->n_eff++;
             double a[STUDY_MAX_SEEDS], z[STUDY_MAX_SEEDS], ae[STUDY_MAX_SEEDS], ze[STUDY_MAX_SEEDS];
             double al[STUDY_MAX_SEEDS], zl[STUDY_MAX_SEEDS];
             int early = T < 4 ? T : 4;
@@ -239,7 +243,6 @@ static void eff_key(FILE *f, const study_spec *sp, const eff_row *r) {
 
 static int write_csvs(const char *dir, const rdata *d) {
     const study_spec *sp = d->sp;
-    int T = sp->block_size;
     char path[4096];
     ad_atomic_file af = {0};
     ad_error err = {0};
@@ -260,7 +263,7 @@ static int write_csvs(const char *dir, const rdata *d) {
     for (int i = 0; i < sp->n_set; i++)
         for (int c = 0; c < sp->set[i].n_cells; c++)
             for (int s = 0; s < sp->set[i].seeds; s++)
-                for (int t = 0; t < T && !report_run(d, i, c, s)->missing; t++)
+                for (int t = 0; t < sp->set[i].block_size && !report_run(d, i, c, s)->missing; t++)
                     fprintf(f, "%s,%s,%g,%d,%d,%.6f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]), sp->set[i].cell_p[c],
                             s + 1, t, report_run(d, i, c, s)->pos[t]);
     CLOSE();
@@ -268,6 +271,7 @@ static int write_csvs(const char *dir, const rdata *d) {
     fprintf(f, "task,scheme,p,pos,observed_rate,exact_rate\n");
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
+        int T = st->block_size;
         for (int c = 0; c < st->n_cells; c++) {
             ad_stats sx;
             ad_stats_opts so = {(ad_scheme)st->cell_scheme[c], (float)st->cell_p[c], T, st->n_head, st->n_layer, 1, 1, 0, 1.0};
@@ -285,7 +289,7 @@ static int write_csvs(const char *dir, const rdata *d) {
     OPEN("settings.csv");
     fprintf(f, "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram_model_val,"
                "learned_below,learned\n");
-    static const char *roles[] = {"data-rich", "small-data", "shape"};
+    static const char *roles[] = {"data-rich", "small-data", "shape", "scale"};
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
         fprintf(f, "%s,%s,%ld,%ld,%d,%d,%d,%d,%g,%d,%d,%.6f,%.6f,%.6f,%.6f,%d\n", st->name, roles[st->role], st->n_train,
@@ -332,7 +336,7 @@ static int write_csvs(const char *dir, const rdata *d) {
     fprintf(f, "task,scheme,p,baseline,pos,seeds,diff_mean,diff_ci95\n");
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < sp->set[r->set].block_size; t++) {
             eff_key(f, sp, r);
             fprintf(f, "%d,%d,%.6f,%.6f\n", t, r->pos[t].n, r->pos[t].mean, r->pos[t].ci95);
         }
@@ -374,7 +378,6 @@ io:
  * appends "name:letters" for the script to words. */
 static int write_plot_data(const char *dir, const rdata *d, char *words, size_t words_n) {
     const study_spec *sp = d->sp;
-    int T = sp->block_size;
     char path[4096], label[64];
     ad_atomic_file af = {0};
     ad_error err = {0};
@@ -384,6 +387,7 @@ static int write_plot_data(const char *dir, const rdata *d, char *words, size_t 
     words[0] = '\0';
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
+        int T = st->block_size;
         char flags[8] = "c", name[64];
         /* learning curves: none first, the others after */
         snprintf(name, sizeof name, "plots/%s.curves.dat", st->name);

@@ -11,6 +11,7 @@
 const char *report_role_text(study_role r) {
     return r == ROLE_SMALL ? "small training set: the regime where dropout helps"
          : r == ROLE_SHAPE ? "one head, one layer: question 4"
+         : r == ROLE_SCALE ? "a point of the scaling grid"
                            : "more data than the model can memorise";
 }
 
@@ -267,7 +268,7 @@ static void write_settings(FILE *f, const rdata *d) {
         if (present == st->seeds) snprintf(seeds, sizeof seeds, "%d", st->seeds);
         else snprintf(seeds, sizeof seeds, "%d of %d", present, st->seeds);
         fprintf(f, "| `%s` | %s | %ld | B%d T%d C%d H%d L%d | %d, %g | %s | %s | %s | %s | ", st->name, report_role_text(st->role),
-                st->n_train, sp->batch_size, sp->block_size, sp->n_embd, st->n_head, st->n_layer, st->max_iters, st->lr,
+                st->n_train, st->batch_size, st->block_size, st->n_embd, st->n_head, st->n_layer, st->max_iters, st->lr,
                 seeds, a + 1, b + 1, g);
         if (isnan(st->floor)) fprintf(f, "unknown | ");
         else fprintf(f, "%.4f | ", st->floor);
@@ -276,13 +277,13 @@ static void write_settings(FILE *f, const rdata *d) {
     write_text_source(f, sp);
     fprintf(f, "\nThe floor assumes the whole past is visible; a model sees only its window of %d characters, so on `copy` "
                "the characters whose original lies before the window cannot be predicted and even a perfect model ends "
-               "above the floor.\n\n", sp->block_size);
+               "above the floor.\n\n", sp->set[0].block_size);
 }
 
 static void answer_zero_rows(FILE *f, const rdata *d) {
     const char *ref = sname(d->s_ref);
     const study_spec *sp = d->sp;
-    int T = sp->block_size, i0 = 0;
+    int i0 = 0, T = sp->set[i0].block_size;
     fprintf(f, "### 1. Is the first token's head output zero with probability p?\n\n");
     const study_setting *st = &sp->set[i0];
     int sc = -1;
@@ -332,7 +333,7 @@ static void answer_bothered(FILE *f, const rdata *d) {
         fprintf(f, "- `%s`, %s − %s at p=%g, positions 0–3: %s", st->name, sname(sc), sname(st->cell_scheme[r->base]),
                 st->cell_p[r->cell], buf);
         report_fmt_effect(buf, sizeof buf, &r->late, d->learned[r->set]);
-        fprintf(f, "; positions 4–%d: %s\n", sp->block_size - 1, buf);
+        fprintf(f, "; positions 4–%d: %s\n", st->block_size - 1, buf);
     }
     if (!any) fprintf(f, "- no `%s` or `%s` runs in this study\n", ref, ctl);
     note_position0(f, d);
@@ -358,7 +359,7 @@ static void answer_heads(FILE *f, const rdata *d) {
     fprintf(f, "### 4. Do several layers and heads make it negligible?\n\n");
     ad_stats sx;
     double p = 0.5;
-    ad_stats_opts so = {(ad_scheme)d->s_ref, (float)p, sp->block_size, st0->n_head, st0->n_layer, 1, 1, 0, 1.0};
+    ad_stats_opts so = {(ad_scheme)d->s_ref, (float)p, st0->block_size, st0->n_head, st0->n_layer, 1, 1, 0, 1.0};
     if (ad_stats_compute(&sx, &so, NULL) == AD_OK) {
         fprintf(f, "A token's attention output in a layer is zero only if its row is dropped in all %d heads: at p=%g and "
                    "position 0 that is p^H = %.3g (one head: %.3g), at position 1 %.3g. The probability that some token of a "
@@ -367,7 +368,7 @@ static void answer_heads(FILE *f, const rdata *d) {
                    "zero rows matter, guaranteeing a survivor (`%s` − `%s`) must help more with one head and one "
                    "layer, where nothing compensates.\n\n",
                 st0->n_head, p, sx.p_allheads_zero_exact[0], sx.p_zero_exact[0],
-                sp->block_size > 1 ? sx.p_allheads_zero_exact[1] : 0.0, st0->n_layer, sx.p_any_zero_output, ctl, ref);
+                st0->block_size > 1 ? sx.p_allheads_zero_exact[1] : 0.0, st0->n_layer, sx.p_any_zero_output, ctl, ref);
         ad_stats_free(&sx);
     }
     int shape = -1;

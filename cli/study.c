@@ -113,6 +113,29 @@ static void preset(study_spec *sp, const char *grid, int with_text) {
         }
         return;
     }
+    if (strcmp(grid, "scale") == 0) {
+        /* issue 25's scaling grid: the zero-row comparisons along three axes from one base (T64 H2 L2),
+         * C96 (the narrowest width 1, 2 and 6 heads divide, so the 6-layer and T256 runs fit 2 cores),
+         * B16 sequences per step at every T, as gpt.py keeps batch_size when block_size changes. 576 runs */
+        ad_scheme word[AD_SCHEME_COUNT];
+        ad_scheme_list(AD_STUDY_WHOLE, AD_STUDY_CORE, word);
+        ad_scheme zr[4] = {primary[1], primary[2], primary[4], word[0]}; /* standard, nonzero, token, word */
+        static const struct { const char *name; int T, H, L; } axis[] = {
+            {"t32", 32, 2, 2}, {"t64", 64, 2, 2}, {"t128", 128, 2, 2}, {"t256", 256, 2, 2},
+            {"h1", 64, 1, 2}, {"h6", 64, 6, 2}, {"l1", 64, 2, 1}, {"l6", 64, 2, 6}};
+        for (size_t a = 0; a < sizeof axis / sizeof axis[0]; a++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s%s", with_text ? "text-" : "", axis[a].name);
+            st = add_setting(sp, name, with_text ? -1 : AD_TASK_MARKOV, ROLE_SCALE, 0, axis[a].H, axis[a].L, 400, 8, 3e-3);
+            st->batch_size = 16;
+            st->block_size = axis[a].T;
+            st->n_embd = 96;
+            add_cell(st, primary[0], 0.0);
+            add_cells(st, zr, 4, 0.2);
+            add_cells(st, zr, 4, 0.5);
+        }
+        return;
+    }
     int full = strcmp(grid, "full") == 0;
     static const double rates[3] = {0.1, 0.2, 0.5};
     /* medium: 434,800 steps, 59 minutes measured on 2 shared cores; full: every scheme at three rates */
@@ -208,8 +231,8 @@ static int load_data(study_spec *sp, ad_dataset *ds) {
         cut_train(&ds[i], st->train_chars);
         st->bigram = bigram_val_loss(&ds[i]);
         if (isnan(st->unigram) || isnan(st->bigram)) { fprintf(stderr, "%s: out of memory\n", cli_prog); return EXIT_INPUT; }
-        if (ds[i].n_train <= (size_t)sp->block_size || ds[i].n - ds[i].n_train <= (size_t)sp->block_size) {
-            fprintf(stderr, "%s: the %s text is too short for --block-size %d\n", cli_prog, st->name, sp->block_size);
+        if (ds[i].n_train <= (size_t)st->block_size || ds[i].n - ds[i].n_train <= (size_t)st->block_size) {
+            fprintf(stderr, "%s: the %s text is too short for --block-size %d\n", cli_prog, st->name, st->block_size);
             return EXIT_INPUT;
         }
         st->n_train = (long)ds[i].n_train;
@@ -219,7 +242,7 @@ static int load_data(study_spec *sp, ad_dataset *ds) {
         st->data_hash = ad_hash_ids(ad_hash_ids(AD_HASH_INIT, ds[i].ids, ds[i].n), &n_train, 1);
         /* the model must fit before hours of training begin */
         ad_config c = ad_config_default();
-        c.vocab_size = ds[i].vocab.size; c.block_size = sp->block_size; c.n_embd = sp->n_embd;
+        c.vocab_size = ds[i].vocab.size; c.block_size = st->block_size; c.n_embd = st->n_embd;
         c.n_head = st->n_head; c.n_layer = st->n_layer;
         if (ad_config_check(&c, &err)) return cli_die_usage("study ", "%s: %s", st->name, err.msg);
     }
@@ -255,11 +278,16 @@ static int run_grid(const study_spec *sp, const ad_dataset *ds, const char *out,
     char path[4096];
     int rc = 0;
     long steps_left = 0, steps_done = 0;
-    for (int pass = 0, run_no = 0; pass < 2 && !rc; pass++, run_no = 0)
-        for (int i = 0; i < sp->n_set && !rc; i++)
-            for (int c = 0; c < sp->set[i].n_cells && !rc; c++)
-                for (int s = 1; s <= sp->set[i].seeds && !rc; s++, run_no++) {
-                    if (run_no % jobs != job || !study_in_shard(run_no, sp->shard, sp->n_shards)) continue;
+    int max_seeds = 0;
+    for (int i = 0; i < sp->n_set; i++) max_seeds = sp->set[i].seeds > max_seeds ? sp->set[i].seeds : max_seeds;
+    /* seed by seed: a study stopped early has every cell with its first seeds, not some cells with all of
+     * them; the jobs share the shard's runs in turn (run numbers stay in grid order, for --shard) */
+    for (int pass = 0; pass < 2 && !rc; pass++)
+        for (int s = 1, turn = 0; s <= max_seeds && !rc; s++)
+            for (int i = 0, first = 0; i < sp->n_set && !rc; first += sp->set[i].n_cells * sp->set[i].seeds, i++)
+                for (int c = 0; c < sp->set[i].n_cells && !rc && s <= sp->set[i].seeds; c++) {
+                    int run_no = first + c * sp->set[i].seeds + s - 1;
+                    if (!study_in_shard(run_no, sp->shard, sp->n_shards) || turn++ % jobs != job) continue;
                     run_key k = {i, c, s};
                     study_run_path(path, sizeof path, out, sp, &k);
                     if (access(path, F_OK) == 0) continue;
@@ -444,7 +472,7 @@ static int parse_shard(const char *s, study_spec *sp) {
 }
 
 int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
-    int quick = 0, medium = 0, full = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
+    int quick = 0, medium = 0, full = 0, scale = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
     int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 8;
     int train_chars = 0;
     double lr = 3e-3, margin = 0.01;
@@ -454,6 +482,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"quick", OPT_FLAG, &quick, 0, 0, "the default grid: markov, a small-data markov, copy, one head one layer (132 runs, about 9 minutes on 2 cores)"},
         {"medium", OPT_FLAG, &medium, 0, 0, "every scheme, the Q4 shapes and, with --data, the text (550 runs, about 1 hour on 2 cores)"},
         {"full", OPT_FLAG, &full, 0, 0, "every scheme at p 0.1, 0.2, 0.5 on every setting and recall (for clusters)"},
+        {"scale", OPT_FLAG, &scale, 0, 0, "the zero-row comparisons against context length, heads and layers (576 runs, about 2 hours on 2 cores)"},
         {"task", OPT_STR, &tasks, 0, 0, "a custom grid on these tasks: markov, copy, recall (default markov)"},
         {"data", OPT_STR, &data, 0, 0, "a UTF-8 text file to study as well (settings 'text' and 'text-small')"},
         {"schemes", OPT_STR, &schemes, 0, 0, "a custom grid of these schemes, with none (default standard)"},
@@ -484,17 +513,17 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     if ((rc = cli_parse_opts("study ", opts, n_opts, argc, argv, &help))) return rc;
     if (help) {
         cmd->help = 1;
-        printf("usage: %s study [--quick | --medium | --full | --task T --schemes S --p P] [options]\n\n"
+        printf("usage: %s study [--quick | --medium | --full | --scale | --task T --schemes S --p P] [options]\n\n"
                "Trains the attention-dropout schemes side by side and writes OUT/report.md with its plots and\n"
                "the CSVs behind it. Rerunning with the same --out skips the runs already done.\n\noptions:\n", cli_prog);
         cli_print_opts(opts, n_opts);
         return 0;
     }
     if ((rc = cli_check_device("study ", device, 0, NULL))) return rc;
-    if (quick + medium + full > 1) return cli_die_usage("study ", "give one of --quick, --medium or --full, not both");
-    if ((quick || medium || full) && (tasks || schemes || ps || cli_opt_given(&train_chars)))
+    if (quick + medium + full + scale > 1) return cli_die_usage("study ", "give one of --quick, --medium, --full or --scale, not two");
+    if ((quick || medium || full || scale) && (tasks || schemes || ps || cli_opt_given(&train_chars)))
         return cli_die_usage("study ", "--task, --schemes, --p and --train-chars make a custom grid: not with --%s",
-                             quick ? "quick" : medium ? "medium" : "full");
+                             quick ? "quick" : medium ? "medium" : full ? "full" : "scale");
     if (ps && !schemes) return cli_die_usage("study ", "--p needs --schemes");
     if (n_embd % n_head != 0) return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, n_head);
     memset(sp, 0, sizeof *sp);
@@ -505,7 +534,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     if (tasks || schemes || cli_opt_given(&train_chars)) {
         if ((rc = custom_grid(sp, tasks, schemes, ps, data != NULL, train_chars))) return rc;
     } else {
-        preset(sp, medium ? "medium" : full ? "full" : "quick", data != NULL);
+        preset(sp, medium ? "medium" : full ? "full" : scale ? "scale" : "quick", data != NULL);
     }
     sp->batch_size = batch;
     sp->block_size = block;
@@ -515,14 +544,17 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     sp->timing_rounds = timing;
     for (int i = 0; i < sp->n_set; i++) {
         study_setting *st = &sp->set[i];
+        if (!st->batch_size || cli_opt_given(&batch)) st->batch_size = batch;
+        if (!st->block_size || cli_opt_given(&block)) st->block_size = block;
+        if (!st->n_embd || cli_opt_given(&n_embd)) st->n_embd = n_embd;
         if (seeds) st->seeds = seeds;
         if (max_iters) st->max_iters = max_iters;
         if (max_iters || eval_interval) st->eval_interval = eval_interval ? eval_interval : (st->max_iters / 8 > 0 ? st->max_iters / 8 : 1);
         if (cli_opt_given(&lr)) st->lr = lr;
         if (cli_opt_given(&n_head)) st->n_head = n_head;
         if (cli_opt_given(&n_layer)) st->n_layer = n_layer;
-        if (n_embd % st->n_head != 0)
-            return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, st->n_head);
+        if (st->n_embd % st->n_head != 0)
+            return cli_die_usage("study ", "%s: n_embd (%d) must be divisible by n_head (%d)", st->name, st->n_embd, st->n_head);
     }
     sp->jobs = jobs;
     if (shard && (rc = parse_shard(shard, sp))) return rc;
@@ -579,12 +611,12 @@ static int prepare_out(const char *out, int overwrite, int report_only, const st
 static void print_grid(const study_spec *sp, const char *out, int n_runs, const char *how) {
     long steps = 0;
     for (int i = 0; i < sp->n_set; i++) steps += (long)sp->set[i].n_cells * sp->set[i].seeds * sp->set[i].max_iters;
-    printf("study (%s): %d settings, %d runs, %ld steps in all (B%d T%d C%d) in %s, %s\n", sp->grid, sp->n_set, n_runs,
-           steps, sp->batch_size, sp->block_size, sp->n_embd, out, how);
+    printf("study (%s): %d settings, %d runs, %ld steps in all in %s, %s\n", sp->grid, sp->n_set, n_runs, steps, out, how);
     for (int i = 0; i < sp->n_set; i++)
-        printf("  %-12s %2d cells x %2d seeds x %5d steps, H%d L%d, lr %g, %ld training characters\n", sp->set[i].name,
-               sp->set[i].n_cells, sp->set[i].seeds, sp->set[i].max_iters, sp->set[i].n_head, sp->set[i].n_layer,
-               sp->set[i].lr, sp->set[i].n_train);
+        printf("  %-12s %2d cells x %2d seeds x %5d steps, B%d T%d C%d H%d L%d, lr %g, %ld training characters\n",
+               sp->set[i].name, sp->set[i].n_cells, sp->set[i].seeds, sp->set[i].max_iters, sp->set[i].batch_size,
+               sp->set[i].block_size, sp->set[i].n_embd, sp->set[i].n_head, sp->set[i].n_layer, sp->set[i].lr,
+               sp->set[i].n_train);
     fflush(stdout);
 }
 

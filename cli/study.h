@@ -17,7 +17,8 @@
 typedef enum {
     ROLE_RICH = 0, /* more data than the model can memorise: the primary comparisons */
     ROLE_SMALL,    /* a small training set and a long run: the regime where dropout helps */
-    ROLE_SHAPE     /* another model shape (one head, one layer): question 4 */
+    ROLE_SHAPE,    /* another model shape (one head, one layer): question 4 */
+    ROLE_SCALE     /* a point on an axis of the scaling grid (context, heads, layers) */
 } study_role;
 
 /* One setting of the grid: a text, a model shape and a schedule, with the
@@ -27,6 +28,7 @@ typedef struct {
     int task;             /* ad_task, or -1 for the --data text */
     study_role role;
     long train_chars;     /* 0: the whole training split, else its first train_chars tokens */
+    int batch_size, block_size, n_embd; /* B, T, C: the study's unless the grid sets its own */
     int n_head, n_layer, max_iters, eval_interval, seeds;
     double lr;
     int n_cells;
@@ -42,10 +44,10 @@ typedef struct {
 } study_setting;
 
 typedef struct {
-    char grid[16];        /* quick, medium, full or custom */
+    char grid[16];        /* quick, medium, full, scale or custom */
     int n_set;
     study_setting set[STUDY_MAX_SETTINGS];
-    int batch_size, block_size, n_embd, eval_iters;
+    int batch_size, block_size, n_embd, eval_iters; /* the settings' defaults (B, T, C) */
     double margin;        /* the smallest effect that matters, in nats */
     int timing_rounds;    /* rounds of the timing phase (0: none) */
     int jobs;

@@ -28,7 +28,7 @@ void study_run_signature(char *buf, size_t n, const study_spec *sp, const run_ke
              "S,setting=%s,task=%s,train_chars=%ld,data=%016llx,vocab=%d,B=%d,T=%d,C=%d,H=%d,L=%d,steps=%d,"
              "eval=%dx%d,lr=%.9g,scheme=%s,p=%.9g,seed=%d",
              st->name, st->task >= 0 ? ad_task_name((ad_task)st->task) : "text", st->train_chars, st->data_hash,
-             st->vocab, sp->batch_size, sp->block_size, sp->n_embd, st->n_head, st->n_layer, st->max_iters,
+             st->vocab, st->batch_size, st->block_size, st->n_embd, st->n_head, st->n_layer, st->max_iters,
              st->eval_interval, sp->eval_iters, st->lr, ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->name,
              st->cell_p[k->cell], k->seed);
 }
@@ -57,7 +57,7 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
     FILE *f = cli_fopen_regular(path);
     if (!f) return errno == EINVAL ? -3 : errno == ENOENT ? 0 : -2;
     const study_setting *st = &sp->set[k->set];
-    int T = sp->block_size, ne = evals_of(st), rc = -2;
+    int T = st->block_size, ne = evals_of(st), rc = -2;
     char sig[1024], line[1100];
     study_run_signature(sig, sizeof sig, sp, k);
     r->step = calloc((size_t)ne, sizeof *r->step);
@@ -70,7 +70,7 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
     char *seen = calloc((size_t)T * 2, 1);
     int n_p = 0, n_z = 0, got_t = 0, got_end = 0, prev = -1;
     /* the attention rows a run meets at each position: every step, batch row, head and layer */
-    uint64_t rows_per_pos = (uint64_t)st->max_iters * (uint64_t)sp->batch_size * (uint64_t)st->n_head * (uint64_t)st->n_layer;
+    uint64_t rows_per_pos = (uint64_t)st->max_iters * (uint64_t)st->batch_size * (uint64_t)st->n_head * (uint64_t)st->n_layer;
     if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows || !seen) goto out;
     if (!fgets(line, sizeof line, f)) goto out;
     if (!strchr(line, '\n')) goto out; /* a record cut inside its first line is damaged, not another grid's */
@@ -130,22 +130,22 @@ static ad_status make_model(ad_model **m, const study_spec *sp, const ad_dataset
     const study_setting *st = &sp->set[k->set];
     ad_config c = ad_config_default();
     c.vocab_size = ds->vocab.size;
-    c.block_size = sp->block_size;
-    c.n_embd = sp->n_embd;
+    c.block_size = st->block_size;
+    c.n_embd = st->n_embd;
     c.n_head = st->n_head;
     c.n_layer = st->n_layer;
     c.dropout = 0.0f; /* only attention dropout varies */
     c.scheme = (ad_scheme)st->cell_scheme[k->cell];
     c.attn_dropout = (float)st->cell_p[k->cell];
-    ad_status s = ad_model_create(m, &c, sp->batch_size, 1, (uint64_t)k->seed, err);
+    ad_status s = ad_model_create(m, &c, st->batch_size, 1, (uint64_t)k->seed, err);
     if (!s) ad_model_set_total_steps(*m, st->max_iters);
     return s;
 }
 
 /* the training steps of a run of setting st: batches and masks keyed by seed */
-static ad_train_opts train_opts(const ad_dataset *ds, const study_spec *sp, const study_setting *st, uint64_t seed,
+static ad_train_opts train_opts(const ad_dataset *ds, const study_setting *st, uint64_t seed,
                                 const ad_observer *obs) {
-    ad_train_opts o = {.data = ds->ids, .n = ds->n_train, .batch_size = sp->batch_size, .seed = seed,
+    ad_train_opts o = {.data = ds->ids, .n = ds->n_train, .batch_size = st->batch_size, .seed = seed,
                        .opt = ad_adamw_default(), .observer = obs};
     o.opt.lr = (float)st->lr;
     return o;
@@ -168,7 +168,7 @@ int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key
         fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
         return EXIT_INPUT;
     }
-    int B = sp->batch_size, T = sp->block_size;
+    int B = st->batch_size, T = st->block_size;
     int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
     double *pos = calloc((size_t)T * 2, sizeof *pos), *pl = pos ? pos + T : NULL;
     uint64_t *zero = calloc((size_t)T * 2, sizeof *zero);
@@ -180,7 +180,7 @@ int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key
     fprintf(f, "%s\n", sig);
     double train_time = 0.0;
     ad_observer obs = {zero, zero + T};
-    ad_train_opts to = train_opts(ds, sp, st, seed, &obs);
+    ad_train_opts to = train_opts(ds, st, seed, &obs);
     for (long it = 0; it < st->max_iters; it++) {
         if (it % st->eval_interval == 0 || it == st->max_iters - 1) {
             float tl, vl;
@@ -245,7 +245,7 @@ int study_train_run(const study_spec *sp, const ad_dataset *ds, const run_key *k
 
 int study_missing_rec(const study_spec *sp, const run_key *k, run_rec *r) {
     const study_setting *st = &sp->set[k->set];
-    int T = sp->block_size, ne = evals_of(st);
+    int T = st->block_size, ne = evals_of(st);
     memset(r, 0, sizeof *r);
     r->step = calloc((size_t)ne, sizeof *r->step);
     r->train = malloc((size_t)ne * sizeof *r->train);
@@ -281,12 +281,12 @@ int study_time_cells(const study_spec *sp, const ad_dataset *ds, study_timing *t
     const study_setting *st = &sp->set[0];
     memset(tm, 0, sizeof *tm);
     if (sp->timing_rounds <= 0) return 0;
-    int nc = st->n_cells, B = sp->batch_size, T = sp->block_size, rc = 0;
+    int nc = st->n_cells, B = st->batch_size, T = st->block_size, rc = 0;
     ad_model *m[STUDY_MAX_CELLS] = {0};
     double *sec = malloc((size_t)nc * sp->timing_rounds * sizeof *sec);
     int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
     ad_error err = {0};
-    ad_train_opts to = train_opts(ds, sp, st, 1, NULL);
+    ad_train_opts to = train_opts(ds, st, 1, NULL);
     tm->rounds = sp->timing_rounds;
     tm->steps = 20;
     if (!sec || !xb || !yb) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }

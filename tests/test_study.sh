@@ -194,7 +194,7 @@ expect_fail "p rounding to 1" 1 "not a rate in [0, 1) to 6 digits" $A study --sc
 expect_fail "p twice" 1 "is given twice" $A study --schemes standard --p 0.2,0.2000001 --out "$tmp/b"
 expect_fail "p empty" 1 "--p" $A study --schemes standard --p ",,," --out "$tmp/b"
 expect_fail "p without schemes" 1 "--p needs --schemes" $A study --p 0.5 --out "$tmp/b"
-expect_fail "quick and full" 1 "not both" $A study --quick --full
+expect_fail "quick and full" 1 "give one of --quick, --medium, --full or --scale" $A study --quick --full
 expect_fail "quick and schemes" 1 "custom grid" $A study --quick --schemes standard
 all=$($A schemes | cut -d' ' -f1 | grep -vx none | paste -sd,)
 $A study --schemes "$all" --p 0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7 --task markov --seeds 2 --max-iters 2 --eval-iters 1 \
