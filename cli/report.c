@@ -387,14 +387,16 @@ static int write_plot_data(const char *dir, const rdata *d, char *words, size_t 
     words[0] = '\0';
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
-        int T = st->block_size;
+        int T = st->block_size, present = 0;
         char flags[8] = "c", name[64];
+        for (int c = 0; c < st->n_cells; c++) present += report_seeds_present(d, i, c);
+        if (!present) continue; /* --report-only before any of its runs: nothing to draw */
         /* learning curves: none first, the others after */
         snprintf(name, sizeof name, "plots/%s.curves.dat", st->name);
         OPEN(name);
         for (int pass = 0, first = 1; pass < 2; pass++)
             for (int c = 0; c < st->n_cells; c++) {
-                if ((pass == 0) != (c == d->none[i])) continue;
+                if ((pass == 0) != (c == d->none[i]) || !report_seeds_present(d, i, c)) continue;
                 study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
                 fprintf(f, "%s\"%s\" mean lo hi\n", first ? "" : "\n\n", label);
                 first = 0;
@@ -409,7 +411,7 @@ static int write_plot_data(const char *dir, const rdata *d, char *words, size_t 
             }
         CLOSE();
         int n_eff = 0;
-        for (int k = 0; k < d->n_eff; k++) n_eff += d->eff[k].set == i;
+        for (int k = 0; k < d->n_eff; k++) n_eff += d->eff[k].set == i && d->eff[k].e.n > 0;
         if (n_eff) {
             strcat(flags, "fe");
             snprintf(name, sizeof name, "plots/%s.forest.dat", st->name);
@@ -417,7 +419,7 @@ static int write_plot_data(const char *dir, const rdata *d, char *words, size_t 
             fprintf(f, "comparison diff lo hi\n");
             for (int k = 0; k < d->n_eff; k++) {
                 const eff_row *r = &d->eff[k];
-                if (r->set != i) continue;
+                if (r->set != i || r->e.n == 0) continue;
                 double ci = isnan(r->e.ci95) ? 0.0 : r->e.ci95;
                 fprintf(f, "\"%s p=%g - %s\" %.6f %.6f %.6f\n", sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
                         sname(st->cell_scheme[r->base]), r->e.mean, r->e.mean - ci, r->e.mean + ci);
@@ -430,7 +432,7 @@ static int write_plot_data(const char *dir, const rdata *d, char *words, size_t 
             for (int k = 0; k < d->n_eff; k++) {
                 const eff_row *r = &d->eff[k];
                 int sc = st->cell_scheme[r->cell];
-                if (r->set != i || (sc != d->s_ref && sc != d->s_ctl) || blocks == 6) continue;
+                if (r->set != i || (sc != d->s_ref && sc != d->s_ctl) || blocks == 6 || r->e.n == 0) continue;
                 fprintf(f, "%s\"%s - %s, p=%g\" diff lo hi\n", blocks ? "\n\n" : "", sname(sc), sname(st->cell_scheme[r->base]),
                         st->cell_p[r->cell]);
                 blocks++;
@@ -504,8 +506,9 @@ int study_report(const char *dir, const study_spec *sp, const study_timing *tm, 
         if (rc) fprintf(stderr, "%s: out of memory\n", cli_prog);
     }
     if (!rc) rc = write_csvs(dir, &d);
-    char words[STUDY_MAX_SETTINGS * 48];
+    char words[STUDY_MAX_SETTINGS * 48 + 64];
     if (!rc) rc = write_plot_data(dir, &d, words, sizeof words);
+    if (!rc) rc = report_scale_files(dir, &d, words, sizeof words);
     if (!rc) {
         d.plotted = study_draw_plots(dir, sp->margin, words);
         rc = write_report(dir, &d);

@@ -53,6 +53,13 @@ void report_steps_to(const rdata *d, int set, int cell, double *out);
 ad_ratio report_benefit(const rdata *d, int set, int cell, int *std_cell);
 /* what a setting's role is for, in words */
 const char *report_role_text(study_role r);
+/* report_scale.c: the scaling grid's CSVs and plot data (words gets "axis:s" per axis); an exit code */
+int report_scale_files(const char *dir, const rdata *d, char *words, size_t words_n);
+/* whether the grid has the scaling axes */
+int report_is_scale(const rdata *d);
+/* the scaling answers of "In short", and the scaling section */
+void report_scale_short(FILE *f, const rdata *d);
+void report_scale_text(FILE *f, const rdata *d);
 /* report.md (report_text.c) */
 void report_write_text(FILE *f, const rdata *d);
 

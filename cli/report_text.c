@@ -532,14 +532,26 @@ void report_write_text(FILE *f, const rdata *d) {
     double total = 0.0;
     for (int i = 0; i < sp->n_set; i++) n_runs += sp->set[i].n_cells * sp->set[i].seeds;
     for (int k = 0; k < n_runs; k++) total += d->runs[k].seconds;
-    fprintf(f, "# Attention dropout: what it does, measured\n\n"
-               "This report answers the questions of the source (dropout on the causal softmax matrix of nanoGPT's `Head`) "
-               "with measurements: the `%s` grid, %d runs in %d settings, each a GPT with B%d T%d C%d trained with AdamW "
-               "and attention dropout only (no dropout after the projection or the feed-forward network), evaluated on %d "
-               "batches per split. Training took %.0f s of worker time in all. Every number below comes from the CSV "
-               "files beside this report (`effects.csv`, `position_effects.csv`, `benefit.csv`, `summary.csv`, "
-               "`settings.csv`, `timing.csv`, and the raw `runs.csv`, `positions.csv`, `zero_rows.csv`).\n\n",
-            sp->grid, n_runs, sp->n_set, sp->batch_size, sp->block_size, sp->n_embd, sp->eval_iters, total);
+    int scale = report_is_scale(d), one_shape = 1;
+    char shape[64];
+    for (int i = 1; i < sp->n_set; i++)
+        one_shape = one_shape && sp->set[i].batch_size == sp->set[0].batch_size &&
+                    sp->set[i].block_size == sp->set[0].block_size && sp->set[i].n_embd == sp->set[0].n_embd;
+    if (one_shape) snprintf(shape, sizeof shape, "B%d T%d C%d", sp->set[0].batch_size, sp->set[0].block_size, sp->set[0].n_embd);
+    else snprintf(shape, sizeof shape, "the shape its setting gives");
+    fprintf(f, "# Attention dropout: what it does, measured%s\n\n"
+               "This report %s with measurements: the `%s` grid, %d runs in %d settings, each a GPT with %s trained "
+               "with AdamW and attention dropout only (no dropout after the projection or the feed-forward network), "
+               "evaluated on %d batches per split. Training took %.0f s of worker time in all. Every number below comes "
+               "from the CSV files beside this report (`effects.csv`, `position_effects.csv`, `benefit.csv`, "
+               "`summary.csv`, `settings.csv`, %s`timing.csv`, and the raw `runs.csv`, `positions.csv`, "
+               "`zero_rows.csv`).\n\n",
+            scale ? " at scale" : "",
+            scale ? "asks whether the zero rows of attention dropout (the source's question about nanoGPT's `Head`) still "
+                    "matter as the context, the heads and the layers grow to gpt.py's, and answers"
+                  : "answers the questions of the source (dropout on the causal softmax matrix of nanoGPT's `Head`)",
+            sp->grid, n_runs, sp->n_set, shape, sp->eval_iters, total,
+            scale ? "`scale.csv`, `scale_fits.csv`, `scale_prediction.csv`, " : "");
     if (d->n_missing)
         fprintf(f, "**Incomplete: %d of the %d runs are not done yet** (built with `--report-only`); each counts as a "
                    "missing seed, so the intervals below use fewer seeds than the grid's. Rerun the study, or its shards, "
@@ -549,16 +561,27 @@ void report_write_text(FILE *f, const rdata *d) {
                    "write them whole (a full disk); the plots there before, if any, are unchanged. See the study's "
                    "message and `plots/gnuplot.log`. The data files are in `plots/`; `gnuplot -c plots/study.gp DIR MARGIN SETTINGS` "
                    "redraws them.*\n\n");
-    write_short(f, d);
+    if (scale) {
+        fprintf(f, "## In short\n\n");
+        report_scale_short(f, d);
+        fprintf(f, "The source's seven questions are answered at toy scale by the quick and medium grids' reports; "
+                   "this one measures how their zero-row answers change with the model's shape.\n\n");
+    } else {
+        write_short(f, d);
+    }
     write_method(f, d);
     write_settings(f, d);
-    fprintf(f, "## The answers\n\n");
-    answer_zero_rows(f, d);
-    answer_bothered(f, d);
-    answer_heads(f, d);
-    answer_slowdown(f, d);
-    answer_words(f, d);
-    answer_guarantee(f, d);
+    if (scale) {
+        report_scale_text(f, d);
+    } else {
+        fprintf(f, "## The answers\n\n");
+        answer_zero_rows(f, d);
+        answer_bothered(f, d);
+        answer_heads(f, d);
+        answer_slowdown(f, d);
+        answer_words(f, d);
+        answer_guarantee(f, d);
+    }
     write_comparisons(f, d);
     fprintf(f, "## References\n\n");
     for (int k = 0; k < AD_SCHEME_COUNT; k++) { /* the schemes of one source on one line, where it first appears */

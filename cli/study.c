@@ -123,6 +123,7 @@ static void preset(study_spec *sp, const char *grid, int with_text) {
         static const struct { const char *name; int T, H, L; } axis[] = {
             {"t32", 32, 2, 2}, {"t64", 64, 2, 2}, {"t128", 128, 2, 2}, {"t256", 256, 2, 2},
             {"h1", 64, 1, 2}, {"h6", 64, 6, 2}, {"l1", 64, 2, 1}, {"l6", 64, 2, 6}};
+        sp->scale_base = sp->n_set + 1; /* t64 */
         for (size_t a = 0; a < sizeof axis / sizeof axis[0]; a++) {
             char name[32];
             snprintf(name, sizeof name, "%s%s", with_text ? "text-" : "", axis[a].name);

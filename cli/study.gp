@@ -4,7 +4,8 @@
 #   gnuplot -c DIR/plots/study.gp DIR MARGIN "name:letters name:letters ..." [PNGDIR/]
 # (a name and its letters come from attndrop: [a-z0-9-] only), where the letters say which plots a setting has data for: c learning
 # curves, f forest plot of the paired effects, e per-position effects,
-# z all-zero attention rows. The PNGs go to PNGDIR (default DIR/plots/):
+# z all-zero attention rows; and for an axis of the scaling grid (name context,
+# heads or layers) s, its comparisons against the axis. The PNGs go to PNGDIR (default DIR/plots/):
 # attndrop has them drawn into a temporary folder, checks each one is whole,
 # then renames them into DIR/plots, so a failed or cut drawing never replaces
 # a good plot.
@@ -106,6 +107,62 @@ do for [w = 1:words(list)] {
         set yrange [*:*]
         set format y '% h'
         unset title
+        set output
+    }
+
+    if (strstrt(flags, 's') > 0) {
+        # the scaling grid along one axis: 4 panels (p=0.2 whole sequence, p=0.2 positions 0-3, p=0.5 whole,
+        # p=0.5 positions 0-3); <name>.scale.idx gives each panel's first block, its comparison blocks (the
+        # last column their colour) and whether a block with a fit follows them
+        axis = name eq 'context' ? 'context length T' : name eq 'heads' ? 'heads H' : 'layers L'
+        array LO[4]
+        array NC[4]
+        array HF[4]
+        do for [pn = 1:4] {
+            row = pn - 1
+            stats base.'.scale.idx' every ::row::row using 1 nooutput
+            LO[pn] = int(STATS_min)
+            stats base.'.scale.idx' every ::row::row using 2 nooutput
+            NC[pn] = int(STATS_min)
+            stats base.'.scale.idx' every ::row::row using 3 nooutput
+            HF[pn] = int(STATS_min)
+        }
+        set terminal pngcairo size 1200, 900 font ',10' noenhanced
+        set output png.'scale_'.name.'.png'
+        set multiplot layout 2, 2 title 'paired effect on the final val loss against '.axis.' (mean over seeds, 95% interval; shaded: within the margin)'
+        set logscale x 2
+        if (name eq 'context') { set xtics (32, 64, 128, 256); set xrange [26:315] } else { set xtics (1, 2, 4, 6); set xrange [0.85:7] }
+        set xlabel axis
+        set ylabel 'difference in val loss (nats)'
+        set key below
+        set object 1 rect from graph 0, first -margin to graph 1, first margin fc rgb '#d9d9d9' fs solid 0.6 noborder behind
+        set arrow 1 from graph 0, first 0 to graph 1, first 0 nohead lc rgb '#555555'
+        do for [pn = 0:3] {
+            lo = LO[pn + 1]
+            n = NC[pn + 1]
+            hf = HF[pn + 1]
+            set title (pn < 2 ? 'p=0.2' : 'p=0.5').(pn % 2 == 0 ? ', whole sequence' : ', positions 0-3')
+            if (n == 0) {
+                set multiplot next
+            } else {
+                if (hf) {
+                    plot for [i = lo:lo + n - 1] base.'.scale.dat' index i using 1:2:3:4:5 with yerrorbars pt 7 ps 0.8 lc rgb variable title columnheader(1), \
+                         for [i = lo:lo + n - 1] '' index i using 1:2:5 with lines lw 1 lc rgb variable notitle, \
+                         '' index lo + n using 1:2 with lines lw 2 dt 2 lc rgb '#000000' title columnheader(1)
+                } else {
+                    plot for [i = lo:lo + n - 1] base.'.scale.dat' index i using 1:2:3:4:5 with yerrorbars pt 7 ps 0.8 lc rgb variable title columnheader(1), \
+                         for [i = lo:lo + n - 1] '' index i using 1:2:5 with lines lw 1 lc rgb variable notitle
+                }
+            }
+        }
+        unset multiplot
+        unset object 1
+        unset arrow 1
+        unset logscale x
+        set xtics autofreq
+        set xrange [*:*]
+        unset title
+        set key outside right top noenhanced
         set output
     }
 }

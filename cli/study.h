@@ -50,6 +50,7 @@ typedef struct {
     int batch_size, block_size, n_embd, eval_iters; /* the settings' defaults (B, T, C) */
     double margin;        /* the smallest effect that matters, in nats */
     int timing_rounds;    /* rounds of the timing phase (0: none) */
+    int scale_base;       /* the setting the scaling axes pass through (ROLE_SCALE settings only) */
     int jobs;
     int shard, n_shards;  /* --shard K/N: only the runs of slice K (n_shards 0: all) */
     char data_path[1024];

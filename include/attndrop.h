@@ -330,6 +330,21 @@ ad_status ad_effect_paired(ad_effect *e, const double *a, const double *b, int n
 typedef struct { int n; double ratio, ci95; } ad_ratio;
 ad_status ad_ratio_paired(ad_ratio *r, const double *num, const double *den, int n, ad_error *err);
 
+/* The upper tail P(X >= x) of a chi-square variable with dof degrees of
+ * freedom (exact sums for integer dof); NaN for dof < 1 or x NaN, 1 for x <= 0. */
+double ad_chi2_sf(double x, int dof);
+
+/* Weighted least squares of y on k <= 2 regressors (x row-major, (n, k)),
+ * each point weighted by 1/se^2 (se: its standard error, > 0): the
+ * coefficients with their standard errors, chi2 = the sum of the squared
+ * standardised residuals, dof = n - k and its p-value ad_chi2_sf(chi2, dof)
+ * (small: the model does not describe the points within their errors; NaN
+ * when dof = 0). Points with a value or error not finite are left out.
+ * AD_ERR_ARG for k outside 1..2, fewer usable points than k, a se <= 0, or
+ * regressors that do not determine the coefficients. */
+typedef struct { int n, k, dof; double coef[2], se[2], chi2, p_value; } ad_fit;
+ad_status ad_fit_wls(ad_fit *fit, const double *x, const double *y, const double *se, int n, int k, ad_error *err);
+
 /* What a scheme does to attention rows: closed forms and Monte Carlo. */
 typedef struct {
     ad_scheme scheme;

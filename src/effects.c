@@ -1,10 +1,12 @@
 /* effects.c - the study's statistics: paired differences over seeds with a
  * Student-t interval, the verdict against a margin of practical
  * equivalence, the seeds a verdict would need, and a paired ratio with a
- * delta-method interval. Pure functions over arrays; NaN marks a missing
- * seed. */
+ * delta-method interval, and the weighted least-squares fits (with their
+ * chi-square goodness of fit) that the scaling study describes its axes
+ * with. Pure functions over arrays; NaN marks a missing seed. */
 #include "internal.h"
 #include <math.h>
+#include <string.h>
 
 /* two-sided 95% Student t quantiles t(0.975, df), df 1..30 */
 static const double t975_table[30] = {12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004,
@@ -94,5 +96,73 @@ ad_status ad_ratio_paired(ad_ratio *r, const double *num, const double *den, int
     /* var(mean a / mean b) ~ (var a - 2 R cov ab + R^2 var b) / (n mean_b^2) */
     double v = (vaa - 2.0 * r->ratio * vab + r->ratio * r->ratio * vbb) / (r->n * mb * mb);
     r->ci95 = ad_t975(r->n - 1) * sqrt(v > 0.0 ? v : 0.0);
+    return AD_OK;
+}
+
+/* Q(dof/2, x/2) for integer dof: for even dof e^(-h) sum_{j<dof/2} h^j/j!; for odd dof
+ * erfc(sqrt h) + e^(-h) sum_{j=1}^{(dof-1)/2} h^(j-1/2)/Gamma(j+1/2), with h = x/2 */
+double ad_chi2_sf(double x, int dof) {
+    if (dof < 1 || isnan(x)) return NAN;
+    if (x <= 0.0) return 1.0;
+    if (isinf(x)) return 0.0;
+    double h = 0.5 * x, sum, term;
+    if (dof % 2 == 0) {
+        sum = term = exp(-h);
+        for (int j = 1; j < dof / 2; j++) { term *= h / j; sum += term; }
+    } else {
+        sum = erfc(sqrt(h));
+        term = exp(-h) * sqrt(h) / (0.5 * sqrt(M_PI)); /* j = 1: h^(1/2) e^(-h) / Gamma(3/2) */
+        for (int j = 1; j <= (dof - 1) / 2; j++) {
+            sum += term;
+            term *= h / (j + 0.5);
+        }
+    }
+    return sum < 1.0 ? sum : 1.0;
+}
+
+ad_status ad_fit_wls(ad_fit *fit, const double *x, const double *y, const double *se, int n, int k, ad_error *err) {
+    if (!fit) return ad_fail(err, AD_ERR_ARG, "fit: NULL result");
+    memset(fit, 0, sizeof *fit);
+    fit->coef[0] = fit->coef[1] = fit->se[0] = fit->se[1] = fit->chi2 = fit->p_value = NAN;
+    if (k < 1 || k > 2 || n < 0 || (n > 0 && (!x || !y || !se)))
+        return ad_fail(err, AD_ERR_ARG, "fit: bad sizes (n %d, k %d) or a NULL array", n, k);
+    double a[3] = {0.0, 0.0, 0.0}, b[2] = {0.0, 0.0}; /* the normal equations: [a0 a1; a1 a2] c = b */
+    int used = 0;
+    for (int i = 0; i < n; i++) {
+        int ok = isfinite(y[i]) && isfinite(se[i]);
+        for (int j = 0; j < k; j++) ok = ok && isfinite(x[i * k + j]);
+        if (!ok) continue;
+        if (!(se[i] > 0.0)) return ad_fail(err, AD_ERR_ARG, "fit: point %d has standard error %g (must be > 0)", i, se[i]);
+        double w = 1.0 / (se[i] * se[i]), x0 = x[i * k], x1 = k == 2 ? x[i * k + 1] : 0.0;
+        a[0] += w * x0 * x0; a[1] += w * x0 * x1; a[2] += w * x1 * x1;
+        b[0] += w * x0 * y[i]; b[1] += w * x1 * y[i];
+        used++;
+    }
+    if (used < k) return ad_fail(err, AD_ERR_ARG, "fit: %d usable points for %d coefficients", used, k);
+    if (k == 1) {
+        if (!(a[0] > 0.0)) return ad_fail(err, AD_ERR_ARG, "fit: the regressor is zero at every point");
+        fit->coef[0] = b[0] / a[0];
+        fit->se[0] = sqrt(1.0 / a[0]);
+    } else {
+        double det = a[0] * a[2] - a[1] * a[1];
+        if (!(det > 1e-12 * a[0] * a[2])) return ad_fail(err, AD_ERR_ARG, "fit: the two regressors are collinear");
+        fit->coef[0] = (a[2] * b[0] - a[1] * b[1]) / det;
+        fit->coef[1] = (a[0] * b[1] - a[1] * b[0]) / det;
+        fit->se[0] = sqrt(a[2] / det);
+        fit->se[1] = sqrt(a[0] / det);
+    }
+    double chi2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        int ok = isfinite(y[i]) && isfinite(se[i]);
+        for (int j = 0; j < k; j++) ok = ok && isfinite(x[i * k + j]);
+        if (!ok) continue;
+        double pred = fit->coef[0] * x[i * k] + (k == 2 ? fit->coef[1] * x[i * k + 1] : 0.0), r = (y[i] - pred) / se[i];
+        chi2 += r * r;
+    }
+    fit->n = used;
+    fit->k = k;
+    fit->dof = used - k;
+    fit->chi2 = chi2;
+    fit->p_value = fit->dof > 0 ? ad_chi2_sf(chi2, fit->dof) : NAN;
     return AD_OK;
 }

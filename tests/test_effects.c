@@ -5,6 +5,7 @@
  * delta-method ratio. */
 #include "attndrop.h"
 #include "check.h"
+#include <string.h>
 
 #define NEAR(x, want, tol, what) CHECK(fabs((x) - (want)) <= (tol), "%s: %.9g, expected %.9g", what, (double)(x), (double)(want))
 
@@ -96,5 +97,49 @@ int main(void) {
     double zeros[2] = {0.0, 0.0};
     ad_ratio_paired(&r, num, zeros, 2, NULL);
     CHECK(isnan(r.ratio), "a zero denominator gives NaN, got %g", r.ratio);
+    /* the chi-square tail at the 5% critical values (R's qchisq(0.95, df)) and closed forms */
+    NEAR(ad_chi2_sf(3.841459, 1), 0.05, 1e-6, "chi2 sf(3.84, 1)");
+    NEAR(ad_chi2_sf(5.991465, 2), 0.05, 1e-6, "chi2 sf(5.99, 2)");
+    NEAR(ad_chi2_sf(7.814728, 3), 0.05, 1e-6, "chi2 sf(7.81, 3)");
+    NEAR(ad_chi2_sf(11.070498, 5), 0.05, 1e-6, "chi2 sf(11.07, 5)");
+    NEAR(ad_chi2_sf(18.307038, 10), 0.05, 1e-6, "chi2 sf(18.31, 10)");
+    NEAR(ad_chi2_sf(2.0, 2), exp(-1.0), 1e-12, "chi2 sf(2, 2) = e^-1");
+    NEAR(ad_chi2_sf(1.0, 1), erfc(sqrt(0.5)), 1e-12, "chi2 sf(1, 1)");
+    NEAR(ad_chi2_sf(0.0, 3), 1.0, 0.0, "chi2 sf(0, 3)");
+    CHECK(isnan(ad_chi2_sf(1.0, 0)), "chi2 sf with 0 dof must be NaN");
+
+    /* weighted least squares: y = 2x through the origin, unit errors at x = 1, 2, 3 fit exactly; a
+     * y of (2, 4, 7) at se (1, 1, 0.5), w = 1/se^2, gives coef = sum(w x y)/sum(w x^2) = (2 + 8 + 4*3*7)/(1 + 4 + 36) */
+    ad_fit fit;
+    double fx[3] = {1, 2, 3}, fy[3] = {2, 4, 6}, fse[3] = {1, 1, 1};
+    CHECK(ad_fit_wls(&fit, fx, fy, fse, 3, 1, NULL) == AD_OK, "fit y = 2x");
+    NEAR(fit.coef[0], 2.0, 1e-12, "slope of y = 2x");
+    NEAR(fit.se[0], 1.0 / sqrt(14.0), 1e-12, "slope se 1/sqrt(sum x^2)");
+    NEAR(fit.chi2, 0.0, 1e-20, "exact fit chi2");
+    CHECK(fit.dof == 2 && fabs(fit.p_value - 1.0) < 1e-12, "exact fit: dof %d p %g", fit.dof, fit.p_value);
+    double fy2[3] = {2, 4, 7}, fse2[3] = {1, 1, 0.5};
+    CHECK(ad_fit_wls(&fit, fx, fy2, fse2, 3, 1, NULL) == AD_OK, "weighted fit");
+    NEAR(fit.coef[0], 94.0 / 41.0, 1e-12, "weighted slope");
+    double c94 = 94.0 / 41.0, r0 = 2 - c94, r1 = 4 - 2 * c94, r2 = (7 - 3 * c94) / 0.5;
+    NEAR(fit.chi2, r0 * r0 + r1 * r1 + r2 * r2, 1e-12, "weighted chi2");
+    /* two regressors: intercept and slope of y = 1 + 0.5 t, exactly; the errors of an unweighted line */
+    double fx2[8] = {1, 0, 1, 1, 1, 2, 1, 3}, fy3[4] = {1, 1.5, 2, 2.5}, fse3[4] = {1, 1, 1, 1};
+    CHECK(ad_fit_wls(&fit, fx2, fy3, fse3, 4, 2, NULL) == AD_OK, "line fit");
+    NEAR(fit.coef[0], 1.0, 1e-12, "intercept");
+    NEAR(fit.coef[1], 0.5, 1e-12, "slope");
+    NEAR(fit.se[1], 1.0 / sqrt(5.0), 1e-12, "slope se 1/sqrt(sum (t - mean t)^2)");
+    NEAR(fit.se[0], sqrt(14.0 / 20.0), 1e-12, "intercept se sqrt(sum t^2 / det)");
+    CHECK(fit.dof == 2, "line dof %d", fit.dof);
+    /* a missing point is left out; bad input refused */
+    double fy4[3] = {2, NAN, 6};
+    CHECK(ad_fit_wls(&fit, fx, fy4, fse, 3, 1, NULL) == AD_OK && fit.n == 2 && fit.dof == 1, "a NaN point left out");
+    ad_error ferr = {0};
+    double fbad[3] = {1, 0, 1};
+    CHECK(ad_fit_wls(&fit, fx, fy, fbad, 3, 1, &ferr) == AD_ERR_ARG && strstr(ferr.msg, "standard error"), "se 0 refused: %s", ferr.msg);
+    CHECK(ad_fit_wls(&fit, fx, fy, fse, 3, 3, NULL) == AD_ERR_ARG, "k = 3 refused");
+    CHECK(ad_fit_wls(&fit, fx, fy, fse, 1, 2, NULL) == AD_ERR_ARG, "fewer points than coefficients refused");
+    double coll[6] = {1, 2, 2, 4, 3, 6};
+    CHECK(ad_fit_wls(&fit, coll, fy, fse, 3, 2, NULL) == AD_ERR_ARG, "collinear regressors refused");
+    CHECK(ad_fit_wls(NULL, fx, fy, fse, 3, 1, NULL) == AD_ERR_ARG, "NULL result refused");
     return check_done("test_effects");
 }

@@ -194,6 +194,47 @@ expect_fail "p rounding to 1" 1 "not a rate in [0, 1) to 6 digits" $A study --sc
 expect_fail "p twice" 1 "is given twice" $A study --schemes standard --p 0.2,0.2000001 --out "$tmp/b"
 expect_fail "p empty" 1 "--p" $A study --schemes standard --p ",,," --out "$tmp/b"
 expect_fail "p without schemes" 1 "--p needs --schemes" $A study --p 0.5 --out "$tmp/b"
+# the scaling grid (--scale), small: 8 settings x 9 cells x 2 seeds of 80 steps. scale.csv's whole-sequence
+# points are effects.csv's; the prediction for T256 H6 L6 and the a/T fit on the context axis recomputed
+# from runs.csv and scale.csv (t(0.975, 1) = 12.706205)
+$A study --scale --seeds 2 --max-iters 80 --n-embd 12 --batch-size 4 --learning-rate 1e-2 --eval-iters 1 --timing-rounds 0 \
+    --out "$tmp/sc" > "$tmp/sc.out" 2>&1 && ok || bad "scale study failed: $(tail -n 3 "$tmp/sc.out")"
+[ "$(ls "$tmp/sc/runs" | wc -l)" -eq 144 ] && ok || bad "scale: expected 144 records, got $(ls "$tmp/sc/runs" | wc -l)"
+grep -q "t256 .*B4 T256 C12 H2 L2" "$tmp/sc.out" && grep -q "l6 .*B4 T64 C12 H2 L6" "$tmp/sc.out" && ok \
+    || bad "scale: the settings' shapes: $(head -n 9 "$tmp/sc.out")"
+[ "$(head -n 1 "$tmp/sc/scale.csv")" = "axis,setting,T,H,L,comparison,p,measure,seeds,diff_mean,diff_ci95,learned" ] && ok || bad "scale.csv header"
+[ "$(head -n 1 "$tmp/sc/scale_fits.csv")" = "axis,comparison,p,measure,model,points,coef_a,coef_a_se,coef_b,coef_b_se,chi2,dof,p_value" ] && ok || bad "scale_fits.csv header"
+[ "$(head -n 1 "$tmp/sc/scale_prediction.csv")" = "comparison,p,measure,T,H,L,seeds,diff_mean,diff_ci95,margin,verdict" ] && ok || bad "scale_prediction.csv header"
+awk -F, 'FNR == 1 { file++; next }
+    file == 1 { e[$1 SUBSEP $2 "-" $4 SUBSEP $3] = $6 SUBSEP $7; next }
+    $8 == "whole" { n++; k = $2 SUBSEP $6 SUBSEP $7; split(e[k], v, SUBSEP); if (!(k in e) || v[1] != $10 || v[2] != $11) bad++ }
+    END { exit bad || n != 10 * 4 * 2 }' "$tmp/sc/effects.csv" "$tmp/sc/scale.csv" && ok || bad "scale.csv whole-sequence points differ from effects.csv"
+learned() { awk -F, -v t="$1" '$1 == t { print $16 }' "$tmp/sc/settings.csv"; }
+pred=$(awk -F, '$1 == "nonzero-standard" && $2 == 0.2 && $3 == "whole" { print $8 "," $9 }' "$tmp/sc/scale_prediction.csv")
+if [ "$(learned t64)$(learned t256)$(learned h6)$(learned l6)" = 1111 ]; then
+    want=$(awk -F, 'FNR > 1 { k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4; if (!(k in last) || $5 > last[k]) { last[k] = $5; v[k] = $7 } }
+        END { split("t256 h6 l6 t64", s, " "); w[1] = w[2] = w[3] = 1; w[4] = -2
+              for (seed = 1; seed <= 2; seed++) for (i = 1; i <= 4; i++)
+                  c[seed] += w[i] * (v[s[i] SUBSEP "nonzero" SUBSEP 0.2 SUBSEP seed] - v[s[i] SUBSEP "standard" SUBSEP 0.2 SUBSEP seed])
+              m = (c[1] + c[2]) / 2; sd = sqrt(((c[1] - m) ^ 2 + (c[2] - m) ^ 2)); printf "%.6f,%.6f", m, 12.706205 * sd / sqrt(2) }' \
+        "$tmp/sc/runs.csv")
+    awk -v a="$want" -v b="$pred" 'BEGIN { split(a, x, ","); split(b, y, ","); exit !(b != "" && (x[1] - y[1]) ^ 2 < 1e-10 && (x[2] - y[2]) ^ 2 < 1e-9) }' \
+        && ok || bad "the prediction at T256 H6 L6: $pred, recomputed $want"
+else
+    [ -z "$pred" ] && ok || bad "a prediction from settings not learned: $pred"
+fi
+fit=$(awk -F, '$1 == "context" && $2 == "nonzero-standard" && $3 == 0.2 && $4 == "whole" && $5 == "a/T" { print $7 "," $11 "," $12 }' "$tmp/sc/scale_fits.csv")
+want=$(awk -F, '$1 == "context" && $6 == "nonzero-standard" && $7 == 0.2 && $8 == "whole" && $12 == 1 && $9 == 2 && $11 > 0 {
+        s = $11 / 12.706205; x = 1 / $3; sxy += x * $10 / s ^ 2; sxx += x * x / s ^ 2; n++; X[n] = x; Y[n] = $10; S[n] = s }
+    END { if (n < 2) exit; a = sxy / sxx; for (i = 1; i <= n; i++) c += ((Y[i] - a * X[i]) / S[i]) ^ 2; printf "%.6g,%.4g,%d", a, c, n - 1 }' "$tmp/sc/scale.csv")
+awk -v a="$want" -v b="$fit" 'BEGIN { split(a, x, ","); split(b, y, ","); if (a == "") exit b != ""
+    exit !((x[1] - y[1]) ^ 2 <= (1e-3 * x[1]) ^ 2 + 1e-12 && (x[2] - y[2]) ^ 2 <= (1e-2 * x[2]) ^ 2 + 1e-8 && x[3] == y[3]) }' \
+    && ok || bad "the a/T fit on the context axis: $fit, recomputed $want"
+grep -q "^## The zero-row effect against context, heads and layers" "$tmp/sc/report.md" && grep -q "^### At gpt.py's shape" "$tmp/sc/report.md" \
+    && grep -q "gpt.py's scale" "$tmp/sc/report.md" && ok || bad "the scale report's sections"
+if command -v gnuplot >/dev/null; then
+    for a in context heads layers; do [ -s "$tmp/sc/plots/scale_$a.png" ] && ok || bad "plot scale_$a.png missing: $(head -n 3 "$tmp/sc/plots/gnuplot.log")"; done
+fi
 expect_fail "quick and full" 1 "give one of --quick, --medium, --full or --scale" $A study --quick --full
 expect_fail "quick and schemes" 1 "custom grid" $A study --quick --schemes standard
 all=$($A schemes | cut -d' ' -f1 | grep -vx none | paste -sd,)
