@@ -37,17 +37,9 @@ static int split(char *s, char **items, int max) {
 static study_setting *add_setting(study_spec *sp, const char *name, int task, study_role role, long train_chars,
                                   int n_head, int n_layer, int steps, int seeds, double lr) {
     study_setting *st = &sp->set[sp->n_set++];
-    memset(st, 0, sizeof *st);
+    *st = (study_setting){.task = task, .role = role, .train_chars = train_chars, .n_head = n_head, .n_layer = n_layer,
+                          .max_iters = steps, .eval_interval = steps / 8 > 0 ? steps / 8 : 1, .seeds = seeds, .lr = lr};
     snprintf(st->name, sizeof st->name, "%s", name);
-    st->task = task;
-    st->role = role;
-    st->train_chars = train_chars;
-    st->n_head = n_head;
-    st->n_layer = n_layer;
-    st->max_iters = steps;
-    st->eval_interval = steps / 8 > 0 ? steps / 8 : 1;
-    st->seeds = seeds;
-    st->lr = lr;
     return st;
 }
 

@@ -207,14 +207,31 @@ static ad_status load_tensors(ad_model *m, const ad_st_file *f, const char *path
     return AD_OK;
 }
 
-ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int max_batch, int training,
-                             ad_error *err) {
+/* What a loader does first: nothing returned yet, then the file read and its config checked. */
+static ad_status begin_load(ad_model **out, ad_vocab *v, ad_st_file *f, ad_config *c, const char *path, const char *format,
+                            ad_error *err) {
     *out = NULL;
     v->size = 0;
     v->chars = NULL;
+    return read_attndrop(f, c, path, format, err);
+}
+
+/* What a loader does last: the file freed, and on failure nothing half-made returned. */
+static ad_status end_load(ad_status s, ad_st_file *f, ad_model **out, ad_vocab *v) {
+    ad_st_free(f);
+    if (s) {
+        ad_model_free(*out);
+        *out = NULL;
+        ad_vocab_free(v);
+    }
+    return s;
+}
+
+ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int max_batch, int training,
+                             ad_error *err) {
     ad_st_file f;
     ad_config c;
-    ad_status s = read_attndrop(&f, &c, path, "attndrop", err);
+    ad_status s = begin_load(out, v, &f, &c, path, "attndrop", err);
     if (s) return s;
     s = parse_vocab(v, ad_st_meta(&f, "vocab"), c.vocab_size, err);
     /* the file must hold the config's parameters before a model of that size is made */
@@ -223,13 +240,7 @@ ad_status ad_checkpoint_load(ad_model **out, ad_vocab *v, const char *path, int 
                     path, f.data_size, ad_config_num_params(&c));
     if (!s) s = ad_model_create(out, &c, max_batch, training, 0, err);
     if (!s) s = load_tensors(*out, &f, path, err);
-    ad_st_free(&f);
-    if (s) {
-        ad_model_free(*out);
-        *out = NULL;
-        ad_vocab_free(v);
-    }
-    return s;
+    return end_load(s, &f, out, v);
 }
 
 ad_status ad_train_state_save(const ad_model *m, const ad_vocab *v, const ad_train_state *st, const char *path,
@@ -282,12 +293,9 @@ static int parse_num(const char *s, double lo, double hi, double *out) {
 
 ad_status ad_train_state_load(ad_model **out, ad_vocab *v, ad_train_state *st, const char *path, int max_batch,
                              ad_error *err) {
-    *out = NULL;
-    v->size = 0;
-    v->chars = NULL;
     ad_st_file f;
     ad_config c;
-    ad_status s = read_attndrop(&f, &c, path, "attndrop-train-state", err);
+    ad_status s = begin_load(out, v, &f, &c, path, "attndrop-train-state", err);
     if (s) return s;
     double vals[5];
     uint64_t step, seed;
@@ -331,13 +339,7 @@ ad_status ad_train_state_load(ad_model **out, ad_vocab *v, ad_train_state *st, c
         snprintf(st->run_data, sizeof st->run_data, "%s", rd && !s ? rd : "");
     }
     if (s && err && strncmp(err->msg, path, strlen(path)) != 0) ad_error_prefix(err, path, ": ");
-    ad_st_free(&f);
-    if (s) {
-        ad_model_free(*out);
-        *out = NULL;
-        ad_vocab_free(v);
-        return s;
-    }
+    if ((s = end_load(s, &f, out, v))) return s;
     st->step = (long)step;
     st->opt.lr = (float)vals[0];
     st->opt.beta1 = (float)vals[1];

@@ -18,21 +18,17 @@
             *c = alpha * acc + (beta == 0 ? 0 : beta * *c);                                       \
         }
 
-void cblas_sgemm(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,
-                 OPENBLAS_CONST enum CBLAS_TRANSPOSE tb, OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N,
-                 OPENBLAS_CONST blasint K, OPENBLAS_CONST float alpha, OPENBLAS_CONST float *A,
-                 OPENBLAS_CONST blasint lda, OPENBLAS_CONST float *B, OPENBLAS_CONST blasint ldb,
-                 OPENBLAS_CONST float beta, float *C, OPENBLAS_CONST blasint ldc) {
-    GEMM_BODY(float)
-}
-
-void cblas_dgemm(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,
-                 OPENBLAS_CONST enum CBLAS_TRANSPOSE tb, OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N,
-                 OPENBLAS_CONST blasint K, OPENBLAS_CONST double alpha, OPENBLAS_CONST double *A,
-                 OPENBLAS_CONST blasint lda, OPENBLAS_CONST double *B, OPENBLAS_CONST blasint ldb,
-                 OPENBLAS_CONST double beta, double *C, OPENBLAS_CONST blasint ldc) {
-    GEMM_BODY(double)
-}
+/* cblas_sgemm and cblas_dgemm: CBLAS's signature, with T float or double */
+#define GEMM_FN(name, T)                                                                                              \
+    void name(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,                          \
+              OPENBLAS_CONST enum CBLAS_TRANSPOSE tb, OPENBLAS_CONST blasint M, OPENBLAS_CONST blasint N,             \
+              OPENBLAS_CONST blasint K, OPENBLAS_CONST T alpha, OPENBLAS_CONST T *A, OPENBLAS_CONST blasint lda,      \
+              OPENBLAS_CONST T *B, OPENBLAS_CONST blasint ldb, OPENBLAS_CONST T beta, T *C,                           \
+              OPENBLAS_CONST blasint ldc) {                                                                           \
+        GEMM_BODY(T)                                                                                                  \
+    }
+GEMM_FN(cblas_sgemm, float)
+GEMM_FN(cblas_dgemm, double)
 
 /* y = alpha op(A) x + beta y, row-major, unit strides only (all attndrop uses) */
 void cblas_sgemv(OPENBLAS_CONST enum CBLAS_ORDER order, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,

@@ -13,10 +13,10 @@ import subprocess
 import sys
 import tempfile
 
-here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "python"))
-build, attndrop_bin = sys.argv[1], sys.argv[2]
-os.environ["ATTNDROP_LIB"] = os.path.join(build, "libattndrop.so")
+import pycheck
+
+here = pycheck.here
+build, attndrop_bin = pycheck.setup()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -26,16 +26,8 @@ from attndrop import gpt  # noqa: E402
 from attndrop.schemes import SCHEMES, attention_masks, input_multipliers, where  # noqa: E402
 from attndrop.torch import AttentionDropout, set_step  # noqa: E402
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
+tally = pycheck.Tally("python")
+check = tally.check
 
 
 # Philox: Random123's known answers, and the C library on other counters
@@ -230,5 +222,4 @@ r = subprocess.run([attndrop_bin, "demo", "--format", "json"], capture_output=Tr
 cj = json.loads(r.stdout)
 check(np.allclose(dm["after_dropout"], cj["after_dropout"], rtol=1e-8, atol=1e-12) and dm["zero_rows"] == cj["zero_rows"],
       "demo differs from attndrop demo")
-print(f"python: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+tally.finish()

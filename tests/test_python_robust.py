@@ -19,11 +19,11 @@ import subprocess
 import sys
 import tempfile
 
-here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "python"))
-build, attndrop_bin = sys.argv[1], sys.argv[2]
+import pycheck
+
+here = pycheck.here
+build, attndrop_bin = pycheck.setup()
 CHILD = sys.argv[3:4] == ["--child"]
-os.environ["ATTNDROP_LIB"] = os.path.join(build, "libattndrop.so")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -32,18 +32,8 @@ from attndrop import gpt, lib  # noqa: E402
 from attndrop.schemes import attention_masks  # noqa: E402
 from attndrop.torch import AttentionDropout, ExactDropout, set_step  # noqa: E402
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        if os.environ.get("ROBUST_VERBOSE"):
-            print("ok:", what, file=sys.stderr)
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
+tally = pycheck.Tally("python-robust", verbose=bool(os.environ.get("ROBUST_VERBOSE")))
+check = tally.check
 
 
 def refused(what, fn, needle=None):
@@ -338,7 +328,6 @@ CHILD_CASES = [f for name, f in sorted(globals().items()) if name.startswith("c_
 def run_children():
     """Runs CHILD_CASES in child processes: one child for all of them, and a new one after a case that crashes or
     hangs (which fails)."""
-    global passed, failed
     only = os.environ.get("ROBUST_ONLY")  # a comma-separated subset of the cases, to debug one
     pending = [f.__name__ for f in CHILD_CASES if not only or f.__name__ in only.split(",")]
     while pending:
@@ -357,17 +346,17 @@ def run_children():
                 started = line.split()[1]
             elif line.startswith("DONE "):
                 _, name, p, f = line.split()
-                passed += int(p)
-                failed += int(f)
+                tally.passed += int(p)
+                tally.failed += int(f)
                 done.add(name)
         sys.stderr.write("".join(l + "\n" for l in err.splitlines() if l.startswith("FAIL")))
         if started is not None and started not in done:
-            failed += 1
+            tally.failed += 1
             how = f"signal {-rc}" if isinstance(rc, int) and rc < 0 else f"exit {rc}" if isinstance(rc, int) else rc
             print(f"FAIL: {started}: the interpreter died ({how})", file=sys.stderr)
             done.add(started)
         elif not done:
-            failed += 1
+            tally.failed += 1
             print(f"FAIL: the child process failed ({rc}): {err[-500:]}", file=sys.stderr)
             return
         pending = [p for p in pending if p not in done]
@@ -378,12 +367,12 @@ if CHILD:
     for f in CHILD_CASES:
         if f.__name__ in names:
             print("START", f.__name__, flush=True)
-            p0, f0 = passed, failed
+            p0, f0 = tally.passed, tally.failed
             try:
                 f()
             except BaseException as e:  # noqa: BLE001
                 check(False, f"{f.__name__}: {type(e).__name__}: {e}")
-            print("DONE", f.__name__, passed - p0, failed - f0, flush=True)
+            print("DONE", f.__name__, tally.passed - p0, tally.failed - f0, flush=True)
     sys.exit(0)
 
 run_children()
@@ -696,5 +685,4 @@ except ValueError as e:
 
 if not os.environ.get("ROBUST_TMP"):
     shutil.rmtree(tmp, ignore_errors=True)
-print(f"python-robust: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+tally.finish()
