@@ -13,16 +13,12 @@ int cmd_eval(int argc, char **argv) {
         {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split (200)"},
         {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per batch (64)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed of the evaluation batches (1337)"},
-        {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads (default: all cores)"},
-        {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_DEVICE_CPU(&device),
     };
-    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = cli_parse_opts("eval ", opts, n_opts, argc, argv, &help))) return rc;
-    if (help) {
-        printf("usage: %s eval --ckpt FILE --data FILE [options]\n\nPrints the mean train and val loss, dropout off.\n\noptions:\n", cli_prog);
-        cli_print_opts(opts, n_opts);
-        return 0;
-    }
+    int rc = cli_begin("eval", "--ckpt FILE --data FILE [options]", "Prints the mean train and val loss, dropout off.", opts,
+                       CLI_N(opts), argc, argv);
+    if (rc != CLI_GO) return rc;
     if (!ckpt || !data) return cli_die_usage("eval ", "--ckpt and --data are required");
     if ((rc = cli_check_device("eval ", device, 0, NULL))) return rc;
     if (threads > 0) ad_set_threads(threads);

@@ -94,3 +94,22 @@ void cli_print_opts(const opt *opts, int n) {
     }
 }
 
+int cli_begin(const char *name, const char *usage, const char *about, opt *opts, int n_opts, int argc, char **argv) {
+    char cmd[64];
+    int help, rc;
+    snprintf(cmd, sizeof cmd, "%s ", name);
+    if ((rc = cli_parse_opts(cmd, opts, n_opts, argc, argv, &help))) return rc;
+    if (!help) return CLI_GO;
+    for (const char *line = usage, *first = usage; line; first = NULL) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) : (int)strlen(line);
+        printf("%s %s %s%s%.*s\n", first ? "usage:" : "      ", cli_prog, name, len ? " " : "", len, line);
+        line = nl ? nl + 1 : NULL;
+    }
+    printf("\n%s\n", about);
+    if (n_opts) {
+        printf("\noptions:\n");
+        cli_print_opts(opts, n_opts);
+    }
+    return 0;
+}

@@ -17,17 +17,13 @@ int cmd_sample(int argc, char **argv) {
         {"temperature", OPT_FLOAT, &temperature, 0, 1e6, "softmax temperature; 0 is greedy (1.0)"},
         {"top-k", OPT_INT, &top_k, 0, 1114112, "sample among the k most likely (0: all)"},
         {"seed", OPT_U64, &seed, 0, 0, "sampling seed (1337)"},
-        {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads (default: all cores)"},
+        CLI_OPT_THREADS(&threads),
         {"no-cache", OPT_FLAG, &no_cache, 0, 0, "recompute the whole context for every token, as gpt.py"},
-        {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
+        CLI_OPT_DEVICE_CPU(&device),
     };
-    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = cli_parse_opts("sample ", opts, n_opts, argc, argv, &help))) return rc;
-    if (help) {
-        printf("usage: %s sample --ckpt FILE [options]\n\nWrites the generated text, prompt included, to stdout.\n\noptions:\n", cli_prog);
-        cli_print_opts(opts, n_opts);
-        return 0;
-    }
+    int rc = cli_begin("sample", "--ckpt FILE [options]", "Writes the generated text, prompt included, to stdout.", opts,
+                       CLI_N(opts), argc, argv);
+    if (rc != CLI_GO) return rc;
     if (!ckpt) return cli_die_usage("sample ", "--ckpt is required");
     if ((rc = cli_check_device("sample ", device, 0, NULL))) return rc;
     if (threads > 0) ad_set_threads(threads);

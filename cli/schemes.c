@@ -5,16 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
-static int parse_scheme(const char *cmd, const char *name, int *out) {
-    *out = ad_scheme_lookup(name);
-    if (*out < 0) return cli_die_usage(cmd, "unknown scheme '%s' (see '%s schemes')", name, cli_prog);
-    return 0;
-}
+/* stats and demo: which scheme at which p, over causal or bidirectional attention */
+typedef struct { const char *scheme, *attention; double p; int id, bidirectional; } scheme_args;
+#define SCHEME_OPTS(a)                                                            \
+    {"scheme", OPT_STR, &(a).scheme, 0, 0, "scheme (standard)"},                  \
+    {"p", OPT_FLOAT, &(a).p, 0, 0.999999, "dropout probability (0.5)"},           \
+    {"attention", OPT_STR, &(a).attention, 0, 0, "causal or bidirectional (causal)"}
 
-static int parse_attention(const char *cmd, const char *name, int *bidirectional) {
-    if (strcmp(name, "causal") == 0) *bidirectional = 0;
-    else if (strcmp(name, "bidirectional") == 0) *bidirectional = 1;
-    else return cli_die_usage(cmd, "--attention must be causal or bidirectional, got '%s'", name);
+/* the names of scheme_args resolved; 0, or the exit code after one line */
+static int resolve(const char *cmd, scheme_args *a) {
+    a->id = ad_scheme_lookup(a->scheme);
+    if (a->id < 0) return cli_die_usage(cmd, "unknown scheme '%s' (see '%s schemes')", a->scheme, cli_prog);
+    if (strcmp(a->attention, "causal") == 0) a->bidirectional = 0;
+    else if (strcmp(a->attention, "bidirectional") == 0) a->bidirectional = 1;
+    else return cli_die_usage(cmd, "--attention must be causal or bidirectional, got '%s'", a->attention);
     return 0;
 }
 
@@ -24,33 +28,27 @@ static void print_num(double v, int csv) {
 }
 
 int cmd_stats(int argc, char **argv) {
-    const char *scheme = "standard", *attention = "causal", *format = "table";
-    double p = 0.5, logit_std = 1.0;
+    const char *format = "table";
+    scheme_args a = {"standard", "causal", 0.5, 0, 0};
+    double logit_std = 1.0;
     int T = 8, H = 4, L = 4, trials = 100000;
     uint64_t seed = 1337;
     opt opts[] = {
-        {"scheme", OPT_STR, &scheme, 0, 0, "scheme (standard)"},
-        {"p", OPT_FLOAT, &p, 0, 0.999999, "dropout probability (0.5)"},
+        SCHEME_OPTS(a),
         {"block-size", OPT_INT, &T, 1, 4096, "positions T (8)"},
         {"n-head", OPT_INT, &H, 1, 1024, "heads per layer (4)"},
         {"n-layer", OPT_INT, &L, 1, 1024, "layers (4)"},
         {"trials", OPT_INT, &trials, 1, 1000000000, "Monte Carlo sequences (100000)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed (1337)"},
         {"logit-std", OPT_FLOAT, &logit_std, 0, 100, "Monte Carlo logits ~ N(0, s^2); 0: uniform weights (1)"},
-        {"attention", OPT_STR, &attention, 0, 0, "causal or bidirectional (causal)"},
         {"format", OPT_STR, &format, 0, 0, "table, csv or json (table)"},
     };
-    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc, sc = 0, bidir = 0;
-    if ((rc = cli_parse_opts("stats ", opts, n_opts, argc, argv, &help))) return rc;
-    if (help) {
-        printf("usage: %s stats [options]\n\nWhat a scheme does to attention rows, per position: exact and Monte Carlo.\n\noptions:\n", cli_prog);
-        cli_print_opts(opts, n_opts);
-        return 0;
-    }
-    if ((rc = parse_scheme("stats ", scheme, &sc)) || (rc = parse_attention("stats ", attention, &bidir))) return rc;
+    int rc = cli_begin("stats", "[options]", "What a scheme does to attention rows, per position: exact and Monte Carlo.", opts,
+                       CLI_N(opts), argc, argv);
+    if (rc != CLI_GO || (rc = resolve("stats ", &a))) return rc;
     int fmt = strcmp(format, "table") == 0 ? 0 : strcmp(format, "csv") == 0 ? 1 : strcmp(format, "json") == 0 ? 2 : -1;
     if (fmt < 0) return cli_die_usage("stats ", "--format must be table, csv or json, got '%s'", format);
-    ad_stats_opts so = {(ad_scheme)sc, (float)p, T, H, L, trials, seed, bidir, logit_std};
+    ad_stats_opts so = {(ad_scheme)a.id, (float)a.p, T, H, L, trials, seed, a.bidirectional, logit_std};
     ad_stats st;
     ad_error err = {0};
     if (ad_stats_compute(&st, &so, &err)) return cli_die_status(&err, NULL);
@@ -60,7 +58,7 @@ int cmd_stats(int argc, char **argv) {
                                    "row_sum_mean_exact", "row_sum_mean_mc", "row_sum_var_exact", "row_sum_var_mc", "bias_mc"};
     if (fmt == 2) {
         printf("{\"scheme\":\"%s\",\"p\":%.9g,\"block_size\":%d,\"n_head\":%d,\"n_layer\":%d,\"trials\":%d,"
-               "\"attention\":\"%s\",\"logit_std\":%.9g,\"positions\":[", scheme, p, T, H, L, trials, attention, logit_std);
+               "\"attention\":\"%s\",\"logit_std\":%.9g,\"positions\":[", a.scheme, a.p, T, H, L, trials, a.attention, logit_std);
         for (int i = 0; i < T; i++) {
             printf("%s{\"pos\":%d", i ? "," : "", i);
             for (int k = 0; k < 9; k++) {
@@ -77,7 +75,7 @@ int cmd_stats(int argc, char **argv) {
     } else {
         if (fmt == 0)
             printf("scheme %s, p=%g, T=%d, H=%d, L=%d, %s attention, %d Monte Carlo sequences, logits N(0, %g^2)\n",
-                   scheme, p, T, H, L, attention, trials, logit_std);
+                   a.scheme, a.p, T, H, L, a.attention, trials, logit_std);
         printf(fmt ? "pos" : "%4s", "pos");
         for (int k = 0; k < 9; k++) printf(fmt ? ",%s" : " %12.12s", names[k]);
         printf("\n");
@@ -103,27 +101,21 @@ int cmd_stats(int argc, char **argv) {
 }
 
 int cmd_demo(int argc, char **argv) {
-    const char *scheme = "standard", *attention = "causal", *format = "text";
-    double p = 0.5;
+    const char *format = "text";
+    scheme_args a = {"standard", "causal", 0.5, 0, 0};
     int T = 4, dim = 10;
     uint64_t seed = 1367149;
     opt opts[] = {
-        {"scheme", OPT_STR, &scheme, 0, 0, "scheme (standard)"},
-        {"p", OPT_FLOAT, &p, 0, 0.999999, "dropout probability (0.5)"},
+        SCHEME_OPTS(a),
         {"block-size", OPT_INT, &T, 1, 64, "size of the similarity matrix (4)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed (1367149)"},
-        {"attention", OPT_STR, &attention, 0, 0, "causal or bidirectional (causal)"},
         {"format", OPT_STR, &format, 0, 0, "text or json (text)"},
     };
-    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc, sc = 0, bidir = 0;
-    if ((rc = cli_parse_opts("demo ", opts, n_opts, argc, argv, &help))) return rc;
-    if (help) {
-        printf("usage: %s demo [options]\n\nThe source's toy: random causal similarities, dropout, times random values;\n"
-               "rows that come out all zero are marked.\n\noptions:\n", cli_prog);
-        cli_print_opts(opts, n_opts);
-        return 0;
-    }
-    if ((rc = parse_scheme("demo ", scheme, &sc)) || (rc = parse_attention("demo ", attention, &bidir))) return rc;
+    int rc = cli_begin("demo", "[options]", "The source's toy: random causal similarities, dropout, times random values;\n"
+                       "rows that come out all zero are marked.", opts, CLI_N(opts), argc, argv);
+    if (rc != CLI_GO || (rc = resolve("demo ", &a))) return rc;
+    int sc = a.id, bidir = a.bidirectional;
+    double p = a.p;
     int json = strcmp(format, "json") == 0;
     if (!json && strcmp(format, "text") != 0) return cli_die_usage("demo ", "--format must be text or json, got '%s'", format);
     double sim[64 * 64], drop[64 * 64], val[64 * 10], prod[64 * 10];
@@ -153,8 +145,8 @@ int cmd_demo(int argc, char **argv) {
     static const char *mnames[4] = {"similarities", "after_dropout", "values", "product"};
     int rows[4] = {T, T, T, T}, cols[4] = {T, T, dim, dim};
     if (json) {
-        printf("{\"scheme\":\"%s\",\"p\":%.9g,\"block_size\":%d,\"seed\":%llu,\"attention\":\"%s\"", scheme, p, T,
-               (unsigned long long)seed, attention);
+        printf("{\"scheme\":\"%s\",\"p\":%.9g,\"block_size\":%d,\"seed\":%llu,\"attention\":\"%s\"", a.scheme, p, T,
+               (unsigned long long)seed, a.attention);
         for (int k = 0; k < 4; k++) {
             printf(",\"%s\":[", mnames[k]);
             for (int i = 0; i < rows[k]; i++) {
@@ -170,7 +162,7 @@ int cmd_demo(int argc, char **argv) {
         printf("]}\n");
         return 0;
     }
-    printf("scheme %s, p=%g, %s attention, seed %llu\n", scheme, p, attention, (unsigned long long)seed);
+    printf("scheme %s, p=%g, %s attention, seed %llu\n", a.scheme, p, a.attention, (unsigned long long)seed);
     for (int k = 0; k < 4; k++) {
         printf("\n%s (%d x %d)%s\n", mnames[k], rows[k], cols[k], k == 1 && ad_scheme_get((ad_scheme)sc)->where == AD_WHERE_PRE
                ? ": survivors renormalised, as masking their logits does" : "");
@@ -186,12 +178,8 @@ int cmd_demo(int argc, char **argv) {
 
 int cmd_schemes(int argc, char **argv) {
     opt opts[1];
-    int help, rc;
-    if ((rc = cli_parse_opts("schemes ", opts, 0, argc, argv, &help))) return rc;
-    if (help) {
-        printf("usage: %s schemes\n\nLists the attention-dropout schemes of --scheme.\n", cli_prog);
-        return 0;
-    }
+    int rc = cli_begin("schemes", "", "Lists the attention-dropout schemes of --scheme.", opts, 0, argc, argv);
+    if (rc != CLI_GO) return rc;
     static const char *where[3] = {"after softmax", "before softmax", "input"};
     for (int i = 0; i < AD_SCHEME_COUNT; i++) {
         const ad_scheme_info *si = ad_scheme_get((ad_scheme)i);

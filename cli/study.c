@@ -466,7 +466,8 @@ static int parse_shard(const char *s, study_spec *sp) {
 
 int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     int quick = 0, medium = 0, full = 0, scale = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
-    int max_iters = 0, batch = 32, block = 32, n_embd = 64, n_head = 4, n_layer = 2, eval_interval = 0, eval_iters = 8;
+    int max_iters = 0, eval_interval = 0, eval_iters = 8;
+    cli_shape sh = {32, 32, 64, 4, 2};
     int train_chars = 0;
     double lr = 3e-3, margin = 0.01;
     const char *tasks = NULL, *data = NULL, *schemes = NULL, *ps = NULL, *out = "study", *shard = NULL, *device = "cpu";
@@ -485,32 +486,27 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"max-iters", OPT_INT, &max_iters, 2, 100000000, "training steps per run (the grid's; custom 480)"},
         {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (max-iters/8)"},
         {"eval-iters", OPT_INT, &eval_iters, 1, 100000, "batches per split per evaluation (8)"},
-        {"batch-size", OPT_INT, &batch, 1, 4096, "sequences per step (32)"},
-        {"block-size", OPT_INT, &block, 2, 1024, "context length (32)"},
-        {"n-embd", OPT_INT, &n_embd, 1, 4096, "embedding width (64)"},
-        {"n-head", OPT_INT, &n_head, 1, 256, "heads (the grid's: 4)"},
-        {"n-layer", OPT_INT, &n_layer, 1, 64, "blocks (the grid's: 2)"},
+        CLI_OPTS_SHAPE(sh, "sequences per step (the grid's: 32)", "context length (the grid's: 32)",
+                       "embedding width (the grid's: 64)", "heads (the grid's: 4)", "blocks (the grid's: 2)"),
         {"learning-rate", OPT_FLOAT, &lr, 1e-12, 10, "AdamW learning rate (the grid's: 3e-3, copy 1e-3)"},
         {"margin", OPT_FLOAT, &margin, 0, 10, "the smallest difference in val loss that matters, nats (0.01)"},
         {"timing-rounds", OPT_INT, &timing, 0, 100, "rounds of the timing phase, 0 for none (5)"},
         {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads in all (default: all cores)"},
-        {"device", OPT_STR, &device, 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"},
+        CLI_OPT_DEVICE_CPU(&device),
         {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
         {"shard", OPT_STR, &shard, 0, 0, "K/N: train only the K-th of N fixed slices of the grid (K from 1), no report"},
         {"report-only", OPT_FLAG, &report_only, 0, 0, "train nothing: the report from the runs recorded, listing those missing"},
         {"overwrite", OPT_FLAG, &overwrite, 0, 0, "write into an --out that holds files of its own (not a study's)"},
     };
-    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
     memset(cmd, 0, sizeof *cmd);
-    if ((rc = cli_parse_opts("study ", opts, n_opts, argc, argv, &help))) return rc;
-    if (help) {
-        cmd->help = 1;
-        printf("usage: %s study [--quick | --medium | --full | --scale | --task T --schemes S --p P] [options]\n\n"
-               "Trains the attention-dropout schemes side by side and writes OUT/report.md with its plots and\n"
-               "the CSVs behind it. Rerunning with the same --out skips the runs already done.\n\noptions:\n", cli_prog);
-        cli_print_opts(opts, n_opts);
-        return 0;
+    int rc = cli_begin("study", "[--quick | --medium | --full | --scale | --task T --schemes S --p P] [options]",
+                       "Trains the attention-dropout schemes side by side and writes OUT/report.md with its plots and\n"
+                       "the CSVs behind it. Rerunning with the same --out skips the runs already done.",
+                       opts, CLI_N(opts), argc, argv);
+    if (rc != CLI_GO) {
+        cmd->help = rc == 0;
+        return rc;
     }
     if ((rc = cli_check_device("study ", device, 0, NULL))) return rc;
     if (quick + medium + full + scale > 1) return cli_die_usage("study ", "give one of --quick, --medium, --full or --scale, not two");
@@ -518,7 +514,6 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         return cli_die_usage("study ", "--task, --schemes, --p and --train-chars make a custom grid: not with --%s",
                              quick ? "quick" : medium ? "medium" : full ? "full" : "scale");
     if (ps && !schemes) return cli_die_usage("study ", "--p needs --schemes");
-    if (n_embd % n_head != 0) return cli_die_usage("study ", "n_embd (%d) must be divisible by n_head (%d)", n_embd, n_head);
     memset(sp, 0, sizeof *sp);
     if (data) {
         if (strlen(data) >= sizeof sp->data_path) return cli_die_usage("study ", "the --data path is too long");
@@ -529,23 +524,23 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     } else {
         preset(sp, medium ? "medium" : full ? "full" : scale ? "scale" : "quick", data != NULL);
     }
-    sp->batch_size = batch;
-    sp->block_size = block;
-    sp->n_embd = n_embd;
+    sp->batch_size = sh.batch;
+    sp->block_size = sh.block;
+    sp->n_embd = sh.n_embd;
     sp->eval_iters = eval_iters;
     sp->margin = margin;
     sp->timing_rounds = timing;
     for (int i = 0; i < sp->n_set; i++) {
         study_setting *st = &sp->set[i];
-        if (!st->batch_size || cli_opt_given(&batch)) st->batch_size = batch;
-        if (!st->block_size || cli_opt_given(&block)) st->block_size = block;
-        if (!st->n_embd || cli_opt_given(&n_embd)) st->n_embd = n_embd;
+        if (!st->batch_size || cli_opt_given(&sh.batch)) st->batch_size = sh.batch;
+        if (!st->block_size || cli_opt_given(&sh.block)) st->block_size = sh.block;
+        if (!st->n_embd || cli_opt_given(&sh.n_embd)) st->n_embd = sh.n_embd;
         if (seeds) st->seeds = seeds;
         if (max_iters) st->max_iters = max_iters;
         if (max_iters || eval_interval) st->eval_interval = eval_interval ? eval_interval : (st->max_iters / 8 > 0 ? st->max_iters / 8 : 1);
         if (cli_opt_given(&lr)) st->lr = lr;
-        if (cli_opt_given(&n_head)) st->n_head = n_head;
-        if (cli_opt_given(&n_layer)) st->n_layer = n_layer;
+        if (cli_opt_given(&sh.n_head)) st->n_head = sh.n_head;
+        if (cli_opt_given(&sh.n_layer)) st->n_layer = sh.n_layer;
         if (st->n_embd % st->n_head != 0)
             return cli_die_usage("study ", "%s: n_embd (%d) must be divisible by n_head (%d)", st->name, st->n_embd, st->n_head);
     }

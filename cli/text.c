@@ -16,14 +16,10 @@ int cmd_text(int argc, char **argv) {
         {"seed", OPT_U64, &seed, 0, 0, "seed that fixes the chain and the text (1337)"},
         {"entropy", OPT_FLAG, &entropy, 0, 0, "print the task's exact entropy rate (nats/char) instead"},
     };
-    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = cli_parse_opts("text ", opts, n_opts, argc, argv, &help))) return rc;
-    if (help) {
-        printf("usage: %s text [--task markov|copy|recall] [options]\n\nWrites a built-in task's text to stdout, exactly as "
-               "'train --task' uses it,\nso that other tools can train on the same data.\n\noptions:\n", cli_prog);
-        cli_print_opts(opts, n_opts);
-        return 0;
-    }
+    int rc = cli_begin("text", "[--task markov|copy|recall] [options]",
+                       "Writes a built-in task's text to stdout, exactly as 'train --task' uses it,\nso that other tools can "
+                       "train on the same data.", opts, CLI_N(opts), argc, argv);
+    if (rc != CLI_GO) return rc;
     int task_id = ad_task_lookup(task);
     if (task_id < 0) return cli_die_usage("text ", "unknown task '%s' (known: markov, copy, recall)", task);
     if (entropy) {

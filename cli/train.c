@@ -512,7 +512,7 @@ static int share_job(train_job *j, int rc, int *finished) {
 
 int cmd_train(int argc, char **argv) {
     ad_config cfg = ad_config_default();
-    int batch = 64, block = cfg.block_size, n_embd = cfg.n_embd, n_head = cfg.n_head, n_layer = cfg.n_layer;
+    cli_shape sh = {64, cfg.block_size, cfg.n_embd, cfg.n_head, cfg.n_layer};
     int max_iters = 5000, eval_interval = 500, eval_iters = 200, threads = 0, task_chars = 200000;
     int resume = 0, overwrite = 0, ckpt_interval = 0;
     double dropout = cfg.dropout, lr = 3e-4, attn_dropout = -1.0;
@@ -522,11 +522,8 @@ int cmd_train(int argc, char **argv) {
         {"data", OPT_STR, &data, 0, 0, "UTF-8 text file to train on (first 90% train, last 10% val)"},
         {"task", OPT_STR, &task, 0, 0, "built-in text instead of --data: markov (the default), copy, recall"},
         {"task-chars", OPT_INT, &task_chars, 1000, 100000000, "length of the built-in text (200000)"},
-        {"batch-size", OPT_INT, &batch, 1, 65536, "sequences per step (64)"},
-        {"block-size", OPT_INT, &block, 1, 8192, "context length (256)"},
-        {"n-embd", OPT_INT, &n_embd, 1, 65536, "embedding width (384)"},
-        {"n-head", OPT_INT, &n_head, 1, 65536, "attention heads (6)"},
-        {"n-layer", OPT_INT, &n_layer, 1, 1024, "blocks (6)"},
+        CLI_OPTS_SHAPE(sh, "sequences per step (64)", "context length (256)", "embedding width (384)", "attention heads (6)",
+                       "blocks (6)"),
         {"dropout", OPT_FLOAT, &dropout, 0, 0.999999, "dropout probability in [0,1) (0.2)"},
         {"scheme", OPT_STR, &scheme, 0, 0, "attention-dropout scheme (standard; see 'attndrop schemes')"},
         {"attn-dropout", OPT_FLOAT, &attn_dropout, 0, 0.999999, "the scheme's p (default: --dropout)"},
@@ -536,25 +533,20 @@ int cmd_train(int argc, char **argv) {
         {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (500)"},
         {"eval-iters", OPT_INT, &eval_iters, 1, 1000000, "batches per split in each evaluation (200)"},
         {"seed", OPT_U64, &seed, 0, 0, "seed of every random draw (1337)"},
-        {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads (default: all cores)"},
+        CLI_OPT_THREADS(&threads),
         {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: a GPU, in a build made with make CUDA=1"},
         {"out", OPT_STR, &out, 0, 0, "output directory (out)"},
         {"checkpoint-interval", OPT_INT, &ckpt_interval, 0, 100000000, "also save every N steps, once they prove finite (0: at the end only)"},
         {"resume", OPT_FLAG, &resume, 0, 0, "continue the run saved in --out, with its own settings"},
         {"overwrite", OPT_FLAG, &overwrite, 0, 0, "replace a run already saved in --out"},
     };
-    int n_opts = (int)(sizeof opts / sizeof opts[0]), help, rc;
-    if ((rc = cli_parse_opts("train ", opts, n_opts, argc, argv, &help))) return rc;
-    if (help) {
-        printf("usage: %s train [--data FILE | --task markov|copy|recall] [options]\n"
-               "       %s train --resume --out DIR\n\n"
-               "Trains gpt.py's model and writes OUT/model.safetensors, OUT/train_state.safetensors\n"
-               "and OUT/log.csv (step,train_loss,val_loss,elapsed_s,tokens_per_s). SIGINT or SIGTERM\n"
-               "finishes the current step, saves and exits; --resume continues exactly where it stopped.\n\n"
-               "options:\n", cli_prog, cli_prog);
-        cli_print_opts(opts, n_opts);
-        return 0;
-    }
+    int n_opts = CLI_N(opts);
+    int rc = cli_begin("train", "[--data FILE | --task markov|copy|recall] [options]\n--resume --out DIR",
+                       "Trains gpt.py's model and writes OUT/model.safetensors, OUT/train_state.safetensors\n"
+                       "and OUT/log.csv (step,train_loss,val_loss,elapsed_s,tokens_per_s). SIGINT or SIGTERM\n"
+                       "finishes the current step, saves and exits; --resume continues exactly where it stopped.",
+                       opts, n_opts, argc, argv);
+    if (rc != CLI_GO) return rc;
     int device_id = AD_DEVICE_CPU;
     if ((rc = cli_check_device("train ", device, 1, &device_id))) return rc;
     if (device_id != AD_DEVICE_CPU && cli_mpi_size() > 1)
@@ -582,7 +574,7 @@ int cmd_train(int argc, char **argv) {
     j.out = out;
     j.resume = resume;
     j.lock = -1;
-    j.batch = batch; j.max_iters = max_iters; j.eval_interval = eval_interval; j.eval_iters = eval_iters;
+    j.batch = sh.batch; j.max_iters = max_iters; j.eval_interval = eval_interval; j.eval_iters = eval_iters;
     j.task_chars = task_chars; j.ckpt_interval = ckpt_interval; j.seed = seed;
     size_t path_len = strlen(out) + 32;
     j.ckpt = malloc(path_len); j.state = malloc(path_len); j.logp = malloc(path_len);
@@ -592,10 +584,10 @@ int cmd_train(int argc, char **argv) {
     snprintf(j.logp, path_len, "%s/log.csv", out);
     int finished = 0;
     if (cli_mpi_rank() == 0) { /* under mpirun, rank 0 alone reads and writes the run's files */
-        cfg.block_size = block;
-        cfg.n_embd = n_embd;
-        cfg.n_head = n_head;
-        cfg.n_layer = n_layer;
+        cfg.block_size = sh.block;
+        cfg.n_embd = sh.n_embd;
+        cfg.n_head = sh.n_head;
+        cfg.n_layer = sh.n_layer;
         cfg.dropout = (float)dropout;
         cfg.scheme = (ad_scheme)scheme_id;
         cfg.attn_dropout = (float)(attn_dropout >= 0.0 ? attn_dropout : dropout);
