@@ -230,24 +230,43 @@ static void eff_key(FILE *f, const study_spec *sp, const eff_row *r) {
     fprintf(f, "%s,%s,%g,%s,", st->name, sname(st->cell_scheme[r->cell]), st->cell_p[r->cell], sname(st->cell_scheme[r->base]));
 }
 
-#define OPEN(name)                                                                  \
-    do {                                                                            \
-        snprintf(path, sizeof path, "%s/%s", dir, name);                            \
-        if (ad_atomic_open(&af, path, &err)) goto io;                               \
-        f = af.f;                                                                   \
-    } while (0)
-#define CLOSE()                                                                     \
-    do {                                                                            \
-        if (ad_atomic_commit(&af, &err)) goto io;                                   \
-    } while (0)
-
-static int write_csvs(const char *dir, const rdata *d) {
-    const study_spec *sp = d->sp;
-    char path[4096];
-    ad_atomic_file af = {0};
+int report_open_file(ad_atomic_file *af, char *path, size_t n, const char *dir, const char *name) {
     ad_error err = {0};
-    FILE *f;
-    OPEN("runs.csv");
+    memset(af, 0, sizeof *af);
+    if (snprintf(path, n, "%s/%s", dir, name) >= (int)n) {
+        fprintf(stderr, "%s: the path %s/%s is too long\n", cli_prog, dir, name);
+        return EXIT_INPUT;
+    }
+    return ad_atomic_open(af, path, &err) ? io_fail(path, af, &err) : 0;
+}
+
+int report_commit_file(ad_atomic_file *af, const char *path) {
+    ad_error err = {0};
+    return ad_atomic_commit(af, &err) ? io_fail(path, af, &err) : 0;
+}
+
+int report_write_file(const char *dir, const char *name, report_writer w, const rdata *d) {
+    char path[4096];
+    ad_atomic_file af;
+    int rc = report_open_file(&af, path, sizeof path, dir, name);
+    if (rc) return rc;
+    w(af.f, d);
+    return report_commit_file(&af, path);
+}
+
+/* a setting's plot data file, written by w, which returns how many blocks it wrote (*blocks) */
+typedef int (*set_writer)(FILE *f, const rdata *d, int set);
+static int write_set_file(const char *dir, const char *name, set_writer w, const rdata *d, int set, int *blocks) {
+    char path[4096];
+    ad_atomic_file af;
+    int rc = report_open_file(&af, path, sizeof path, dir, name);
+    if (rc) return rc;
+    *blocks = w(af.f, d, set);
+    return report_commit_file(&af, path);
+}
+
+static void csv_runs(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,scheme,p,seed,step,train_loss,val_loss,elapsed_s\n");
     for (int i = 0; i < sp->n_set; i++)
         for (int c = 0; c < sp->set[i].n_cells; c++)
@@ -257,8 +276,9 @@ static int write_csvs(const char *dir, const rdata *d) {
                     fprintf(f, "%s,%s,%g,%d,%ld,%.6f,%.6f,%.3f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]),
                             sp->set[i].cell_p[c], s + 1, r->step[e], r->train[e], r->val[e], r->elapsed[e]);
             }
-    CLOSE();
-    OPEN("positions.csv");
+}
+static void csv_positions(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,scheme,p,seed,pos,val_loss\n");
     for (int i = 0; i < sp->n_set; i++)
         for (int c = 0; c < sp->set[i].n_cells; c++)
@@ -266,8 +286,9 @@ static int write_csvs(const char *dir, const rdata *d) {
                 for (int t = 0; t < sp->set[i].block_size && !report_run(d, i, c, s)->missing; t++)
                     fprintf(f, "%s,%s,%g,%d,%d,%.6f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]), sp->set[i].cell_p[c],
                             s + 1, t, report_run(d, i, c, s)->pos[t]);
-    CLOSE();
-    OPEN("zero_rows.csv");
+}
+static void csv_zero_rows(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,scheme,p,pos,observed_rate,exact_rate\n");
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
@@ -285,8 +306,9 @@ static int write_csvs(const char *dir, const rdata *d) {
             if (have) ad_stats_free(&sx);
         }
     }
-    CLOSE();
-    OPEN("settings.csv");
+}
+static void csv_settings(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram_model_val,"
                "learned_below,learned\n");
     static const char *roles[] = {"data-rich", "small-data", "shape", "scale"};
@@ -296,8 +318,9 @@ static int write_csvs(const char *dir, const rdata *d) {
                 st->n_val, st->vocab, st->n_head, st->n_layer, st->max_iters, st->lr, st->seeds, st->n_cells, st->floor,
                 st->unigram, st->bigram, d->criterion[i], d->learned[i]);
     }
-    CLOSE();
-    OPEN("summary.csv");
+}
+static void csv_summary(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,scheme,p,seeds,final_val_mean,final_val_ci95,best_val_mean,train_val_gap_mean,floor,above_floor,"
                "threshold,steps_to_threshold_mean,steps_to_threshold_ci95,reached,learned\n");
     for (int i = 0; i < sp->n_set; i++) {
@@ -322,8 +345,9 @@ static int write_csvs(const char *dir, const rdata *d) {
                     se.mean, se.ci95, reached, d->learned[i]);
         }
     }
-    CLOSE();
-    OPEN("effects.csv");
+}
+static void csv_effects(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict\n");
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
@@ -331,8 +355,9 @@ static int write_csvs(const char *dir, const rdata *d) {
         fprintf(f, "%d,%.6f,%.6f,%g,%s\n", r->e.n, r->e.mean, r->e.ci95, sp->margin,
                 d->learned[r->set] ? ad_verdict_name(r->e.verdict) : "not-learned");
     }
-    CLOSE();
-    OPEN("position_effects.csv");
+}
+static void csv_position_effects(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,scheme,p,baseline,pos,seeds,diff_mean,diff_ci95\n");
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
@@ -343,8 +368,9 @@ static int write_csvs(const char *dir, const rdata *d) {
         eff_key(f, sp, r);
         fprintf(f, "0-3,%d,%.6f,%.6f\n", r->early.n, r->early.mean, r->early.ci95);
     }
-    CLOSE();
-    OPEN("benefit.csv");
+}
+static void csv_benefit(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
     fprintf(f, "task,scheme,p,seeds,share_of_benefit,share_ci95\n");
     for (int i = 0; i < sp->n_set; i++)
         for (int c = 0; c < sp->set[i].n_cells; c++) {
@@ -355,140 +381,157 @@ static int write_csvs(const char *dir, const rdata *d) {
             fprintf(f, "%s,%s,%g,%d,%.6f,%.6f\n", sp->set[i].name, sname(sp->set[i].cell_scheme[c]), sp->set[i].cell_p[c],
                     b.n, b.ratio, b.ci95);
         }
-    CLOSE();
-    if (d->tm && d->tm->n) {
-        const study_setting *st = &sp->set[0];
-        int nc = d->none[0];
-        OPEN("timing.csv");
-        fprintf(f, "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_%s\n", sname(d->s_base));
-        for (int c = 0; c < d->tm->n; c++)
-            fprintf(f, "%s,%s,%g,%d,%d,%.6f,%.6f,%.6f,%.4f\n", st->name, sname(st->cell_scheme[c]), st->cell_p[c], d->tm->rounds,
-                    d->tm->steps, d->tm->median[c], d->tm->lo[c], d->tm->hi[c], nc >= 0 ? d->tm->median[c] / d->tm->median[nc] : NAN);
-        CLOSE();
+}
+static void csv_timing(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    const study_setting *st = &sp->set[0];
+    int nc = d->none[0];
+    fprintf(f, "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_%s\n", sname(d->s_base));
+    for (int c = 0; c < d->tm->n; c++)
+        fprintf(f, "%s,%s,%g,%d,%d,%.6f,%.6f,%.6f,%.4f\n", st->name, sname(st->cell_scheme[c]), st->cell_p[c], d->tm->rounds,
+                d->tm->steps, d->tm->median[c], d->tm->lo[c], d->tm->hi[c], nc >= 0 ? d->tm->median[c] / d->tm->median[nc] : NAN);
+}
+
+static int write_csvs(const char *dir, const rdata *d) {
+    static const struct { const char *name; report_writer w; } csvs[] = {
+        {"runs.csv", csv_runs},
+        {"positions.csv", csv_positions},
+        {"zero_rows.csv", csv_zero_rows},
+        {"settings.csv", csv_settings},
+        {"summary.csv", csv_summary},
+        {"effects.csv", csv_effects},
+        {"position_effects.csv", csv_position_effects},
+        {"benefit.csv", csv_benefit},
+    };
+    for (size_t k = 0; k < sizeof csvs / sizeof csvs[0]; k++) {
+        int rc = report_write_file(dir, csvs[k].name, csvs[k].w, d);
+        if (rc) return rc;
     }
-    return 0;
-io:
-    return io_fail(path, &af, &err);
+    return d->tm && d->tm->n ? report_write_file(dir, "timing.csv", csv_timing, d) : 0;
 }
 
 /* ------------------------------------------------------- plot data files */
 
-/* Writes DIR/plots/<setting>.{curves,forest,poseff,zero}.dat (each block
- * begins with a header line whose first field is the series' title) and
- * appends "name:letters" for the script to words. */
+/* DIR/plots/<setting>.{curves,forest,poseff,zero}.dat: each block begins with a header line whose first field is
+ * the series' title; each writer returns its blocks. */
+
+/* learning curves: none first, the others after */
+static int plot_curves(FILE *f, const rdata *d, int i) {
+    const study_setting *st = &d->sp->set[i];
+    char label[64];
+    int blocks = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int c = 0; c < st->n_cells; c++) {
+            if ((pass == 0) != (c == d->none[i]) || !report_seeds_present(d, i, c)) continue;
+            study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+            fprintf(f, "%s\"%s\" mean lo hi\n", blocks++ ? "\n\n" : "", label);
+            const run_rec *r0 = report_run(d, i, c, 0);
+            for (int e = 0; e < r0->n_evals; e++) {
+                double v[STUDY_MAX_SEEDS];
+                for (int s = 0; s < st->seeds; s++) v[s] = report_run(d, i, c, s)->val[e];
+                ad_effect m = report_describe(v, st->seeds);
+                double ci = isnan(m.ci95) ? 0.0 : m.ci95;
+                fprintf(f, "%ld %.6f %.6f %.6f\n", r0->step[e], m.mean, m.mean - ci, m.mean + ci);
+            }
+        }
+    return blocks;
+}
+
+/* the paired effects of the setting, one line each */
+static int plot_forest(FILE *f, const rdata *d, int i) {
+    const study_setting *st = &d->sp->set[i];
+    int rows = 0;
+    fprintf(f, "comparison diff lo hi\n");
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        if (r->set != i || r->e.n == 0) continue;
+        double ci = isnan(r->e.ci95) ? 0.0 : r->e.ci95;
+        fprintf(f, "\"%s p=%g - %s\" %.6f %.6f %.6f\n", sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
+                sname(st->cell_scheme[r->base]), r->e.mean, r->e.mean - ci, r->e.mean + ci);
+        rows++;
+    }
+    return rows;
+}
+
+/* per-position effects of the comparisons that answer question 3: reference - baseline, control - reference */
+static int plot_poseff(FILE *f, const rdata *d, int i) {
+    const study_setting *st = &d->sp->set[i];
+    int blocks = 0;
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        int sc = st->cell_scheme[r->cell];
+        if (r->set != i || (sc != d->s_ref && sc != d->s_ctl) || blocks == 6 || r->e.n == 0) continue;
+        fprintf(f, "%s\"%s - %s, p=%g\" diff lo hi\n", blocks ? "\n\n" : "", sname(sc), sname(st->cell_scheme[r->base]),
+                st->cell_p[r->cell]);
+        blocks++;
+        for (int t = 0; t < st->block_size; t++) {
+            double ci = isnan(r->pos[t].ci95) ? 0.0 : r->pos[t].ci95;
+            fprintf(f, "%d %.6f %.6f %.6f\n", t, r->pos[t].mean, r->pos[t].mean - ci, r->pos[t].mean + ci);
+        }
+    }
+    return blocks;
+}
+
+/* all-zero rows met in training against the exact rate, for the cells that met any */
+static int plot_zero(FILE *f, const rdata *d, int i) {
+    const study_setting *st = &d->sp->set[i];
+    char label[64];
+    int blocks = 0, T = st->block_size;
+    for (int c = 0; c < st->n_cells; c++) {
+        unsigned long long z0 = 0;
+        for (int s = 0; s < st->seeds; s++) z0 += report_run(d, i, c, s)->zero[0];
+        if (!z0 || blocks == 8) continue;
+        ad_stats sx;
+        ad_stats_opts so = {(ad_scheme)st->cell_scheme[c], (float)st->cell_p[c], T, st->n_head, st->n_layer, 1, 1, 0, 1.0};
+        int have = ad_stats_compute(&sx, &so, NULL) == AD_OK;
+        study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
+        fprintf(f, "%s\"%s\" observed exact\n", blocks++ ? "\n\n" : "", label);
+        for (int t = 0; t < T; t++) {
+            unsigned long long z = 0, n = 0;
+            for (int s = 0; s < st->seeds; s++) { z += report_run(d, i, c, s)->zero[t]; n += report_run(d, i, c, s)->rows[t]; }
+            if (z) fprintf(f, "%d %.8g", t, (double)z / (double)n); else fprintf(f, "%d ?", t);
+            if (have && sx.p_zero_exact[t] > 0) fprintf(f, " %.8g\n", sx.p_zero_exact[t]); else fprintf(f, " ?\n");
+        }
+        if (have) ad_stats_free(&sx);
+    }
+    return blocks;
+}
+
+/* Every setting's plot data, and "name:letters" for the script in words (the letters of the plots with data). */
 static int write_plot_data(const char *dir, const rdata *d, char *words, size_t words_n) {
+    static const struct { const char *suffix; set_writer w; char letter; } kinds[] = {
+        {"curves", plot_curves, 'c'}, {"forest", plot_forest, 'f'}, {"poseff", plot_poseff, 'e'}, {"zero", plot_zero, 'z'}};
     const study_spec *sp = d->sp;
-    char path[4096], label[64];
-    ad_atomic_file af = {0};
-    ad_error err = {0};
-    FILE *f;
+    char path[4096], name[64];
     snprintf(path, sizeof path, "%s/plots", dir);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) goto io;
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: cannot make %s: %s\n", cli_prog, path, strerror(errno));
+        return EXIT_INPUT;
+    }
     words[0] = '\0';
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
-        int T = st->block_size, present = 0;
-        char flags[8] = "c", name[64];
+        int present = 0, n_eff = 0, n = 0;
+        char flags[8];
         for (int c = 0; c < st->n_cells; c++) present += report_seeds_present(d, i, c);
-        if (!present) continue; /* --report-only before any of its runs: nothing to draw */
-        /* learning curves: none first, the others after */
-        snprintf(name, sizeof name, "plots/%s.curves.dat", st->name);
-        OPEN(name);
-        for (int pass = 0, first = 1; pass < 2; pass++)
-            for (int c = 0; c < st->n_cells; c++) {
-                if ((pass == 0) != (c == d->none[i]) || !report_seeds_present(d, i, c)) continue;
-                study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
-                fprintf(f, "%s\"%s\" mean lo hi\n", first ? "" : "\n\n", label);
-                first = 0;
-                const run_rec *r0 = report_run(d, i, c, 0);
-                for (int e = 0; e < r0->n_evals; e++) {
-                    double v[STUDY_MAX_SEEDS];
-                    for (int s = 0; s < st->seeds; s++) v[s] = report_run(d, i, c, s)->val[e];
-                    ad_effect m = report_describe(v, st->seeds);
-                    double ci = isnan(m.ci95) ? 0.0 : m.ci95;
-                    fprintf(f, "%ld %.6f %.6f %.6f\n", r0->step[e], m.mean, m.mean - ci, m.mean + ci);
-                }
-            }
-        CLOSE();
-        int n_eff = 0;
         for (int k = 0; k < d->n_eff; k++) n_eff += d->eff[k].set == i && d->eff[k].e.n > 0;
-        if (n_eff) {
-            strcat(flags, "fe");
-            snprintf(name, sizeof name, "plots/%s.forest.dat", st->name);
-            OPEN(name);
-            fprintf(f, "comparison diff lo hi\n");
-            for (int k = 0; k < d->n_eff; k++) {
-                const eff_row *r = &d->eff[k];
-                if (r->set != i || r->e.n == 0) continue;
-                double ci = isnan(r->e.ci95) ? 0.0 : r->e.ci95;
-                fprintf(f, "\"%s p=%g - %s\" %.6f %.6f %.6f\n", sname(st->cell_scheme[r->cell]), st->cell_p[r->cell],
-                        sname(st->cell_scheme[r->base]), r->e.mean, r->e.mean - ci, r->e.mean + ci);
-            }
-            CLOSE();
-            /* per-position effects of the comparisons that answer question 3: reference - baseline, control - reference */
-            snprintf(name, sizeof name, "plots/%s.poseff.dat", st->name);
-            OPEN(name);
-            int blocks = 0;
-            for (int k = 0; k < d->n_eff; k++) {
-                const eff_row *r = &d->eff[k];
-                int sc = st->cell_scheme[r->cell];
-                if (r->set != i || (sc != d->s_ref && sc != d->s_ctl) || blocks == 6 || r->e.n == 0) continue;
-                fprintf(f, "%s\"%s - %s, p=%g\" diff lo hi\n", blocks ? "\n\n" : "", sname(sc), sname(st->cell_scheme[r->base]),
-                        st->cell_p[r->cell]);
-                blocks++;
-                for (int t = 0; t < T; t++) {
-                    double ci = isnan(r->pos[t].ci95) ? 0.0 : r->pos[t].ci95;
-                    fprintf(f, "%d %.6f %.6f %.6f\n", t, r->pos[t].mean, r->pos[t].mean - ci, r->pos[t].mean + ci);
-                }
-            }
-            CLOSE();
-            if (!blocks) flags[strlen(flags) - 1] = '\0';
+        if (!present) continue; /* --report-only before any of its runs: nothing to draw */
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            int blocks = 0, rc;
+            if ((kinds[k].letter == 'f' || kinds[k].letter == 'e') && !n_eff) continue;
+            snprintf(name, sizeof name, "plots/%s.%s.dat", st->name, kinds[k].suffix);
+            if ((rc = write_set_file(dir, name, kinds[k].w, d, i, &blocks))) return rc;
+            if (blocks) flags[n++] = kinds[k].letter;
         }
-        /* all-zero rows met in training against the exact rate, for the cells that met any */
-        snprintf(name, sizeof name, "plots/%s.zero.dat", st->name);
-        OPEN(name);
-        int blocks = 0;
-        for (int c = 0; c < st->n_cells; c++) {
-            unsigned long long z0 = 0;
-            for (int s = 0; s < st->seeds; s++) z0 += report_run(d, i, c, s)->zero[0];
-            if (!z0 || blocks == 8) continue;
-            ad_stats sx;
-            ad_stats_opts so = {(ad_scheme)st->cell_scheme[c], (float)st->cell_p[c], T, st->n_head, st->n_layer, 1, 1, 0, 1.0};
-            int have = ad_stats_compute(&sx, &so, NULL) == AD_OK;
-            study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
-            fprintf(f, "%s\"%s\" observed exact\n", blocks++ ? "\n\n" : "", label);
-            for (int t = 0; t < T; t++) {
-                unsigned long long z = 0, n = 0;
-                for (int s = 0; s < st->seeds; s++) { z += report_run(d, i, c, s)->zero[t]; n += report_run(d, i, c, s)->rows[t]; }
-                if (z) fprintf(f, "%d %.8g", t, (double)z / (double)n); else fprintf(f, "%d ?", t);
-                if (have && sx.p_zero_exact[t] > 0) fprintf(f, " %.8g\n", sx.p_zero_exact[t]); else fprintf(f, " ?\n");
-            }
-            if (have) ad_stats_free(&sx);
-        }
-        CLOSE();
-        if (blocks) strcat(flags, "z");
+        flags[n] = '\0';
         size_t len = strlen(words);
         snprintf(words + len, words_n - len, "%s%s:%s", len ? " " : "", st->name, flags);
     }
     return 0;
-io:
-    return io_fail(path, &af, &err);
 }
 
 /* ------------------------------------------------------------ report.md */
 
-static int write_report(const char *dir, const rdata *d) {
-    char path[4096];
-    ad_atomic_file af = {0};
-    ad_error err = {0};
-    FILE *f;
-    OPEN("report.md");
-    report_write_text(f, d);
-    CLOSE();
-    return 0;
-io:
-    return io_fail(path, &af, &err);
-}
 
 int study_report(const char *dir, const study_spec *sp, const study_timing *tm, int allow_missing) {
     rdata d;
@@ -511,7 +554,7 @@ int study_report(const char *dir, const study_spec *sp, const study_timing *tm, 
     if (!rc) rc = report_scale_files(dir, &d, words, sizeof words);
     if (!rc) {
         d.plotted = study_draw_plots(dir, sp->margin, words);
-        rc = write_report(dir, &d);
+        rc = report_write_file(dir, "report.md", report_write_text, &d);
     }
     if (d.runs) {
         int n = 0;

@@ -4,7 +4,8 @@
 #ifndef ATTNDROP_CLI_REPORT_H
 #define ATTNDROP_CLI_REPORT_H
 
-#include "study.h"
+#include "grid.h"
+#include "record.h"
 #include <stdio.h>
 
 /* One paired comparison: a cell against its baseline in the same setting. */
@@ -53,6 +54,13 @@ void report_steps_to(const rdata *d, int set, int cell, double *out);
 ad_ratio report_benefit(const rdata *d, int set, int cell, int *std_cell);
 /* what a setting's role is for, in words */
 const char *report_role_text(study_role r);
+/* Writes DIR/NAME atomically with w (a failed write leaves the file there before, if any); an exit code. */
+typedef void (*report_writer)(FILE *f, const rdata *d);
+int report_write_file(const char *dir, const char *name, report_writer w, const rdata *d);
+/* The same in two steps, for a writer of its own: DIR/NAME opened (path filled, n bytes), then committed;
+ * each 0, or the exit code after one line (the temporary file removed). */
+int report_open_file(ad_atomic_file *af, char *path, size_t n, const char *dir, const char *name);
+int report_commit_file(ad_atomic_file *af, const char *path);
 /* report_scale.c: the scaling grid's CSVs and plot data (words gets "axis:s" per axis); an exit code */
 int report_scale_files(const char *dir, const rdata *d, char *words, size_t words_n);
 /* whether the grid has the scaling axes */
@@ -62,5 +70,15 @@ void report_scale_short(FILE *f, const rdata *d);
 void report_scale_text(FILE *f, const rdata *d);
 /* report.md (report_text.c) */
 void report_write_text(FILE *f, const rdata *d);
+
+/* report.c: reads DIR/runs/ and writes the CSVs, plots and report.md.
+ * With allow_missing, a run not recorded yet is a missing seed (its losses
+ * NaN) and the report says how many there are. Returns an exit code. */
+int study_report(const char *dir, const study_spec *sp, const study_timing *tm, int allow_missing);
+/* study_plots.c: draws the plots from DIR/plots/<name>.*.dat with the static
+ * script; 1 if gnuplot succeeded. `flags` is one word per setting or scaling
+ * axis, "name:letters" (c curves, f forest, e position effects, z zero rows,
+ * s an axis of the scaling grid). */
+int study_draw_plots(const char *dir, double margin, const char *settings_words);
 
 #endif

@@ -14,23 +14,6 @@
 
 enum { TAG_JOB = 1, TAG_STOP = 2, TAG_RECORD = 3, TAG_FAILED = 4 };
 
-run_key study_run_key(const study_spec *sp, int run_no) {
-    run_key k = {0, 0, 1};
-    for (int i = 0; i < sp->n_set; i++) {
-        int n = sp->set[i].n_cells * sp->set[i].seeds;
-        if (run_no < n) {
-            k.set = i;
-            k.cell = run_no / sp->set[i].seeds;
-            k.seed = run_no % sp->set[i].seeds + 1;
-            return k;
-        }
-        run_no -= n;
-    }
-    return k;
-}
-
-int study_in_shard(int run_no, int shard, int n_shards) { return n_shards <= 1 || run_no % n_shards == shard - 1; }
-
 /* the relative cost of a run: steps times layers */
 static long run_cost(const study_spec *sp, int run_no) {
     run_key k = study_run_key(sp, run_no);

@@ -5,7 +5,7 @@
  * settings ask for must be there whole (a PNG that ends with its IEND chunk),
  * and is then synced and renamed into DIR/plots, so that a full disk or a
  * failing gnuplot never leaves a plot empty or cut in place of a good one. */
-#include "study.h"
+#include "report.h"
 #include "cli.h"
 #include <dirent.h>
 #include <errno.h>
