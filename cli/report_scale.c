@@ -146,19 +146,9 @@ static void cmp_label(char *buf, size_t n, const scale_cmp *c) { snprintf(buf, n
 
 /* ------------------------------------------------------------ files */
 
-static int fail(const char *path, ad_atomic_file *af, const ad_error *err) {
-    fprintf(stderr, "%s: %s\n", cli_prog, err->msg[0] ? err->msg : "cannot write");
-    (void)path;
-    ad_atomic_abort(af);
-    return EXIT_INPUT;
-}
-
-static int open_out(ad_atomic_file *af, char *path, size_t n, const char *dir, const char *name, ad_error *err) {
-    snprintf(path, n, "%s/%s", dir, name);
-    return ad_atomic_open(af, path, err) == AD_OK;
-}
-
-static void write_points(FILE *f, const rdata *d, const scale_grid *g) {
+static void write_points(FILE *f, const rdata *d) {
+    scale_grid grid, *g = &grid;
+    scale_axes(d, g);
     fprintf(f, "axis,setting,T,H,L,comparison,p,measure,seeds,diff_mean,diff_ci95,learned\n");
     for (int a = 0; a < AXES; a++)
         for (int i = 0; i < g->ax[a].n; i++) {
@@ -181,7 +171,9 @@ static void write_points(FILE *f, const rdata *d, const scale_grid *g) {
         }
 }
 
-static void write_fits(FILE *f, const rdata *d, const scale_grid *g) {
+static void write_fits(FILE *f, const rdata *d) {
+    scale_grid grid, *g = &grid;
+    scale_axes(d, g);
     fprintf(f, "axis,comparison,p,measure,model,points,coef_a,coef_a_se,coef_b,coef_b_se,chi2,dof,p_value\n");
     for (int a = 0; a < AXES; a++) {
         int models[2], nm = axis_models(a, models);
@@ -198,7 +190,9 @@ static void write_fits(FILE *f, const rdata *d, const scale_grid *g) {
     }
 }
 
-static void write_prediction(FILE *f, const rdata *d, const scale_grid *g) {
+static void write_prediction(FILE *f, const rdata *d) {
+    scale_grid grid, *g = &grid;
+    scale_axes(d, g);
     fprintf(f, "comparison,p,measure,T,H,L,seeds,diff_mean,diff_ci95,margin,verdict\n");
     for (int k = 0; k < g->n_cmp; k++)
         for (int r = 0; r < N_RATES; r++)
@@ -256,29 +250,21 @@ static void write_plot(FILE *f, FILE *idx, const rdata *d, const scale_grid *g, 
 int report_scale_files(const char *dir, const rdata *d, char *words, size_t words_n) {
     scale_grid g;
     if (!scale_axes(d, &g)) return 0;
-    char path[4096], name[64];
-    ad_atomic_file af = {0};
-    ad_error err = {0};
-    if (!open_out(&af, path, sizeof path, dir, "scale.csv", &err)) return fail(path, &af, &err);
-    write_points(af.f, d, &g);
-    if (ad_atomic_commit(&af, &err)) return fail(path, &af, &err);
-    if (!open_out(&af, path, sizeof path, dir, "scale_fits.csv", &err)) return fail(path, &af, &err);
-    write_fits(af.f, d, &g);
-    if (ad_atomic_commit(&af, &err)) return fail(path, &af, &err);
-    if (!open_out(&af, path, sizeof path, dir, "scale_prediction.csv", &err)) return fail(path, &af, &err);
-    write_prediction(af.f, d, &g);
-    if (ad_atomic_commit(&af, &err)) return fail(path, &af, &err);
+    int rc;
+    if ((rc = report_write_file(dir, "scale.csv", write_points, d)) || (rc = report_write_file(dir, "scale_fits.csv", write_fits, d)) ||
+        (rc = report_write_file(dir, "scale_prediction.csv", write_prediction, d)))
+        return rc;
     for (int a = 0; a < AXES; a++) {
         if (g.ax[a].n < 2) continue;
-        ad_atomic_file ai = {0};
-        char ipath[4096];
+        char path[4096], ipath[4096], name[64];
+        ad_atomic_file af, ai;
         snprintf(name, sizeof name, "plots/%s.scale.idx", axis_name[a]);
-        if (!open_out(&ai, ipath, sizeof ipath, dir, name, &err)) return fail(ipath, &ai, &err);
+        if ((rc = report_open_file(&ai, ipath, sizeof ipath, dir, name))) return rc;
         snprintf(name, sizeof name, "plots/%s.scale.dat", axis_name[a]);
-        if (!open_out(&af, path, sizeof path, dir, name, &err)) { ad_atomic_abort(&ai); return fail(path, &af, &err); }
+        if ((rc = report_open_file(&af, path, sizeof path, dir, name))) { ad_atomic_abort(&ai); return rc; }
         write_plot(af.f, ai.f, d, &g, a);
-        if (ad_atomic_commit(&af, &err)) { ad_atomic_abort(&ai); return fail(path, &af, &err); }
-        if (ad_atomic_commit(&ai, &err)) return fail(ipath, &ai, &err);
+        if ((rc = report_commit_file(&af, path))) { ad_atomic_abort(&ai); return rc; }
+        if ((rc = report_commit_file(&ai, ipath))) return rc;
         size_t len = strlen(words);
         snprintf(words + len, words_n - len, "%s%s:s", len ? " " : "", axis_name[a]);
     }
