@@ -16,8 +16,8 @@ CC = mpicc
 BUILD ?= build-mpi
 MPI_FLAGS := -DAD_MPI
 endif
-# CUDA=1: the library and tool with the GPU kernels of src/cuda/ (nvcc), in build-cuda/;
-# CUDA_EMUL=1: the same GPU path with the device emulated on the CPU (tests/cuda_emul.c), in build-emul/
+# CUDA=1: the library and tool with the GPU kernels of src/gpu/ (nvcc), in build-cuda/;
+# CUDA_EMUL=1: the same GPU path with the device emulated on the CPU (src/gpu/emul.c), in build-emul/
 ifeq ($(CUDA),1)
 BUILD ?= build-cuda
 endif
@@ -32,7 +32,7 @@ NATIVE := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo 
 
 OPT ?= -O3 $(NATIVE)
 CFLAGS += $(OPT) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude $(BLAS_CFLAGS) -g
-# libxsmm's JIT kernels for the dense products (src/matmul.c, and the attention's); NO_XSMM=1 builds with
+# libxsmm's JIT kernels for the dense products (src/model/matmul.c, and the attention's); NO_XSMM=1 builds with
 # OpenBLAS alone; XSMM_CFLAGS and XSMM_LIBS where it is not where pkg-config finds it (bench/unpack_debs.sh)
 ifneq ($(NO_XSMM),1)
 ifeq ($(origin XSMM_LIBS),undefined)
@@ -57,7 +57,12 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC := $(sort $(wildcard src/*.c))
+# src/ by concern: core/ (statuses, threads, Philox, the ABI table), model/ (the model, its layers and
+# training), schemes/ (the dropout schemes and masks), data/ (texts, tasks), io/ (files), study/ (its
+# statistics), gpu/ (the device and the CUDA back end)
+# src/gpu/emul.c is the CUDA back end emulated on the CPU (make CUDA_EMUL=1, for the tests): never in a default build
+LIB_SRC := $(filter-out src/gpu/emul.c,$(sort $(wildcard src/*/*.c)))
+SRC_H := $(wildcard src/*/*.h src/*/*.inc)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 ifeq ($(CUDA),1)
 NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
@@ -66,18 +71,19 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=compute_80
 CFLAGS += -DAD_CUDA -I$(CUDA_HOME)/include
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
-CUDA_SRC := $(sort $(wildcard src/cuda/*.cu))
-CUDA_OBJ := $(CUDA_SRC:src/cuda/%.cu=$(BUILD)/obj/cuda_%.o)
+CUDA_SRC := $(sort $(wildcard src/gpu/*.cu))
+CUDA_OBJ := $(CUDA_SRC:src/gpu/%.cu=$(BUILD)/obj/gpu/cuda_%.o)
 LIB_OBJ += $(CUDA_OBJ)
-$(BUILD)/obj/cuda_%.o: src/cuda/%.cu $(wildcard src/*.h src/cuda/*.h) include/attndrop.h | $(BUILD)/obj
+$(BUILD)/obj/gpu/cuda_%.o: src/gpu/%.cu $(SRC_H) include/attndrop.h
+	@mkdir -p $(@D)
 	$(NVCC) -O3 -std=c++17 -Iinclude -Isrc -Xcompiler -fPIC,-Wall $(CUDA_ARCH) -c $< -o $@
 endif
 ifeq ($(CUDA_EMUL),1)
 CFLAGS += -DAD_CUDA -DAD_CUDA_EMUL
 CUDA_OBJ := $(BUILD)/obj/cuda_emul.o
 LIB_OBJ += $(CUDA_OBJ)
-$(BUILD)/obj/cuda_emul.o: tests/cuda_emul.c $(wildcard src/*.h src/cuda/*.h) include/attndrop.h | $(BUILD)/obj
-	$(CC) $(CFLAGS) -fPIC -Isrc -c $< -o $@
+$(BUILD)/obj/cuda_emul.o: src/gpu/emul.c $(SRC_H) include/attndrop.h | $(BUILD)/obj
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 endif
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -91,23 +97,25 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
 .PHONY: all test test-mpi test-cuda check bench-sweep study demo bench fixtures fuzz valgrind clean
-all: $(BUILD)/libattndrop.a $(BUILD)/libattndrop.so $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_kernels
+all: $(BUILD)/libattndrop.a $(BUILD)/libattndrop.so $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_layers
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(SRC_H) include/attndrop.h
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The softmax's exp vectorises only where the compiler may assume that
 # comparisons do not trap: the same values, IEEE operation for operation (no
 # contraction under -std=c11), 1.6x faster attention at the lecture shape
 # (bench/functional.py). Value-changing flags (-ffast-math) stay off.
-$(BUILD)/obj/kernels.o $(BUILD)/pic/kernels.o: CFLAGS += -fno-trapping-math
+$(BUILD)/obj/model/layers.o $(BUILD)/pic/model/layers.o: CFLAGS += -fno-trapping-math
 
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 # The shared library, for Python (python/attndrop/lib.py loads it with ctypes).
 PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o) $(CUDA_OBJ)
-$(BUILD)/pic/%.o: src/%.c $(wildcard src/*.h) src/kernels.inc include/attndrop.h | $(BUILD)/pic
+$(BUILD)/pic/%.o: src/%.c $(SRC_H) include/attndrop.h
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 $(BUILD)/libattndrop.so: $(PIC_OBJ)
 	$(CC) -shared $(LDFLAGS) $^ -Wl,--exclude-libs,libxsmm.a $(LDLIBS) -o $@
@@ -141,7 +149,7 @@ $(BUILD)/attndrop: $(CLI_OBJ) $(BUILD)/libattndrop.a
 $(BUILD)/gen/study_gp.h: cli/study.gp | $(BUILD)/gen
 	{ echo 'static const char study_gp[] = {'; od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0};'; } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) src/kernels.inc include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(SRC_H) include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # Each fuzzing harness with a plain main (fuzz/driver.c) that replays the
@@ -253,11 +261,11 @@ fixtures: all
 	cp $(BUILD)/greedy/model.safetensors tests/fixtures/greedy.safetensors
 	$(PYTHON) tests/parity.py greedy tests/fixtures/greedy.safetensors 200 > tests/fixtures/greedy.txt
 
-$(BUILD)/bench_gemm: bench/gemm.c src/kernels.h $(BUILD)/libattndrop.a
+$(BUILD)/bench_gemm: bench/gemm.c src/model/layers.h $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
-# Each kernel alone at the tiny, small and lecture shapes, against the sgemm rate.
-$(BUILD)/bench_kernels: bench/kernels.c $(wildcard src/*.h) include/attndrop.h $(BUILD)/libattndrop.a
+# Each layer's kernel alone at the tiny, small and lecture shapes, against the sgemm rate.
+$(BUILD)/bench_layers: bench/layers.c $(SRC_H) include/attndrop.h $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) -Isrc $< $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # A thread sweep of attndrop and PyTorch side by side (bench.py --sweep), SWEEP=1,2,4,8,16 on a big machine.
@@ -268,7 +276,7 @@ bench-sweep: all $(BUILD)/bench_gemm
 bench: all $(BUILD)/bench_gemm
 	@bench/run.sh $(BUILD) $(PYTHON)
 	@bench/run.sh $(BUILD) $(PYTHON) --sweep $(SWEEP) --configs tiny,small
-	$(BUILD)/bench_kernels --config all --csv $(BUILD)/bench_kernels.csv
+	$(BUILD)/bench_layers --config all --csv $(BUILD)/bench_layers.csv
 
 clean:
 	rm -rf $(BUILD)

@@ -5,7 +5,7 @@
  * usage: bench_gemm THREADS M N K [M N K ...]; prints one line per shape:
  * M N K sgemm_gflops attndrop_gflops. */
 #include "attndrop.h"
-#include "kernels.h"
+#include "model/layers.h"
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -21,11 +21,11 @@ cores=$(nproc)
 echo "== $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores CPUs"
 cd "$root"
 make -j"$cores" BUILD="$out/build" BLAS_CFLAGS="$BLAS_CFLAGS" BLAS_LIBS="$BLAS_LIBS" \
-    "$out/build/attndrop" "$out/build/tests/test_model" "$out/build/bench_kernels" "$out/build/bench_gemm" >/dev/null
+    "$out/build/attndrop" "$out/build/tests/test_model" "$out/build/bench_layers" "$out/build/bench_gemm" >/dev/null
 echo "== thread independence (test_model at up to 3 threads, then the whole run at $cores)"
 OMP_NUM_THREADS=$cores "$out/build/tests/test_model" | tail -3
 echo "== kernels at $cores threads"
-OMP_NUM_THREADS=$cores "$out/build/bench_kernels" --config all --csv "$out/bench_kernels.csv" | grep -v '^#'
+OMP_NUM_THREADS=$cores "$out/build/bench_layers" --config all --csv "$out/bench_layers.csv" | grep -v '^#'
 echo "== thread sweep"
 python3 bench/bench.py --build "$out/build" --python python3 --sweep "$counts" --configs small,lecture \
     --out "$out/bench.csv" ${QUICK:+--quick}

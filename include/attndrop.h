@@ -693,7 +693,7 @@ ad_status ad_attention_backward(ad_view dq, ad_view dk, ad_view dv, ad_view dout
  * kernels are launched on `stream` (a cudaStream_t; NULL: the default
  * stream), asynchronously: an error in the kernels shows at the stream's
  * next synchronisation. One thread per query row (and per key row in the
- * backward) runs the online-softmax rows of src/attn_rows.h; head sizes up
+ * backward) runs the online-softmax rows of src/model/attn_rows.h; head sizes up
  * to 128. The backward also takes the forward's out (D_i = dout_i . out_i).
  * fixedcount needs ad_attention_cuda_scratch_bytes of device scratch (its
  * dropped keys, drawn in each call: nothing is kept between the two); other

@@ -4,7 +4,7 @@
  * token multipliers, the proj and FFN keep masks). tests/parity.py runs
  * gpt.py's model on these and adds PyTorch's results. */
 #include "attndrop.h"
-#include "dropout.h"
+#include "schemes/dropout.h"
 #include "check.h"
 #include <stdio.h>
 #include <stdlib.h>

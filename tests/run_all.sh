@@ -24,9 +24,9 @@ run() {
     if [ $rc -ne 0 ]; then
         broken+=("$name (exit $rc)")
         [ -z "$line" ] && failed=$((failed + 1))
-    elif [ "$s" -eq 0 ] && [ "$name" != bench_kernels ] && { [ -z "$line" ] || { [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; }; }; then
+    elif [ "$s" -eq 0 ] && [ "$name" != bench_layers ] && { [ -z "$line" ] || { [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; }; }; then
         # an exit 0 without a SKIP line and with no tally, or a tally of no checks, checked nothing
-        # (bench_kernels alone prints no tally)
+        # (bench_layers alone prints no tally)
         broken+=("$name (no checks and no SKIP line)"); failed=$((failed + 1))
     fi
 }
@@ -42,7 +42,7 @@ for src in fuzz/fuzz_*.c; do  # the fuzzing corpus and every crash found, replay
     elif [ -z "$(ls -A "fuzz/corpus/$name" 2>/dev/null)" ]; then missing "${f##*/}" "fuzz/corpus/$name is missing or empty"
     else run "${f##*/}" "$f" "fuzz/corpus/$name" "fuzz/crashes/$name"; fi
 done
-run bench_kernels "$build/bench_kernels" --quick  # builds and runs in every build (timings not checked)
+run bench_layers "$build/bench_layers" --quick  # builds and runs in every build (timings not checked)
 run test_cli.sh tests/test_cli.sh "$build"
 run test_e2e.sh tests/test_e2e.sh "$build"
 run test_reliability.sh tests/test_reliability.sh "$build"

@@ -6,7 +6,7 @@
  * for bit; a different scale is the same as scaled queries; bad arguments are
  * a status and a message. */
 #include "check.h"
-#include "kernels.h"
+#include "model/layers.h"
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP

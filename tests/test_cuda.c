@@ -1,19 +1,19 @@
 /* test_cuda.c - the CUDA back end against the CPU, on a GPU: every kernel of
- * src/cuda/kernels.cu against its CPU kernel; the attention of
- * src/cuda/attention.cu for every scheme, forward and backward (the same
+ * src/gpu/layers.cu against its CPU kernel; the attention of
+ * src/gpu/attention.cu for every scheme, forward and backward (the same
  * masks: the same zero rows, values within fp32 rounding), with its time per
  * call; and 20 training steps of every scheme on the GPU against the CPU.
  * Built with CUDA_EMUL=1 it runs the training comparison alone, on the CPU
- * emulation of the device (tests/cuda_emul.c). Built without CUDA, or run
+ * emulation of the device (src/gpu/emul.c). Built without CUDA, or run
  * without a GPU, it prints a SKIP line. */
 #include "attndrop.h"
 #include "check.h"
 #include <stdlib.h>
 #include <string.h>
 #ifdef AD_CUDA
-#include "cuda/ad_cuda.h"
-#include "dropout.h"
-#include "kernels.h"
+#include "gpu/ad_cuda.h"
+#include "schemes/dropout.h"
+#include "model/layers.h"
 #include <time.h>
 #ifndef AD_CUDA_EMUL
 #include <cuda_runtime_api.h>
@@ -371,7 +371,7 @@ int main(void) {
     printf("SKIP: GPU attention (this build has no CUDA: make CUDA=1)\n");
     return 0;
 #elif defined(AD_CUDA_EMUL)
-    printf("the GPU path emulated on the CPU (tests/cuda_emul.c): the model's device mirror and the row attention, "
+    printf("the GPU path emulated on the CPU (src/gpu/emul.c): the model's device mirror and the row attention, "
            "not the CUDA kernels\n");
     model_parity();
     op_views(2, 40, 3, 16, 0.4f);

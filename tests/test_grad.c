@@ -1,10 +1,10 @@
 /* test_grad.c - every kernel's backward against central finite differences,
  * in double precision: the kernels are instantiated for double here from the
- * same source (src/kernels.inc) as the library's float kernels. Dropout masks
+ * same source (src/model/layers.inc) as the library's float kernels. Dropout masks
  * are held fixed (they are a function of the seed and step). */
 #include "check.h"
-#include "dropout.h"
-#include "kernels.h"
+#include "schemes/dropout.h"
+#include "model/layers.h"
 #include <cblas.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -14,9 +14,10 @@
 
 #define REAL double
 #define SFX(name) name##_d
+#define AD_KERNEL(float_name, double_name) double_name
 #define GEMM cblas_dgemm
 #define AD_ATT_BLOCK 2 /* T = 5 then spans three blocks, the last one partial */
-#include "kernels.inc"
+#include "model/layers.inc"
 
 static ad_rng rng;
 static uint64_t rng_i;
@@ -94,7 +95,7 @@ static void check_encoder(float *tok_mult, double *dwte, double *dwpe) {
 static double gamma_f(int k) { double u = 0x1p-24 * k; return u / (1.0 - u); }
 static double gamma_d(int k) { double u = 0x1p-53 * k; return u / (1.0 - u); }
 
-/* The library's float products (src/matmul.c: libxsmm or BLAS sub-blocks,
+/* The library's float products (src/model/matmul.c: libxsmm or BLAS sub-blocks,
  * weights and gradient strips transposed into scratch) against the double
  * kernels, at shapes that leave partial pieces, sub-blocks and reduction
  * chunks; with and without scratch; and bit for bit at 1 and 3 threads. Every

@@ -1,13 +1,13 @@
-/* test_mask.c - the element-wise masks of src/mask.h (what the GPU kernels
+/* test_mask.c - the element-wise masks of src/schemes/mask.h (what the GPU kernels
  * regenerate) against the CPU's row functions, for every scheme, bit for
- * bit; and the row-at-a-time attention of src/attn_rows.h (the GPU's
+ * bit; and the row-at-a-time attention of src/model/attn_rows.h (the GPU's
  * algorithm: one pass over the keys with an online softmax, nothing of size
  * T x T) against the CPU kernels, forward and backward. */
-#include "attn_rows.h"
+#include "model/attn_rows.h"
 #include "check.h"
-#include "dropout.h"
-#include "kernels.h"
-#include "mask.h"
+#include "schemes/dropout.h"
+#include "model/layers.h"
+#include "schemes/mask.h"
 #include <stdlib.h>
 #include <string.h>
 

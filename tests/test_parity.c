@@ -6,7 +6,7 @@
  * tolerance 1e-4 on each tensor's scale. */
 #include "attndrop.h"
 #include "check.h"
-#include "dropout.h"
+#include "schemes/dropout.h"
 #include <stdlib.h>
 #include <glob.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * guarantees, closed forms against Monte Carlo, and scheme identities. */
 #include "attndrop.h"
 #include "check.h"
-#include "dropout.h"
+#include "schemes/dropout.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * windows and the built-in markov text. */
 #include "attndrop.h"
 #include "check.h"
-#include "internal.h"
+#include "core/internal.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -206,7 +206,7 @@ def install_fixed_masks(model):
 
 # ------------------------------------------------------------ safetensors
 
-# the dtypes of the safetensors format (as src/safetensors.c knows them), little-endian; BF16 has no numpy dtype
+# the dtypes of the safetensors format (as src/io/safetensors.c knows them), little-endian; BF16 has no numpy dtype
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
            "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
 _DTYPE_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4,
@@ -240,7 +240,7 @@ def _json_prefix(text):
 
 
 def _json_uint(v, limit=2**53):
-    """A JSON number that is a non-negative integer of at most limit (src/safetensors.c's json_uint), or None."""
+    """A JSON number that is a non-negative integer of at most limit (src/io/safetensors.c's json_uint), or None."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     if isinstance(v, float) and not (math.isfinite(v) and v == int(v)):
@@ -290,7 +290,7 @@ def _kind(mode):
 
 
 def _st_parse(buf):
-    """Checks a safetensors file as src/safetensors.c does; returns (header entries [(name, dtype, shape, begin,
+    """Checks a safetensors file as src/io/safetensors.c does; returns (header entries [(name, dtype, shape, begin,
     end)], metadata pairs, data offset). Raises ValueError saying what is wrong."""
     size = len(buf)
     if size < 8:
@@ -379,7 +379,7 @@ def _utf8(s):
 
 def st_read(path) -> tuple:
     """Returns (tensors: name -> np.ndarray, metadata: dict of strings) of a safetensors file, checked as the C
-    reader checks it (src/safetensors.c). Only a regular file is read; anything malformed (a short file, bad
+    reader checks it (src/io/safetensors.c). Only a regular file is read; anything malformed (a short file, bad
     JSON, offsets outside the data, ...) raises AttndropError naming the file."""
     buf = _open_regular(path)
     try:
@@ -401,7 +401,7 @@ def st_read(path) -> tuple:
 
 
 def _atomic_write(path, chunks):
-    """Writes the byte strings as the file path, whole or not at all (src/atomic.c): a temporary file in the same
+    """Writes the byte strings as the file path, whole or not at all (src/io/atomic.c): a temporary file in the same
     directory, flushed and synced, renamed over the target, the directory synced. On any failure the temporary
     file is removed, the previous file is left as it was, and AttndropError names the path and the cause."""
     path = os.fspath(path)
@@ -479,7 +479,7 @@ def st_write(path, tensors, metadata=None) -> None:
 # ------------------------------------------------------------ checkpoints
 
 _SCHEDULES = ("constant", "layer-decay", "step-decay")
-_MAX_BLOCK, _MAX_DIM = 8192, 65536   # src/model.c's AD_MAX_BLOCK and AD_MAX_DIM
+_MAX_BLOCK, _MAX_DIM = 8192, 65536   # src/model/model.c's AD_MAX_BLOCK and AD_MAX_DIM
 
 
 def _f32(x):
@@ -504,7 +504,7 @@ def _config_int(o, k):
 
 
 def _parse_config(text):
-    """The checkpoint's config as the C loader reads it (src/checkpoint.c's parse_config and ad_config_check):
+    """The checkpoint's config as the C loader reads it (src/io/checkpoint.c's parse_config and ad_config_check):
     a dict of gpt.py's keys, or ValueError naming the bad value."""
     if text is None:
         raise ValueError("__metadata__ has no \"config\"")
@@ -596,7 +596,7 @@ def checkpoint_shapes(cfg) -> dict:
 
 
 def read_checkpoint(path) -> tuple:
-    """An attndrop checkpoint's (tensors, config, vocab), checked as the C loader checks it (src/checkpoint.c):
+    """An attndrop checkpoint's (tensors, config, vocab), checked as the C loader checks it (src/io/checkpoint.c):
     format and version, the config's values, the vocabulary, every tensor of the config present as F32 with
     its shape and no other, every weight finite. AttndropError naming the file otherwise."""
     buf = _open_regular(path)

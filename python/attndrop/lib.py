@@ -43,7 +43,7 @@ _E = ctypes.POINTER(_Error)
 _P = ctypes.c_void_p
 _LONG_MAX = min(LONG_MAX, 2 ** (8 * ctypes.sizeof(ctypes.c_long) - 1) - 1)
 
-# the C library's limits that Python checks before a call (src/model.c's AD_MAX_BLOCK; `attndrop demo`'s)
+# the C library's limits that Python checks before a call (src/model/model.c's AD_MAX_BLOCK; `attndrop demo`'s)
 MAX_BLOCK = 8192
 MAX_HEADS = 4096    # as the C library's ad_drop_site_check
 MAX_LAYER = 65535

@@ -1,5 +1,5 @@
 """The 15 attention-dropout schemes' masks, drawn exactly as the C library
-draws them (src/dropout.c): the same Philox streams, counters and
+draws them (src/schemes/dropout.c): the same Philox streams, counters and
 arithmetic, so a mask here equals attndrop's for the same seed, step, layer,
 head and batch row. All functions are vectorised over batch rows, heads and
 attention rows, and run on the device of `device`.

@@ -17,7 +17,7 @@ from .errors import UINT32_MAX, UINT64_MAX, AttndropError, check_bool, check_int
 from .schemes import attention_masks, element_multipliers, input_multipliers, where
 
 
-MAX_BLOCK = 8192    # the longest rows the C library draws masks for (src/model.c's AD_MAX_BLOCK)
+MAX_BLOCK = 8192    # the longest rows the C library draws masks for (src/model/model.c's AD_MAX_BLOCK)
 MAX_HEADS = 4096    # as the C library's ad_drop_site_check
 MAX_LAYER = 65535
 

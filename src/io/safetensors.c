@@ -1,7 +1,7 @@
 /* safetensors.c - a strict reader and an atomic writer of the safetensors
  * format (8-byte little-endian header length, JSON header, byte buffer); the
  * JSON is handled by cJSON. */
-#include "internal.h"
+#include "../core/internal.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * delta-method interval, and the weighted least-squares fits (with their
  * chi-square goodness of fit) that the scaling study describes its axes
  * with. Pure functions over arrays; NaN marks a missing seed. */
-#include "internal.h"
+#include "../core/internal.h"
 #include <math.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
-/* kernels.c - per-kernel microbenchmark of the library's float kernels
- * (src/kernels.h): each forward and backward that a training step runs, at the
+/* layers.c - per-kernel microbenchmark of the library's float kernels
+ * (src/model/layers.h): each forward and backward that a training step runs, at the
  * shapes of three model configurations (tiny, small and the lecture's), with
  * the matmul at each of the model's five shapes and attention with the
  * `standard` scheme at p = 0.2 and with `none`.
@@ -17,10 +17,10 @@
  * and the share of the sgemm rate: cblas_sgemm's GFLOP/s measured the same way
  * at the configuration's qkv shape (N = B*T, K = C, M = 3C).
  *
- * usage: bench_kernels [--threads N] [--config tiny|small|lecture|all] [--quick] [--csv FILE] */
+ * usage: bench_layers [--threads N] [--config tiny|small|lecture|all] [--quick] [--csv FILE] */
 #include "attndrop.h"
-#include "dropout.h"
-#include "kernels.h"
+#include "schemes/dropout.h"
+#include "model/layers.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -75,7 +75,7 @@ static uint32_t lcg(void) {
 /* n floats uniform in [-1, 1) */
 static float *falloc(size_t n) {
     float *p = malloc(n * sizeof(float));
-    if (!p) { fprintf(stderr, "bench_kernels: out of memory (%zu floats)\n", n); exit(1); }
+    if (!p) { fprintf(stderr, "bench_layers: out of memory (%zu floats)\n", n); exit(1); }
     for (size_t i = 0; i < n; i++) p[i] = (float)lcg() / 2147483648.0f - 1.0f;
     return p;
 }
@@ -236,7 +236,7 @@ static void bench_config(const buffers *b, const config *cf, const options *o) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: bench_kernels [--threads N] [--config tiny|small|lecture|all] [--quick] [--csv FILE]\n");
+    fprintf(stderr, "usage: bench_layers [--threads N] [--config tiny|small|lecture|all] [--quick] [--csv FILE]\n");
     exit(2);
 }
 
@@ -280,11 +280,11 @@ int main(int argc, char **argv) {
     b.gscratch = falloc(gs > wts ? gs : wts); /* as model.c sizes it */
     b.zero_rows = malloc(nbht);
     b.idx = malloc(N * sizeof(int));
-    if (!b.zero_rows || !b.idx) { fprintf(stderr, "bench_kernels: out of memory\n"); return 1; }
+    if (!b.zero_rows || !b.idx) { fprintf(stderr, "bench_layers: out of memory\n"); return 1; }
     for (size_t i = 0; i < N; i++) b.idx[i] = (int)(lcg() % V);
     b.edrop = ad_elem_drop_make(P_DROP, 1337, AD_RNG_RESID, 1, 0);
 
-    printf("# bench_kernels: attndrop's float kernels (src/kernels.h) one at a time, %d thread%s\n", o.threads,
+    printf("# bench_layers: attndrop's float kernels (src/model/layers.h) one at a time, %d thread%s\n", o.threads,
            o.threads == 1 ? "" : "s");
     printf("# time: best of %d interleaved repeats of >= %.2f s each, after a warm-up; the machine may be shared\n"
            "#   and noisy: differences of ~10%% between runs are noise, and with more threads than free cores\n"

@@ -1,7 +1,7 @@
 /* tasks.c - the built-in synthetic texts (markov, copy, recall), each fixed
  * by its seed, and their exact entropy rates: the floors a model's loss is
  * measured against. */
-#include "internal.h"
+#include "../core/internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* kernels.c - the float kernels of the model (see kernels.inc), GEMM by BLAS. */
-#include "kernels.h"
+/* layers.c - the float instance of layers.inc: the model's layers, forward and backward, GEMM by BLAS. */
+#include "layers.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
@@ -10,12 +10,13 @@
 
 #define REAL float
 #define SFX(name) name##_f
+#define AD_KERNEL(float_name, double_name) float_name
 #define GEMM cblas_sgemm
 #define GEMM_NN(M, N, K, A, lda, B, ldb, C, ldc) ad_gemm_nn_f(C, A, B, M, N, K, lda, ldb, ldc, 0)
 #define GEMV cblas_sgemv
 #define AD_POLY_EXPF
-#define AD_OWN_MATMUL /* src/matmul.c */
-#include "kernels.inc"
+#define AD_OWN_MATMUL /* src/model/matmul.c */
+#include "layers.inc"
 
 void ad_transpose_f(float *dst, int ldd, const float *src, int lds, int rows, int cols) {
     transpose_f(dst, ldd, src, lds, rows, cols, 1.0f);

@@ -2,7 +2,7 @@
  *
  * Each product is cut into pieces fixed by its shape alone, each piece one
  * thread's work, so that every thread count computes every output element by
- * the same calls, bit for bit (the double kernels of kernels.inc, which the
+ * the same calls, bit for bit (the double kernels of layers.inc, which the
  * gradient checks run, use the same row blocks, and 128 x 128 tiles of dw):
  * - forward: row blocks of out = inp w^T, after w is transposed once per call;
  * - backward: row blocks of dinp = dout w; strips of 128 output features of
@@ -18,7 +18,7 @@
  * where it has no kernel for a shape, cblas_sgemm computes the sub-block.
  * libxsmm generates (and allocates for) each shape's kernel on its first call,
  * so in the first training step; later steps find it in its registry. */
-#include "kernels.h"
+#include "layers.h"
 #include <cblas.h>
 #include <stddef.h>
 #ifdef AD_XSMM
@@ -37,7 +37,7 @@
 static int min_i(int a, int b) { return a < b ? a : b; }
 
 /* c = a b, or c += a b where acc; row-major, one thread (also the attention's
- * products, kernels.inc). */
+ * products, layers.inc). */
 void ad_gemm_nn_f(float *c,                       // c (M,N), row stride ldc
                     const float *a,                 // a (M,K), row stride lda
                     const float *b,                 // b (K,N), row stride ldb

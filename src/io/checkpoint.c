@@ -1,6 +1,6 @@
 /* checkpoint.c - model checkpoints (safetensors with gpt.py's state_dict
  * names) and the training state file that resumes a run exactly. */
-#include "internal.h"
+#include "../core/internal.h"
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* model.c - gpt.py's GPTLanguageModel: parameters, activations, forward,
  * backward and AdamW. Every buffer is allocated once at creation. */
-#include "kernels.h"
+#include "layers.h"
 #include "adamw.h"
 #include <assert.h>
 #include <math.h>
@@ -12,7 +12,7 @@
 #include <omp.h>
 #endif
 #ifdef AD_CUDA
-#include "cuda/ad_cuda.h"
+#include "../gpu/ad_cuda.h"
 #endif
 
 enum { P_LN1W, P_LN1B, P_WQKV, P_WPROJ, P_BPROJ, P_LN2W, P_LN2B, P_WFC, P_BFC, P_WFC2, P_BFC2, P_NLAYER };

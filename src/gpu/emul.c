@@ -1,13 +1,13 @@
-/* cuda_emul.c - the CUDA back end's interface (src/cuda/ad_cuda.h) on the
+/* emul.c - the CUDA back end's interface (src/gpu/ad_cuda.h) on the
  * CPU, for `make CUDA_EMUL=1`: "device" memory is host memory of its own, the
  * attention runs the GPU's algorithm through the host drivers of attn_rows.h
  * and the other kernels are the CPU's. It tests, without a GPU, everything of
  * the GPU path but the CUDA kernels themselves: the model's mirror of its
  * buffers, what is copied when, and the row-at-a-time attention inside whole
  * training runs (tests/test_cuda.c). */
-#include "cuda/ad_cuda.h"
-#include "attn_rows.h"
-#include "kernels.h"
+#include "ad_cuda.h"
+#include "../model/attn_rows.h"
+#include "../model/layers.h"
 #include <stdlib.h>
 #include <string.h>
 

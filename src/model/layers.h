@@ -1,8 +1,8 @@
-/* kernels.h - the float instantiation of kernels.inc used by the model. */
+/* layers.h - the float instance of layers.inc (layers.c) that the model calls. */
 #ifndef AD_KERNELS_H
 #define AD_KERNELS_H
 
-#include "dropout.h"
+#include "../schemes/dropout.h"
 #include <stdint.h>
 
 void ad_k_encoder_fwd_f(float *out, const int *idx, const float *wte, const float *wpe, const float *tok_mult,
@@ -13,19 +13,19 @@ void ad_k_layernorm_fwd_f(float *out, float *mean, float *rstd, const float *inp
                           const float *b, int N, int C, float eps);
 void ad_k_layernorm_bwd_f(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                           const float *w, const float *mean, const float *rstd, int N, int C);
-/* src/matmul.c; wt (C,OC) and scratch (n_scratch,128,N) may be NULL */
+/* src/model/matmul.c; wt (C,OC) and scratch (n_scratch,128,N) may be NULL */
 void ad_k_matmul_fwd_f(float *out, float *wt, const float *inp, const float *w, const float *bias, int N, int C,
                        int OC);
 void ad_k_matmul_bwd_f(float *dinp, float *dw, float *dbias, float *scratch, const float *dout, const float *inp,
                        const float *w, int N, int C, int OC, int n_scratch);
-/* Rows per piece of an N-row product (kernels.inc, matmul.c): about N/16, a
+/* Rows per piece of an N-row product (layers.inc, matmul.c): about N/16, a
  * multiple of 16 in 64..512, fixed by N alone so that every thread count
  * computes the same pieces. */
 static inline int ad_gemm_rows(int N) {
     int r = (N / 16 + 15) / 16 * 16;
     return r < 64 ? 64 : r > 512 ? 512 : r;
 }
-/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (kernels.inc's transpose, float). */
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (layers.inc's transpose, float). */
 void ad_transpose_f(float *dst, int ldd, const float *src, int lds, int rows, int cols);
 /* Floats of the bwd scratch per thread, per row of the product. */
 #define AD_MATMUL_SCRATCH_ROWS 128
@@ -58,7 +58,7 @@ void ad_k_attention_bwd_f(float *dqkv, float *scratch, const float *dout, const 
                           const ad_attn_drop *drop, int B, int T, int C, int H, int n_scratch);
 void ad_k_attention_step_f(float *out, float *wh, const float *qkv, const float *kv, int n, int C, int H);
 double ad_k_crossentropy_fwd_f(float *probs, const float *logits, const int *targets, int N, int V);
-/* The polynomial exp of the float attention softmax (kernels.inc). */
+/* The polynomial exp of the float attention softmax (layers.inc). */
 float ad_softmax_expf(float x);
 void ad_k_crossentropy_bwd_f(float *dlogits, const float *probs, const int *targets, int N, int V);
 

@@ -1,7 +1,7 @@
 /* text.c - the tokenizer and the data: UTF-8 decoding, gpt.py's character
  * vocabulary, text files split 90/10, and the hash that identifies a run's
  * data. (The built-in synthetic texts are in tasks.c.) */
-#include "internal.h"
+#include "../core/internal.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

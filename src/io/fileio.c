@@ -1,7 +1,7 @@
 /* fileio.c - opening the files the library reads: regular files only, with
  * a size limit, and never blocking (a FIFO given as data would otherwise
  * wait forever for a writer, and a device such as /dev/zero never ends). */
-#include "internal.h"
+#include "../core/internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

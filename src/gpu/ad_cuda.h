@@ -1,14 +1,14 @@
 /* ad_cuda.h - the CUDA back end (attention.cu), for the library's C sources
  * and the GPU tests. Pointers are device pointers; shapes are those of the CPU
- * kernels (kernels.h). Launches are asynchronous on the default stream: an
+ * kernels (layers.h). Launches are asynchronous on the default stream: an
  * error of the launch is returned here, one of the execution at the next
  * synchronising call. */
 #ifndef AD_CUDA_H
 #define AD_CUDA_H
-#include "../internal.h"
-#include "../dropout.h"
-#include "../adamw.h"
-#include "../attn_rows.h"
+#include "../core/internal.h"
+#include "../schemes/dropout.h"
+#include "../model/adamw.h"
+#include "../model/attn_rows.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,7 +52,7 @@ ad_status ad_cuda_attention_bwd_sv(float *dq, float *dk, float *dv, const float 
                                    const ad_drop_site *s, unsigned char *dropped, int *idx, int B, int T, int H,
                                    int hs, float scale, void *stream, ad_error *err);
 
-/* The other kernels (kernels.cu): the CPU kernels of kernels.h, with device
+/* The other kernels (layers.cu): the CPU kernels of kernels.h, with device
  * pointers, returning the launch's status. */
 ad_status ad_cuda_encoder_fwd(float *out, const int *idx, const float *wte, const float *wpe, const float *tok_mult,
                               int B, int T, int C, ad_error *err);

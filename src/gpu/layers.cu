@@ -1,5 +1,5 @@
-/* kernels.cu - the model's other forward and backward kernels on the GPU,
- * each the CPU kernel of kernels.inc with the same arguments (device
+/* layers.cu - the model's other forward and backward kernels on the GPU,
+ * each the CPU kernel of layers.inc with the same arguments (device
  * pointers): the dense products by cuBLAS in fp32 (no TF32), the rest one
  * thread per element, row or column. Every sum runs in a fixed order (a
  * column's over rows in order, a row's over its elements), so that a result
@@ -7,7 +7,7 @@
  * from the keys of the CPU path (mask.h). tests/test_cuda.c compares each
  * with its CPU kernel on a GPU. */
 #include "ad_cuda.h"
-#include "adamw.h"
+#include "../model/adamw.h"
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* philox.c - the Philox4x32-10 counter-based generator and the keyed streams
  * that every random draw of attndrop comes from. */
 #include "internal.h"
-#include "mask.h"
+#include "../schemes/mask.h"
 #include <math.h>
 
 void ad_philox4x32(uint32_t out[4], const uint32_t ctr[4], const uint32_t key[2]) {

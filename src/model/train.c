@@ -1,6 +1,6 @@
 /* train.c - gpt.py's training loop in parts: get_batch, one training step
  * and estimate_loss. */
-#include "internal.h"
+#include "../core/internal.h"
 #include <math.h>
 #include <stdlib.h>
 

@@ -5,7 +5,7 @@
 #ifndef AD_DROPOUT_H
 #define AD_DROPOUT_H
 
-#include "internal.h"
+#include "../core/internal.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,7 +1,7 @@
 /* sample.c - gpt.py's generate: softmax(logits/temperature), optional top-k,
  * multinomial sampling; temperature 0 is greedy. New tokens use the model's
  * KV cache until the context fills block_size. */
-#include "internal.h"
+#include "../core/internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

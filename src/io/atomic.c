@@ -1,7 +1,7 @@
 /* atomic.c - files that appear whole or not at all: written to a temporary
  * file in the target's directory, flushed to disk, renamed over the target,
  * and the directory synced so that the rename survives a crash too. */
-#include "internal.h"
+#include "../core/internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

@@ -1,12 +1,12 @@
 /* attention.cu - causal attention on the GPU, every scheme, its masks
  * regenerated in the kernels from the CPU's Philox keys: one thread per row
- * running the row functions of src/attn_rows.h (the very code
+ * running the row functions of src/model/attn_rows.h (the very code
  * tests/test_mask.c checks on the CPU against the CPU kernels). Forward: one
  * thread per query row; backward: one per query row (dq), then one per key
  * row (dk, dv); fixedcount's dropped keys are drawn first, one thread per
  * row. Buffers are device pointers with the shapes of the CPU kernels. */
 #include "ad_cuda.h"
-#include "attn_rows.h"
+#include "../model/attn_rows.h"
 #include <cuda_runtime.h>
 
 #define AD_THREADS 128

@@ -1,11 +1,11 @@
 /* attention.c - the fused causal attention as a public op on strided
  * (B,H,T,D) tensors (ad_attention_forward/_backward): argument checks, the
- * site's dropout descriptor, then the strided kernels of kernels.inc, which
+ * site's dropout descriptor, then the strided kernels of layers.inc, which
  * the model runs on its packed qkv layout. */
-#include "kernels.h"
-#include "mask.h"
+#include "layers.h"
+#include "../schemes/mask.h"
 #ifdef AD_CUDA
-#include "cuda/ad_cuda.h"
+#include "../gpu/ad_cuda.h"
 #endif
 #include <limits.h>
 #include <math.h>

@@ -1,10 +1,10 @@
 /* adamw.h - one weight's AdamW update (torch.optim.AdamW: decoupled weight
  * decay, bias-corrected moments), for the CPU loop (model.c) and the GPU
- * kernel (cuda/kernels.cu), with the step's scalars computed once by the
+ * kernel (gpu/layers.cu), with the step's scalars computed once by the
  * caller as ad_model_adamw_step does. */
 #ifndef AD_ADAMW_H
 #define AD_ADAMW_H
-#include "mask.h" /* AD_HD */
+#include "../schemes/mask.h" /* AD_HD */
 
 typedef struct {
     float b1, b2, eps;

@@ -1,5 +1,5 @@
 /* attn_rows.h - causal attention one row at a time, the algorithm of the GPU
- * kernels (src/cuda/attention.cu, one thread per row), written once for the
+ * kernels (src/gpu/attention.cu, one thread per row), written once for the
  * host and the device:
  *   forward, per query row: one pass over its keys with an online softmax
  *     (running max and sum, the output rescaled as the max grows), the
@@ -15,7 +15,7 @@
 #ifndef AD_ATTN_ROWS_H
 #define AD_ATTN_ROWS_H
 
-#include "mask.h"
+#include "../schemes/mask.h"
 
 /* The mask of row i (n keys) of head h of batch row b (site->row0 added here);
  * fixedcount's dropped keys come from dropped (B,H,T,T), its row at
@@ -223,7 +223,7 @@ AD_HD void ad_rows_dkv_at_hd(float *dqkv, const float *dout, const float *qkv, c
 }
 
 #ifndef __CUDACC__
-/* Host drivers: the GPU kernels' grid as loops (tests/cuda_emul.c, test_mask). */
+/* Host drivers: the GPU kernels' grid as loops (src/gpu/emul.c, test_mask). */
 static inline void ad_fixedcount_masks_hd(unsigned char *dropped, const ad_drop_site *s, int B, int T) {
     int idx[T];
     for (int b = 0; b < B; b++)

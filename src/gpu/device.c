@@ -1,9 +1,9 @@
 /* device.c - which devices this build and machine can use. The CUDA back end
- * (src/cuda/, `make CUDA=1`) is compiled in only when AD_CUDA is defined. */
-#include "internal.h"
+ * (src/gpu/, `make CUDA=1`) is compiled in only when AD_CUDA is defined. */
+#include "../core/internal.h"
 #include <string.h>
 #ifdef AD_CUDA
-#include "cuda/ad_cuda.h"
+#include "ad_cuda.h"
 #endif
 
 const char *ad_device_name(ad_device d) {
