@@ -304,8 +304,9 @@ void report_scale_short(FILE *f, const rdata *d) {
         fmt_pred(b, sizeof b, &ee);
         fmt_pred(c, sizeof c, &de);
         const char *matters = e.verdict == AD_VERDICT_EQUIVALENT ? "**No**: the zero rows' effect there is within the margin"
-                            : e.verdict == AD_VERDICT_INCONCLUSIVE ? "**Not settled**"
-                                                                   : "**Yes**";
+                            : e.verdict == AD_VERDICT_BETTER     ? "**Yes**: guaranteeing a survivor per row lowers the loss there"
+                            : e.verdict == AD_VERDICT_WORSE      ? "**Yes, the other way**: guaranteeing a survivor per row raises the loss there"
+                                                                 : "**Not settled** at these seeds";
         fprintf(f, "- **Does the zero-row effect matter at gpt.py's scale?** %s. Predicted for gpt.py's shape "
                    "(T%d H%d L%d, p=0.2) by the additive model of the three axes (below): `%s − %s`, whole sequence, %s; "
                    "positions 0–3, %s. Dropout itself there (`%s − %s`): %s. The width (C%d, gpt.py's 384) and the "
@@ -351,7 +352,9 @@ void report_scale_text(FILE *f, const rdata *d) {
                "falls as a/T and the effect at positions 0–3 stays the same. Each point is a paired difference over "
                "seeds with its 95%% interval (`scale.csv`); each fit is weighted least squares with the points' standard "
                "errors, and its χ² p-value says whether the model describes the points within their errors (small: it "
-               "does not; `scale_fits.csv`). Slopes and coefficients carry ±1.96 standard errors.\n\n",
+               "does not; `scale_fits.csv`). The χ² treats the standard errors, estimated from the seeds, as known, so its "
+               "p-value is approximate and somewhat too small (with 8 seeds each squared residual averages 7/5, not 1). "
+               "Slopes and coefficients carry ±1.96 standard errors.\n\n",
             b->name, b->batch_size, b->block_size, b->n_embd, b->n_head, b->n_layer, ctl, ref);
     for (int a = 0; a < AXES; a++) {
         const scale_axis *ax = &g.ax[a];
@@ -379,6 +382,18 @@ void report_scale_text(FILE *f, const rdata *d) {
                     fprintf(f, "\n");
                 }
             fprintf(f, "\n");
+        }
+        if (a == 0) { /* the theory's share of zero rows, beside the measured effects */
+            fprintf(f, "The exact share of a head's attention rows that are all zero under `%s`, sum over i < T of "
+                       "p^(i+1) / T = p(1 − p^T)/((1 − p)T):", ref);
+            for (int r = 0; r < N_RATES; r++) {
+                fprintf(f, "%s p=%g:", r ? ";" : "", rates[r]);
+                for (int i = 0; i < ax->n; i++) {
+                    double p = rates[r], T = ax->x[i];
+                    fprintf(f, "%s T%g %.4f", i ? "," : "", T, p * (1.0 - pow(p, T)) / ((1.0 - p) * T));
+                }
+            }
+            fprintf(f, ".\n\n");
         }
         fprintf(f, "Fits to `%s − %s`:\n\n", ctl, ref);
         int models[2];
