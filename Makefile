@@ -60,8 +60,10 @@ endif
 # src/ by concern: core/ (statuses, threads, Philox, the ABI table), model/ (the model, its layers and
 # training), schemes/ (the dropout schemes and masks), data/ (texts, tasks), io/ (files), study/ (its
 # statistics), gpu/ (the device and the CUDA back end)
-# src/gpu/emul.c is the CUDA back end emulated on the CPU (make CUDA_EMUL=1, for the tests): never in a default build
-LIB_SRC := $(filter-out src/gpu/emul.c,$(sort $(wildcard src/*/*.c)))
+# src/gpu/backend_cuda.c (the model's CUDA backend table) and src/gpu/emul.c (the CUDA back end emulated on the
+# CPU, make CUDA_EMUL=1, for the tests) are in the builds with a device only (DEV_SRC)
+LIB_SRC := $(filter-out src/gpu/emul.c src/gpu/backend_cuda.c,$(sort $(wildcard src/*/*.c)))
+DEV_SRC :=
 SRC_H := $(wildcard src/*/*.h src/*/*.inc)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 ifeq ($(CUDA),1)
@@ -71,6 +73,7 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=compute_80
 CFLAGS += -DAD_CUDA -I$(CUDA_HOME)/include
 LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+DEV_SRC := src/gpu/backend_cuda.c
 CUDA_SRC := $(sort $(wildcard src/gpu/*.cu))
 CUDA_OBJ := $(CUDA_SRC:src/gpu/%.cu=$(BUILD)/obj/gpu/cuda_%.o)
 LIB_OBJ += $(CUDA_OBJ)
@@ -80,11 +83,13 @@ $(BUILD)/obj/gpu/cuda_%.o: src/gpu/%.cu $(SRC_H) include/attndrop.h
 endif
 ifeq ($(CUDA_EMUL),1)
 CFLAGS += -DAD_CUDA -DAD_CUDA_EMUL
+DEV_SRC := src/gpu/backend_cuda.c
 CUDA_OBJ := $(BUILD)/obj/cuda_emul.o
 LIB_OBJ += $(CUDA_OBJ)
 $(BUILD)/obj/cuda_emul.o: src/gpu/emul.c $(SRC_H) include/attndrop.h | $(BUILD)/obj
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 endif
+LIB_OBJ += $(DEV_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_BIN := $(BUILD)/tests/parity_dump
@@ -113,7 +118,7 @@ $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 # The shared library, for Python (python/attndrop/lib.py loads it with ctypes).
-PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o) $(CUDA_OBJ)
+PIC_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o) $(DEV_SRC:src/%.c=$(BUILD)/pic/%.o) $(CUDA_OBJ)
 $(BUILD)/pic/%.o: src/%.c $(SRC_H) include/attndrop.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@

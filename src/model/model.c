@@ -1,6 +1,6 @@
 /* model.c - gpt.py's GPTLanguageModel: parameters, activations, forward,
  * backward and AdamW. Every buffer is allocated once at creation. */
-#include "layers.h"
+#include "model_priv.h"
 #include "adamw.h"
 #include <assert.h>
 #include <math.h>
@@ -11,61 +11,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#ifdef AD_CUDA
-#include "../gpu/ad_cuda.h"
-#endif
-
-enum { P_LN1W, P_LN1B, P_WQKV, P_WPROJ, P_BPROJ, P_LN2W, P_LN2B, P_WFC, P_BFC, P_WFC2, P_BFC2, P_NLAYER };
-
-/* One layer's activations kept for the backward pass: 10 C floats per token
- * (and a few per row). The LayerNorm outputs are recomputed from their inputs
- * and statistics, the attention weights from q, k and the row statistics. */
-typedef struct {
-    float *ln1_mean, *ln1_rstd;       // (B,T) (B,T)
-    float *qkv;                       // (B,T,3C)
-    float *att_stats;                 // (B,H,T,2): each attention row's max and 1/sum
-    float *atty;                      // (B,T,C)
-    float *res1;                      // (B,T,C)
-    float *ln2_mean, *ln2_rstd;       // (B,T) (B,T)
-    float *fch;                       // (B,T,4C): relu(fc(ln2)), in place
-    float *res2;                      // (B,T,C)
-} layer_acts;
-
-struct ad_model {
-    ad_config cfg;
-    int max_batch, training;
-    size_t n_params;
-    size_t off_wte, off_wpe, off_lnfw, off_lnfb, off_wlm, off_blm;
-    size_t *off_layer;                /* (L, P_NLAYER) */
-    float *params, *grads, *adam_m, *adam_v;
-    int n_tensors;
-    ad_tensor_info *tensors;
-    float *act_mem;
-    layer_acts *acts;                 /* L entries when training, 1 otherwise */
-    /* Shared buffers: lnbuf holds each LayerNorm output in turn (lnf last);
-     * branch (forward) and dtmp (backward) are one buffer, as are d4 (the
-     * FFN's hidden gradient) and dqkv, which are never needed together. */
-    float *x0, *lnbuf, *lnf, *lnf_mean, *lnf_rstd, *logits, *probs, *branch; // (B,T,C) (B,T,C) = lnbuf ...
-    float *dres, *dtmp, *dln, *d4, *dqkv;  // (B,T,C) x3, (B,T,4C), (B,T,3C) in d4
-    float *attn_scratch;              /* (n_scratch,AD_ATT_SCRATCH(T,hs)): per-thread attention scratch */
-    float *gemm_scratch;              /* a weight transposed, or (n_scratch,128,B*T) in the backward */
-    float *kv_cache;                  /* (L,T,2C) keys | values of batch row 0: inference models only */
-    int kv_len;                       /* positions 0..kv_len-1 of kv_cache hold the last sequence's */
-    unsigned char *zero_flags;        /* (B,H,T): rows of one layer that came out all zero */
-    int probs_valid;                  /* probs holds the last forward's softmax (not yet the gradient) */
-    int n_scratch;
-    int *idx, *targets;               /* (B,T) copies of the last forward's inputs */
-    float *tok_mult;                  /* (B,T) word/embedding dropout of the last forward */
-    int tok_active;
-    size_t act_total;                 /* floats of act_mem */
-#ifdef AD_CUDA
-    struct model_gpu *gpu;            /* NULL: the model computes on the CPU */
-#endif
-    long total_steps;                 /* for the step-decay schedule */
-    int row0;                         /* the batch's first row in a batch split over processes */
-    int last_B, last_T, last_train, last_has_targets;
-    uint64_t last_seed, last_step;
-};
 
 ad_config ad_config_default(void) {
     ad_config c;
@@ -299,6 +244,7 @@ ad_status ad_model_create(ad_model **out, const ad_config *cfg, int max_batch, i
 #endif
     struct ad_model *m = calloc(1, sizeof *m);
     if (!m) return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model");
+    m->be = &ad_backend_cpu;
     m->cfg = *cfg;
     m->max_batch = max_batch;
     m->training = training;
@@ -371,15 +317,9 @@ nomem:
                    (double)bytes / 1048576.0);
 }
 
-#ifdef AD_CUDA
-static void gpu_release(ad_model *m);
-#endif
-
 void ad_model_free(ad_model *m) {
     if (!m) return;
-#ifdef AD_CUDA
-    gpu_release(m);
-#endif
+    if (m->be) m->be->release(m);
     free(m->off_layer);
     free(m->tensors);
     free(m->acts);
@@ -447,245 +387,6 @@ static ad_elem_drop elem_drop_for(const ad_model *m, ad_rng_purpose purpose, int
     return d;
 }
 
-/* ------------------------------------------------------------ kernels */
-/* Each kernel call of the forward and backward passes goes through one of
- * these: the CPU kernel, or for a model moved to the GPU (ad_model_set_device)
- * the CUDA kernel with every buffer replaced by its device mirror, at the same
- * offset. A failing launch is kept and reported by the pass's status. */
-#ifdef AD_CUDA
-typedef struct model_gpu {
-    float *params;                    /* (4, n_params): params, grads, adam_m, adam_v, as on the host */
-    float *act;                       /* (act_total): the mirror of act_mem */
-    int *idx, *targets;               /* (B,T) */
-    double *row_loss, *part;          /* (B,T), (1024): the loss's sums */
-    unsigned char *dropped;           /* (B,H,T,T): fixedcount's dropped keys, NULL for other schemes */
-    int *fc_idx;                      /* (B,H,T,T): its shuffles' scratch */
-    ad_status status;                 /* the first failure since the last report */
-    ad_error err;
-} model_gpu;
-
-/* the device mirror of a float buffer of the model */
-static float *dev(const ad_model *m, const float *h) {
-    if (!h) return NULL;
-    if (h >= m->params && h < m->params + 4 * m->n_params) return m->gpu->params + (h - m->params);
-    assert(h >= m->act_mem && h < m->act_mem + m->act_total);
-    return m->gpu->act + (h - m->act_mem);
-}
-
-#define GPU(m, call)                                                                                                    \
-    do {                                                                                                                \
-        ad_error e_ = {0};                                                                                              \
-        ad_status s_ = (call);                                                                                          \
-        if (s_ && !(m)->gpu->status) { (m)->gpu->status = s_; (m)->gpu->err = e_; }                                   \
-    } while (0)
-#define ON_GPU(m) ((m)->gpu != NULL)
-
-/* the first failure since the last call, into err */
-static ad_status gpu_report(ad_model *m, ad_error *err) {
-    ad_status s = m->gpu->status;
-    if (s && err) *err = m->gpu->err;
-    m->gpu->status = AD_OK;
-    return s;
-}
-#else
-#define ON_GPU(m) 0
-#endif
-
-static void k_layernorm_fwd(ad_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
-                            const float *b, int N, int C) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_layernorm_fwd(dev(m, out), dev(m, mean), dev(m, rstd), dev(m, inp), dev(m, w), dev(m, b), N, C,
-                                     1e-5f, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_layernorm_fwd_f(out, mean, rstd, inp, w, b, N, C, 1e-5f);
-}
-
-static void k_layernorm_bwd(ad_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                            const float *w, const float *mean, const float *rstd, int N, int C) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_layernorm_bwd(dev(m, dinp), dev(m, dw), dev(m, db), dev(m, dout), dev(m, inp), dev(m, w),
-                                     dev(m, mean), dev(m, rstd), N, C, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_layernorm_bwd_f(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
-}
-
-static void k_matmul_fwd(ad_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C,
-                         int OC) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_matmul_fwd(dev(m, out), dev(m, inp), dev(m, w), dev(m, bias), N, C, OC, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_matmul_fwd_f(out, m->gemm_scratch, inp, w, bias, N, C, OC);
-}
-
-static void k_matmul_bwd(ad_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                         const float *w, int N, int C, int OC) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_matmul_bwd(dev(m, dinp), dev(m, dw), dev(m, dbias), dev(m, dout), dev(m, inp), dev(m, w), N, C,
-                                  OC, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_matmul_bwd_f(dinp, dw, dbias, m->gemm_scratch, dout, inp, w, N, C, OC, m->n_scratch);
-}
-
-static void k_relu_fwd(ad_model *m, float *out, const float *inp, size_t n) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_relu_fwd(dev(m, out), dev(m, inp), n, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_relu_fwd_f(out, inp, n);
-}
-
-static void k_relu_bwd(ad_model *m, float *dinp, const float *dout, const float *inp, size_t n) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_relu_bwd(dev(m, dinp), dev(m, dout), dev(m, inp), n, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_relu_bwd_f(dinp, dout, inp, n);
-}
-
-static void k_residual_dropout_fwd(ad_model *m, float *out, const float *res, const float *inp, const ad_elem_drop *d,
-                                   int B, int T, int C) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_residual_dropout_fwd(dev(m, out), dev(m, res), dev(m, inp), d, B, T, C, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_residual_dropout_fwd_f(out, res, inp, d, B, T, C);
-}
-
-static void k_dropout_bwd(ad_model *m, float *dinp, const float *dout, const ad_elem_drop *d, int B, int T, int C) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_dropout_bwd(dev(m, dinp), dev(m, dout), d, B, T, C, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_dropout_bwd_f(dinp, dout, d, B, T, C);
-}
-
-/* fixedcount's dropped keys of this layer and step, on the GPU (a row's full draw) */
-#ifdef AD_CUDA
-static void gpu_fixedcount(ad_model *m, const ad_attn_drop *ad, int B) {
-    if (ad_attn_drop_active(ad) && ad->site.scheme == AD_SCHEME_FIXEDCOUNT)
-        GPU(m, ad_cuda_fixedcount(m->gpu->dropped, m->gpu->fc_idx, &ad->site, B, &e_));
-}
-#endif
-
-static void k_attention_fwd(ad_model *m, float *out, float *stats, const float *qkv, unsigned char *zero_rows,
-                            const ad_attn_drop *ad, int B, int T, int C, int H) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        gpu_fixedcount(m, ad, B);
-        GPU(m, ad_cuda_attention_fwd(dev(m, out), dev(m, stats), dev(m, qkv), ad_attn_drop_active(ad) ? &ad->site : NULL,
-                                     m->gpu->dropped, B, T, C, H, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_attention_fwd_f(out, stats, m->attn_scratch, qkv, zero_rows, ad, B, T, C, H, m->n_scratch);
-}
-
-/* out: the forward's output, which the GPU's backward reads (D_i = dout_i . out_i) */
-static void k_attention_bwd(ad_model *m, float *dqkv, const float *dout, const float *qkv, const float *out,
-                            const float *stats, const ad_attn_drop *ad, int B, int T, int C, int H) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        gpu_fixedcount(m, ad, B);
-        GPU(m, ad_cuda_attention_bwd(dev(m, dqkv), dev(m, dout), dev(m, qkv), dev(m, out), dev(m, stats),
-                                     ad_attn_drop_active(ad) ? &ad->site : NULL, m->gpu->dropped, B, T, C, H, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    (void)out;
-    ad_k_attention_bwd_f(dqkv, m->attn_scratch, dout, qkv, stats, ad, B, T, C, H, m->n_scratch);
-}
-
-/* idx: the model's copy of the batch (m->idx), whose mirror the GPU reads */
-static void k_encoder_fwd(ad_model *m, float *out, const int *idx, const float *wte, const float *wpe,
-                          const float *tok_mult, int B, int T, int C) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_encoder_fwd(dev(m, out), m->gpu->idx, dev(m, wte), dev(m, wpe), dev(m, tok_mult), B, T, C, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_encoder_fwd_f(out, idx, wte, wpe, tok_mult, B, T, C);
-}
-
-static void k_encoder_bwd(ad_model *m, float *dwte, float *dwpe, const float *dout, const float *tok_mult, int B,
-                          int T, int C) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_encoder_bwd(dev(m, dwte), dev(m, dwpe), dev(m, dout), m->gpu->idx, dev(m, tok_mult), B, T, C,
-                                   &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_encoder_bwd_f(dwte, dwpe, dout, m->idx, tok_mult, B, T, C);
-}
-
-static double k_crossentropy_fwd(ad_model *m, float *probs, const float *logits, int N, int V) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        double l = NAN;
-        GPU(m, ad_cuda_crossentropy_fwd(dev(m, probs), &l, m->gpu->row_loss, m->gpu->part, dev(m, logits),
-                                        m->gpu->targets, N, V, &e_));
-        return l;
-    }
-#endif
-    (void)m;
-    return ad_k_crossentropy_fwd_f(probs, logits, m->targets, N, V);
-}
-
-static void k_crossentropy_bwd(ad_model *m, float *dlogits, const float *probs, int N, int V) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_crossentropy_bwd(dev(m, dlogits), dev(m, probs), m->gpu->targets, N, V, &e_));
-        return;
-    }
-#endif
-    (void)m;
-    ad_k_crossentropy_bwd_f(dlogits, probs, m->targets, N, V);
-}
-
-static void k_zero(ad_model *m, float *p, size_t n) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_zero(dev(m, p), n * sizeof(float), &e_));
-        return;
-    }
-#endif
-    (void)m;
-    memset(p, 0, n * sizeof(float));
-}
-
 /* One block of gpt.py, x (B,T,C) -> a->res2. pos < 0: B whole sequences of T
  * tokens, with the step's dropout (the KV cache filled from batch row 0 when
  * the model has one and B == 1); pos >= 0: the one token at position pos of
@@ -697,9 +398,16 @@ static void block_forward(ad_model *m, int l, layer_acts *a, const float *x, int
     const float *p = m->params;
     const size_t *o = m->off_layer + (size_t)l * P_NLAYER;
     float *kv = m->kv_cache ? m->kv_cache + (size_t)l * c->block_size * 2 * C : NULL; /* (block_size,2C) */
-    ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
-    k_layernorm_fwd(m, m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], BT, C);
-    k_matmul_fwd(m, a->qkv, m->lnbuf, p + o[P_WQKV], NULL, BT, C, 3 * C);
+    ad_elem_drop rd, fd; /* dropout descriptors only for a training forward: NULL is none */
+    const ad_elem_drop *rdp = NULL, *fdp = NULL;
+    if (m->last_train) {
+        rd = elem_drop_for(m, AD_RNG_RESID, l);
+        fd = elem_drop_for(m, AD_RNG_FFN, l);
+        rdp = &rd;
+        fdp = &fd;
+    }
+    m->be->layernorm_fwd(m, m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], BT, C);
+    m->be->matmul_fwd(m, a->qkv, m->lnbuf, p + o[P_WQKV], NULL, BT, C, 3 * C);
     if (pos >= 0) {
         memcpy(kv + (size_t)pos * 2 * C, a->qkv + C, 2 * (size_t)C * sizeof(float));
         ad_k_attention_step_f(a->atty, m->attn_scratch, a->qkv, kv, pos + 1, C, H);
@@ -709,7 +417,7 @@ static void block_forward(ad_model *m, int l, layer_acts *a, const float *x, int
         if (kv && B == 1) /* what the next ad_model_step attends to */
             for (int t = 0; t < T; t++)
                 memcpy(kv + (size_t)t * 2 * C, a->qkv + (size_t)t * 3 * C + C, 2 * (size_t)C * sizeof(float));
-        k_attention_fwd(m, a->atty, a->att_stats, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T, C, H);
+        m->be->attention_fwd(m, a->atty, a->att_stats, a->qkv, counting ? m->zero_flags : NULL, &ad, B, T, C, H);
         if (obs && m->last_train) {
             for (int t = 0; t < T; t++) obs->rows[t] += (uint64_t)B * H;
             if (counting)
@@ -717,21 +425,21 @@ static void block_forward(ad_model *m, int l, layer_acts *a, const float *x, int
                     for (int t = 0; t < T; t++) obs->zero_rows[t] += m->zero_flags[(size_t)bh * T + t];
         }
     }
-    k_matmul_fwd(m, m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], BT, C, C);
-    k_residual_dropout_fwd(m, a->res1, x, m->branch, &rd, B, T, C);
-    k_layernorm_fwd(m, m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], BT, C);
-    k_matmul_fwd(m, a->fch, m->lnbuf, p + o[P_WFC], p + o[P_BFC], BT, C, 4 * C);
-    k_relu_fwd(m, a->fch, a->fch, (size_t)BT * 4 * C);
-    k_matmul_fwd(m, m->branch, a->fch, p + o[P_WFC2], p + o[P_BFC2], BT, 4 * C, C);
-    k_residual_dropout_fwd(m, a->res2, a->res1, m->branch, &fd, B, T, C);
+    m->be->matmul_fwd(m, m->branch, a->atty, p + o[P_WPROJ], p + o[P_BPROJ], BT, C, C);
+    m->be->residual_dropout_fwd(m, a->res1, x, m->branch, rdp, B, T, C);
+    m->be->layernorm_fwd(m, m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], BT, C);
+    m->be->matmul_fwd(m, a->fch, m->lnbuf, p + o[P_WFC], p + o[P_BFC], BT, C, 4 * C);
+    m->be->relu_fwd(m, a->fch, a->fch, (size_t)BT * 4 * C);
+    m->be->matmul_fwd(m, m->branch, a->fch, p + o[P_WFC2], p + o[P_BFC2], BT, 4 * C, C);
+    m->be->residual_dropout_fwd(m, a->res2, a->res1, m->branch, fdp, B, T, C);
 }
 
 /* ln_f and lm_head over the N rows of x (N,C) into the logits (N,V). */
 static void head_forward(ad_model *m, const float *x, int N) {
     const float *p = m->params;
     int C = m->cfg.n_embd;
-    k_layernorm_fwd(m, m->lnf, m->lnf_mean, m->lnf_rstd, x, p + m->off_lnfw, p + m->off_lnfb, N, C);
-    k_matmul_fwd(m, m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, N, C, m->cfg.vocab_size);
+    m->be->layernorm_fwd(m, m->lnf, m->lnf_mean, m->lnf_rstd, x, p + m->off_lnfw, p + m->off_lnfb, N, C);
+    m->be->matmul_fwd(m, m->logits, m->lnf, p + m->off_wlm, p + m->off_blm, N, C, m->cfg.vocab_size);
 }
 
 ad_status ad_model_forward(ad_model *m, const int *idx, const int *targets, int B, int T, int train,
@@ -755,10 +463,8 @@ ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targ
         if (targets && (targets[i] < 0 || targets[i] >= V))
             return ad_fail(err, AD_ERR_ARG, "target id %d at position %zu is outside the vocabulary [0, %d)", targets[i], i, V);
     }
-#ifdef AD_CUDA
-    if (ON_GPU(m) && obs)
+    if (m->be->device != AD_DEVICE_CPU && obs)
         return ad_fail(err, AD_ERR_DEVICE, "counting zero attention rows is not done on the GPU yet: use the CPU");
-#endif
     memcpy(m->idx, idx, BT * sizeof(int));
     if (targets) memcpy(m->targets, targets, BT * sizeof(int));
     m->last_B = B;
@@ -774,14 +480,8 @@ ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targ
     if (in_site.p > 0.0f)
         for (int b = 0; b < B; b++)
             m->tok_active |= ad_input_mult_k(&in_site, b, idx + (size_t)b * T, T, m->tok_mult + (size_t)b * T);
-#ifdef AD_CUDA
-    if (ON_GPU(m)) { /* the batch's ids (and targets, and word dropout's multipliers) go to the GPU */
-        GPU(m, ad_cuda_upload(m->gpu->idx, idx, BT * sizeof(int), &e_));
-        if (targets) GPU(m, ad_cuda_upload(m->gpu->targets, targets, BT * sizeof(int), &e_));
-        if (m->tok_active) GPU(m, ad_cuda_upload(dev(m, m->tok_mult), m->tok_mult, BT * sizeof(float), &e_));
-    }
-#endif
-    k_encoder_fwd(m, m->x0, idx, p + m->off_wte, p + m->off_wpe, m->tok_active ? m->tok_mult : NULL, B, T, C);
+    m->be->upload_batch(m, (int)BT, targets != NULL); /* the batch's ids, targets and word dropout, where the kernels run */
+    m->be->encoder_fwd(m, m->x0, p + m->off_wte, p + m->off_wpe, m->tok_active ? m->tok_mult : NULL, B, T, C);
     const float *x = m->x0;
     for (int l = 0; l < L; l++) {
         layer_acts *a = &m->acts[m->training ? l : 0];
@@ -790,18 +490,14 @@ ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targ
     }
     head_forward(m, x, (int)BT);
     if (targets) {
-        double l = k_crossentropy_fwd(m, m->probs, m->logits, (int)BT, V);
-#ifdef AD_CUDA
-        if (ON_GPU(m) && m->gpu->status) return gpu_report(m, err);
-#endif
+        double l = m->be->crossentropy_fwd(m, m->probs, m->logits, (int)BT, V);
+        ad_status st = m->be->report(m, err);
+        if (st) return st;
         m->probs_valid = 1;
         if (loss) *loss = (float)l;
         if (!isfinite(l)) return ad_fail(err, AD_ERR_NUMERIC, "the loss is %g", l);
     }
-#ifdef AD_CUDA
-    if (ON_GPU(m)) return gpu_report(m, err);
-#endif
-    return AD_OK;
+    return m->be->report(m, err);
 }
 
 ad_status ad_model_backward(ad_model *m, ad_error *err) {
@@ -816,11 +512,11 @@ ad_status ad_model_backward(ad_model *m, ad_error *err) {
     float *g = m->grads;
     float *dlogits = m->probs; /* in place */
     m->probs_valid = 0;
-    k_crossentropy_bwd(m, dlogits, m->probs, BT, V);
-    k_matmul_bwd(m, m->dln, g + m->off_wlm, g + m->off_blm, dlogits, m->lnf, p + m->off_wlm, BT, C, V);
-    k_zero(m, m->dres, (size_t)BT * C);
+    m->be->crossentropy_bwd(m, dlogits, m->probs, BT, V);
+    m->be->matmul_bwd(m, m->dln, g + m->off_wlm, g + m->off_blm, dlogits, m->lnf, p + m->off_wlm, BT, C, V);
+    m->be->zero(m, m->dres, (size_t)BT * C);
     const float *xL = m->acts[L - 1].res2;
-    k_layernorm_bwd(m, m->dres, g + m->off_lnfw, g + m->off_lnfb, m->dln, xL, p + m->off_lnfw, m->lnf_mean,
+    m->be->layernorm_bwd(m, m->dres, g + m->off_lnfw, g + m->off_lnfb, m->dln, xL, p + m->off_lnfw, m->lnf_mean,
                     m->lnf_rstd, BT, C);
     for (int l = L - 1; l >= 0; l--) {
         layer_acts *a = &m->acts[l];
@@ -829,25 +525,25 @@ ad_status ad_model_backward(ad_model *m, ad_error *err) {
         ad_attn_drop ad = attn_drop_for(m, l);
         ad_elem_drop rd = elem_drop_for(m, AD_RNG_RESID, l), fd = elem_drop_for(m, AD_RNG_FFN, l);
         /* res2 = res1 + drop(fc2(relu(fc(ln2(res1))))) */
-        k_dropout_bwd(m, m->dtmp, m->dres, &fd, B, T, C);
-        k_matmul_bwd(m, m->d4, g + o[P_WFC2], g + o[P_BFC2], m->dtmp, a->fch, p + o[P_WFC2], BT, 4 * C, C);
-        k_relu_bwd(m, m->d4, m->d4, a->fch, (size_t)BT * 4 * C); /* relu(x) > 0 exactly where x > 0 */
-        k_layernorm_fwd(m, m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], BT, C);
-        k_matmul_bwd(m, m->dln, g + o[P_WFC], g + o[P_BFC], m->d4, m->lnbuf, p + o[P_WFC], BT, C, 4 * C);
-        k_layernorm_bwd(m, m->dres, g + o[P_LN2W], g + o[P_LN2B], m->dln, a->res1, p + o[P_LN2W], a->ln2_mean,
+        m->be->dropout_bwd(m, m->dtmp, m->dres, &fd, B, T, C);
+        m->be->matmul_bwd(m, m->d4, g + o[P_WFC2], g + o[P_BFC2], m->dtmp, a->fch, p + o[P_WFC2], BT, 4 * C, C);
+        m->be->relu_bwd(m, m->d4, m->d4, a->fch, (size_t)BT * 4 * C); /* relu(x) > 0 exactly where x > 0 */
+        m->be->layernorm_fwd(m, m->lnbuf, a->ln2_mean, a->ln2_rstd, a->res1, p + o[P_LN2W], p + o[P_LN2B], BT, C);
+        m->be->matmul_bwd(m, m->dln, g + o[P_WFC], g + o[P_BFC], m->d4, m->lnbuf, p + o[P_WFC], BT, C, 4 * C);
+        m->be->layernorm_bwd(m, m->dres, g + o[P_LN2W], g + o[P_LN2B], m->dln, a->res1, p + o[P_LN2W], a->ln2_mean,
                         a->ln2_rstd, BT, C);
         /* res1 = x + drop(proj(attention(ln1(x)))) */
-        k_dropout_bwd(m, m->dtmp, m->dres, &rd, B, T, C);
-        k_matmul_bwd(m, m->dln, g + o[P_WPROJ], g + o[P_BPROJ], m->dtmp, a->atty, p + o[P_WPROJ], BT, C, C);
-        k_attention_bwd(m, m->dqkv, m->dln, a->qkv, a->atty, a->att_stats, &ad, B, T, C, H);
-        k_layernorm_fwd(m, m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], BT, C);
-        k_matmul_bwd(m, m->dln, g + o[P_WQKV], NULL, m->dqkv, m->lnbuf, p + o[P_WQKV], BT, C, 3 * C);
-        k_layernorm_bwd(m, m->dres, g + o[P_LN1W], g + o[P_LN1B], m->dln, x, p + o[P_LN1W], a->ln1_mean,
+        m->be->dropout_bwd(m, m->dtmp, m->dres, &rd, B, T, C);
+        m->be->matmul_bwd(m, m->dln, g + o[P_WPROJ], g + o[P_BPROJ], m->dtmp, a->atty, p + o[P_WPROJ], BT, C, C);
+        m->be->attention_bwd(m, m->dqkv, m->dln, a->qkv, a->atty, a->att_stats, &ad, B, T, C, H);
+        m->be->layernorm_fwd(m, m->lnbuf, a->ln1_mean, a->ln1_rstd, x, p + o[P_LN1W], p + o[P_LN1B], BT, C);
+        m->be->matmul_bwd(m, m->dln, g + o[P_WQKV], NULL, m->dqkv, m->lnbuf, p + o[P_WQKV], BT, C, 3 * C);
+        m->be->layernorm_bwd(m, m->dres, g + o[P_LN1W], g + o[P_LN1B], m->dln, x, p + o[P_LN1W], a->ln1_mean,
                         a->ln1_rstd, BT, C);
     }
-    k_zero(m, g + m->off_wte, (size_t)V * C);
-    k_zero(m, g + m->off_wpe, (size_t)c->block_size * C);
-    k_encoder_bwd(m, g + m->off_wte, g + m->off_wpe, m->dres, m->tok_active ? m->tok_mult : NULL, B, T, C);
+    m->be->zero(m, g + m->off_wte, (size_t)V * C);
+    m->be->zero(m, g + m->off_wpe, (size_t)c->block_size * C);
+    m->be->encoder_bwd(m, g + m->off_wte, g + m->off_wpe, m->dres, m->tok_active ? m->tok_mult : NULL, B, T, C);
     return AD_OK;
 }
 
@@ -891,29 +587,14 @@ ad_status ad_model_adamw_step(ad_model *m, const ad_adamw *opt, long t, ad_error
     float bc2_sqrt = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)opt->lr * (double)opt->weight_decay);
     ad_adamw_step_k k = {opt->beta1, opt->beta2, opt->eps, decay, step_size, bc2_sqrt};
-    float *p = m->params, *g = m->grads, *mm = m->adam_m, *vv = m->adam_v;
-    size_t n = m->n_params;
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        GPU(m, ad_cuda_adamw(dev(m, p), dev(m, g), dev(m, mm), dev(m, vv), n, &k, &e_));
-        return gpu_report(m, err);
-    }
-#endif
-#pragma omp parallel for
-    for (size_t i = 0; i < n; i++) ad_adamw_update_hd(&p[i], &mm[i], &vv[i], g[i], &k);
-    return AD_OK;
+    m->be->adamw(m, &k);
+    return m->be->report(m, err);
 }
 
 ad_status ad_model_check_grads(const ad_model *m, ad_error *err) {
     if (!m->grads) return AD_OK;
-#ifdef AD_CUDA
-    if (ON_GPU(m)) { /* the backward's failures, then its gradients brought home to be checked */
-        ad_model *mm = (ad_model *)m;
-        ad_status s = gpu_report(mm, err);
-        if (!s) s = ad_cuda_download(mm->grads, dev(m, m->grads), m->n_params * sizeof(float), err);
-        if (s) return s;
-    }
-#endif
+    ad_status s = m->be->grads_home((ad_model *)m, err); /* the backward's failures, then its gradients, where they are */
+    if (s) return s;
     for (int i = 0; i < m->n_tensors; i++) {
         const ad_tensor_info *t = &m->tensors[i];
         size_t n = (size_t)t->shape[0] * (size_t)(t->ndim == 2 ? t->shape[1] : 1);
@@ -954,70 +635,9 @@ int ad_model_cached(const ad_model *m) { return m->kv_len; }
 
 /* ------------------------------------------------------------- devices */
 
-ad_device ad_model_device(const ad_model *m) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) return AD_DEVICE_CUDA;
-#endif
-    (void)m;
-    return AD_DEVICE_CPU;
-}
+ad_device ad_model_device(const ad_model *m) { return m->be->device; }
 
-#ifdef AD_CUDA
-static void gpu_release(ad_model *m) {
-    model_gpu *g = m->gpu;
-    if (!g) return;
-    ad_cuda_free(g->params);
-    ad_cuda_free(g->act);
-    ad_cuda_free(g->idx);
-    ad_cuda_free(g->targets);
-    ad_cuda_free(g->row_loss);
-    ad_cuda_free(g->part);
-    ad_cuda_free(g->dropped);
-    ad_cuda_free(g->fc_idx);
-    free(g);
-    m->gpu = NULL;
-}
-
-static ad_status gpu_create(ad_model *m, ad_error *err) {
-    const ad_config *c = &m->cfg;
-    size_t BT = (size_t)m->max_batch * c->block_size, rows = BT * c->n_head * c->block_size;
-    model_gpu *g = calloc(1, sizeof *g);
-    if (!g) return ad_fail(err, AD_ERR_NOMEM, "cannot allocate the model's GPU state");
-    m->gpu = g;
-    ad_status s = ad_cuda_alloc((void **)&g->params, 4 * m->n_params * sizeof(float), err);
-    if (!s) s = ad_cuda_alloc((void **)&g->act, m->act_total * sizeof(float), err);
-    if (!s) s = ad_cuda_alloc((void **)&g->idx, BT * sizeof(int), err);
-    if (!s) s = ad_cuda_alloc((void **)&g->targets, BT * sizeof(int), err);
-    if (!s) s = ad_cuda_alloc((void **)&g->row_loss, BT * sizeof(double), err);
-    if (!s) s = ad_cuda_alloc((void **)&g->part, 1024 * sizeof(double), err);
-    if (!s && c->scheme == AD_SCHEME_FIXEDCOUNT) {
-        s = ad_cuda_alloc((void **)&g->dropped, rows, err);
-        if (!s) s = ad_cuda_alloc((void **)&g->fc_idx, rows * sizeof(int), err);
-    }
-    /* parameters and the optimiser's moments go over; gradients start at zero there */
-    if (!s) s = ad_cuda_upload(g->params, m->params, m->n_params * sizeof(float), err);
-    if (!s) s = ad_cuda_upload(g->params + 2 * m->n_params, m->adam_m, 2 * m->n_params * sizeof(float), err);
-    if (s) gpu_release(m);
-    return s;
-}
-#endif
-
-ad_status ad_model_sync(ad_model *m, ad_error *err) {
-#ifdef AD_CUDA
-    if (ON_GPU(m)) {
-        ad_status s = gpu_report(m, err);
-        if (!s) s = ad_cuda_download(m->params, m->gpu->params, 4 * m->n_params * sizeof(float), err);
-        /* logits and probs are adjacent in act_mem: the last forward's, for its readers */
-        size_t n = (size_t)m->last_B * m->last_T * m->cfg.vocab_size;
-        if (!s && n) s = ad_cuda_download(m->logits, dev(m, m->logits), n * sizeof(float), err);
-        if (!s && n) s = ad_cuda_download(m->probs, dev(m, m->probs), n * sizeof(float), err);
-        return s;
-    }
-#endif
-    (void)m;
-    (void)err;
-    return AD_OK;
-}
+ad_status ad_model_sync(ad_model *m, ad_error *err) { return m->be->sync(m, err); }
 
 ad_status ad_model_set_device(ad_model *m, ad_device d, ad_error *err) {
     ad_status s = ad_device_check(d, err);
@@ -1028,15 +648,16 @@ ad_status ad_model_set_device(ad_model *m, ad_device d, ad_error *err) {
     m->probs_valid = 0;
     if (d == AD_DEVICE_CPU) { /* home again: the host copies brought up to date, the device's freed */
         s = ad_model_sync(m, err);
-#ifdef AD_CUDA
-        if (!s) gpu_release(m);
-#endif
+        if (!s) {
+            m->be->release(m);
+            m->be = &ad_backend_cpu;
+        }
         return s;
     }
     if (!m->training)
         return ad_fail(err, AD_ERR_DEVICE, "only a training model goes to the GPU so far (sampling and evaluation run on the CPU)");
 #ifdef AD_CUDA
-    return gpu_create(m, err);
+    return ad_backend_cuda_attach(m, err);
 #else
     return ad_fail(err, AD_ERR_DEVICE, "this attndrop was built without CUDA (build it with make CUDA=1)");
 #endif
