@@ -142,6 +142,35 @@ static int predict(const rdata *d, const scale_grid *g, const scale_cmp *c, doub
     return ad_effect_paired(e, sum, zero, n, d->sp->margin, NULL) == AD_OK && e->n > 0;
 }
 
+/* The fitted description at gpt.py's shape: the context axis' model at T256, where that model describes its
+ * points and heads and layers each leave the effect constant (every chi-square p >= 0.05). The model is a/T
+ * for the control's whole-sequence effect (the zero rows' share of a sequence falls as 1/T) and the constant
+ * otherwise (dropout itself, whole words, and every effect at positions 0-3, which the context does not
+ * change in theory). 1 with *mean and *ci (1.96 standard errors); else 0 and *why. */
+static int predict_fit(const rdata *d, const scale_grid *g, const scale_cmp *c, double p, int measure, double *mean,
+                       double *ci, char *why, size_t why_n) {
+    ad_fit t, h, l;
+    int model = measure == WHOLE && c->scheme == d->s_ctl ? 1 : 0;
+    if (!fit_axis(d, g, 0, c, p, measure, model, &t) || !fit_axis(d, g, 1, c, p, measure, 0, &h) ||
+        !fit_axis(d, g, 2, c, p, measure, 0, &l)) {
+        snprintf(why, why_n, "an axis has too few learned points with intervals to fit");
+        return 0;
+    }
+    const ad_fit *bad = !(t.p_value >= 0.05) ? &t : !(h.p_value >= 0.05) ? &h : !(l.p_value >= 0.05) ? &l : NULL;
+    if (bad) {
+        char pv[32];
+        if (bad->p_value < 1e-4) snprintf(pv, sizeof pv, "< 0.0001");
+        else snprintf(pv, sizeof pv, "= %.2g", bad->p_value);
+        snprintf(why, why_n, "the %s %s does not describe its points (χ² p %s)",
+                 bad == &t ? "context's" : bad == &h ? "heads'" : "layers'", bad == &t && model ? "a/T" : "constant", pv);
+        return 0;
+    }
+    double scale = model ? 1.0 / target[0] : 1.0;
+    *mean = t.coef[0] * scale;
+    *ci = 1.96 * t.se[0] * scale;
+    return 1;
+}
+
 static void cmp_label(char *buf, size_t n, const scale_cmp *c) { snprintf(buf, n, "%s - %s", sname(c->scheme), sname(c->base)); }
 
 /* ------------------------------------------------------------ files */
@@ -193,15 +222,22 @@ static void write_fits(FILE *f, const rdata *d) {
 static void write_prediction(FILE *f, const rdata *d) {
     scale_grid grid, *g = &grid;
     scale_axes(d, g);
-    fprintf(f, "comparison,p,measure,T,H,L,seeds,diff_mean,diff_ci95,margin,verdict\n");
+    fprintf(f, "comparison,p,measure,T,H,L,seeds,diff_mean,diff_ci95,margin,verdict,method\n");
     for (int k = 0; k < g->n_cmp; k++)
         for (int r = 0; r < N_RATES; r++)
             for (int m = 0; m < 2; m++) {
                 ad_effect e;
-                if (!predict(d, g, &g->cmp[k], rates[r], m, &e)) continue;
-                fprintf(f, "%s-%s,%g,%s,%d,%d,%d,%d,%.6f,%.6f,%g,%s\n", sname(g->cmp[k].scheme), sname(g->cmp[k].base),
-                        rates[r], measure_name[m], target[0], target[1], target[2], e.n, e.mean, e.ci95, d->sp->margin,
-                        ad_verdict_name(e.verdict));
+                double mean, ci;
+                char why[160];
+                if (predict(d, g, &g->cmp[k], rates[r], m, &e))
+                    fprintf(f, "%s-%s,%g,%s,%d,%d,%d,%d,%.6f,%.6f,%g,%s,additive\n", sname(g->cmp[k].scheme),
+                            sname(g->cmp[k].base), rates[r], measure_name[m], target[0], target[1], target[2], e.n, e.mean,
+                            e.ci95, d->sp->margin, ad_verdict_name(e.verdict));
+                if (predict_fit(d, g, &g->cmp[k], rates[r], m, &mean, &ci, why, sizeof why))
+                    fprintf(f, "%s-%s,%g,%s,%d,%d,%d,%d,%.6f,%.6f,%g,%s,fit\n", sname(g->cmp[k].scheme),
+                            sname(g->cmp[k].base), rates[r], measure_name[m], target[0], target[1], target[2],
+                            d->sp->set[g->base].seeds, mean, ci, d->sp->margin,
+                            ad_verdict_name(ad_verdict_of(mean, ci, d->sp->margin)));
             }
 }
 
@@ -288,7 +324,8 @@ static void describe_fit(FILE *f, const ad_fit *fit, int model) {
     if (model == 0) fprintf(f, "constant %s", pm);
     else if (model == 1) fprintf(f, "a/T with a = %s", pm);
     else fprintf(f, "a slope of %s per doubling", pm);
-    if (fit->dof > 0) fprintf(f, " (χ² = %.2f on %d dof, p = %.2g)", fit->chi2, fit->dof, fit->p_value);
+    if (fit->dof > 0 && fit->p_value < 1e-4) fprintf(f, " (χ² = %.1f on %d dof, p < 0.0001)", fit->chi2, fit->dof);
+    else if (fit->dof > 0) fprintf(f, " (χ² = %.2f on %d dof, p = %.2g)", fit->chi2, fit->dof, fit->p_value);
     else fprintf(f, " (no degrees of freedom left)");
 }
 
@@ -313,6 +350,24 @@ void report_scale_short(FILE *f, const rdata *d) {
                    "batch (B%d, gpt.py's 64) were not varied.\n",
                 matters, target[0], target[1], target[2], ctl, ref, a, b, ref, base, c, d->sp->set[g.base].n_embd,
                 d->sp->set[g.base].batch_size);
+        double fm, fc, em, ec;
+        char why[160], why2[160];
+        int hf = predict_fit(d, &g, &zr, 0.2, WHOLE, &fm, &fc, why, sizeof why);
+        int he = predict_fit(d, &g, &zr, 0.2, EARLY, &em, &ec, why2, sizeof why2);
+        if (hf) {
+            report_fmt_pm(a, sizeof a, fm, fc, 5);
+            fprintf(f, "  The fitted description (a/T along the context, no change along heads and layers, each accepted "
+                       "by its χ²) gives `%s − %s` at T%d, whole sequence, %s nats: **%s** against the margin of %g",
+                    ctl, ref, target[0], a, ad_verdict_name(ad_verdict_of(fm, fc, d->sp->margin)), d->sp->margin);
+            if (he) {
+                report_fmt_pm(b, sizeof b, em, ec, 4);
+                fprintf(f, "; positions 0–3 (a constant along the context) %s: **%s**", b,
+                        ad_verdict_name(ad_verdict_of(em, ec, d->sp->margin)));
+            }
+            fprintf(f, ".\n");
+        } else {
+            fprintf(f, "  No fitted description at gpt.py's shape: %s.\n", why);
+        }
     } else {
         fprintf(f, "- **At gpt.py's scale**: no prediction; the grid lacks a learned point at T%d, H%d or L%d.\n", target[0],
                 target[1], target[2]);
@@ -432,6 +487,29 @@ void report_scale_text(FILE *f, const rdata *d) {
             fprintf(f, " | ");
             if (he) { fmt_pred(buf, sizeof buf, &e); fprintf(f, "%s", buf); }
             fprintf(f, " |\n");
+        }
+    fprintf(f, "\nThe fitted description instead (`scale_prediction.csv`'s rows of method `fit`): the context axis' model "
+               "at T%d (for `%s − %s`'s whole sequence a/T, the zero rows' share; for the others and for positions 0–3 a "
+               "constant, which the context does not change in theory), with ±1.96 standard errors of its "
+               "coefficient, where that model and a constant along heads and along layers each describe their points "
+               "(χ² p ≥ 0.05); it is much tighter than the additive model because it pools every point of the context "
+               "axis and assumes the shapes the fits accepted.\n\n| comparison | p | whole sequence | positions 0–3 |\n"
+               "|---|---|---|---|\n", target[0], ctl, ref);
+    for (int k = 0; k < g.n_cmp; k++)
+        for (int r = 0; r < N_RATES; r++) {
+            cmp_label(label, sizeof label, &g.cmp[k]);
+            fprintf(f, "| %s | %g |", label, rates[r]);
+            for (int m = 0; m < 2; m++) {
+                double mean, ci;
+                char why[160];
+                if (predict_fit(d, &g, &g.cmp[k], rates[r], m, &mean, &ci, why, sizeof why)) {
+                    report_fmt_pm(buf, sizeof buf, mean, ci, m == WHOLE ? 5 : 4);
+                    fprintf(f, " %s: %s |", buf, ad_verdict_name(ad_verdict_of(mean, ci, d->sp->margin)));
+                } else {
+                    fprintf(f, " none: %s |", why);
+                }
+            }
+            fprintf(f, "\n");
         }
     fprintf(f, "\n");
 }

@@ -204,13 +204,13 @@ grep -q "t256 .*B4 T256 C12 H2 L2" "$tmp/sc.out" && grep -q "l6 .*B4 T64 C12 H2 
     || bad "scale: the settings' shapes: $(head -n 9 "$tmp/sc.out")"
 [ "$(head -n 1 "$tmp/sc/scale.csv")" = "axis,setting,T,H,L,comparison,p,measure,seeds,diff_mean,diff_ci95,learned" ] && ok || bad "scale.csv header"
 [ "$(head -n 1 "$tmp/sc/scale_fits.csv")" = "axis,comparison,p,measure,model,points,coef_a,coef_a_se,coef_b,coef_b_se,chi2,dof,p_value" ] && ok || bad "scale_fits.csv header"
-[ "$(head -n 1 "$tmp/sc/scale_prediction.csv")" = "comparison,p,measure,T,H,L,seeds,diff_mean,diff_ci95,margin,verdict" ] && ok || bad "scale_prediction.csv header"
+[ "$(head -n 1 "$tmp/sc/scale_prediction.csv")" = "comparison,p,measure,T,H,L,seeds,diff_mean,diff_ci95,margin,verdict,method" ] && ok || bad "scale_prediction.csv header"
 awk -F, 'FNR == 1 { file++; next }
     file == 1 { e[$1 SUBSEP $2 "-" $4 SUBSEP $3] = $6 SUBSEP $7; next }
     $8 == "whole" { n++; k = $2 SUBSEP $6 SUBSEP $7; split(e[k], v, SUBSEP); if (!(k in e) || v[1] != $10 || v[2] != $11) bad++ }
     END { exit bad || n != 10 * 4 * 2 }' "$tmp/sc/effects.csv" "$tmp/sc/scale.csv" && ok || bad "scale.csv whole-sequence points differ from effects.csv"
 learned() { awk -F, -v t="$1" '$1 == t { print $16 }' "$tmp/sc/settings.csv"; }
-pred=$(awk -F, '$1 == "nonzero-standard" && $2 == 0.2 && $3 == "whole" { print $8 "," $9 }' "$tmp/sc/scale_prediction.csv")
+pred=$(awk -F, '$1 == "nonzero-standard" && $2 == 0.2 && $3 == "whole" && $12 == "additive" { print $8 "," $9 }' "$tmp/sc/scale_prediction.csv")
 if [ "$(learned t64)$(learned t256)$(learned h6)$(learned l6)" = 1111 ]; then
     want=$(awk -F, 'FNR > 1 { k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4; if (!(k in last) || $5 > last[k]) { last[k] = $5; v[k] = $7 } }
         END { split("t256 h6 l6 t64", s, " "); w[1] = w[2] = w[3] = 1; w[4] = -2
@@ -223,6 +223,22 @@ if [ "$(learned t64)$(learned t256)$(learned h6)$(learned l6)" = 1111 ]; then
 else
     [ -z "$pred" ] && ok || bad "a prediction from settings not learned: $pred"
 fi
+# the fitted prediction: the context's model at T256 (a/T for nonzero - standard's whole sequence, a/256; the
+# constant for standard - none) with 1.96 standard errors, only where it and the constants on heads and layers
+# all pass their chi-square (p >= 0.05)
+for cmp in standard-none nonzero-standard; do
+    want=$(awk -F, -v c=$cmp 'BEGIN { model = c == "nonzero-standard" ? "a/T" : "constant"; div = model == "a/T" ? 256 : 1 }
+        $2 == c && $3 == 0.2 && $4 == "whole" {
+            if ($1 == "context" && $5 == model) { a = $7; se = $8; pt = $13 }
+            if ($1 == "heads" && $5 == "constant") ph = $13
+            if ($1 == "layers" && $5 == "constant") pl = $13 }
+        END { if (pt >= 0.05 && ph >= 0.05 && pl >= 0.05 && pt != "" && ph != "" && pl != "") printf "%.6f,%.6f", a / div, 1.96 * se / div }' \
+        "$tmp/sc/scale_fits.csv")
+    got=$(awk -F, -v c=$cmp '$1 == c && $2 == 0.2 && $3 == "whole" && $12 == "fit" { print $8 "," $9 }' "$tmp/sc/scale_prediction.csv")
+    awk -v a="$want" -v b="$got" 'BEGIN { if (a == "" || b == "") exit !(a == b); split(a, x, ","); split(b, y, ",")
+        exit !((x[1] - y[1]) ^ 2 <= (1e-3 * x[1]) ^ 2 + 1e-12 && (x[2] - y[2]) ^ 2 <= (1e-3 * x[2]) ^ 2 + 1e-12) }' \
+        && ok || bad "the fitted prediction of $cmp at T256: '$got', from scale_fits.csv '$want'"
+done
 fit=$(awk -F, '$1 == "context" && $2 == "nonzero-standard" && $3 == 0.2 && $4 == "whole" && $5 == "a/T" { print $7 "," $11 "," $12 }' "$tmp/sc/scale_fits.csv")
 want=$(awk -F, '$1 == "context" && $6 == "nonzero-standard" && $7 == 0.2 && $8 == "whole" && $12 == 1 && $9 == 2 && $11 > 0 {
         s = $11 / 12.706205; x = 1 / $3; sxy += x * $10 / s ^ 2; sxx += x * x / s ^ 2; n++; X[n] = x; Y[n] = $10; S[n] = s }
