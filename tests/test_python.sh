@@ -3,7 +3,7 @@
 # its boundary's tests/test_python_robust.py) against BUILD's libattndrop.so
 # and attndrop; fails if either fails. Prints a SKIP line without PyTorch and
 # NumPy, and for a sanitizer build (its library cannot load into Python).
-set -u
+set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 python=${2:-/usr/bin/python3}
@@ -11,7 +11,8 @@ if ! "$python" -c "import torch, numpy" >/dev/null 2>&1; then
     echo "SKIP: Python package tests (need $python with torch and numpy: apt-get install python3-torch python3-numpy)"
     exit 0
 fi
-if ldd "$build/libattndrop.so" 2>/dev/null | grep -q 'libasan'; then
+libs=$(ldd "$build/libattndrop.so" 2>/dev/null)
+if grep -q 'libasan' <<<"$libs"; then
     echo "SKIP: Python package tests (a sanitizer build's library cannot load into Python)"
     exit 0
 fi

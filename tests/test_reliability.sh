@@ -4,7 +4,7 @@
 # too) always leaves a state that loads and resumes to the same weights, a
 # full disk leaves the previous checkpoint intact, a diverging run stops with
 # the step named and its last saved state good.
-set -u
+set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 A=${1:-build}/attndrop

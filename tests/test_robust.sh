@@ -8,7 +8,7 @@
 # be written whole leaving the old ones in place, thread counts past what the
 # machine can run refused with one line, and a temperature so small that
 # logits / T overflow sampling as greedy does.
-set -u
+set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 A=${1:-build}/attndrop

@@ -6,7 +6,7 @@
 # study that resumes to the same losses, records made with other settings or
 # damaged refused, runs with over 1024 evaluations kept whole, and bad input
 # refused before any training.
-set -u
+set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 A=${1:-build}/attndrop
