@@ -47,7 +47,7 @@ typedef struct {
     char grid[16];        /* quick, medium, full, scale or custom */
     int n_set;
     study_setting set[STUDY_MAX_SETTINGS];
-    int batch_size, block_size, n_embd, eval_iters; /* the settings' defaults (B, T, C) */
+    int eval_iters;
     double margin;        /* the smallest effect that matters, in nats */
     int timing_rounds;    /* rounds of the timing phase (0: none) */
     int scale_base;       /* the setting the scaling axes pass through (ROLE_SCALE settings only) */

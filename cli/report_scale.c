@@ -314,8 +314,6 @@ int report_is_scale(const rdata *d) {
     return scale_axes(d, &g);
 }
 
-/* "+0.0012 ± 0.0034 nats (8 seeds): equivalent" */
-static void fmt_pred(char *buf, size_t n, const ad_effect *e) { report_fmt_effect(buf, n, e, 1); }
 
 /* one sentence on how the fit describes the points */
 static void describe_fit(FILE *f, const ad_fit *fit, int model) {
@@ -337,9 +335,9 @@ void report_scale_short(FILE *f, const rdata *d) {
     ad_effect e, ee, de;
     char a[160], b[160], c[160];
     if (predict(d, &g, &zr, 0.2, WHOLE, &e) && predict(d, &g, &zr, 0.2, EARLY, &ee) && predict(d, &g, &drop, 0.2, WHOLE, &de)) {
-        fmt_pred(a, sizeof a, &e);
-        fmt_pred(b, sizeof b, &ee);
-        fmt_pred(c, sizeof c, &de);
+        report_fmt_effect(a, sizeof a, &e, 1);
+        report_fmt_effect(b, sizeof b, &ee, 1);
+        report_fmt_effect(c, sizeof c, &de, 1);
         const char *matters = e.verdict == AD_VERDICT_EQUIVALENT ? "**No**: the zero rows' effect there is within the margin"
                             : e.verdict == AD_VERDICT_BETTER     ? "**Yes**: guaranteeing a survivor per row lowers the loss there"
                             : e.verdict == AD_VERDICT_WORSE      ? "**Yes, the other way**: guaranteeing a survivor per row raises the loss there"
@@ -483,9 +481,9 @@ void report_scale_text(FILE *f, const rdata *d) {
             if (!hw && !he) continue;
             cmp_label(label, sizeof label, &g.cmp[k]);
             fprintf(f, "| %s | %g | ", label, rates[r]);
-            if (hw) { fmt_pred(buf, sizeof buf, &w); fprintf(f, "%s", buf); }
+            if (hw) { report_fmt_effect(buf, sizeof buf, &w, 1); fprintf(f, "%s", buf); }
             fprintf(f, " | ");
-            if (he) { fmt_pred(buf, sizeof buf, &e); fprintf(f, "%s", buf); }
+            if (he) { report_fmt_effect(buf, sizeof buf, &e, 1); fprintf(f, "%s", buf); }
             fprintf(f, " |\n");
         }
     fprintf(f, "\nThe fitted description instead (`scale_prediction.csv`'s rows of method `fit`): the context axis' model "

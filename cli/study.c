@@ -315,9 +315,6 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     } else {
         grid_preset(sp, medium ? "medium" : full ? "full" : scale ? "scale" : "quick", data != NULL);
     }
-    sp->batch_size = sh.batch;
-    sp->block_size = sh.block;
-    sp->n_embd = sh.n_embd;
     sp->eval_iters = eval_iters;
     sp->margin = margin;
     sp->timing_rounds = timing;

@@ -50,7 +50,7 @@ static void read_record(const uint8_t *data, size_t size) {
     st->n_head = 1; st->n_layer = 1; st->max_iters = 4; st->eval_interval = 2; st->seeds = 2; st->lr = 1e-3;
     st->n_cells = 1; st->cell_scheme[0] = AD_SCHEME_STANDARD; st->cell_p[0] = 0.2;
     st->vocab = 32; st->data_hash = 0x1234;
-    st->batch_size = sp.batch_size = 2; st->block_size = sp.block_size = 4; st->n_embd = sp.n_embd = 8; sp.eval_iters = 1;
+    st->batch_size = 2; st->block_size = 4; st->n_embd = 8; sp.eval_iters = 1;
     run_key k = {0, 0, 1};
     run_rec r;
     int got = study_read_run(path, &sp, &k, &r);
