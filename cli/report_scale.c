@@ -338,10 +338,16 @@ void report_scale_short(FILE *f, const rdata *d) {
         report_fmt_effect(a, sizeof a, &e, 1);
         report_fmt_effect(b, sizeof b, &ee, 1);
         report_fmt_effect(c, sizeof c, &de, 1);
+        double fm0, fc0;
+        char why0[160];
+        int fitted = predict_fit(d, &g, &zr, 0.2, WHOLE, &fm0, &fc0, why0, sizeof why0);
+        int fit_eq = fitted && ad_verdict_of(fm0, fc0, d->sp->margin) == AD_VERDICT_EQUIVALENT;
         const char *matters = e.verdict == AD_VERDICT_EQUIVALENT ? "**No**: the zero rows' effect there is within the margin"
                             : e.verdict == AD_VERDICT_BETTER     ? "**Yes**: guaranteeing a survivor per row lowers the loss there"
                             : e.verdict == AD_VERDICT_WORSE      ? "**Yes, the other way**: guaranteeing a survivor per row raises the loss there"
-                                                                 : "**Not settled** at these seeds";
+                            : fit_eq ? "**No under the fitted description, not settled without it**: within the margin if the "
+                                       "axes follow the fits below, inconclusive by the model-free prediction at these seeds"
+                                     : "**Not settled** at these seeds";
         fprintf(f, "- **Does the zero-row effect matter at gpt.py's scale?** %s. Predicted for gpt.py's shape "
                    "(T%d H%d L%d, p=0.2) by the additive model of the three axes (below): `%s − %s`, whole sequence, %s; "
                    "positions 0–3, %s. Dropout itself there (`%s − %s`): %s. The width (C%d, gpt.py's 384) and the "
