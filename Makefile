@@ -96,7 +96,7 @@ TOOL_BIN := $(BUILD)/tests/parity_dump
 
 FUZZERS := safetensors state tokenizer flags study
 # the CLI's files a harness may call (the study's parser and run records)
-FUZZ_CLI := cli/cli.c cli/mpi.c cli/study_dist.c cli/opts.c cli/lock.c cli/grid.c cli/record.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_scale.c cli/report_text.c
+FUZZ_CLI := cli/cli.c cli/mpi.c cli/study_dist.c cli/opts.c cli/lock.c cli/grid.c cli/record.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_scale.c cli/report_gptpy.c cli/report_text.c
 REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
@@ -133,7 +133,7 @@ endif
 python/attndrop/libattndrop.so: $(BUILD)/libattndrop.so
 	cp $< $@.tmp && mv $@.tmp $@
 
-CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/grid.c cli/record.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_scale.c cli/report_text.c
+CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/grid.c cli/record.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_scale.c cli/report_gptpy.c cli/report_text.c
 # The CLI's files are compiled once each, for the tool and the fuzzing harnesses' replayers (which take
 # them without MPI: in an MPI build they have objects of their own).
 CLI_OBJ := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)

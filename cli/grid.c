@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define SMALL_TRAIN_CHARS 20000
+#define REGIME_TRAIN_CHARS 65000 /* the scale grid's text-regime: about gpt.py's 10 parameters per character */
+#define REGIME_STEPS 1000        /* 4.1M tokens: 63 passes over the cut split (gpt.py: 82M tokens, 82 passes) */
 
 /* Splits a comma-separated list into items (pointers into s); -1 if there are
  * more than max, and empty items are refused. */
@@ -59,7 +61,14 @@ static void add_cells(study_setting *st, const ad_scheme *schemes, int n, double
     for (int i = 0; i < n; i++) add_cell(st, schemes[i], p);
 }
 
-/* The preset grids. B32 T32 C64 models, attention dropout only. */
+/* the scaling grid's width and batch at context T */
+static void scale_shape(study_setting *st, int T) {
+    st->batch_size = 16;
+    st->block_size = T;
+    st->n_embd = 96;
+}
+
+/* The preset grids. B32 T32 C64 models, attention dropout only, but for the regime and gptpy settings. */
 void grid_preset(study_spec *sp, const char *grid, int with_text) {
     /* the cells come from the scheme table's study flags, in its rank order: primary[0..2] are
      * the baseline, the reference and the control, primary[4] the headline whole-word scheme */
@@ -109,16 +118,56 @@ void grid_preset(study_spec *sp, const char *grid, int with_text) {
             {"h1", 64, 1, 2}, {"h6", 64, 6, 2}, {"l1", 64, 2, 1}, {"l6", 64, 2, 6}};
         sp->scale_base = sp->n_set + 1; /* t64 */
         for (size_t a = 0; a < sizeof axis / sizeof axis[0]; a++) {
-            char name[32];
-            snprintf(name, sizeof name, "%s%s", with_text ? "text-" : "", axis[a].name);
-            st = add_setting(sp, name, with_text ? -1 : AD_TASK_MARKOV, ROLE_SCALE, 0, axis[a].H, axis[a].L, 400, 8, 3e-3);
-            st->batch_size = 16;
-            st->block_size = axis[a].T;
-            st->n_embd = 96;
+            st = add_setting(sp, axis[a].name, AD_TASK_MARKOV, ROLE_SCALE, 0, axis[a].H, axis[a].L, 400, 8, 3e-3);
+            scale_shape(st, axis[a].T);
             add_cell(st, primary[0], 0.0);
             add_cells(st, zr, 4, 0.2);
             add_cells(st, zr, 4, 0.5);
         }
+        /* issue 31: gpt.py's T256 H6 L6 measured directly (C96 B16, steps and lr as the axes), the
+         * baseline, the reference and the control at both rates, 16 seeds. 80 runs */
+        st = add_setting(sp, "t256-h6-l6", AD_TASK_MARKOV, ROLE_CORNER, 0, 6, 6, 400, 16, 3e-3);
+        scale_shape(st, 256);
+        add_cells(st, primary, 3, 0.2);
+        add_cells(st, primary, 3, 0.5);
+        /* the training length: the base and its six-layer point 4x longer, 16 evaluations, p=0.5, 12 seeds,
+         * with the attention sink and the gradient RMS per layer at each evaluation. 72 runs */
+        static const struct { const char *name; int L; } longer[] = {{"t64-long", 2}, {"l6-long", 6}};
+        for (int i = 0; i < 2; i++) {
+            st = add_setting(sp, longer[i].name, AD_TASK_MARKOV, ROLE_LONG, 0, 2, longer[i].L, 1600, 12, 3e-3);
+            scale_shape(st, 64);
+            st->eval_interval = 100;
+            st->mechanism = 1;
+            add_cells(st, primary, 3, 0.5);
+        }
+        /* the rate: the base at p 0.1, 0.2, 0.3 and 0.5, 16 seeds. 144 runs */
+        st = add_setting(sp, "p-sweep", AD_TASK_MARKOV, ROLE_SWEEP, 0, 2, 2, 400, 16, 3e-3);
+        scale_shape(st, 64);
+        static const double sweep[4] = {0.1, 0.2, 0.3, 0.5};
+        for (int r = 0; r < 4; r++) add_cells(st, primary, 3, sweep[r]);
+        if (with_text) {
+            /* gpt.py's regime on the --data text: T256 H6 L6, its training split cut to REGIME_TRAIN_CHARS (about
+             * gpt.py's parameters per training character, so that the model overfits and dropout helps), dropout
+             * 0.2 at all three sites as gpt.py; `none` drops nothing anywhere. 30 runs */
+            st = add_setting(sp, "text-regime", -1, ROLE_REGIME, REGIME_TRAIN_CHARS, 6, 6, REGIME_STEPS, 10, 3e-3);
+            scale_shape(st, 256);
+            st->eval_interval = 100;
+            st->dropout = 0.2;
+            st->mechanism = 1;
+            add_cells(st, primary, 3, 0.2);
+        }
+        return;
+    }
+    if (strcmp(grid, "gptpy") == 0) {
+        /* gpt.py exactly, for a cluster or a GPU: B64 T256 C384 H6 L6, lr 3e-4, 5000 steps evaluated every 500,
+         * dropout 0.2 at all three sites, on the --data text's whole training split; `none` drops nothing. 24 runs */
+        st = add_setting(sp, "gptpy", -1, ROLE_GPTPY, 0, 6, 6, 5000, 8, 3e-4);
+        st->batch_size = 64;
+        st->block_size = 256;
+        st->n_embd = 384;
+        st->eval_interval = 500;
+        st->dropout = 0.2;
+        add_cells(st, primary, 3, 0.2);
         return;
     }
     int full = strcmp(grid, "full") == 0;

@@ -18,7 +18,12 @@ typedef enum {
     ROLE_RICH = 0, /* more data than the model can memorise: the primary comparisons */
     ROLE_SMALL,    /* a small training set and a long run: the regime where dropout helps */
     ROLE_SHAPE,    /* another model shape (one head, one layer): question 4 */
-    ROLE_SCALE     /* a point on an axis of the scaling grid (context, heads, layers) */
+    ROLE_SCALE,    /* a point on an axis of the scaling grid (context, heads, layers) */
+    ROLE_CORNER,   /* gpt.py's T, H and L at the scaling grid's width and batch: measured, not predicted */
+    ROLE_LONG,     /* a scaling setting trained 4x longer: the effects against the step */
+    ROLE_SWEEP,    /* the base setting at more rates: the effects against p */
+    ROLE_REGIME,   /* gpt.py's regime: the --data text cut so that dropout helps, dropout at all three sites */
+    ROLE_GPTPY     /* gpt.py exactly (`study --gptpy`): its shape, schedule and dropout */
 } study_role;
 
 /* One setting of the grid: a text, a model shape and a schedule, with the
@@ -31,6 +36,8 @@ typedef struct {
     int batch_size, block_size, n_embd; /* B, T, C: the study's unless the grid sets its own */
     int n_head, n_layer, max_iters, eval_interval, seeds;
     double lr;
+    double dropout;       /* after the projection and the FFN in every cell but the baseline (0: attention only) */
+    int mechanism;        /* its records hold, at each evaluation, the attention sink and gradient RMS per layer */
     int n_cells;
     int cell_scheme[STUDY_MAX_CELLS];
     double cell_p[STUDY_MAX_CELLS];
@@ -44,7 +51,7 @@ typedef struct {
 } study_setting;
 
 typedef struct {
-    char grid[16];        /* quick, medium, full, scale or custom */
+    char grid[16];        /* quick, medium, full, scale, gptpy or custom */
     int n_set;
     study_setting set[STUDY_MAX_SETTINGS];
     int eval_iters;
@@ -61,8 +68,8 @@ typedef struct {
 /* One run: setting, cell and seed (1-based). */
 typedef struct { int set, cell, seed; } run_key;
 
-/* Fills sp with a preset grid: quick, medium, full or scale (the text settings too, or instead for scale,
- * with_text). B, T and C stay 0 where the study's options decide them. */
+/* Fills sp with a preset grid: quick, medium, full, scale or gptpy (with_text: the --data text's settings
+ * too; gptpy needs it). B, T and C stay 0 where the study's options decide them. */
 void grid_preset(study_spec *sp, const char *grid, int with_text);
 /* The custom grid of --task/--schemes/--p; 0, or the exit code after one line. */
 int grid_custom(study_spec *sp, const char *tasks, const char *schemes, const char *ps, int with_text, long train_chars);

@@ -9,6 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const study_pos_bin_name[STUDY_POS_BINS] = {"pos0", "pos1-3", "pos4-15", "second-half"};
+
+void study_pos_bin(int b, int T, int *lo, int *hi) {
+    static const int from[STUDY_POS_BINS - 1] = {0, 1, 4}, to[STUDY_POS_BINS - 1] = {1, 4, 16};
+    *lo = b < STUDY_POS_BINS - 1 ? from[b] : T / 2;
+    *hi = b < STUDY_POS_BINS - 1 ? to[b] : T;
+    if (*hi > T) *hi = T;
+    if (*lo > *hi) *lo = *hi;
+}
+
+void study_pos_bins_of(const double *x, int T, double *out) {
+    for (int b = 0; b < STUDY_POS_BINS; b++) {
+        int lo, hi;
+        study_pos_bin(b, T, &lo, &hi);
+        double sum = 0.0;
+        for (int t = lo; t < hi; t++) sum += x[t];
+        out[b] = hi > lo ? sum / (hi - lo) : NAN;
+    }
+}
+
 void study_run_path(char *buf, size_t n, const char *dir, const study_spec *sp, const run_key *k) {
     const study_setting *st = &sp->set[k->set];
     snprintf(buf, n, "%s/runs/%s-%s-%g-%d.csv", dir, st->name, ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->name,
@@ -24,6 +44,9 @@ void study_run_signature(char *buf, size_t n, const study_spec *sp, const run_ke
              st->vocab, st->batch_size, st->block_size, st->n_embd, st->n_head, st->n_layer, st->max_iters,
              st->eval_interval, sp->eval_iters, st->lr, ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->name,
              st->cell_p[k->cell], k->seed);
+    size_t len = strlen(buf); /* the fields of issue 31, only where set: older records stay valid */
+    if (st->dropout > 0.0 && len < n) len += (size_t)snprintf(buf + len, n - len, ",dropout=%.9g", st->dropout);
+    if (st->mechanism && len < n) snprintf(buf + len, n - len, ",mechanism=1");
 }
 
 int study_evals_of(const study_setting *st) {
@@ -36,6 +59,7 @@ void study_rec_free(run_rec *r) {
     if (!r) return;
     free(r->step); free(r->train); free(r->val); free(r->elapsed);
     free(r->pos); free(r->zero); free(r->rows);
+    free(r->sink); free(r->grad); free(r->qbin);
     memset(r, 0, sizeof *r);
 }
 
@@ -60,7 +84,15 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
     r->zero = calloc((size_t)T, sizeof *r->zero);
     r->rows = calloc((size_t)T, sizeof *r->rows);
     char *seen = calloc((size_t)T * 2, 1);
-    int n_p = 0, n_z = 0, got_t = 0, got_end = 0, prev = -1;
+    int n_p = 0, n_z = 0, got_t = 0, got_end = 0, prev = -1, L = st->n_layer, n_m = 0, n_q = 0;
+    if (st->mechanism) { /* NaN until read: each (evaluation, layer) once, at the evaluations' steps */
+        r->sink = malloc((size_t)ne * L * sizeof *r->sink);
+        r->grad = malloc((size_t)ne * L * sizeof *r->grad);
+        r->qbin = malloc((size_t)ne * STUDY_POS_BINS * sizeof *r->qbin);
+        if (!r->sink || !r->grad || !r->qbin) goto out;
+        for (int i = 0; i < ne * L; i++) r->sink[i] = r->grad[i] = NAN;
+        for (int i = 0; i < ne * STUDY_POS_BINS; i++) r->qbin[i] = NAN;
+    }
     /* the attention rows a run meets at each position: every step, batch row, head and layer */
     uint64_t rows_per_pos = (uint64_t)st->max_iters * (uint64_t)st->batch_size * (uint64_t)st->n_head * (uint64_t)st->n_layer;
     if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows || !seen) goto out;
@@ -97,6 +129,27 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
             r->rows[a] = w;
             seen[T + a] = 1;
             n_z++;
+        } else if (st->mechanism && line[0] == 'M' && sscanf(line, "M,%ld,%lf,%lf,%lf", &a, &x, &y, &z) == 4 &&
+                   r->n_evals > 0 && a == r->step[r->n_evals - 1] && x >= 0 && x < L && x == (int)x &&
+                   isnan(r->sink[(r->n_evals - 1) * L + (int)x]) && y >= 0.0 && y <= 1.0 && z >= 0.0 && z < 1e30) {
+            r->sink[(r->n_evals - 1) * L + (int)x] = y; /* after its evaluation's L line */
+            r->grad[(r->n_evals - 1) * L + (int)x] = z;
+            n_m++;
+        } else if (st->mechanism && line[0] == 'Q' && r->n_evals > 0 && isnan(r->qbin[(r->n_evals - 1) * STUDY_POS_BINS]) &&
+                   sscanf(line, "Q,%ld,", &a) == 1 && a == r->step[r->n_evals - 1]) {
+            double *q = r->qbin + (r->n_evals - 1) * STUDY_POS_BINS;
+            const char *c = strchr(line + 2, ',');
+            for (int b = 0; b < STUDY_POS_BINS; b++) {
+                char *end;
+                int lo, hi;
+                study_pos_bin(b, T, &lo, &hi);
+                if (!c) goto out;
+                q[b] = strtod(c + 1, &end);
+                if (end == c + 1 || (*end != ',' && *end != '\n') || (hi > lo ? !loss_ok(q[b]) : !isnan(q[b]))) goto out;
+                c = *end == ',' ? end : NULL;
+            }
+            if (c) goto out;
+            n_q++;
         } else if (line[0] == 'T' && sscanf(line, "T,%lf,%ld", &x, &a) == 2 && !got_t && x >= 0.0 && x < 1e9) {
             r->seconds = x;
             r->steps = (int)a;
@@ -108,6 +161,7 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
         }
     }
     if (r->n_evals == ne && n_p == T && n_z == T && got_t && got_end && r->steps == st->max_iters &&
+        (!st->mechanism || (n_m == ne * L && n_q == ne)) &&
         r->step[ne - 1] == st->max_iters - 1)
         rc = 1;
 out:
@@ -128,10 +182,18 @@ int study_missing_rec(const study_spec *sp, const run_key *k, run_rec *r) {
     r->pos = malloc((size_t)T * sizeof *r->pos);
     r->zero = calloc((size_t)T, sizeof *r->zero);
     r->rows = calloc((size_t)T, sizeof *r->rows);
-    if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows) {
+    if (st->mechanism) {
+        r->sink = malloc((size_t)ne * st->n_layer * sizeof *r->sink);
+        r->grad = malloc((size_t)ne * st->n_layer * sizeof *r->grad);
+        r->qbin = malloc((size_t)ne * STUDY_POS_BINS * sizeof *r->qbin);
+    }
+    if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows ||
+        (st->mechanism && (!r->sink || !r->grad || !r->qbin))) {
         study_rec_free(r);
         return 0;
     }
+    for (int i = 0; st->mechanism && i < ne * st->n_layer; i++) r->sink[i] = r->grad[i] = NAN;
+    for (int i = 0; st->mechanism && i < ne * STUDY_POS_BINS; i++) r->qbin[i] = NAN;
     for (int e = 0, it = 0; it < st->max_iters; it++)
         if (it % st->eval_interval == 0 || it == st->max_iters - 1) {
             r->step[e] = it;

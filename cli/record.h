@@ -13,6 +13,8 @@ typedef struct {
     double *train, *val, *elapsed; /* (n_evals) each */
     double *pos;                  /* (T) final val loss per position */
     unsigned long long *zero, *rows; /* (T) all-zero attention rows met in training, and rows */
+    double *sink, *grad;          /* (n_evals, n_layer) mechanism settings only: attention sink, gradient RMS */
+    double *qbin;                 /* (n_evals, STUDY_POS_BINS) mechanism settings only: val loss per position bin */
     double seconds;
     int steps;
     int missing;                  /* a placeholder for a run not yet done: every loss NaN, no rows */
@@ -24,6 +26,15 @@ typedef struct {
     int rounds, steps;
     double median[STUDY_MAX_CELLS], lo[STUDY_MAX_CELLS], hi[STUDY_MAX_CELLS];
 } study_timing;
+
+/* The position bins every comparison is also made in: position 0 (where a row has one weight), 1-3,
+ * 4-15 and the second half of the context (T/2 .. T-1); a bin the context does not reach is empty. */
+#define STUDY_POS_BINS 4
+extern const char *const study_pos_bin_name[STUDY_POS_BINS]; /* "pos0", "pos1-3", "pos4-15", "second-half" */
+/* the first and one past the last position of bin b at context T (lo == hi: empty) */
+void study_pos_bin(int b, int T, int *lo, int *hi);
+/* the mean of per-position values x (T) in each bin (NaN: empty), into out (STUDY_POS_BINS) */
+void study_pos_bins_of(const double *x, int T, double *out);
 
 /* DIR/runs/<setting>-<scheme>-<p>-<seed>.csv */
 void study_run_path(char *buf, size_t n, const char *dir, const study_spec *sp, const run_key *k);

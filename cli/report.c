@@ -44,15 +44,24 @@ void report_fmt_pm(char *buf, size_t n, double mean, double ci, int digits) {
 }
 
 /* "+0.0123 ± 0.0045 nats (8 seeds): **worse**" and, if inconclusive, the seeds that would settle it */
-void report_fmt_effect(char *buf, size_t n, const ad_effect *e, int learned) {
+void report_fmt_effect(char *buf, size_t n, const ad_effect *e, int learned, double margin) {
     char pm[64];
     report_fmt_pm(pm, sizeof pm, e->mean, e->ci95, 4);
     int k = snprintf(buf, n, "%s (%d seeds)", pm, e->n);
     if (k < 0 || (size_t)k >= n) return;
     if (!learned) { snprintf(buf + k, n - k, ": no verdict (the task was not learned)"); return; }
-    if (e->verdict != AD_VERDICT_INCONCLUSIVE) snprintf(buf + k, n - k, ": **%s**", ad_verdict_name(e->verdict));
+    if (e->verdict == AD_VERDICT_BETTER || e->verdict == AD_VERDICT_WORSE)
+        snprintf(buf + k, n - k, ": **%s**%s", ad_verdict_name(e->verdict),
+                 fabs(e->mean) < margin ? ", by less than the margin" : "");
+    else if (e->verdict != AD_VERDICT_INCONCLUSIVE) snprintf(buf + k, n - k, ": **%s**", ad_verdict_name(e->verdict));
     else if (e->seeds_needed > 0) snprintf(buf + k, n - k, ": inconclusive; about %d seeds would settle it at this spread", e->seeds_needed);
     else snprintf(buf + k, n - k, ": inconclusive");
+}
+
+const char *report_verdict_text(const ad_effect *e, double margin) {
+    if (e->verdict == AD_VERDICT_BETTER && fabs(e->mean) < margin) return "better (below the margin)";
+    if (e->verdict == AD_VERDICT_WORSE && fabs(e->mean) < margin) return "worse (below the margin)";
+    return ad_verdict_name(e->verdict);
 }
 
 /* ------------------------------------------------------------ analysis */
@@ -188,6 +197,25 @@ static int analyse_effects(rdata *d) {
             ad_effect_paired(&r->e, a, z, st->seeds, sp->margin, NULL);
             ad_effect_paired(&r->early, ae, ze, st->seeds, sp->margin, NULL);
             ad_effect_paired(&r->late, al, zl, st->seeds, sp->margin, NULL);
+            for (int bn = 0; bn < STUDY_POS_BINS; bn++) {
+                double xb[STUDY_POS_BINS], yb[STUDY_POS_BINS];
+                for (int s = 0; s < st->seeds; s++) {
+                    study_pos_bins_of(report_run(d, i, c, s)->pos, T, xb);
+                    study_pos_bins_of(report_run(d, i, b, s)->pos, T, yb);
+                    a[s] = xb[bn];
+                    z[s] = yb[bn];
+                }
+                ad_effect_paired(&r->bin[bn], a, z, st->seeds, sp->margin, NULL);
+            }
+            r->cost = (ad_ratio){0, NAN, NAN};
+            if (sc != d->s_ref && d->none[i] >= 0) { /* (cell - reference) / (reference - none), paired over seeds */
+                for (int s = 0; s < st->seeds; s++) {
+                    double none = report_final_val(report_run(d, i, d->none[i], s)), ref = report_final_val(report_run(d, i, b, s));
+                    a[s] = report_final_val(report_run(d, i, c, s)) - ref;
+                    z[s] = ref - none;
+                }
+                ad_ratio_paired(&r->cost, a, z, st->seeds, NULL);
+            }
             for (int t = 0; t < T; t++) {
                 for (int s = 0; s < st->seeds; s++) { a[s] = report_run(d, i, c, s)->pos[t]; z[s] = report_run(d, i, b, s)->pos[t]; }
                 ad_effect_paired(&r->pos[t], a, z, st->seeds, sp->margin, NULL);
@@ -310,13 +338,13 @@ static void csv_zero_rows(FILE *f, const rdata *d) {
 static void csv_settings(FILE *f, const rdata *d) {
     const study_spec *sp = d->sp;
     fprintf(f, "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram_model_val,"
-               "learned_below,learned\n");
-    static const char *roles[] = {"data-rich", "small-data", "shape", "scale"};
+               "learned_below,learned,batch_size,block_size,n_embd,eval_interval,dropout\n");
     for (int i = 0; i < sp->n_set; i++) {
         const study_setting *st = &sp->set[i];
-        fprintf(f, "%s,%s,%ld,%ld,%d,%d,%d,%d,%g,%d,%d,%.6f,%.6f,%.6f,%.6f,%d\n", st->name, roles[st->role], st->n_train,
-                st->n_val, st->vocab, st->n_head, st->n_layer, st->max_iters, st->lr, st->seeds, st->n_cells, st->floor,
-                st->unigram, st->bigram, d->criterion[i], d->learned[i]);
+        fprintf(f, "%s,%s,%ld,%ld,%d,%d,%d,%d,%g,%d,%d,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%d,%d,%g\n", st->name,
+                report_role_name(st->role), st->n_train, st->n_val, st->vocab, st->n_head, st->n_layer, st->max_iters, st->lr,
+                st->seeds, st->n_cells, st->floor, st->unigram, st->bigram, d->criterion[i], d->learned[i], st->batch_size,
+                st->block_size, st->n_embd, st->eval_interval, st->dropout);
     }
 }
 static void csv_summary(FILE *f, const rdata *d) {
@@ -348,12 +376,27 @@ static void csv_summary(FILE *f, const rdata *d) {
 }
 static void csv_effects(FILE *f, const rdata *d) {
     const study_spec *sp = d->sp;
-    fprintf(f, "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict\n");
+    fprintf(f, "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict,ratio_to_cost,ratio_ci95\n");
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
         eff_key(f, sp, r);
-        fprintf(f, "%d,%.6f,%.6f,%g,%s\n", r->e.n, r->e.mean, r->e.ci95, sp->margin,
-                d->learned[r->set] ? ad_verdict_name(r->e.verdict) : "not-learned");
+        fprintf(f, "%d,%.6f,%.6f,%g,%s,%.6f,%.6f\n", r->e.n, r->e.mean, r->e.ci95, sp->margin,
+                d->learned[r->set] ? ad_verdict_name(r->e.verdict) : "not-learned", r->cost.ratio, r->cost.ci95);
+    }
+}
+static void csv_position_bins(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    fprintf(f, "task,scheme,p,baseline,bin,first_pos,last_pos,seeds,diff_mean,diff_ci95,verdict\n");
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        for (int b = 0; b < STUDY_POS_BINS; b++) {
+            int lo, hi;
+            study_pos_bin(b, sp->set[r->set].block_size, &lo, &hi);
+            if (hi == lo) continue;
+            eff_key(f, sp, r);
+            fprintf(f, "%s,%d,%d,%d,%.6f,%.6f,%s\n", study_pos_bin_name[b], lo, hi - 1, r->bin[b].n, r->bin[b].mean,
+                    r->bin[b].ci95, d->learned[r->set] ? ad_verdict_name(r->bin[b].verdict) : "not-learned");
+        }
     }
 }
 static void csv_position_effects(FILE *f, const rdata *d) {
@@ -401,6 +444,7 @@ static int write_csvs(const char *dir, const rdata *d) {
         {"summary.csv", csv_summary},
         {"effects.csv", csv_effects},
         {"position_effects.csv", csv_position_effects},
+        {"position_bins.csv", csv_position_bins},
         {"benefit.csv", csv_benefit},
     };
     for (size_t k = 0; k < sizeof csvs / sizeof csvs[0]; k++) {
@@ -552,6 +596,7 @@ int study_report(const char *dir, const study_spec *sp, const study_timing *tm, 
     char words[STUDY_MAX_SETTINGS * 48 + 64];
     if (!rc) rc = write_plot_data(dir, &d, words, sizeof words);
     if (!rc) rc = report_scale_files(dir, &d, words, sizeof words);
+    if (!rc) rc = report_gptpy_files(dir, &d);
     if (!rc) {
         d.plotted = study_draw_plots(dir, sp->margin, words);
         rc = report_write_file(dir, "report.md", report_write_text, &d);

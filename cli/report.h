@@ -13,6 +13,9 @@ typedef struct {
     int set, cell, base;
     ad_effect e;                 /* final val loss */
     ad_effect early, late;       /* val loss at positions 0-3 pooled, and at the others */
+    ad_effect bin[STUDY_POS_BINS]; /* val loss in each position bin (study_pos_bin) */
+    ad_ratio cost;               /* a cell against the reference: its difference over the reference's cost,
+                                  * (cell - reference) / (reference - none), paired; NaN otherwise */
     ad_effect *pos;              /* (T) per position */
 } eff_row;
 
@@ -46,14 +49,18 @@ ad_effect report_describe(const double *x, int n);
 double report_final_val(const run_rec *r);
 /* "+0.0123 ± 0.0045" (or "+0.0123" with one seed) */
 void report_fmt_pm(char *buf, size_t n, double mean, double ci, int digits);
-/* "+0.0123 ± 0.0045 nats (8 seeds): **worse**" and, if inconclusive, the seeds that would settle it */
-void report_fmt_effect(char *buf, size_t n, const ad_effect *e, int learned);
+/* "+0.0123 ± 0.0045 nats (8 seeds): **worse**" and, if inconclusive, the seeds that would settle it; a
+ * verdict of better or worse whose mean lies within the margin says so */
+void report_fmt_effect(char *buf, size_t n, const ad_effect *e, int learned, double margin);
 /* per seed, the step of the first evaluation at or below the setting's threshold (NaN: never) */
 void report_steps_to(const rdata *d, int set, int cell, double *out);
 /* the share of dropout's benefit a cell keeps: (baseline - cell) / (baseline - reference at its p) */
 ad_ratio report_benefit(const rdata *d, int set, int cell, int *std_cell);
-/* what a setting's role is for, in words */
+/* what a setting's role is for, in words, and as settings.csv names it */
 const char *report_role_text(study_role r);
+const char *report_role_name(study_role r);
+/* the verdict's name, "better (below the margin)" where better or worse by less than the margin */
+const char *report_verdict_text(const ad_effect *e, double margin);
 /* Writes DIR/NAME atomically with w (a failed write leaves the file there before, if any); an exit code. */
 typedef void (*report_writer)(FILE *f, const rdata *d);
 int report_write_file(const char *dir, const char *name, report_writer w, const rdata *d);
@@ -68,6 +75,12 @@ int report_is_scale(const rdata *d);
 /* the scaling answers of "In short", and the scaling section */
 void report_scale_short(FILE *f, const rdata *d);
 void report_scale_text(FILE *f, const rdata *d);
+/* report_gptpy.c: the settings measured at gpt.py's shape and regime (corner, long, sweep, regime, gptpy):
+ * steps.csv and mechanism.csv (an exit code), whether the grid has any, its lines of "In short" and its section */
+int report_gptpy_files(const char *dir, const rdata *d);
+int report_has_gptpy(const rdata *d);
+void report_gptpy_short(FILE *f, const rdata *d);
+void report_gptpy_text(FILE *f, const rdata *d);
 /* report.md (report_text.c) */
 void report_write_text(FILE *f, const rdata *d);
 

@@ -142,35 +142,6 @@ static int predict(const rdata *d, const scale_grid *g, const scale_cmp *c, doub
     return ad_effect_paired(e, sum, zero, n, d->sp->margin, NULL) == AD_OK && e->n > 0;
 }
 
-/* The fitted description at gpt.py's shape: the context axis' model at T256, where that model describes its
- * points and heads and layers each leave the effect constant (every chi-square p >= 0.05). The model is a/T
- * for the control's whole-sequence effect (the zero rows' share of a sequence falls as 1/T) and the constant
- * otherwise (dropout itself, whole words, and every effect at positions 0-3, which the context does not
- * change in theory). 1 with *mean and *ci (1.96 standard errors); else 0 and *why. */
-static int predict_fit(const rdata *d, const scale_grid *g, const scale_cmp *c, double p, int measure, double *mean,
-                       double *ci, char *why, size_t why_n) {
-    ad_fit t, h, l;
-    int model = measure == WHOLE && c->scheme == d->s_ctl ? 1 : 0;
-    if (!fit_axis(d, g, 0, c, p, measure, model, &t) || !fit_axis(d, g, 1, c, p, measure, 0, &h) ||
-        !fit_axis(d, g, 2, c, p, measure, 0, &l)) {
-        snprintf(why, why_n, "an axis has too few learned points with intervals to fit");
-        return 0;
-    }
-    const ad_fit *bad = !(t.p_value >= 0.05) ? &t : !(h.p_value >= 0.05) ? &h : !(l.p_value >= 0.05) ? &l : NULL;
-    if (bad) {
-        char pv[32];
-        if (bad->p_value < 1e-4) snprintf(pv, sizeof pv, "< 0.0001");
-        else snprintf(pv, sizeof pv, "= %.2g", bad->p_value);
-        snprintf(why, why_n, "the %s %s does not describe its points (χ² p %s)",
-                 bad == &t ? "context's" : bad == &h ? "heads'" : "layers'", bad == &t && model ? "a/T" : "constant", pv);
-        return 0;
-    }
-    double scale = model ? 1.0 / target[0] : 1.0;
-    *mean = t.coef[0] * scale;
-    *ci = 1.96 * t.se[0] * scale;
-    return 1;
-}
-
 static void cmp_label(char *buf, size_t n, const scale_cmp *c) { snprintf(buf, n, "%s - %s", sname(c->scheme), sname(c->base)); }
 
 /* ------------------------------------------------------------ files */
@@ -227,17 +198,10 @@ static void write_prediction(FILE *f, const rdata *d) {
         for (int r = 0; r < N_RATES; r++)
             for (int m = 0; m < 2; m++) {
                 ad_effect e;
-                double mean, ci;
-                char why[160];
                 if (predict(d, g, &g->cmp[k], rates[r], m, &e))
                     fprintf(f, "%s-%s,%g,%s,%d,%d,%d,%d,%.6f,%.6f,%g,%s,additive\n", sname(g->cmp[k].scheme),
                             sname(g->cmp[k].base), rates[r], measure_name[m], target[0], target[1], target[2], e.n, e.mean,
                             e.ci95, d->sp->margin, ad_verdict_name(e.verdict));
-                if (predict_fit(d, g, &g->cmp[k], rates[r], m, &mean, &ci, why, sizeof why))
-                    fprintf(f, "%s-%s,%g,%s,%d,%d,%d,%d,%.6f,%.6f,%g,%s,fit\n", sname(g->cmp[k].scheme),
-                            sname(g->cmp[k].base), rates[r], measure_name[m], target[0], target[1], target[2],
-                            d->sp->set[g->base].seeds, mean, ci, d->sp->margin,
-                            ad_verdict_name(ad_verdict_of(mean, ci, d->sp->margin)));
             }
 }
 
@@ -270,7 +234,9 @@ static void write_plot(FILE *f, FILE *idx, const rdata *d, const scale_grid *g, 
             int n_cmp = blocks - first;
             ad_fit fit;
             int model = a == 0 && m == WHOLE ? 1 : 0;
-            int have = n_cmp && ctl >= 0 && ax->n > 1 && fit_axis(d, g, a, &g->cmp[ctl], rates[r], m, model, &fit);
+            /* a fit is drawn only where its chi-square does not reject it */
+            int have = n_cmp && ctl >= 0 && ax->n > 1 && fit_axis(d, g, a, &g->cmp[ctl], rates[r], m, model, &fit) &&
+                       fit.p_value >= 0.05;
             if (have) {
                 fprintf(f, "\n\n\"fit to %s - %s: %s\" x fit\n", sname(d->s_ctl), sname(d->s_ref), model == 1 ? "a/T" : "constant");
                 blocks++;
@@ -327,65 +293,25 @@ static void describe_fit(FILE *f, const ad_fit *fit, int model) {
     else fprintf(f, " (no degrees of freedom left)");
 }
 
+/* The axes' prediction for gpt.py's shape, a secondary line of "In short" (the corner is measured). */
 void report_scale_short(FILE *f, const rdata *d) {
     scale_grid g;
     if (!scale_axes(d, &g)) return;
-    const char *ref = sname(d->s_ref), *ctl = sname(d->s_ctl), *base = sname(d->s_base);
-    scale_cmp zr = {d->s_ctl, d->s_ref}, drop = {d->s_ref, d->s_base};
-    ad_effect e, ee, de;
-    char a[160], b[160], c[160];
-    if (predict(d, &g, &zr, 0.2, WHOLE, &e) && predict(d, &g, &zr, 0.2, EARLY, &ee) && predict(d, &g, &drop, 0.2, WHOLE, &de)) {
-        report_fmt_effect(a, sizeof a, &e, 1);
-        report_fmt_effect(b, sizeof b, &ee, 1);
-        report_fmt_effect(c, sizeof c, &de, 1);
-        double fm0, fc0;
-        char why0[160];
-        int fitted = predict_fit(d, &g, &zr, 0.2, WHOLE, &fm0, &fc0, why0, sizeof why0);
-        int fit_eq = fitted && ad_verdict_of(fm0, fc0, d->sp->margin) == AD_VERDICT_EQUIVALENT;
-        const char *matters = e.verdict == AD_VERDICT_EQUIVALENT ? "**No**: the zero rows' effect there is within the margin"
-                            : e.verdict == AD_VERDICT_BETTER     ? "**Yes**: guaranteeing a survivor per row lowers the loss there"
-                            : e.verdict == AD_VERDICT_WORSE      ? "**Yes, the other way**: guaranteeing a survivor per row raises the loss there"
-                            : fit_eq ? "**No under the fitted description, not settled without it**: within the margin if the "
-                                       "axes follow the fits below, inconclusive by the model-free prediction at these seeds"
-                                     : "**Not settled** at these seeds";
-        fprintf(f, "- **Does the zero-row effect matter at gpt.py's scale?** %s. Predicted for gpt.py's shape "
-                   "(T%d H%d L%d, p=0.2) by the additive model of the three axes (below): `%s − %s`, whole sequence, %s; "
-                   "positions 0–3, %s. Dropout itself there (`%s − %s`): %s. The width (C%d, gpt.py's 384) and the "
-                   "batch (B%d, gpt.py's 64) were not varied.\n",
-                matters, target[0], target[1], target[2], ctl, ref, a, b, ref, base, c, d->sp->set[g.base].n_embd,
-                d->sp->set[g.base].batch_size);
-        double fm, fc, em, ec;
-        char why[160], why2[160];
-        int hf = predict_fit(d, &g, &zr, 0.2, WHOLE, &fm, &fc, why, sizeof why);
-        int he = predict_fit(d, &g, &zr, 0.2, EARLY, &em, &ec, why2, sizeof why2);
-        if (hf) {
-            report_fmt_pm(a, sizeof a, fm, fc, 5);
-            fprintf(f, "  The fitted description (a/T along the context, no change along heads and layers, each accepted "
-                       "by its χ²) gives `%s − %s` at T%d, whole sequence, %s nats: **%s** against the margin of %g",
-                    ctl, ref, target[0], a, ad_verdict_name(ad_verdict_of(fm, fc, d->sp->margin)), d->sp->margin);
-            if (he) {
-                report_fmt_pm(b, sizeof b, em, ec, 4);
-                fprintf(f, "; positions 0–3 (a constant along the context) %s: **%s**", b,
-                        ad_verdict_name(ad_verdict_of(em, ec, d->sp->margin)));
-            }
-            fprintf(f, ".\n");
-        } else {
-            fprintf(f, "  No fitted description at gpt.py's shape: %s.\n", why);
-        }
-    } else {
-        fprintf(f, "- **At gpt.py's scale**: no prediction; the grid lacks a learned point at T%d, H%d or L%d.\n", target[0],
-                target[1], target[2]);
-    }
+    scale_cmp zr = {d->s_ctl, d->s_ref};
+    char text[N_RATES][192];
+    int have[N_RATES];
     for (int r = 0; r < N_RATES; r++) {
-        ad_fit inv, cst;
-        if (!fit_axis(d, &g, 0, &zr, rates[r], WHOLE, 1, &inv) || !fit_axis(d, &g, 0, &zr, rates[r], WHOLE, 0, &cst)) continue;
-        fprintf(f, "- `%s − %s` at p=%g against the context T, whole sequence: ", ctl, ref, rates[r]);
-        describe_fit(f, &inv, 1);
-        fprintf(f, "; ");
-        describe_fit(f, &cst, 0);
-        fprintf(f, ".\n");
+        ad_effect e;
+        have[r] = predict(d, &g, &zr, rates[r], WHOLE, &e);
+        if (have[r]) report_fmt_effect(text[r], sizeof text[r], &e, 1, d->sp->margin);
     }
-    fprintf(f, "\n");
+    if (!have[0] && !have[1]) return;
+    fprintf(f, "- **Predicted from the axes** (secondary: a model, not a measurement): `%s − %s` at T%d H%d L%d, whole "
+               "sequence, by the additive model of the three axes (per seed: T%d + H%d + L%d − 2 × the base)",
+            sname(d->s_ctl), sname(d->s_ref), target[0], target[1], target[2], target[0], target[1], target[2]);
+    for (int r = 0; r < N_RATES; r++)
+        if (have[r]) fprintf(f, "; p=%g %s", rates[r], text[r]);
+    fprintf(f, ". It assumes the axes do not interact, which the measured corner tests.\n");
 }
 
 static const char *fit_reading(const ad_fit *one, const ad_fit *other) {
@@ -472,46 +398,34 @@ void report_scale_text(FILE *f, const rdata *d) {
         if (d->plotted) fprintf(f, "\n![the comparisons against %s](plots/scale_%s.png)\n", axis_name[a], axis_name[a]);
         fprintf(f, "\n");
     }
-    fprintf(f, "### At gpt.py's shape\n\n"
+    int corner = -1;
+    for (int i = 0; i < sp->n_set; i++)
+        if (sp->set[i].role == ROLE_CORNER && sp->set[i].task == b->task) corner = i;
+    fprintf(f, "### At gpt.py's shape: predicted from the axes, and measured\n\n"
                "The prediction adds the three axes' changes from the base: for each seed, the difference at T%d plus "
                "that at H%d plus that at L%d, minus twice that of the base, and the t interval of its mean over seeds "
-               "(runs of one seed share nothing across settings, so the interval holds the four settings' noise). This "
-               "assumes the axes do not interact (the grid has no point off the axes to test it), and that the width and "
-               "the batch, which were not varied, do not change the effect.\n\n"
-               "| comparison | p | whole sequence | positions 0–3 |\n|---|---|---|---|\n",
-            target[0], target[1], target[2]);
+               "(runs of one seed share nothing across settings, so the interval holds the four settings' noise). It "
+               "assumes the axes do not interact. %s\n\n"
+               "| comparison | p | predicted, whole sequence | measured, whole sequence | predicted, positions 0–3 | "
+               "measured, positions 0–3 |\n|---|---|---|---|---|---|\n",
+            target[0], target[1], target[2],
+            corner >= 0 ? "The corner setting, trained at that shape (`t256-h6-l6`, the same width, batch, steps and "
+                          "learning rate), measures it: where the two disagree, the axes interact."
+                        : "This grid has no corner setting to test it.");
     for (int k = 0; k < g.n_cmp; k++)
         for (int r = 0; r < N_RATES; r++) {
             ad_effect w, e;
             int hw = predict(d, &g, &g.cmp[k], rates[r], WHOLE, &w), he = predict(d, &g, &g.cmp[k], rates[r], EARLY, &e);
-            if (!hw && !he) continue;
-            cmp_label(label, sizeof label, &g.cmp[k]);
-            fprintf(f, "| %s | %g | ", label, rates[r]);
-            if (hw) { report_fmt_effect(buf, sizeof buf, &w, 1); fprintf(f, "%s", buf); }
-            fprintf(f, " | ");
-            if (he) { report_fmt_effect(buf, sizeof buf, &e, 1); fprintf(f, "%s", buf); }
-            fprintf(f, " |\n");
-        }
-    fprintf(f, "\nThe fitted description instead (`scale_prediction.csv`'s rows of method `fit`): the context axis' model "
-               "at T%d (for `%s − %s`'s whole sequence a/T, the zero rows' share; for the others and for positions 0–3 a "
-               "constant, which the context does not change in theory), with ±1.96 standard errors of its "
-               "coefficient, where that model and a constant along heads and along layers each describe their points "
-               "(χ² p ≥ 0.05); it is much tighter than the additive model because it pools every point of the context "
-               "axis and assumes the shapes the fits accepted.\n\n| comparison | p | whole sequence | positions 0–3 |\n"
-               "|---|---|---|---|\n", target[0], ctl, ref);
-    for (int k = 0; k < g.n_cmp; k++)
-        for (int r = 0; r < N_RATES; r++) {
+            const ad_effect *mw = corner >= 0 && d->learned[corner] ? effect_of(d, corner, &g.cmp[k], rates[r], WHOLE) : NULL;
+            const ad_effect *me = corner >= 0 && d->learned[corner] ? effect_of(d, corner, &g.cmp[k], rates[r], EARLY) : NULL;
+            if (!hw && !he && !mw) continue;
             cmp_label(label, sizeof label, &g.cmp[k]);
             fprintf(f, "| %s | %g |", label, rates[r]);
-            for (int m = 0; m < 2; m++) {
-                double mean, ci;
-                char why[160];
-                if (predict_fit(d, &g, &g.cmp[k], rates[r], m, &mean, &ci, why, sizeof why)) {
-                    report_fmt_pm(buf, sizeof buf, mean, ci, m == WHOLE ? 5 : 4);
-                    fprintf(f, " %s: %s |", buf, ad_verdict_name(ad_verdict_of(mean, ci, d->sp->margin)));
-                } else {
-                    fprintf(f, " none: %s |", why);
-                }
+            const ad_effect *cols[4] = {hw ? &w : NULL, mw, he ? &e : NULL, me};
+            for (int c = 0; c < 4; c++) {
+                buf[0] = '\0';
+                if (cols[c] && cols[c]->n > 0) report_fmt_effect(buf, sizeof buf, cols[c], 1, d->sp->margin);
+                fprintf(f, " %s |", cols[c] && cols[c]->n > 0 ? buf : "n/a");
             }
             fprintf(f, "\n");
         }

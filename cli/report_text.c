@@ -12,7 +12,17 @@ const char *report_role_text(study_role r) {
     return r == ROLE_SMALL ? "small training set: the regime where dropout helps"
          : r == ROLE_SHAPE ? "one head, one layer: question 4"
          : r == ROLE_SCALE ? "a point of the scaling grid"
+         : r == ROLE_CORNER ? "gpt.py's context, heads and layers, measured"
+         : r == ROLE_LONG ? "a scaling setting trained 4x longer: the effects against the step"
+         : r == ROLE_SWEEP ? "the base setting at four rates: the effects against p"
+         : r == ROLE_REGIME ? "gpt.py's regime: the text cut so that dropout helps, dropout at all three sites"
+         : r == ROLE_GPTPY ? "gpt.py exactly: its shape, schedule, dropout and text"
                            : "more data than the model can memorise";
+}
+
+const char *report_role_name(study_role r) {
+    static const char *names[] = {"data-rich", "small-data", "shape", "scale", "corner", "long", "sweep", "regime", "gptpy"};
+    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
 }
 
 /* "equivalent in 3 (markov p=0.2, ...), worse in 1 (...) of 4" for a scheme's comparisons on learned
@@ -119,7 +129,7 @@ static void list_effects(FILE *f, const rdata *d, int scheme, int roles_mask) {
         const eff_row *r = &d->eff[k];
         const study_setting *st = &d->sp->set[r->set];
         if (st->cell_scheme[r->cell] != scheme || !(roles_mask & (1 << st->role))) continue;
-        report_fmt_effect(buf, sizeof buf, &r->e, d->learned[r->set]);
+        report_fmt_effect(buf, sizeof buf, &r->e, d->learned[r->set], d->sp->margin);
         fprintf(f, "- `%s`, %s p=%g − %s: %s\n", st->name, sname(scheme), st->cell_p[r->cell],
                 sname(st->cell_scheme[r->base]), buf);
         n++;
@@ -329,10 +339,10 @@ static void answer_bothered(FILE *f, const rdata *d) {
         int sc = st->cell_scheme[r->cell];
         if (sc != d->s_ref && sc != d->s_ctl) continue;
         any = 1;
-        report_fmt_effect(buf, sizeof buf, &r->early, d->learned[r->set]);
+        report_fmt_effect(buf, sizeof buf, &r->early, d->learned[r->set], d->sp->margin);
         fprintf(f, "- `%s`, %s − %s at p=%g, positions 0–3: %s", st->name, sname(sc), sname(st->cell_scheme[r->base]),
                 st->cell_p[r->cell], buf);
-        report_fmt_effect(buf, sizeof buf, &r->late, d->learned[r->set]);
+        report_fmt_effect(buf, sizeof buf, &r->late, d->learned[r->set], d->sp->margin);
         fprintf(f, "; positions 4–%d: %s\n", st->block_size - 1, buf);
     }
     if (!any) fprintf(f, "- no `%s` or `%s` runs in this study\n", ref, ctl);
@@ -384,10 +394,10 @@ static void answer_heads(FILE *f, const rdata *d) {
             if (st->cell_scheme[c] != d->s_ctl) continue;
             const eff_row *r = report_find_eff(d, i, d->s_ctl, st->cell_p[c]);
             if (!r) continue;
-            report_fmt_effect(buf, sizeof buf, &r->e, d->learned[i]);
+            report_fmt_effect(buf, sizeof buf, &r->e, d->learned[i], d->sp->margin);
             fprintf(f, "- `%s` (H%d L%d), %s − %s at p=%g: whole sequence %s", st->name, st->n_head, st->n_layer, ctl,
                     ref, st->cell_p[c], buf);
-            report_fmt_effect(buf, sizeof buf, &r->early, d->learned[i]);
+            report_fmt_effect(buf, sizeof buf, &r->early, d->learned[i], d->sp->margin);
             fprintf(f, "; positions 0–3 %s\n", buf);
         }
     }
@@ -526,6 +536,122 @@ static int same_source(int a, int b) {
     return x && y && strcmp(x, y) == 0;
 }
 
+/* the seven questions, answered from the settings measured at gpt.py's shape (the scale grid's report) */
+static void write_seven(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    const char *base = sname(d->s_base), *ref = sname(d->s_ref), *ctl = sname(d->s_ctl);
+    int corner = -1;
+    for (int i = 0; i < sp->n_set; i++) if (sp->set[i].role == ROLE_CORNER && corner < 0) corner = i;
+    int at = corner >= 0 ? corner : sp->n_set - 1;
+    const study_setting *st = &sp->set[at];
+    int H = st->n_head;
+    char buf[256];
+    fprintf(f, "## The seven questions at gpt.py's shape\n\n");
+    /* 1 and 2: counted where the grid measures gpt.py's shape */
+    int sc = study_find_cell(st, d->s_ref, 0.2);
+    unsigned long long z = 0, n = 0, z1 = 0, n1 = 0;
+    for (int s = 0; sc >= 0 && s < st->seeds; s++) {
+        const run_rec *r = report_run(d, at, sc, s);
+        z += r->zero[0]; n += r->rows[0];
+        if (st->block_size > 1) { z1 += r->zero[1]; n1 += r->rows[1]; }
+    }
+    fprintf(f, "1. **A head's output at the first token, yes; the token's representation, no.** Row 0 of a causal "
+               "attention matrix has one weight, so under `%s` a head's attention output at position 0 is zero exactly when "
+               "that weight is dropped: with probability p (on `%s` at p=0.2, %.4f of %llu rows met in training). But a "
+               "token's representation is the residual stream, x + attention(x) + FFN(x): a zero row zeroes one head's "
+               "*update* to it, never the token. All %d heads of a layer drop position 0 at once with probability p^%d "
+               "(%.2g at p=0.2, %.2g at p=0.5).\n",
+            ref, st->name, n ? (double)z / (double)n : NAN, n, H, H, pow(0.2, H), pow(0.5, H));
+    fprintf(f, "2. **Yes**: position i's row has i+1 weights, all dropped with probability p^(i+1) (position 1 on `%s` at "
+               "p=0.2: %.4f observed, 0.04 exact; every position in `zero_rows.csv`).\n", st->name,
+            n1 ? (double)z1 / (double)n1 : NAN);
+    /* 3: the measured effect and where it lives */
+    const eff_row *c2 = corner >= 0 ? report_find_eff(d, corner, d->s_ctl, 0.2) : NULL;
+    const eff_row *c5 = corner >= 0 ? report_find_eff(d, corner, d->s_ctl, 0.5) : NULL;
+    if (c2 && c5 && c2->e.n > 1 && c5->e.n > 1) {
+        char a[64], b[64], x0[64], xh[64];
+        report_fmt_pm(a, sizeof a, c2->e.mean, c2->e.ci95, 4);
+        report_fmt_pm(b, sizeof b, c5->e.mean, c5->e.ci95, 4);
+        report_fmt_pm(x0, sizeof x0, c5->bin[0].mean, c5->bin[0].ci95, 4);
+        report_fmt_pm(xh, sizeof xh, c5->bin[STUDY_POS_BINS - 1].mean, c5->bin[STUDY_POS_BINS - 1].ci95, 4);
+        fprintf(f, "3. **At gpt.py's T, H and L: %s at p=0.2 (%s), %s at p=0.5 (%s)**, removing every zero row "
+                   "(`%s − %s`, whole sequence, on `%s`). At p=0.5 position 0, where the zero rows are, moves by %s and the "
+                   "second half of the context, which never has a zero row, by %s: %s\n",
+                report_verdict_text(&c2->e, sp->margin), a, report_verdict_text(&c5->e, sp->margin), b, ctl, ref, st->name,
+                x0, xh,
+                c5->bin[STUDY_POS_BINS - 1].mean + c5->bin[STUDY_POS_BINS - 1].ci95 < 0
+                    ? "the gain is not where the zero rows are, so it is not the zero rows' own cost (see \"Where the "
+                      "gain comes from\")."
+                    : "the data do not place a gain away from the zero rows.");
+    } else {
+        fprintf(f, "3. The corner setting (gpt.py's T, H and L) is not run yet; see the axes below.\n");
+    }
+    /* 4: heads and layers, from the scaling points and the corner */
+    fprintf(f, "4. **Heads make a whole layer's zero update rare (p^H), but each head still loses its first rows.** "
+               "Measured: `%s − %s` at p=0.5, whole sequence, and its ratio to dropout's cost (`%s − %s`):", ctl, ref, ref,
+            base);
+    double lo = INFINITY, hi = -INFINITY, top = -INFINITY, bottom = INFINITY;
+    int listed = 0;
+    for (int i = 0; i < sp->n_set; i++) {
+        if (sp->set[i].role != ROLE_SCALE && sp->set[i].role != ROLE_CORNER) continue;
+        const eff_row *r = report_find_eff(d, i, d->s_ctl, 0.5);
+        if (!r || r->e.n < 2 || !d->learned[i]) continue;
+        char a[64];
+        report_fmt_pm(a, sizeof a, r->e.mean, r->e.ci95, 4);
+        fprintf(f, "%s `%s` (T%d H%d L%d) %s, ratio %.2f", listed++ ? ";" : "", sp->set[i].name, sp->set[i].block_size,
+                sp->set[i].n_head, sp->set[i].n_layer, a, r->cost.ratio);
+        if (r->cost.ratio < lo) lo = r->cost.ratio;
+        if (r->cost.ratio > hi) hi = r->cost.ratio;
+        if (r->cost.ratio - r->cost.ci95 > top) top = r->cost.ratio - r->cost.ci95; /* the highest lower end */
+        if (r->cost.ratio + r->cost.ci95 < bottom) bottom = r->cost.ratio + r->cost.ci95;
+    }
+    if (listed)
+        fprintf(f, ". The ratio ranges from %.2f to %.2f over these %d settings; %s\n", lo, hi, listed,
+                top <= bottom ? "every ratio's interval holds one common value, so the data are consistent with one share "
+                                "of dropout's cost for every context, head and layer count measured."
+                              : "no one share fits every setting's interval, so the share changes with the shape.");
+    else fprintf(f, " none measured yet.\n");
+    fprintf(f, "5. In steps: the training-length settings above (a gain that shrinks with training is a speed effect); "
+               "in time per step, the timing phase (`timing.csv`) when run.\n");
+    const eff_row *w = NULL;
+    for (int i = 0; i < sp->n_set && !w; i++)
+        if (sp->set[i].role == ROLE_SCALE && sp->set[i].block_size == 256) {
+            ad_scheme word[AD_SCHEME_COUNT];
+            ad_scheme_list(AD_STUDY_WHOLE, AD_STUDY_CORE, word);
+            w = report_find_eff(d, i, word[0], 0.2);
+        }
+    if (w && w->e.n > 1) {
+        report_fmt_effect(buf, sizeof buf, &w->e, d->learned[w->set], sp->margin);
+        fprintf(f, "6. Dropping whole words instead (`%s − %s` on `%s`, p=0.2): %s.\n",
+                sname(sp->set[w->set].cell_scheme[w->cell]), ref, sp->set[w->set].name, buf);
+    } else {
+        fprintf(f, "6. Whole words: see the medium grid's report.\n");
+    }
+    fprintf(f, "7. **Why fused kernels do not guarantee a survivor.** FlashAttention and PyTorch's SDPA draw an i.i.d. "
+               "Bernoulli mask element by element, tile by tile, from a counter-based generator (Philox) so that the "
+               "backward pass can redraw it; a survivor per row would need the row's decisions across every key tile "
+               "before its first tile is used, which the single pass over key tiles does not have. The cost is also "
+               "small where it is paid: the zero rows are at the first positions, and a head that attends to nothing "
+               "outputs what trained heads often try to output anyway: attention sinks (Xiao et al. 2023, Gu et al. "
+               "2024), heads that learn to do nothing (Bondarenko et al. 2023) and gated attention (Qiu et al. 2025) "
+               "all let a head return about zero. Modern pretraining sets attention dropout to 0 (Liu et al. 2025, "
+               "\"Drop Dropout on Single-Epoch Language Model Pretraining\"), so the question matters for small-data "
+               "training like gpt.py's. Other ways to regularise attention drop whole keys or heads instead: "
+               "DropAttention (Zehui et al. 2019), DropKey (Li et al. 2023, which drops keys before the softmax), "
+               "DropHead (Zhou et al. 2020); pure attention without its residual path loses rank quickly (Dong et al. "
+               "2021), which the residual stream of answer 1 prevents.");
+    const eff_row *dk = NULL;
+    int s_dropkey = ad_scheme_lookup("dropkey");
+    for (int i = 0; i < sp->n_set && s_dropkey >= 0 && !dk; i++) dk = report_find_eff(d, i, s_dropkey, 0.2);
+    if (dk && dk->e.n > 1) {
+        report_fmt_effect(buf, sizeof buf, &dk->e, d->learned[dk->set], sp->margin);
+        fprintf(f, " Here `dropkey − %s` on `%s` at p=0.2 is %s, against the gains its paper reports for vision "
+                   "transformers: a character model's attention and 400-step runs are far from that setting.", ref,
+                sp->set[dk->set].name, buf);
+    }
+    fprintf(f, "\n\n");
+}
+
 void report_write_text(FILE *f, const rdata *d) {
     const study_spec *sp = d->sp;
     int n_runs = 0;
@@ -541,7 +667,8 @@ void report_write_text(FILE *f, const rdata *d) {
     else snprintf(shape, sizeof shape, "the shape its setting gives");
     fprintf(f, "# Attention dropout: what it does, measured%s\n\n"
                "This report %s with measurements: the `%s` grid, %d runs in %d settings, each a GPT with %s trained "
-               "with AdamW and attention dropout only (no dropout after the projection or the feed-forward network), "
+               "with AdamW and attention dropout only (no dropout after the projection or the feed-forward network, except "
+               "where a setting says so), "
                "evaluated on %d batches per split. Training took %.0f s of worker time in all. Every number below comes "
                "from the CSV files beside this report (`effects.csv`, `position_effects.csv`, `benefit.csv`, "
                "`summary.csv`, `settings.csv`, %s`timing.csv`, and the raw `runs.csv`, `positions.csv`, "
@@ -551,7 +678,8 @@ void report_write_text(FILE *f, const rdata *d) {
                     "matter as the context, the heads and the layers grow to gpt.py's, and answers"
                   : "answers the questions of the source (dropout on the causal softmax matrix of nanoGPT's `Head`)",
             sp->grid, n_runs, sp->n_set, shape, sp->eval_iters, total,
-            scale ? "`scale.csv`, `scale_fits.csv`, `scale_prediction.csv`, " : "");
+            scale ? "`position_bins.csv`, `scale.csv`, `scale_fits.csv`, `scale_prediction.csv`, `steps.csv`, `mechanism.csv`, "
+                  : "`position_bins.csv`, ");
     if (d->n_missing)
         fprintf(f, "**Incomplete: %d of the %d runs are not done yet** (built with `--report-only`); each counts as a "
                    "missing seed, so the intervals below use fewer seeds than the grid's. Rerun the study, or its shards, "
@@ -561,17 +689,20 @@ void report_write_text(FILE *f, const rdata *d) {
                    "write them whole (a full disk); the plots there before, if any, are unchanged. See the study's "
                    "message and `plots/gnuplot.log`. The data files are in `plots/`; `gnuplot -c plots/study.gp DIR MARGIN SETTINGS` "
                    "redraws them.*\n\n");
-    if (scale) {
-        fprintf(f, "## In short\n\n");
+    if (scale || report_has_gptpy(d)) {
+        fprintf(f, "## In short\n\n"
+                   "Measured at the shape and in the regime each line names; the sections below give every interval.\n\n");
+        report_gptpy_short(f, d);
         report_scale_short(f, d);
-        fprintf(f, "The source's seven questions are answered at toy scale by the quick and medium grids' reports; "
-                   "this one measures how their zero-row answers change with the model's shape.\n\n");
+        fprintf(f, "\n");
+        write_seven(f, d);
     } else {
         write_short(f, d);
     }
     write_method(f, d);
     write_settings(f, d);
-    if (scale) {
+    if (scale || report_has_gptpy(d)) {
+        report_gptpy_text(f, d);
         report_scale_text(f, d);
     } else {
         fprintf(f, "## The answers\n\n");

@@ -256,7 +256,7 @@ static int parse_shard(const char *s, study_spec *sp) {
 }
 
 int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
-    int quick = 0, medium = 0, full = 0, scale = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
+    int quick = 0, medium = 0, full = 0, scale = 0, gptpy = 0, seeds = 0, threads = 0, jobs = 0, timing = 5, overwrite = 0;
     int max_iters = 0, eval_interval = 0, eval_iters = 8;
     cli_shape sh = {32, 32, 64, 4, 2};
     int train_chars = 0;
@@ -268,6 +268,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"medium", OPT_FLAG, &medium, 0, 0, "every scheme, the Q4 shapes and, with --data, the text (550 runs, about 1 hour on 2 cores)"},
         {"full", OPT_FLAG, &full, 0, 0, "every scheme at p 0.1, 0.2, 0.5 on every setting and recall (for clusters)"},
         {"scale", OPT_FLAG, &scale, 0, 0, "the zero-row comparisons against context length, heads and layers (576 runs, about 2 hours on 2 cores)"},
+        {"gptpy", OPT_FLAG, &gptpy, 0, 0, "gpt.py exactly on --data: none, standard, nonzero, 8 seeds of 5000 steps (for a cluster or a GPU)"},
         {"task", OPT_STR, &tasks, 0, 0, "a custom grid on these tasks: markov, copy, recall (default markov)"},
         {"data", OPT_STR, &data, 0, 0, "a UTF-8 text file to study as well (settings 'text' and 'text-small')"},
         {"schemes", OPT_STR, &schemes, 0, 0, "a custom grid of these schemes, with none (default standard)"},
@@ -291,7 +292,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"overwrite", OPT_FLAG, &overwrite, 0, 0, "write into an --out that holds files of its own (not a study's)"},
     };
     memset(cmd, 0, sizeof *cmd);
-    int rc = cli_begin("study", "[--quick | --medium | --full | --scale | --task T --schemes S --p P] [options]",
+    int rc = cli_begin("study", "[--quick | --medium | --full | --scale | --gptpy | --task T --schemes S --p P] [options]",
                        "Trains the attention-dropout schemes side by side and writes OUT/report.md with its plots and\n"
                        "the CSVs behind it. Rerunning with the same --out skips the runs already done.",
                        opts, CLI_N(opts), argc, argv);
@@ -300,10 +301,13 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         return rc;
     }
     if ((rc = cli_check_device("study ", device, 0, NULL))) return rc;
-    if (quick + medium + full + scale > 1) return cli_die_usage("study ", "give one of --quick, --medium, --full or --scale, not two");
-    if ((quick || medium || full || scale) && (tasks || schemes || ps || cli_opt_given(&train_chars)))
-        return cli_die_usage("study ", "--task, --schemes, --p and --train-chars make a custom grid: not with --%s",
-                             quick ? "quick" : medium ? "medium" : full ? "full" : "scale");
+    if (quick + medium + full + scale + gptpy > 1)
+        return cli_die_usage("study ", "give one of --quick, --medium, --full, --scale or --gptpy, not two");
+    const char *preset = quick ? "quick" : medium ? "medium" : full ? "full" : scale ? "scale" : gptpy ? "gptpy" : NULL;
+    if (preset && (tasks || schemes || ps || cli_opt_given(&train_chars)))
+        return cli_die_usage("study ", "--task, --schemes, --p and --train-chars make a custom grid: not with --%s", preset);
+    if (gptpy && !data) return cli_die_usage("study ", "--gptpy trains on a text: give --data FILE (gpt.py's is tiny Shakespeare)");
+    if (gptpy && !cli_opt_given(&eval_iters)) eval_iters = 200; /* gpt.py's */
     if (ps && !schemes) return cli_die_usage("study ", "--p needs --schemes");
     memset(sp, 0, sizeof *sp);
     if (data) {
@@ -313,7 +317,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     if (tasks || schemes || cli_opt_given(&train_chars)) {
         if ((rc = grid_custom(sp, tasks, schemes, ps, data != NULL, train_chars))) return rc;
     } else {
-        grid_preset(sp, medium ? "medium" : full ? "full" : scale ? "scale" : "quick", data != NULL);
+        grid_preset(sp, preset ? preset : "quick", data != NULL);
     }
     sp->eval_iters = eval_iters;
     sp->margin = margin;

@@ -19,7 +19,9 @@ static ad_status make_model(ad_model **m, const study_spec *sp, const ad_dataset
     c.n_embd = st->n_embd;
     c.n_head = st->n_head;
     c.n_layer = st->n_layer;
-    c.dropout = 0.0f; /* only attention dropout varies */
+    /* only attention dropout varies, but where the setting drops after the projection and the FFN as gpt.py
+     * does; the baseline drops nothing anywhere */
+    c.dropout = ad_scheme_get((ad_scheme)st->cell_scheme[k->cell])->study & AD_STUDY_BASELINE ? 0.0f : (float)st->dropout;
     c.scheme = (ad_scheme)st->cell_scheme[k->cell];
     c.attn_dropout = (float)st->cell_p[k->cell];
     ad_status s = ad_model_create(m, &c, st->batch_size, 1, (uint64_t)k->seed, err);
@@ -36,11 +38,58 @@ static ad_train_opts train_opts(const ad_dataset *ds, const study_setting *st, u
     return o;
 }
 
+/* The val loss per position (dropout off) over sp->eval_iters batches of the val split keyed (key, c3 | e),
+ * into pos (T; pl scratch); with sink (n_layer; sl scratch), each layer's attention sink averaged over the same
+ * batches. */
+static ad_status val_positions(ad_model *m, const study_spec *sp, const ad_dataset *ds, int B, uint64_t seed,
+                               uint32_t key, uint32_t c3, int *xb, int *yb, double *pos, double *pl, double *sink,
+                               double *sl, ad_error *err) {
+    const ad_config *c = ad_model_config(m);
+    int T = c->block_size;
+    size_t n_val = ds->n - ds->n_train;
+    for (int t = 0; t < T; t++) pos[t] = 0.0;
+    for (int l = 0; sink && l < c->n_layer; l++) sink[l] = 0.0;
+    for (int e = 0; e < sp->eval_iters; e++) {
+        ad_status s;
+        if ((s = ad_get_batch(ds->ids + ds->n_train, n_val, B, T, seed, AD_RNG_EVAL, key, c3 | (uint32_t)e, xb, yb, err)) ||
+            (s = ad_model_forward(m, xb, yb, B, T, 0, seed, 0, NULL, err)) || (s = ad_model_position_losses(m, pl, err)) ||
+            (sink && (s = ad_model_attention_sink(m, sl, err))))
+            return s;
+        for (int t = 0; t < T; t++) pos[t] += pl[t] / sp->eval_iters;
+        for (int l = 0; sink && l < c->n_layer; l++) sink[l] += sl[l] / sp->eval_iters;
+    }
+    return AD_OK;
+}
+
+/* The RMS gradient of each layer's parameters that AdamW's second moments estimate after t steps (bias
+ * corrected; 0 before the first step), into rms (n_layer). */
+static void grad_rms(ad_model *m, long t, double beta2, double *rms) {
+    const ad_config *c = ad_model_config(m);
+    const float *v = ad_model_adam_v(m);
+    for (int l = 0; l < c->n_layer; l++) {
+        char prefix[32];
+        int n = snprintf(prefix, sizeof prefix, "blocks.%d.", l);
+        double sum = 0.0;
+        size_t count = 0;
+        for (int i = 0; i < ad_model_num_tensors(m); i++) {
+            const ad_tensor_info *ti = ad_model_tensor(m, i);
+            if (strncmp(ti->name, prefix, (size_t)n) != 0) continue;
+            size_t ne = (size_t)ti->shape[0] * (ti->ndim > 1 ? (size_t)ti->shape[1] : 1);
+            for (size_t j = 0; j < ne; j++) sum += v[ti->offset + j];
+            count += ne;
+        }
+        rms[l] = t > 0 && count ? sqrt(sum / (double)count / (1.0 - pow(beta2, (double)t))) : 0.0;
+    }
+}
+
 /* Trains one run and writes its record atomically:
  *   S,<signature>                           the settings it was made with
  *   L,step,train_loss,val_loss,elapsed_s    at each evaluation
  *   P,pos,val_loss                          per position, at the end
  *   Z,pos,zero_rows,rows                    all-zero attention rows met
+ *   M,step,layer,sink,grad_rms              mechanism settings, at each evaluation: each layer's
+ *                                           attention sink and gradient RMS (see val_positions, grad_rms)
+ *   Q,step,bin0,bin1,bin2,bin3              and the val loss in the position bins of study_pos_bins
  *   T,seconds,steps                         training time and steps
  *   E                                       the end */
 int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key *k, FILE *f, int run_no,
@@ -57,10 +106,12 @@ int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key
     int *xb = malloc((size_t)B * T * sizeof *xb), *yb = malloc((size_t)B * T * sizeof *yb);
     double *pos = calloc((size_t)T * 2, sizeof *pos), *pl = pos ? pos + T : NULL;
     uint64_t *zero = calloc((size_t)T * 2, sizeof *zero);
+    int L = st->n_layer;
+    double *mech = calloc((size_t)L * 3, sizeof *mech); /* sink, its scratch, grad_rms */
     char sig[1024], label[64];
     int rc = 0;
     study_cell_label(label, sizeof label, st->cell_scheme[k->cell], st->cell_p[k->cell]);
-    if (!xb || !yb || !pos || !zero) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
+    if (!xb || !yb || !pos || !zero || !mech) { fprintf(stderr, "%s: out of memory\n", cli_prog); rc = EXIT_INPUT; goto done; }
     study_run_signature(sig, sizeof sig, sp, k);
     fprintf(f, "%s\n", sig);
     double train_time = 0.0;
@@ -75,6 +126,20 @@ int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key
                 goto done;
             }
             fprintf(f, "L,%ld,%.6f,%.6f,%.3f\n", it, (double)tl, (double)vl, train_time);
+            if (st->mechanism) {
+                if (val_positions(m, sp, ds, B, seed, (uint32_t)it, 0x7ffffe00u, xb, yb, pos, pl, mech, mech + L, &err)) {
+                    fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
+                    rc = EXIT_INPUT;
+                    goto done;
+                }
+                grad_rms(m, it, to.opt.beta2, mech + 2 * L);
+                for (int l = 0; l < L; l++) fprintf(f, "M,%ld,%d,%.6f,%.6g\n", it, l, mech[l], mech[2 * L + l]);
+                double bins[STUDY_POS_BINS];
+                study_pos_bins_of(pos, T, bins);
+                fprintf(f, "Q,%ld", it);
+                for (int b = 0; b < STUDY_POS_BINS; b++) fprintf(f, ",%.6f", bins[b]);
+                fprintf(f, "\n");
+            }
         }
         double t0 = cli_now();
         if (ad_train_step(m, &to, it, xb, yb, NULL, &err)) {
@@ -92,16 +157,10 @@ int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key
         }
     }
     /* the final per-position val loss, over the evaluation's batches, dropout off */
-    size_t n_val = ds->n - ds->n_train;
-    for (int e = 0; e < sp->eval_iters; e++) {
-        if (ad_get_batch(ds->ids + ds->n_train, n_val, B, T, seed, AD_RNG_EVAL, (uint32_t)st->max_iters,
-                         0x7fffff00u | (uint32_t)e, xb, yb, &err) ||
-            ad_model_forward(m, xb, yb, B, T, 0, seed, 0, NULL, &err) || ad_model_position_losses(m, pl, &err)) {
-            fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
-            rc = EXIT_INPUT;
-            goto done;
-        }
-        for (int t = 0; t < T; t++) pos[t] += pl[t] / sp->eval_iters;
+    if (val_positions(m, sp, ds, B, seed, (uint32_t)st->max_iters, 0x7fffff00u, xb, yb, pos, pl, NULL, NULL, &err)) {
+        fprintf(stderr, "%s: %s\n", cli_prog, err.msg);
+        rc = EXIT_INPUT;
+        goto done;
     }
     for (int t = 0; t < T; t++) fprintf(f, "P,%d,%.6f\n", t, pos[t]);
     for (int t = 0; t < T; t++)
@@ -112,6 +171,7 @@ done:
     free(yb);
     free(pos);
     free(zero);
+    free(mech);
     ad_model_free(m);
     return rc;
 }

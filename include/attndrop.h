@@ -498,6 +498,13 @@ float ad_model_attn_p(const ad_model *m, int layer, uint64_t step);
  * its backward): the mean over the batch rows of -log p(target). out (T). */
 ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err);
 
+/* The attention sink strength of the last forward, per layer: the softmax
+ * weight that query rows 1..T-1 give key 0, before dropout, averaged over
+ * the batch rows, heads and those rows (row 0 has only key 0). out
+ * (n_layer). AD_ERR_ARG for a model created without training (which keeps
+ * one layer's activations), on a device, or before a forward over T >= 2. */
+ad_status ad_model_attention_sink(const ad_model *m, double *out, ad_error *err);
+
 /* Backward pass of the last forward: sets the gradients (it does not
  * accumulate). AD_ERR_ARG, nothing changed, for a model created without
  * training or when no forward with targets came since the last backward. */

@@ -225,6 +225,31 @@ int main(void) {
         MUST(ad_model_backward(e, &must_err));
         CHECK(ad_model_position_losses(e, pl, &err) == AD_ERR_ARG, "position losses after a backward");
     }
+    /* attention sink: with a layer's keys all zero every score is 0, so row i gives key 0 the weight
+     * 1/(i+1) and the mean over rows 1..T-1 is (H_T - 1)/(T - 1); the other layer's is a weight in (0, 1) */
+    {
+        double sink[2], want = 0.0;
+        for (int i = 1; i < T; i++) want += 1.0 / (i + 1) / (T - 1);
+        ad_model *ms, *mi;
+        MUST(ad_model_create(&ms, &c, B, 1, 3, &must_err));
+        CHECK(ad_model_attention_sink(ms, sink, &err) == AD_ERR_ARG, "sink before any forward");
+        for (int k = 0; k < ad_model_num_tensors(ms); k++) {
+            const ad_tensor_info *ti = ad_model_tensor(ms, k);
+            if (strncmp(ti->name, "blocks.1.", 9) == 0 && strstr(ti->name, ".key.weight"))
+                memset(ad_model_params(ms) + ti->offset, 0, (size_t)ti->shape[0] * ti->shape[1] * sizeof(float));
+        }
+        MUST(ad_model_forward(ms, x, y, B, T, 0, 1, 0, NULL, &must_err));
+        CHECK(ad_model_attention_sink(ms, sink, &err) == AD_OK, "%s", err.msg);
+        CHECK(fabs(sink[1] - want) < 1e-6, "sink with zero keys %.8f, want %.8f", sink[1], want);
+        CHECK(sink[0] > 0.0 && sink[0] < 1.0 && fabs(sink[0] - want) > 1e-6, "sink of layer 0 %.8f", sink[0]);
+        CHECK(ad_model_attention_sink(NULL, sink, &err) == AD_ERR_ARG && ad_model_attention_sink(ms, NULL, &err) == AD_ERR_ARG,
+              "sink with NULL arguments");
+        MUST(ad_model_create(&mi, &c, B, 0, 3, &must_err));
+        MUST(ad_model_forward(mi, x, y, B, T, 0, 1, 0, NULL, &must_err));
+        CHECK(ad_model_attention_sink(mi, sink, &err) == AD_ERR_ARG, "sink on an inference model");
+        ad_model_free(mi);
+        ad_model_free(ms);
+    }
     /* all-zero rows met in training: standard at p=0.5 meets them at rate 0.5^(t+1), nonzero never */
     {
         ad_config cz = c;

@@ -24,10 +24,12 @@ check_header runs.csv "task,scheme,p,seed,step,train_loss,val_loss,elapsed_s"
 check_header positions.csv "task,scheme,p,seed,pos,val_loss"
 check_header zero_rows.csv "task,scheme,p,pos,observed_rate,exact_rate"
 check_header summary.csv "task,scheme,p,seeds,final_val_mean,final_val_ci95,best_val_mean,train_val_gap_mean,floor,above_floor,threshold,steps_to_threshold_mean,steps_to_threshold_ci95,reached,learned"
-check_header effects.csv "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict"
+check_header effects.csv "task,scheme,p,baseline,seeds,diff_mean,diff_ci95,margin,verdict,ratio_to_cost,ratio_ci95"
+check_header position_bins.csv "task,scheme,p,baseline,bin,first_pos,last_pos,seeds,diff_mean,diff_ci95,verdict"
 check_header position_effects.csv "task,scheme,p,baseline,pos,seeds,diff_mean,diff_ci95"
 check_header benefit.csv "task,scheme,p,seeds,share_of_benefit,share_ci95"
-check_header settings.csv "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram_model_val,learned_below,learned"
+check_header settings.csv "task,role,train_chars,val_chars,vocab,n_head,n_layer,steps,lr,seeds,cells,floor,unigram,bigram_model_val,learned_below,learned,batch_size,block_size,n_embd,eval_interval,dropout"
+grep -q '^markov,data-rich,.*,16,16,32,50,0$' "$tmp/s/settings.csv" && ok || bad "settings.csv's B, T, C: $(grep '^markov,' "$tmp/s/settings.csv")"
 check_header timing.csv "task,scheme,p,rounds,steps_per_round,sec_per_step_median,sec_per_step_min,sec_per_step_max,vs_none"
 [ "$(tail -n +2 "$tmp/s/summary.csv" | wc -l)" -eq 6 ] && ok || bad "summary rows"
 [ "$(tail -n +2 "$tmp/s/effects.csv" | wc -l)" -eq 4 ] && ok || bad "effects rows: $(tail -n +2 "$tmp/s/effects.csv" | wc -l), expected 4"
@@ -37,8 +39,8 @@ check_header timing.csv "task,scheme,p,rounds,steps_per_round,sec_per_step_media
 # the exact zero-row rate of standard is p^(i+1); nonzero never meets an all-zero row
 awk -F, '$2 == "standard" { ns++; e = 0.5 ^ ($4 + 1); if ($6 - e > 1e-9 || e - $6 > 1e-9) bad = 1 } $2 == "nonzero" { nn++; if ($5 != 0) bad = 1 }
     END { exit bad || ns == 0 || nn == 0 }' <(tail -n +2 "$tmp/s/zero_rows.csv") && ok || bad "zero_rows.csv rates"
-grep -q '^markov,.*,1$' "$tmp/s/settings.csv" && ok || bad "markov was not learned: $(cat "$tmp/s/settings.csv")"
-grep -q '^copy,.*,0$' "$tmp/s/settings.csv" && ok || bad "copy should not be learned in 200 steps"
+[ "$(awk -F, '$1 == "markov" { print $16 }' "$tmp/s/settings.csv")" = 1 ] && ok || bad "markov was not learned: $(cat "$tmp/s/settings.csv")"
+[ "$(awk -F, '$1 == "copy" { print $16 }' "$tmp/s/settings.csv")" = 0 ] && ok || bad "copy should not be learned in 200 steps"
 
 # effects.csv and benefit.csv recomputed from runs.csv: the final val loss per seed, paired differences,
 # t intervals (t(0.975, 2) = 4.302653) and the verdict rules, with the learned flags of settings.csv
@@ -84,6 +86,23 @@ awk -F, 'FNR > 1 && $1 == "markov" { k = $2 SUBSEP $4; if (!(k in last) || $5 > 
 share=$(awk -F, '$1 == "markov" && $2 == "nonzero" { printf "%.4f\n", $5 }' "$tmp/s/benefit.csv")
 awk -v a="$(cat "$tmp/share.want")" -v b="$share" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 2e-4 && d > -2e-4) }' && ok \
     || bad "benefit share $share, recomputed $(cat "$tmp/share.want")"
+# the ratio to dropout's cost: (nonzero - standard) / (standard - none), the means over seeds
+awk -F, 'FNR > 1 && $1 == "markov" { k = $2 SUBSEP $4; if (!(k in last) || $5 > last[k]) { last[k] = $5; fin[k] = $7 } }
+    END { for (s = 1; s <= 3; s++) { a += fin["nonzero" SUBSEP s] - fin["standard" SUBSEP s]; b += fin["standard" SUBSEP s] - fin["none" SUBSEP s] }
+          printf "%.4f\n", a / b }' "$tmp/s/runs.csv" > "$tmp/ratio.want"
+ratio=$(awk -F, '$1 == "markov" && $2 == "nonzero" { printf "%.4f\n", $10 }' "$tmp/s/effects.csv")
+awk -v a="$(cat "$tmp/ratio.want")" -v b="$ratio" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 2e-4 && d > -2e-4) }' && ok \
+    || bad "ratio to cost $ratio, recomputed $(cat "$tmp/ratio.want")"
+# position bins recomputed from positions.csv: T16 gives pos0 = 0, pos1-3, pos4-15 and the second half 8-15
+awk -F, 'FNR == 1 { file++; next }
+    file == 1 { b = $5 == 0 ? "pos0" : $5 <= 3 ? "pos1-3" : "pos4-15"; k = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
+                v[k SUBSEP b] += $6; n[k SUBSEP b]++; if ($5 >= 8) { v[k SUBSEP "second-half"] += $6; n[k SUBSEP "second-half"]++ }; next }
+    $1 == "markov" && $2 == "nonzero" { rows++
+        m = 0; for (s = 1; s <= 3; s++) { x = "markov" SUBSEP "nonzero" SUBSEP $3 SUBSEP s SUBSEP $5; y = "markov" SUBSEP "standard" SUBSEP $3 SUBSEP s SUBSEP $5
+                                           m += (v[x] / n[x] - v[y] / n[y]) / 3 }
+        if ((m - $9) ^ 2 > 4e-12) bad++ }
+    END { exit bad || rows != 4 }' "$tmp/s/positions.csv" "$tmp/s/position_bins.csv" && ok \
+    || bad "position_bins.csv differs from positions.csv: $(grep '^markov,nonzero' "$tmp/s/position_bins.csv")"
 # per-position effects: 16 positions and the pooled 0-3 row per comparison
 [ "$(grep -c '^markov,nonzero,0.5,standard,' "$tmp/s/position_effects.csv")" -eq 17 ] && ok || bad "position_effects rows"
 
@@ -181,6 +200,18 @@ $A study --data "$tmp/words.txt" --schemes standard --seeds 2 --max-iters 4 --ev
     --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --timing-rounds 0 --out "$tmp/w" > /dev/null 2>&1 \
     && grep -q "The text settings read \`words.txt\` ($bytes bytes).*\`text\` [0-9]* training and [0-9]* validation characters, FNV-1a [0-9a-f]\{16\}" "$tmp/w/report.md" \
     && ok || bad "the report does not name its text file: $(grep -m1 'text settings' "$tmp/w/report.md" 2>&1)"
+# --gptpy, shrunk: dropout 0.2 after the projection and the FFN in standard and nonzero, none in none, so none's
+# losses are a custom grid's none (no dropout anywhere) and standard's are not the custom grid's (attention only)
+shrink=(--seeds 2 --max-iters 6 --eval-iters 1 --batch-size 2 --block-size 8 --n-embd 12 --learning-rate 3e-4 --timing-rounds 0)
+$A study --gptpy --data "$tmp/words.txt" "${shrink[@]}" --out "$tmp/g" > "$tmp/g.out" 2>&1 && ok || bad "--gptpy failed: $(tail -n 2 "$tmp/g.out")"
+$A study --data "$tmp/words.txt" --schemes standard --p 0.2 --n-head 6 --n-layer 6 "${shrink[@]}" --out "$tmp/gc" > /dev/null 2>&1 && ok \
+    || bad "the custom grid beside --gptpy failed"
+grep -q '^gptpy,gptpy,.*,6,6,6,0.0003,2,3,.*,2,8,12,1,0.2$' "$tmp/g/settings.csv" && ok || bad "gptpy's setting: $(tail -n 1 "$tmp/g/settings.csv")"
+[ "$(grep ',none,' "$tmp/g/runs.csv" | cut -d, -f2-7)" = "$(grep ',none,' "$tmp/gc/runs.csv" | cut -d, -f2-7)" ] && ok \
+    || bad "gptpy's none is not dropout-free"
+[ "$(grep ',standard,' "$tmp/g/runs.csv" | cut -d, -f2-7)" != "$(grep ',standard,' "$tmp/gc/runs.csv" | cut -d, -f2-7)" ] && ok \
+    || bad "gptpy's standard has no dropout after the projection and the FFN"
+head -n 1 "$tmp/g/runs/gptpy-standard-0.2-1.csv" | grep -q ',dropout=0.2$' && ok || bad "gptpy's records do not name their dropout"
 
 # bad input fails before any training, with one line
 expect_fail "unknown task" 1 "unknown task 'nope'" $A study --task nope --out "$tmp/b"
@@ -194,13 +225,15 @@ expect_fail "p rounding to 1" 1 "not a rate in [0, 1) to 6 digits" $A study --sc
 expect_fail "p twice" 1 "is given twice" $A study --schemes standard --p 0.2,0.2000001 --out "$tmp/b"
 expect_fail "p empty" 1 "--p" $A study --schemes standard --p ",,," --out "$tmp/b"
 expect_fail "p without schemes" 1 "--p needs --schemes" $A study --p 0.5 --out "$tmp/b"
-# the scaling grid (--scale), small: 8 settings x 9 cells x 2 seeds of 80 steps. scale.csv's whole-sequence
-# points are effects.csv's; the prediction for T256 H6 L6 and the a/T fit on the context axis recomputed
-# from runs.csv and scale.csv (t(0.975, 1) = 12.706205)
+# the scaling grid (--scale), small, 2 seeds of 80 steps: the 8 axis settings x 9 cells, the corner (5 cells),
+# the two long settings (3 cells each) and the rate sweep (9 cells). scale.csv's whole-sequence points are
+# effects.csv's; the prediction for T256 H6 L6 and the a/T fit on the context axis recomputed from runs.csv and
+# scale.csv (t(0.975, 1) = 12.706205); steps.csv and mechanism.csv from the runs and their records
 $A study --scale --seeds 2 --max-iters 80 --n-embd 12 --batch-size 4 --learning-rate 1e-2 --eval-iters 1 --timing-rounds 0 \
     --out "$tmp/sc" > "$tmp/sc.out" 2>&1 && ok || bad "scale study failed: $(tail -n 3 "$tmp/sc.out")"
-[ "$(ls "$tmp/sc/runs" | wc -l)" -eq 144 ] && ok || bad "scale: expected 144 records, got $(ls "$tmp/sc/runs" | wc -l)"
-grep -q "t256 .*B4 T256 C12 H2 L2" "$tmp/sc.out" && grep -q "l6 .*B4 T64 C12 H2 L6" "$tmp/sc.out" && ok \
+[ "$(ls "$tmp/sc/runs" | wc -l)" -eq 184 ] && ok || bad "scale: expected 184 records, got $(ls "$tmp/sc/runs" | wc -l)"
+grep -q "t256 .*B4 T256 C12 H2 L2" "$tmp/sc.out" && grep -q "l6 .*B4 T64 C12 H2 L6" "$tmp/sc.out" \
+    && grep -q "t256-h6-l6 .* 5 cells x  2 seeds .*B4 T256 C12 H6 L6" "$tmp/sc.out" && grep -q "p-sweep .* 9 cells" "$tmp/sc.out" && ok \
     || bad "scale: the settings' shapes: $(head -n 9 "$tmp/sc.out")"
 [ "$(head -n 1 "$tmp/sc/scale.csv")" = "axis,setting,T,H,L,comparison,p,measure,seeds,diff_mean,diff_ci95,learned" ] && ok || bad "scale.csv header"
 [ "$(head -n 1 "$tmp/sc/scale_fits.csv")" = "axis,comparison,p,measure,model,points,coef_a,coef_a_se,coef_b,coef_b_se,chi2,dof,p_value" ] && ok || bad "scale_fits.csv header"
@@ -223,22 +256,32 @@ if [ "$(learned t64)$(learned t256)$(learned h6)$(learned l6)" = 1111 ]; then
 else
     [ -z "$pred" ] && ok || bad "a prediction from settings not learned: $pred"
 fi
-# the fitted prediction: the context's model at T256 (a/T for nonzero - standard's whole sequence, a/256; the
-# constant for standard - none) with 1.96 standard errors, only where it and the constants on heads and layers
-# all pass their chi-square (p >= 0.05)
-for cmp in standard-none nonzero-standard; do
-    want=$(awk -F, -v c=$cmp 'BEGIN { model = c == "nonzero-standard" ? "a/T" : "constant"; div = model == "a/T" ? 256 : 1 }
-        $2 == c && $3 == 0.2 && $4 == "whole" {
-            if ($1 == "context" && $5 == model) { a = $7; se = $8; pt = $13 }
-            if ($1 == "heads" && $5 == "constant") ph = $13
-            if ($1 == "layers" && $5 == "constant") pl = $13 }
-        END { if (pt >= 0.05 && ph >= 0.05 && pl >= 0.05 && pt != "" && ph != "" && pl != "") printf "%.6f,%.6f", a / div, 1.96 * se / div }' \
-        "$tmp/sc/scale_fits.csv")
-    got=$(awk -F, -v c=$cmp '$1 == c && $2 == 0.2 && $3 == "whole" && $12 == "fit" { print $8 "," $9 }' "$tmp/sc/scale_prediction.csv")
-    awk -v a="$want" -v b="$got" 'BEGIN { if (a == "" || b == "") exit !(a == b); split(a, x, ","); split(b, y, ",")
-        exit !((x[1] - y[1]) ^ 2 <= (1e-3 * x[1]) ^ 2 + 1e-12 && (x[2] - y[2]) ^ 2 <= (1e-3 * x[2]) ^ 2 + 1e-12) }' \
-        && ok || bad "the fitted prediction of $cmp at T256: '$got', from scale_fits.csv '$want'"
+# no prediction of the fitted description any more (issue 31: a model is never a headline)
+! grep -q ',fit$' "$tmp/sc/scale_prediction.csv" && ! grep -q "fitted description" "$tmp/sc/report.md" && ok \
+    || bad "the fitted prediction is still there"
+# the corner's headline: effects.csv's nonzero - standard at T256 H6 L6 recomputed from runs.csv, and In short quotes it
+for p in 0.2 0.5; do
+    want=$(awk -F, -v p=$p 'FNR > 1 && $1 == "t256-h6-l6" { k = $2 SUBSEP $3 SUBSEP $4; if (!(k in last) || $5 > last[k]) { last[k] = $5; v[k] = $7 } }
+        END { for (s = 1; s <= 2; s++) { c[s] = v["nonzero" SUBSEP p SUBSEP s] - v["standard" SUBSEP p SUBSEP s]; m += c[s] / 2 }
+              printf "%.4f,%.4f", m, 12.706205 * sqrt((c[1] - m) ^ 2 + (c[2] - m) ^ 2) / sqrt(2) }' "$tmp/sc/runs.csv")
+    got=$(awk -F, -v p=$p '$1 == "t256-h6-l6" && $2 == "nonzero" && $3 == p { printf "%.4f,%.4f", $6, $7 }' "$tmp/sc/effects.csv")
+    [ -n "$want" ] && [ "$want" = "$got" ] && ok || bad "the corner at p=$p: effects.csv $got, recomputed $want"
+    grep -q "Measured\*\* on \`t256-h6-l6\`.* p=$p $(printf '%+.4f' "${got%,*}") ± ${got#*,}" "$tmp/sc/report.md" && ok \
+        || bad "In short does not quote the corner at p=$p ($got): $(grep -m1 'Measured' "$tmp/sc/report.md")"
 done
+# steps.csv: t64-long's nonzero - standard at each evaluation, from runs.csv
+want=$(awk -F, 'FNR > 1 && $1 == "t64-long" { v[$2 SUBSEP $4 SUBSEP $5] = $7; st[$5] = 1 }
+    END { n = 0; for (k in st) { m = 0; for (s = 1; s <= 2; s++) m += (v["nonzero" SUBSEP s SUBSEP k] - v["standard" SUBSEP s SUBSEP k]) / 2
+          printf "%d,%.5f\n", k, m } }' "$tmp/sc/runs.csv" | sort -n)
+got=$(awk -F, '$1 == "t64-long" && $2 == "nonzero - standard" && $5 == "whole" { printf "%d,%.5f\n", $4, $7 }' "$tmp/sc/steps.csv" | sort -n)
+[ -n "$want" ] && [ "$(echo "$want" | wc -l)" -eq 9 ] && [ "$want" = "$got" ] && ok || bad "steps.csv differs from runs.csv: $got vs $want"
+# mechanism.csv: the sink of nonzero, mean over layers and seeds at the last evaluation, from the records' M lines
+want=$(cat "$tmp/sc/runs/t64-long-nonzero-0.5-"[12].csv | awk -F, '$1 == "M" && $2 == 79 { s += $4; n++ } END { if (n == 4) printf "%.5f", s / n }')
+got=$(awk -F, '$1 == "t64-long" && $2 == "nonzero" && $4 == 79 && $5 == "all" { printf "%.5f", $7 }' "$tmp/sc/mechanism.csv")
+[ -n "$want" ] && [ "$want" = "$got" ] && ok || bad "mechanism.csv's sink $got, from the records $want"
+# the sink is a softmax weight: in (0, 1) at every layer and evaluation
+awk -F, 'FNR > 1 && $5 != "all" { n++; if (!($7 > 0 && $7 < 1)) bad++ } END { exit bad || n == 0 }' "$tmp/sc/mechanism.csv" && ok \
+    || bad "mechanism.csv holds a sink outside (0, 1)"
 fit=$(awk -F, '$1 == "context" && $2 == "nonzero-standard" && $3 == 0.2 && $4 == "whole" && $5 == "a/T" { print $7 "," $11 "," $12 }' "$tmp/sc/scale_fits.csv")
 want=$(awk -F, '$1 == "context" && $6 == "nonzero-standard" && $7 == 0.2 && $8 == "whole" && $12 == 1 && $9 == 2 && $11 > 0 {
         s = $11 / 12.706205; x = 1 / $3; sxy += x * $10 / s ^ 2; sxx += x * x / s ^ 2; n++; X[n] = x; Y[n] = $10; S[n] = s }
@@ -246,12 +289,16 @@ want=$(awk -F, '$1 == "context" && $6 == "nonzero-standard" && $7 == 0.2 && $8 =
 awk -v a="$want" -v b="$fit" 'BEGIN { split(a, x, ","); split(b, y, ","); if (a == "") exit b != ""
     exit !((x[1] - y[1]) ^ 2 <= (1e-3 * x[1]) ^ 2 + 1e-12 && (x[2] - y[2]) ^ 2 <= (1e-2 * x[2]) ^ 2 + 1e-8 && x[3] == y[3]) }' \
     && ok || bad "the a/T fit on the context axis: $fit, recomputed $want"
-grep -q "^## The zero-row effect against context, heads and layers" "$tmp/sc/report.md" && grep -q "^### At gpt.py's shape" "$tmp/sc/report.md" \
-    && grep -q "gpt.py's scale" "$tmp/sc/report.md" && ok || bad "the scale report's sections"
+for section in "## The zero-row effect against context, heads and layers" "### At gpt.py's shape: predicted from the axes, and measured" \
+               "## At gpt.py's shape and in its regime, measured" "### Where the gain comes from" "## The seven questions at gpt.py's shape" \
+               "**Training length** (\`t64-long\`" "**The rate** (\`p-sweep\`"; do
+    grep -qF "$section" "$tmp/sc/report.md" && ok || bad "the scale report lacks '$section'"
+done
 if command -v gnuplot >/dev/null; then
     for a in context heads layers; do [ -s "$tmp/sc/plots/scale_$a.png" ] && ok || bad "plot scale_$a.png missing: $(head -n 3 "$tmp/sc/plots/gnuplot.log")"; done
 fi
-expect_fail "quick and full" 1 "give one of --quick, --medium, --full or --scale" $A study --quick --full
+expect_fail "quick and full" 1 "give one of --quick, --medium, --full, --scale or --gptpy" $A study --quick --full
+expect_fail "gptpy without a text" 1 "--gptpy trains on a text" $A study --gptpy
 expect_fail "quick and schemes" 1 "custom grid" $A study --quick --schemes standard
 all=$($A schemes | cut -d' ' -f1 | grep -vx none | paste -sd,)
 $A study --schemes "$all" --p 0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7 --task markov --seeds 2 --max-iters 2 --eval-iters 1 \

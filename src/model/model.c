@@ -565,6 +565,33 @@ ad_status ad_model_position_losses(const ad_model *m, double *out, ad_error *err
     return AD_OK;
 }
 
+ad_status ad_model_attention_sink(const ad_model *m, double *out, ad_error *err) {
+    if (!m || !out) return ad_fail(err, AD_ERR_ARG, "attention sink: the model or out is NULL");
+    if (!m->training) return ad_fail(err, AD_ERR_ARG, "attention sink: needs a model created for training (it keeps every layer's queries and keys)");
+    if (m->be->device != AD_DEVICE_CPU) return ad_fail(err, AD_ERR_ARG, "attention sink: the model's activations are on the %s", ad_device_name(m->be->device));
+    if (m->last_B < 1 || m->last_T < 2) return ad_fail(err, AD_ERR_ARG, "attention sink: needs a forward over at least 2 positions first");
+    const ad_config *c = &m->cfg;
+    int B = m->last_B, T = m->last_T, C = c->n_embd, H = c->n_head, hs = C / H;
+    float scale = (float)(1.0 / sqrt((double)hs));
+    for (int l = 0; l < c->n_layer; l++) {
+        const layer_acts *a = &m->acts[l];
+        double sum = 0.0;
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++) {
+                const float *k0 = a->qkv + (size_t)b * T * 3 * C + C + (size_t)h * hs; /* key 0 of row b, head h */
+                for (int i = 1; i < T; i++) {
+                    const float *qi = a->qkv + ((size_t)b * T + i) * 3 * C + (size_t)h * hs;
+                    const float *st = a->att_stats + (((size_t)b * H + h) * T + i) * 2;
+                    float s = 0.0f;
+                    for (int d = 0; d < hs; d++) s += qi[d] * k0[d];
+                    if (st[1] > 0.0f) sum += expf(scale * s - st[0]) * st[1];
+                }
+            }
+        out[l] = sum / ((double)B * H * (T - 1));
+    }
+    return AD_OK;
+}
+
 ad_adamw ad_adamw_default(void) {
     ad_adamw o = {3e-4f, 0.9f, 0.999f, 1e-8f, 0.01f};
     return o;
