@@ -21,7 +21,7 @@ int cli_check_device(const char *cmd, const char *name, int gpu_ok, int *device)
     ad_error err = {0};
     if (ad_device_check((ad_device)d, &err)) return cli_die_status(&err, NULL);
     if (gpu_ok) return 0;
-    fprintf(stderr, "%s: --device cuda: only train runs on the GPU so far; use --device cpu (see docs/gpu.md)\n",
+    fprintf(stderr, "%s: --device cuda: only train and study run on the GPU so far; use --device cpu (see docs/gpu.md)\n",
             cli_prog);
     return EXIT_INPUT;
 }

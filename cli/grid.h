@@ -59,6 +59,7 @@ typedef struct {
     int timing_rounds;    /* rounds of the timing phase (0: none) */
     int scale_base;       /* the setting the scaling axes pass through (ROLE_SCALE settings only) */
     int jobs;
+    int device;           /* ad_device every run trains on (the timing phase too) */
     int shard, n_shards;  /* --shard K/N: only the runs of slice K (n_shards 0: all) */
     char data_path[1024];
     const char *data_text; /* the --data file's bytes when they came over MPI (NULL: read data_path) */

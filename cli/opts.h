@@ -40,7 +40,7 @@ int cli_begin(const char *name, const char *usage, const char *about, opt *opts,
 
 /* Options several commands share, with one spelling and one range each. */
 #define CLI_OPT_THREADS(dst) {"threads", OPT_INT, (dst), 1, ad_max_threads(), "threads (default: all cores)"}
-#define CLI_OPT_DEVICE_CPU(dst) {"device", OPT_STR, (dst), 0, 0, "cpu (the default); cuda: only train runs on the GPU so far"}
+#define CLI_OPT_DEVICE_CPU(dst) {"device", OPT_STR, (dst), 0, 0, "cpu (the default); cuda: only train and study run on the GPU so far"}
 /* The model's shape, in train and study: the parser's ranges (ad_config_check
  * holds the model's own limits); the help strings name each command's defaults. */
 typedef struct { int batch, block, n_embd, n_head, n_layer; } cli_shape;

@@ -124,7 +124,7 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
             seen[a] = 1;
             n_p++;
         } else if (line[0] == 'Z' && sscanf(line, "Z,%ld,%llu,%llu", &a, &u, &w) == 3 && a >= 0 && a < T && !seen[T + a] &&
-                   u <= w && w == rows_per_pos) { /* a negative count reads as a huge one */
+                   u <= w && (w == rows_per_pos || w == 0)) { /* a negative count reads as a huge one; 0 of 0: not counted (a device) */
             r->zero[a] = u;
             r->rows[a] = w;
             seen[T + a] = 1;

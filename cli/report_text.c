@@ -25,6 +25,8 @@ const char *report_role_name(study_role r) {
     return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
 }
 
+static void write_why(FILE *f, const rdata *d);
+
 /* "equivalent in 3 (markov p=0.2, ...), worse in 1 (...) of 4" for a scheme's comparisons on learned
  * settings of the roles in mask; which: 0 the whole sequence, 1 positions 0-3. Returns the count. */
 static int tally(FILE *f, const rdata *d, int scheme, int roles_mask, int which) {
@@ -279,7 +281,7 @@ static void write_settings(FILE *f, const rdata *d) {
         else snprintf(seeds, sizeof seeds, "%d of %d", present, st->seeds);
         fprintf(f, "| `%s` | %s | %ld | B%d T%d C%d H%d L%d | %d, %g | %s | %s | %s | %s | ", st->name, report_role_text(st->role),
                 st->n_train, st->batch_size, st->block_size, st->n_embd, st->n_head, st->n_layer, st->max_iters, st->lr,
-                seeds, a + 1, b + 1, g);
+                seeds, a + (a[0] == '+'), b + (b[0] == '+'), g);
         if (isnan(st->floor)) fprintf(f, "unknown | ");
         else fprintf(f, "%.4f | ", st->floor);
         fprintf(f, "%s (%.3f) |\n", d->learned[i] ? "yes" : "**no**", d->criterion[i]);
@@ -300,9 +302,12 @@ static void answer_zero_rows(FILE *f, const rdata *d) {
     for (int c = 0; c < st->n_cells; c++)
         if (st->cell_scheme[c] == d->s_ref && (sc < 0 || st->cell_p[c] > st->cell_p[sc])) sc = c;
     if (sc < 0) { fprintf(f, "No `%s` run in this study.\n\n", ref); return; }
-    fprintf(f, "Yes. Row 0 of a causal attention matrix has one weight, so it is all zero exactly when that weight is dropped. "
-               "Counting the all-zero rows met in training (every batch row, head, layer and step of `%s`; the interval is "
-               "±1.96 binomial standard errors):\n\n", st->name);
+    fprintf(f, "A head's output, yes; the token's representation, no. Row 0 of a causal attention matrix has one weight, so "
+               "it is all zero exactly when that weight is dropped, and the head's output at the first token is then zero. "
+               "The token itself lives in the residual stream, x + attention(x) + FFN(x): a zero row removes one head's "
+               "update to it, and all %d heads of a layer at once only with probability p^%d. Counting the all-zero rows "
+               "met in training (every batch row, head, layer and step of `%s`; the interval is ±1.96 binomial standard "
+               "errors):\n\n", st->n_head, st->n_head, st->name);
     for (int c = 0; c < st->n_cells; c++) {
         if (st->cell_scheme[c] != d->s_ref) continue;
         unsigned long long z = 0, n = 0;
@@ -347,6 +352,11 @@ static void answer_bothered(FILE *f, const rdata *d) {
     }
     if (!any) fprintf(f, "- no `%s` or `%s` runs in this study\n", ref, ctl);
     note_position0(f, d);
+    fprintf(f, "\nPooling positions 0–3 can average effects of opposite sign (position 0 alone against positions 1–3), "
+               "so `position_bins.csv` gives each comparison at position 0, 1–3, 4–15 and the second half of the "
+               "context apart. Where a gain of `%s` shows in the second half, which never has a zero row, it is not the "
+               "zero rows' own cost; the scaling study's mechanism settings measure where it comes from "
+               "(docs/results/scale).\n", ctl);
     fprintf(f, "\nOver the whole sequence (final val loss), `%s` against `%s`:\n\n", ctl, ref);
     list_effects(f, d, d->s_ctl, 7);
     fprintf(f, "\nWhere dropout helps (a small training set), the real question is how much of dropout's benefit the zero "
@@ -402,6 +412,18 @@ static void answer_heads(FILE *f, const rdata *d) {
         }
     }
     list_effects(f, d, d->s_ref, 1 << ROLE_SHAPE);
+    fprintf(f, "\nThe same difference as a share of dropout's own cost, (`%s` − `%s`)/(`%s` − `%s`) paired over seeds "
+               "(`effects.csv`'s ratio_to_cost), says whether more heads and layers shrink the effect or only the "
+               "loss it is measured against:\n\n", ctl, ref, ref, sname(d->s_base));
+    for (int k = 0; k < d->n_eff; k++) {
+        const eff_row *r = &d->eff[k];
+        const study_setting *st = &sp->set[r->set];
+        if (st->cell_scheme[r->cell] != d->s_ctl || !d->learned[r->set] || isnan(r->cost.ratio) || st->role == ROLE_SMALL)
+            continue;
+        char pm[64];
+        report_fmt_pm(pm, sizeof pm, r->cost.ratio, r->cost.ci95, 2);
+        fprintf(f, "- `%s` (H%d L%d), p=%g: %s\n", st->name, st->n_head, st->n_layer, st->cell_p[r->cell], pm);
+    }
     if (d->plotted) fprintf(f, "\n![per-position effects, %s](plots/position_effects_%s.png)\n", sp->set[shape].name, sp->set[shape].name);
     fprintf(f, "\n");
 }
@@ -482,8 +504,9 @@ static void answer_words(FILE *f, const rdata *d) {
 }
 
 static void answer_guarantee(FILE *f, const rdata *d) {
-    fprintf(f, "### 7. Why not guarantee at least one nonzero weight per row?\n\n"
-               "These schemes never leave an attention row all zero (`zero_rows.csv`), each in its own way:\n\n");
+    fprintf(f, "### 7. Why not guarantee at least one nonzero weight per row?\n\n");
+    write_why(f, d);
+    fprintf(f, "\nThese schemes never leave an attention row all zero (`zero_rows.csv`), each in its own way:\n\n");
     answer_group(f, d, AD_STUDY_SURVIVOR, AD_STUDY_MASK);
 }
 
@@ -502,7 +525,7 @@ static void write_comparisons(FILE *f, const rdata *d) {
             ad_effect fe = report_describe(fv, st->seeds);
             study_cell_label(label, sizeof label, st->cell_scheme[c], st->cell_p[c]);
             report_fmt_pm(buf, sizeof buf, fe.mean, fe.ci95, 4);
-            fprintf(f, "| %s | %s |", label, buf + 1);
+            fprintf(f, "| %s | %s |", label, buf + (buf[0] == '+'));
             const eff_row *r = NULL;
             for (int k = 0; k < d->n_eff; k++) if (d->eff[k].set == i && d->eff[k].cell == c) r = &d->eff[k];
             if (!r) { fprintf(f, " | | | | |\n"); continue; }
@@ -534,6 +557,39 @@ static void write_comparisons(FILE *f, const rdata *d) {
 static int same_source(int a, int b) {
     const char *x = ad_scheme_get((ad_scheme)a)->source, *y = ad_scheme_get((ad_scheme)b)->source;
     return x && y && strcmp(x, y) == 0;
+}
+
+/* Question 7's why: what fused kernels do, why a head may want to output zero, where attention dropout is
+ * still used, and the DropKey disagreement where the grid has dropkey */
+static void write_why(FILE *f, const rdata *d) {
+    const study_spec *sp = d->sp;
+    const char *ref = sname(d->s_ref);
+    char buf[256];
+    fprintf(f, "**Why fused kernels do not guarantee a survivor.** FlashAttention and PyTorch's SDPA draw an i.i.d. "
+               "Bernoulli mask element by element, tile by tile, from a counter-based generator (Philox) so that the "
+               "backward pass can redraw it; a survivor per row would need the row's decisions across every key tile "
+               "before its first tile is used, which the single pass over key tiles does not have. The cost is also "
+               "small where it is paid: the zero rows are at the first positions, and a head that attends to nothing "
+               "outputs what trained heads often try to output anyway: attention sinks (Xiao et al. 2023, Gu et al. "
+               "2024), heads that learn to do nothing (Bondarenko et al. 2023) and gated attention (Qiu et al. 2025) "
+               "all let a head return about zero. Modern pretraining sets attention dropout to 0 (Liu et al. 2025, "
+               "\"Drop Dropout on Single-Epoch Language Model Pretraining\"), so the question matters for small-data "
+               "training like gpt.py's. Other ways to regularise attention drop whole keys or heads instead: "
+               "DropAttention (Zehui et al. 2019), DropKey (Li et al. 2023, which drops keys before the softmax), "
+               "DropHead (Zhou et al. 2020); pure attention without its residual path loses rank quickly (Dong et al. "
+               "2021), which the residual stream of answer 1 prevents.");
+    const eff_row *dk = NULL;
+    int s_dropkey = ad_scheme_lookup("dropkey");
+    for (int i = 0; i < sp->n_set && s_dropkey >= 0 && !dk; i++)
+        if (d->learned[i]) dk = report_find_eff(d, i, s_dropkey, 0.2);
+    if (dk && dk->e.n > 1) {
+        report_fmt_effect(buf, sizeof buf, &dk->e, d->learned[dk->set], sp->margin);
+        fprintf(f, " **DropKey here**: `dropkey − %s` on `%s` at p=0.2 is %s; its paper reports gains for vision "
+                   "transformers trained for hundreds of epochs, where dropping keys before the softmax renormalises the "
+                   "survivors. A character model's short runs, in which dropout is mostly a cost, are far from that "
+                   "setting, so this grid does not test the paper's claim.", ref, sp->set[dk->set].name, buf);
+    }
+    fprintf(f, "\n");
 }
 
 /* the seven questions, answered from the settings measured at gpt.py's shape (the scale grid's report) */
@@ -627,29 +683,9 @@ static void write_seven(FILE *f, const rdata *d) {
     } else {
         fprintf(f, "6. Whole words: see the medium grid's report.\n");
     }
-    fprintf(f, "7. **Why fused kernels do not guarantee a survivor.** FlashAttention and PyTorch's SDPA draw an i.i.d. "
-               "Bernoulli mask element by element, tile by tile, from a counter-based generator (Philox) so that the "
-               "backward pass can redraw it; a survivor per row would need the row's decisions across every key tile "
-               "before its first tile is used, which the single pass over key tiles does not have. The cost is also "
-               "small where it is paid: the zero rows are at the first positions, and a head that attends to nothing "
-               "outputs what trained heads often try to output anyway: attention sinks (Xiao et al. 2023, Gu et al. "
-               "2024), heads that learn to do nothing (Bondarenko et al. 2023) and gated attention (Qiu et al. 2025) "
-               "all let a head return about zero. Modern pretraining sets attention dropout to 0 (Liu et al. 2025, "
-               "\"Drop Dropout on Single-Epoch Language Model Pretraining\"), so the question matters for small-data "
-               "training like gpt.py's. Other ways to regularise attention drop whole keys or heads instead: "
-               "DropAttention (Zehui et al. 2019), DropKey (Li et al. 2023, which drops keys before the softmax), "
-               "DropHead (Zhou et al. 2020); pure attention without its residual path loses rank quickly (Dong et al. "
-               "2021), which the residual stream of answer 1 prevents.");
-    const eff_row *dk = NULL;
-    int s_dropkey = ad_scheme_lookup("dropkey");
-    for (int i = 0; i < sp->n_set && s_dropkey >= 0 && !dk; i++) dk = report_find_eff(d, i, s_dropkey, 0.2);
-    if (dk && dk->e.n > 1) {
-        report_fmt_effect(buf, sizeof buf, &dk->e, d->learned[dk->set], sp->margin);
-        fprintf(f, " Here `dropkey − %s` on `%s` at p=0.2 is %s, against the gains its paper reports for vision "
-                   "transformers: a character model's attention and 400-step runs are far from that setting.", ref,
-                sp->set[dk->set].name, buf);
-    }
-    fprintf(f, "\n\n");
+    fprintf(f, "7. ");
+    write_why(f, d);
+    fprintf(f, "\n");
 }
 
 void report_write_text(FILE *f, const rdata *d) {

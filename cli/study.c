@@ -284,7 +284,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"margin", OPT_FLOAT, &margin, 0, 10, "the smallest difference in val loss that matters, nats (0.01)"},
         {"timing-rounds", OPT_INT, &timing, 0, 100, "rounds of the timing phase, 0 for none (5)"},
         {"threads", OPT_INT, &threads, 1, ad_max_threads(), "threads in all (default: all cores)"},
-        CLI_OPT_DEVICE_CPU(&device),
+        {"device", OPT_STR, &device, 0, 0, "cpu (the default) or cuda: every run on the GPU, one at a time (a make CUDA=1 build)"},
         {"jobs", OPT_INT, &jobs, 1, 16, "runs trained at once, in separate processes (default: one per core, at most 16)"},
         {"out", OPT_STR, &out, 0, 0, "output directory (study)"},
         {"shard", OPT_STR, &shard, 0, 0, "K/N: train only the K-th of N fixed slices of the grid (K from 1), no report"},
@@ -300,7 +300,8 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         cmd->help = rc == 0;
         return rc;
     }
-    if ((rc = cli_check_device("study ", device, 0, NULL))) return rc;
+    int device_id = AD_DEVICE_CPU;
+    if ((rc = cli_check_device("study ", device, 1, &device_id))) return rc;
     if (quick + medium + full + scale + gptpy > 1)
         return cli_die_usage("study ", "give one of --quick, --medium, --full, --scale or --gptpy, not two");
     const char *preset = quick ? "quick" : medium ? "medium" : full ? "full" : scale ? "scale" : gptpy ? "gptpy" : NULL;
@@ -337,6 +338,15 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
             return cli_die_usage("study ", "%s: n_embd (%d) must be divisible by n_head (%d)", st->name, st->n_embd, st->n_head);
     }
     sp->jobs = jobs;
+    sp->device = device_id;
+    if (device_id != AD_DEVICE_CPU) {
+        if (jobs > 1) return cli_die_usage("study ", "--device %s trains one run at a time: --jobs must be 1", device);
+        sp->jobs = 1;
+        for (int i = 0; i < sp->n_set; i++)
+            if (sp->set[i].mechanism)
+                return cli_die_usage("study ", "%s records the attention sink, which needs the CPU's activations: "
+                                     "train it with --device cpu", sp->set[i].name);
+    }
     if (shard && (rc = parse_shard(shard, sp))) return rc;
     if (shard && report_only) return cli_die_usage("study ", "give either --shard or --report-only, not both");
     cmd->report_only = report_only;

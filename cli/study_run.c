@@ -26,6 +26,10 @@ static ad_status make_model(ad_model **m, const study_spec *sp, const ad_dataset
     c.attn_dropout = (float)st->cell_p[k->cell];
     ad_status s = ad_model_create(m, &c, st->batch_size, 1, (uint64_t)k->seed, err);
     if (!s) ad_model_set_total_steps(*m, st->max_iters);
+    if (!s && sp->device != AD_DEVICE_CPU && (s = ad_model_set_device(*m, (ad_device)sp->device, err))) {
+        ad_model_free(*m);
+        *m = NULL;
+    }
     return s;
 }
 
@@ -116,7 +120,8 @@ int study_train_record(const study_spec *sp, const ad_dataset *ds, const run_key
     fprintf(f, "%s\n", sig);
     double train_time = 0.0;
     ad_observer obs = {zero, zero + T};
-    ad_train_opts to = train_opts(ds, st, seed, &obs);
+    /* the zero rows are counted on the CPU only: a device's record says 0 of 0 rows */
+    ad_train_opts to = train_opts(ds, st, seed, sp->device == AD_DEVICE_CPU ? &obs : NULL);
     for (long it = 0; it < st->max_iters; it++) {
         if (it % st->eval_interval == 0 || it == st->max_iters - 1) {
             float tl, vl;
