@@ -96,7 +96,9 @@ TOOL_BIN := $(BUILD)/tests/parity_dump
 
 FUZZERS := safetensors state tokenizer flags study
 # the CLI's files a harness may call (the study's parser and run records)
-FUZZ_CLI := cli/cli.c cli/mpi.c cli/study_dist.c cli/opts.c cli/lock.c cli/grid.c cli/record.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_scale.c cli/report_gptpy.c cli/report_text.c
+# the study's files (cli/study/)
+STUDY_SRC := cli/study/grid.c cli/study/record.c cli/study/study.c cli/study/study_run.c cli/study/study_dist.c cli/study/study_plots.c cli/study/report.c cli/study/report_data.c cli/study/report_scale.c cli/study/report_gptpy.c cli/study/report_text.c
+FUZZ_CLI := cli/cli.c cli/mpi.c cli/opts.c cli/lock.c $(STUDY_SRC)
 REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
@@ -133,17 +135,20 @@ endif
 python/attndrop/libattndrop.so: $(BUILD)/libattndrop.so
 	cp $< $@.tmp && mv $@.tmp $@
 
-CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/study_dist.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c cli/grid.c cli/record.c cli/study.c cli/study_run.c cli/study_plots.c cli/report.c cli/report_scale.c cli/report_gptpy.c cli/report_text.c
+CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c $(STUDY_SRC)
+CLI_H := $(wildcard cli/*.h cli/study/*.h)
 # The CLI's files are compiled once each, for the tool and the fuzzing harnesses' replayers (which take
 # them without MPI: in an MPI build they have objects of their own).
 CLI_OBJ := $(CLI_SRC:cli/%.c=$(BUILD)/cli/%.o)
-$(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h | $(BUILD)/cli
+$(BUILD)/cli/%.o: cli/%.c $(CLI_H) $(BUILD)/gen/study_gp.h include/attndrop.h | $(BUILD)/cli
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(MPI_FLAGS) -I$(BUILD)/gen -c $< -o $@
 ifeq ($(MPI_FLAGS),)
 FUZZ_CLI_DIR := $(BUILD)/cli
 else
 FUZZ_CLI_DIR := $(BUILD)/cli-nompi
-$(FUZZ_CLI_DIR)/%.o: cli/%.c $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h include/attndrop.h | $(FUZZ_CLI_DIR)
+$(FUZZ_CLI_DIR)/%.o: cli/%.c $(CLI_H) $(BUILD)/gen/study_gp.h include/attndrop.h | $(FUZZ_CLI_DIR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -I$(BUILD)/gen -c $< -o $@
 endif
 FUZZ_CLI_OBJ := $(FUZZ_CLI:cli/%.c=$(FUZZ_CLI_DIR)/%.o)
@@ -151,7 +156,7 @@ $(BUILD)/attndrop: $(CLI_OBJ) $(BUILD)/libattndrop.a
 	$(CC) $(CFLAGS) $(MPI_FLAGS) $(CLI_OBJ) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # The study's static gnuplot script, compiled into the CLI as a C string.
-$(BUILD)/gen/study_gp.h: cli/study.gp | $(BUILD)/gen
+$(BUILD)/gen/study_gp.h: cli/study/study.gp | $(BUILD)/gen
 	{ echo 'static const char study_gp[] = {'; od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0};'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(SRC_H) include/attndrop.h $(BUILD)/libattndrop.a | $(BUILD)/tests
@@ -159,7 +164,7 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(SRC_H) include/attndrop.h $(
 
 # Each fuzzing harness with a plain main (fuzz/driver.c) that replays the
 # committed corpus and crashes: regression tests in every build.
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c $(FUZZ_CLI_OBJ) $(wildcard cli/*.h) $(BUILD)/gen/study_gp.h $(BUILD)/libattndrop.a | $(BUILD)/fuzz
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/driver.c $(FUZZ_CLI_OBJ) $(CLI_H) $(BUILD)/gen/study_gp.h $(BUILD)/libattndrop.a | $(BUILD)/fuzz
 	$(CC) $(CFLAGS) -I$(BUILD)/gen $< fuzz/driver.c $(FUZZ_CLI_OBJ) $(BUILD)/libattndrop.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # libFuzzer builds (clang; the library without OpenMP), each run for FUZZ_SECONDS

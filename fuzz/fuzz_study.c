@@ -6,7 +6,7 @@
  * record that is accepted must be whole (every evaluation, position and
  * zero-row count, the last step). */
 #include "../cli/opts.h"
-#include "../cli/study.h"
+#include "../cli/study/study.h"
 #include <assert.h>
 #include <math.h>
 #include <stdint.h>

@@ -43,6 +43,7 @@ for src in fuzz/fuzz_*.c; do  # the fuzzing corpus and every crash found, replay
     else run "${f##*/}" "$f" "fuzz/corpus/$name" "fuzz/crashes/$name"; fi
 done
 run bench_layers "$build/bench_layers" --quick  # builds and runs in every build (timings not checked)
+run test_source.sh tests/test_source.sh
 run test_cli.sh tests/test_cli.sh "$build"
 run test_e2e.sh tests/test_e2e.sh "$build"
 run test_reliability.sh tests/test_reliability.sh "$build"

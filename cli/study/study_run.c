@@ -2,7 +2,7 @@
  * atomically, first line the settings it was made with) and reading it back;
  * and the timing phase, which times every scheme in one quiet process. */
 #include "study.h"
-#include "cli.h"
+#include "../cli.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,29 +1,12 @@
 /* report_text.c - report.md: the answers to the source's questions in prose,
  * every number from the analysis of report.c, every scheme named through the
  * scheme table's study flags. */
-#include "report.h"
-#include "cli.h"
+#include "report_parts.h"
+#include "../cli.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-
-const char *report_role_text(study_role r) {
-    return r == ROLE_SMALL ? "small training set: the regime where dropout helps"
-         : r == ROLE_SHAPE ? "one head, one layer: question 4"
-         : r == ROLE_SCALE ? "a point of the scaling grid"
-         : r == ROLE_CORNER ? "gpt.py's context, heads and layers, measured"
-         : r == ROLE_LONG ? "a scaling setting trained 4x longer: the effects against the step"
-         : r == ROLE_SWEEP ? "the base setting at four rates: the effects against p"
-         : r == ROLE_REGIME ? "gpt.py's regime: the text cut so that dropout helps, dropout at all three sites"
-         : r == ROLE_GPTPY ? "gpt.py exactly: its shape, schedule, dropout and text"
-                           : "more data than the model can memorise";
-}
-
-const char *report_role_name(study_role r) {
-    static const char *names[] = {"data-rich", "small-data", "shape", "scale", "corner", "long", "sweep", "regime", "gptpy"};
-    return (unsigned)r < sizeof names / sizeof names[0] ? names[r] : "unknown";
-}
 
 static void write_why(FILE *f, const rdata *d);
 

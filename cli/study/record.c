@@ -2,7 +2,7 @@
  * line the settings it was made with) read back and checked whole, and the
  * placeholder of a run not done yet. */
 #include "record.h"
-#include "cli.h"
+#include "../cli.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

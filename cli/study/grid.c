@@ -3,7 +3,7 @@
  * the study shares (a cell by scheme and p, a run by its number, a shard's
  * runs, a cell's label). */
 #include "grid.h"
-#include "opts.h"
+#include "../opts.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

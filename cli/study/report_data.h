@@ -1,8 +1,9 @@
-/* report.h - what the two halves of a study's report share: report.c
- * reads the run records, analyses them and writes the CSVs and plot data;
- * report_text.c writes report.md from the same analysis. */
-#ifndef ATTNDROP_CLI_REPORT_H
-#define ATTNDROP_CLI_REPORT_H
+/* report_data.h - what every part of a study's report reads (report_data.c):
+ * the analysed study (rdata: the records, each setting's baseline and
+ * whether it was learned, the paired comparisons), lookups, the statistics'
+ * one-line descriptions, and the atomic writing of the report's files. */
+#ifndef ATTNDROP_CLI_REPORT_DATA_H
+#define ATTNDROP_CLI_REPORT_DATA_H
 
 #include "grid.h"
 #include "record.h"
@@ -68,30 +69,4 @@ int report_write_file(const char *dir, const char *name, report_writer w, const 
  * each 0, or the exit code after one line (the temporary file removed). */
 int report_open_file(ad_atomic_file *af, char *path, size_t n, const char *dir, const char *name);
 int report_commit_file(ad_atomic_file *af, const char *path);
-/* report_scale.c: the scaling grid's CSVs and plot data (words gets "axis:s" per axis); an exit code */
-int report_scale_files(const char *dir, const rdata *d, char *words, size_t words_n);
-/* whether the grid has the scaling axes */
-int report_is_scale(const rdata *d);
-/* the scaling answers of "In short", and the scaling section */
-void report_scale_short(FILE *f, const rdata *d);
-void report_scale_text(FILE *f, const rdata *d);
-/* report_gptpy.c: the settings measured at gpt.py's shape and regime (corner, long, sweep, regime, gptpy):
- * steps.csv and mechanism.csv (an exit code), whether the grid has any, its lines of "In short" and its section */
-int report_gptpy_files(const char *dir, const rdata *d);
-int report_has_gptpy(const rdata *d);
-void report_gptpy_short(FILE *f, const rdata *d);
-void report_gptpy_text(FILE *f, const rdata *d);
-/* report.md (report_text.c) */
-void report_write_text(FILE *f, const rdata *d);
-
-/* report.c: reads DIR/runs/ and writes the CSVs, plots and report.md.
- * With allow_missing, a run not recorded yet is a missing seed (its losses
- * NaN) and the report says how many there are. Returns an exit code. */
-int study_report(const char *dir, const study_spec *sp, const study_timing *tm, int allow_missing);
-/* study_plots.c: draws the plots from DIR/plots/<name>.*.dat with the static
- * script; 1 if gnuplot succeeded. `flags` is one word per setting or scaling
- * axis, "name:letters" (c curves, f forest, e position effects, z zero rows,
- * s an axis of the scaling grid). */
-int study_draw_plots(const char *dir, double margin, const char *settings_words);
-
 #endif

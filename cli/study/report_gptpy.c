@@ -7,8 +7,8 @@
  * steps.csv and mechanism.csv, the report's lines of "In short" and its
  * section. Every comparison is paired over seeds (ad_effect_paired,
  * ad_ratio_paired). */
-#include "report.h"
-#include "cli.h"
+#include "report_data.h"
+#include "../cli.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -5,8 +5,8 @@
  * the prediction for gpt.py's shape by an additive model of the axes, paired
  * over seeds. Writes scale.csv, scale_fits.csv, scale_prediction.csv, the
  * plot data plots/<axis>.scale.dat and the report's scaling section. */
-#include "report.h"
-#include "cli.h"
+#include "report_data.h"
+#include "../cli.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
  * hands out the runs not yet recorded, largest first, to the ranks that are
  * free, and writes every record they send back: no shared filesystem). */
 #include "study.h"
-#include "cli.h"
-#include "mpi.h"
+#include "../cli.h"
+#include "../mpi.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

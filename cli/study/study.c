@@ -2,10 +2,10 @@
  * seeds, its data, the worker processes that train it resumably, the timing
  * phase, and the report (report.c). */
 #include "study.h"
-#include "cli.h"
+#include "../cli.h"
 #include "report.h"
-#include "lock.h"
-#include "mpi.h"
+#include "../lock.h"
+#include "../mpi.h"
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
