@@ -202,11 +202,11 @@ $A study --data "$tmp/words.txt" --schemes standard --seeds 2 --max-iters 4 --ev
     && ok || bad "the report does not name its text file: $(grep -m1 'text settings' "$tmp/w/report.md" 2>&1)"
 # --gptpy, shrunk: dropout 0.2 after the projection and the FFN in standard and nonzero, none in none, so none's
 # losses are a custom grid's none (no dropout anywhere) and standard's are not the custom grid's (attention only)
-shrink=(--seeds 2 --max-iters 6 --eval-iters 1 --batch-size 2 --block-size 8 --n-embd 12 --learning-rate 3e-4 --timing-rounds 0)
+shrink=(--seeds 2 --max-iters 6 --eval-iters 1 --batch-size 2 --n-embd 12 --learning-rate 3e-4 --timing-rounds 0)
 $A study --gptpy --data "$tmp/words.txt" "${shrink[@]}" --out "$tmp/g" > "$tmp/g.out" 2>&1 && ok || bad "--gptpy failed: $(tail -n 2 "$tmp/g.out")"
-$A study --data "$tmp/words.txt" --schemes standard --p 0.2 --n-head 6 --n-layer 6 "${shrink[@]}" --out "$tmp/gc" > /dev/null 2>&1 && ok \
+$A study --data "$tmp/words.txt" --schemes standard --p 0.2 --block-size 256 --n-head 6 --n-layer 6 "${shrink[@]}" --out "$tmp/gc" > /dev/null 2>&1 && ok \
     || bad "the custom grid beside --gptpy failed"
-grep -q '^gptpy,gptpy,.*,6,6,6,0.0003,2,3,.*,2,8,12,1,0.2$' "$tmp/g/settings.csv" && ok || bad "gptpy's setting: $(tail -n 1 "$tmp/g/settings.csv")"
+grep -q '^gptpy,gptpy,.*,6,6,6,0.0003,2,3,.*,2,256,12,1,0.2$' "$tmp/g/settings.csv" && ok || bad "gptpy's setting: $(tail -n 1 "$tmp/g/settings.csv")"
 [ "$(grep ',none,' "$tmp/g/runs.csv" | cut -d, -f2-7)" = "$(grep ',none,' "$tmp/gc/runs.csv" | cut -d, -f2-7)" ] && ok \
     || bad "gptpy's none is not dropout-free"
 [ "$(grep ',standard,' "$tmp/g/runs.csv" | cut -d, -f2-7)" != "$(grep ',standard,' "$tmp/gc/runs.csv" | cut -d, -f2-7)" ] && ok \
@@ -295,10 +295,18 @@ for section in "## The zero-row effect against context, heads and layers" "### A
     grep -qF "$section" "$tmp/sc/report.md" && ok || bad "the scale report lacks '$section'"
 done
 if command -v gnuplot >/dev/null; then
-    for a in context heads layers; do [ -s "$tmp/sc/plots/scale_$a.png" ] && ok || bad "plot scale_$a.png missing: $(head -n 3 "$tmp/sc/plots/gnuplot.log")"; done
+    for a in scale_context scale_heads scale_layers steps_t64-long steps_l6-long; do
+        [ -s "$tmp/sc/plots/$a.png" ] && ok || bad "plot $a.png missing: $(head -n 3 "$tmp/sc/plots/gnuplot.log")"
+    done
+    [ ! -e "$tmp/sc/plots/steps_t64.png" ] && [ ! -e "$tmp/sc/plots/t64.steps.dat" ] && ok || bad "a steps plot for a 400-step axis point"
 fi
 expect_fail "quick and full" 1 "give one of --quick, --medium, --full, --scale or --gptpy" $A study --quick --full
 expect_fail "gptpy without a text" 1 "--gptpy trains on a text" $A study --gptpy
+# the flags a preset's axes own would collapse them (every context point trained at T16): refused
+for flag in "--block-size 16" "--n-head 1" "--n-layer 1"; do
+    # shellcheck disable=SC2086
+    expect_fail "--scale with $flag" 1 "the scale grid sets" $A study --scale $flag --out "$tmp/b"
+done
 expect_fail "quick and schemes" 1 "custom grid" $A study --quick --schemes standard
 all=$($A schemes | cut -d' ' -f1 | grep -vx none | paste -sd,)
 $A study --schemes "$all" --p 0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.7 --task markov --seeds 2 --max-iters 2 --eval-iters 1 \

@@ -428,7 +428,8 @@ static int plot_zero(FILE *f, const rdata *d, int i) {
 /* Every setting's plot data, and "name:letters" for the script in words (the letters of the plots with data). */
 static int write_plot_data(const char *dir, const rdata *d, char *words, size_t words_n) {
     static const struct { const char *suffix; set_writer w; char letter; } kinds[] = {
-        {"curves", plot_curves, 'c'}, {"forest", plot_forest, 'f'}, {"poseff", plot_poseff, 'e'}, {"zero", plot_zero, 'z'}};
+        {"curves", plot_curves, 'c'}, {"forest", plot_forest, 'f'}, {"poseff", plot_poseff, 'e'}, {"zero", plot_zero, 'z'},
+        {"steps", report_gptpy_plot_steps, 'd'}};
     const study_spec *sp = d->sp;
     char path[4096], name[64];
     snprintf(path, sizeof path, "%s/plots", dir);
@@ -447,6 +448,7 @@ static int write_plot_data(const char *dir, const rdata *d, char *words, size_t 
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
             int blocks = 0, rc;
             if ((kinds[k].letter == 'f' || kinds[k].letter == 'e') && !n_eff) continue;
+            if (kinds[k].letter == 'd' && st->role != ROLE_LONG && st->role != ROLE_REGIME && st->role != ROLE_GPTPY) continue;
             snprintf(name, sizeof name, "plots/%s.%s.dat", st->name, kinds[k].suffix);
             if ((rc = write_set_file(dir, name, kinds[k].w, d, i, &blocks))) return rc;
             if (blocks) flags[n++] = kinds[k].letter;

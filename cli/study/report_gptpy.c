@@ -171,6 +171,29 @@ static void csv_mechanism(FILE *f, const rdata *d) {
     }
 }
 
+int report_gptpy_plot_steps(FILE *f, const rdata *d, int set) {
+    const study_setting *st = &d->sp->set[set];
+    char label[64];
+    int blocks = 0;
+    if (!has_steps(st) || st->role == ROLE_CORNER) return 0;
+    for (int c = 0; c < st->n_cells; c++) {
+        if (st->cell_scheme[c] != d->s_ref) continue;
+        for (int which = 0; which < 2; which++) {
+            pair_cells pc;
+            if (!pair_of(d, set, which, st->cell_p[c], &pc)) continue;
+            const run_rec *r0 = report_run(d, set, pc.cell, 0);
+            fprintf(f, "%s\"%s p=%g\" diff lo hi\n", blocks++ ? "\n\n" : "", pair_label(d, which, label, sizeof label),
+                    st->cell_p[c]);
+            for (int e = 1; e < r0->n_evals; e++) { /* step 0: every pair starts equal */
+                ad_effect ef = effect_at(d, set, &pc, e, -1);
+                double ci = isnan(ef.ci95) ? 0.0 : ef.ci95;
+                fprintf(f, "%ld %.6f %.6f %.6f\n", r0->step[e], ef.mean, ef.mean - ci, ef.mean + ci);
+            }
+        }
+    }
+    return blocks;
+}
+
 int report_gptpy_files(const char *dir, const rdata *d) {
     int steps = 0, mech = 0, rc = 0;
     for (int i = 0; i < d->sp->n_set; i++) {
@@ -439,6 +462,7 @@ static void text_steps(FILE *f, const rdata *d, int set) {
         }
         fprintf(f, "\n");
     }
+    if (d->plotted) fprintf(f, "\n![the differences against the step, %s](plots/steps_%s.png)\n", st->name, st->name);
     fprintf(f, "\n");
 }
 

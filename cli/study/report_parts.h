@@ -17,6 +17,8 @@ void report_scale_text(FILE *f, const rdata *d);
 /* report_gptpy.c: the settings measured at gpt.py's shape and regime (corner, long, sweep, regime, gptpy):
  * steps.csv and mechanism.csv (an exit code), whether the grid has any, its lines of "In short" and its section */
 int report_gptpy_files(const char *dir, const rdata *d);
+/* plots/<setting>.steps.dat: the paired differences against the step, one block per comparison; its blocks */
+int report_gptpy_plot_steps(FILE *f, const rdata *d, int set);
 int report_has_gptpy(const rdata *d);
 void report_gptpy_short(FILE *f, const rdata *d);
 void report_gptpy_text(FILE *f, const rdata *d);

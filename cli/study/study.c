@@ -307,6 +307,9 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     const char *preset = quick ? "quick" : medium ? "medium" : full ? "full" : scale ? "scale" : gptpy ? "gptpy" : NULL;
     if (preset && (tasks || schemes || ps || cli_opt_given(&train_chars)))
         return cli_die_usage("study ", "--task, --schemes, --p and --train-chars make a custom grid: not with --%s", preset);
+    if ((scale || gptpy) && (cli_opt_given(&sh.block) || cli_opt_given(&sh.n_head) || cli_opt_given(&sh.n_layer)))
+        return cli_die_usage("study ", "the %s grid sets each setting's context, heads and layers: --block-size, --n-head "
+                             "and --n-layer would collapse them (use a custom grid)", preset);
     if (gptpy && !data) return cli_die_usage("study ", "--gptpy trains on a text: give --data FILE (gpt.py's is tiny Shakespeare)");
     if (gptpy && !cli_opt_given(&eval_iters)) eval_iters = 200; /* gpt.py's */
     if (ps && !schemes) return cli_die_usage("study ", "--p needs --schemes");

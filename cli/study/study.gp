@@ -4,7 +4,7 @@
 #   gnuplot -c DIR/plots/study.gp DIR MARGIN "name:letters name:letters ..." [PNGDIR/]
 # (a name and its letters come from attndrop: [a-z0-9-] only), where the letters say which plots a setting has data for: c learning
 # curves, f forest plot of the paired effects, e per-position effects,
-# z all-zero attention rows; and for an axis of the scaling grid (name context,
+# z all-zero attention rows, d the paired differences against the step (settings trained for it); and for an axis of the scaling grid (name context,
 # heads or layers) s, its comparisons against the axis. The PNGs go to PNGDIR (default DIR/plots/):
 # attndrop has them drawn into a temporary folder, checks each one is whole,
 # then renames them into DIR/plots, so a failed or cut drawing never replaces
@@ -84,6 +84,26 @@ do for [w = 1:words(list)] {
         set arrow 1 from graph 0, first 0 to graph 1, first 0 nohead lc rgb '#555555'
         plot for [i = 0:nb - 1] base.'.poseff.dat' index i using 1:3:4 with filledcurves fs transparent solid 0.15 lc rgb word(colors, i + 1) notitle, \
              for [i = 0:nb - 1] '' index i using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc rgb word(colors, i + 1) dt i + 1 title columnheader(1)
+        unset arrow 1
+        unset title
+        set output
+    }
+
+    if (strstrt(flags, 'd') > 0) {
+        # the paired differences against the step (the settings trained for it), each with its 95% band;
+        # shaded: within the margin
+        stats base.'.steps.dat' using 1 nooutput
+        nb = STATS_blocks
+        set terminal pngcairo size 1000, 520 font ',10' noenhanced
+        set output png.'steps_'.name.'.png'
+        set title 'paired difference in val loss against the step, '.name.' (mean over seeds, 95% band; shaded: within the margin)'
+        set xlabel 'step'
+        set ylabel 'difference in val loss (nats)'
+        set object 1 rect from graph 0, first -margin to graph 1, first margin fc rgb '#d9d9d9' fs solid 0.6 noborder behind
+        set arrow 1 from graph 0, first 0 to graph 1, first 0 nohead lc rgb '#555555'
+        plot for [i = 0:nb - 1] base.'.steps.dat' index i using 1:3:4 with filledcurves fs transparent solid 0.15 lc rgb word(colors, i + 1) notitle, \
+             for [i = 0:nb - 1] '' index i using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc rgb word(colors, i + 1) dt i + 1 title columnheader(1)
+        unset object 1
         unset arrow 1
         unset title
         set output

@@ -23,7 +23,7 @@ extern char **environ;
 
 /* the plots a letter of the settings' words asks for */
 static const struct { char letter; const char *prefix; } kinds[] = {
-    {'c', "curves_"}, {'f', "forest_"}, {'e', "position_effects_"}, {'z', "zero_rows_"}, {'s', "scale_"}};
+    {'c', "curves_"}, {'f', "forest_"}, {'e', "position_effects_"}, {'z', "zero_rows_"}, {'s', "scale_"}, {'d', "steps_"}};
 
 /* 1 if path is a whole PNG: its signature, and an IEND chunk at the end; synced to disk */
 static int png_whole(const char *path) {
