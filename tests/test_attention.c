@@ -117,6 +117,37 @@ int main(void) {
     CHECK(memcmp(o1, o2, nbh * 4) == 0 && memcmp(dq, dq2, nbh * 4) == 0 && memcmp(dk, dk2, nbh * 4) == 0 &&
           memcmp(dv, dv2, nbh * 4) == 0, "1 and 3 threads differ");
 
+    /* a NaN in a query row makes that row's output NaN (its max once passed over the NaN and the row came out as
+     * an exact zero, a dropped row); a row whose every key scores -inf is 0/0, NaN too, as PyTorch's softmax */
+    {
+        float *q2 = malloc(nbh * 4), *k2 = malloc(nbh * 4);
+        memcpy(q2, qc, nbh * 4);
+        memcpy(k2, kc, nbh * 4);
+        size_t r0 = ((size_t)0 * H + 0) * T + 3, r1 = ((size_t)0 * H + 1) * T + 2; /* (b, h, i) = (0, 0, 3), (0, 1, 2) */
+        q2[r0 * D + 1] = NAN;
+        for (int d = 0; d < D; d++) q2[r1 * D + d] = 1.0f;
+        for (int t = 0; t <= 2; t++)
+            for (int d = 0; d < D; d++) k2[(((size_t)0 * H + 1) * T + t) * D + d] = -INFINITY;
+        CHECK(ad_attention_forward(contiguous(o1), st1, contiguous(q2), contiguous(k2), contiguous(vc), B, H, T, D, scale,
+                                   NULL, scr, ns, &e) == AD_OK, "%s", e.msg);
+        int nan0 = 1, nan1 = 1, finite = 1;
+        for (int d = 0; d < D; d++) { nan0 &= isnan(o1[r0 * D + d]); nan1 &= isnan(o1[r1 * D + d]); }
+        for (int t = 0; t < T; t++) /* head (0, 0)'s other rows are untouched */
+            for (int d = 0; d < D && t != 3; d++) finite &= isfinite(o1[(size_t)t * D + d]);
+        CHECK(nan0 && isnan(st1[2 * r0]), "a NaN query row came out as numbers (max %g)", (double)st1[2 * r0]);
+        CHECK(nan1, "a row of -inf scores came out as numbers");
+        CHECK(finite, "a NaN in one row reached another");
+        /* and the same through the model's kernel under a pre-softmax scheme that drops keys: still NaN */
+        ad_drop_site ks = {AD_SCHEME_DROPKEY, 0.3f, 5, 1, 0, H, T, 0, 0};
+        CHECK(ad_attention_forward(contiguous(o1), st1, contiguous(q2), contiguous(k2), contiguous(vc), B, H, T, D, scale,
+                                   &ks, scr, ns, &e) == AD_OK, "%s", e.msg);
+        nan0 = 1;
+        for (int d = 0; d < D; d++) nan0 &= isnan(o1[r0 * D + d]);
+        CHECK(nan0, "a NaN query row under dropkey came out as numbers");
+        free(q2);
+        free(k2);
+    }
+
     /* scale: attention of q with scale s is attention of s' q... checked to float rounding: 2 x the queries, scale/2 */
     {
         float *q2 = malloc(nbh * 4);
