@@ -331,7 +331,9 @@ typedef struct { int n; double ratio, ci95; } ad_ratio;
 ad_status ad_ratio_paired(ad_ratio *r, const double *num, const double *den, int n, ad_error *err);
 
 /* The upper tail P(X >= x) of a chi-square variable with dof degrees of
- * freedom (exact sums for integer dof); NaN for dof < 1 or x NaN, 1 for x <= 0. */
+ * freedom (exact sums, term by term in logarithms, up to 1000 dof; the
+ * regularised incomplete gamma function beyond); NaN for dof < 1 or x NaN, 1
+ * for x <= 0; a tail below the smallest double is 0. */
 double ad_chi2_sf(double x, int dof);
 
 /* Weighted least squares of y on k <= 2 regressors (x row-major, (n, k)),
@@ -340,8 +342,10 @@ double ad_chi2_sf(double x, int dof);
  * standardised residuals, dof = n - k and its p-value ad_chi2_sf(chi2, dof)
  * (small: the model does not describe the points within their errors; NaN
  * when dof = 0). Points with a value or error not finite are left out.
+ * The weights' scale cancels: any finite se > 0 works, 1e-200 as 1e200.
  * AD_ERR_ARG for k outside 1..2, fewer usable points than k, a se <= 0, or
- * regressors that do not determine the coefficients. */
+ * regressors that do not determine the coefficients; AD_ERR_NUMERIC where a
+ * coefficient or its error overflows (the data need rescaling). */
 typedef struct { int n, k, dof; double coef[2], se[2], chi2, p_value; } ad_fit;
 ad_status ad_fit_wls(ad_fit *fit, const double *x, const double *y, const double *se, int n, int k, ad_error *err);
 

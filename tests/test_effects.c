@@ -107,6 +107,24 @@ int main(void) {
     NEAR(ad_chi2_sf(1.0, 1), erfc(sqrt(0.5)), 1e-12, "chi2 sf(1, 1)");
     NEAR(ad_chi2_sf(0.0, 3), 1.0, 0.0, "chi2 sf(0, 3)");
     CHECK(isnan(ad_chi2_sf(1.0, 0)), "chi2 sf with 0 dof must be NaN");
+    /* large dof: e^(-x/2) underflows from x near 1490, yet the tail is near 1/2 at x = dof. The Wilson-Hilferty
+     * cube-root normal approximation is good to about 1e-4 there; the exact sums (dof <= 1000) and the
+     * incomplete gamma function (beyond) must agree with it and with each other across the switch */
+    {
+        int dofs[] = {999, 1000, 1001, 1500, 4000, 100000};
+        for (int i = 0; i < 6; i++)
+            for (double z = -2.0; z <= 2.0; z += 1.0) {
+                double k = dofs[i], x = k + z * sqrt(2.0 * k), c = 2.0 / (9.0 * k);
+                double wh = 0.5 * erfc((cbrt(x / k) - (1.0 - c)) / sqrt(c) / sqrt(2.0));
+                double got = ad_chi2_sf(x, dofs[i]);
+                CHECK(fabs(got - wh) < 1e-3, "chi2 sf at dof %d, z %g: %.6f, Wilson-Hilferty %.6f", dofs[i], z, got, wh);
+            }
+        NEAR(ad_chi2_sf(1500.0, 1500), 0.4951, 1e-3, "chi2 sf(1500, 1500)");
+        double t = ad_chi2_sf(3000.0, 1000); /* far in the tail: tiny, but not 0 */
+        CHECK(t > 0.0 && t < 1e-100, "chi2 sf(3000, 1000) = %g", t);
+        t = ad_chi2_sf(3000.0, 998);
+        CHECK(t > 0.0 && t < 1e-100, "chi2 sf(3000, 998) = %g", t);
+    }
 
     /* weighted least squares: y = 2x through the origin, unit errors at x = 1, 2, 3 fit exactly; a
      * y of (2, 4, 7) at se (1, 1, 0.5), w = 1/se^2, gives coef = sum(w x y)/sum(w x^2) = (2 + 8 + 4*3*7)/(1 + 4 + 36) */
@@ -141,5 +159,19 @@ int main(void) {
     double coll[6] = {1, 2, 2, 4, 3, 6};
     CHECK(ad_fit_wls(&fit, coll, fy, fse, 3, 2, NULL) == AD_ERR_ARG, "collinear regressors refused");
     CHECK(ad_fit_wls(NULL, fx, fy, fse, 3, 1, NULL) == AD_ERR_ARG, "NULL result refused");
+    /* the same fit at standard errors scaled by 1e-200 and 1e200: the same coefficients, errors scaled alike */
+    {
+        ad_fit ref, tiny_fit, huge_fit;
+        double st[3], sh[3];
+        for (int i = 0; i < 3; i++) { st[i] = fse2[i] * 1e-200; sh[i] = fse2[i] * 1e200; }
+        CHECK(ad_fit_wls(&ref, fx, fy2, fse2, 3, 1, NULL) == AD_OK, "weighted fit");
+        CHECK(ad_fit_wls(&tiny_fit, fx, fy2, st, 3, 1, NULL) == AD_OK && ad_fit_wls(&huge_fit, fx, fy2, sh, 3, 1, NULL) == AD_OK,
+              "fits with standard errors of 1e-200 and 1e200 refused");
+        NEAR(tiny_fit.coef[0], ref.coef[0], 1e-12 * fabs(ref.coef[0]), "coefficient with se 1e-200");
+        NEAR(huge_fit.coef[0], ref.coef[0], 1e-12 * fabs(ref.coef[0]), "coefficient with se 1e200");
+        NEAR(tiny_fit.se[0] / 1e-200, ref.se[0], 1e-12 * ref.se[0], "its error with se 1e-200");
+        NEAR(huge_fit.se[0] / 1e200, ref.se[0], 1e-12 * ref.se[0], "its error with se 1e200");
+        NEAR(huge_fit.chi2, 0.0, 1e-300, "chi2 with se 1e200 is about 0");
+    }
     return check_done("test_effects");
 }

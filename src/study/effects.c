@@ -101,21 +101,50 @@ ad_status ad_ratio_paired(ad_ratio *r, const double *num, const double *den, int
 
 /* Q(dof/2, x/2) for integer dof: for even dof e^(-h) sum_{j<dof/2} h^j/j!; for odd dof
  * erfc(sqrt h) + e^(-h) sum_{j=1}^{(dof-1)/2} h^(j-1/2)/Gamma(j+1/2), with h = x/2 */
+/* Q(a, y), the regularised upper incomplete gamma function, for a > 0 and y > 0: the series of P for
+ * y < a + 1, Lentz's continued fraction for Q otherwise, the prefactor y^a e^-y / Gamma(a) in logarithms so
+ * that nothing underflows before the end */
+static double gamma_q(double a, double y) {
+    const double eps = 1e-16, tiny = 1e-300;
+    double lpre = a * log(y) - y - lgamma(a);
+    if (y < a + 1.0) {
+        double term = 1.0 / a, sum = term;
+        for (int n = 1; n < 100000 && fabs(term) > fabs(sum) * eps; n++) {
+            term *= y / (a + n);
+            sum += term;
+        }
+        double p = exp(lpre) * sum;
+        return p < 1.0 ? 1.0 - p : 0.0;
+    }
+    double b = y + 1.0 - a, c = 1.0 / tiny, d = 1.0 / b, h = d;
+    for (int i = 1; i < 100000; i++) {
+        double an = -i * (i - a);
+        b += 2.0;
+        d = an * d + b;
+        if (fabs(d) < tiny) d = tiny;
+        c = b + an / c;
+        if (fabs(c) < tiny) c = tiny;
+        d = 1.0 / d;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1.0) < eps) break;
+    }
+    return exp(lpre) * h;
+}
+
 double ad_chi2_sf(double x, int dof) {
     if (dof < 1 || isnan(x)) return NAN;
     if (x <= 0.0) return 1.0;
     if (isinf(x)) return 0.0;
-    double h = 0.5 * x, sum, term;
-    if (dof % 2 == 0) {
-        sum = term = exp(-h);
-        for (int j = 1; j < dof / 2; j++) { term *= h / j; sum += term; }
-    } else {
+    double h = 0.5 * x, sum;
+    if (dof > 1000) { /* the exact sums take dof/2 terms: the incomplete gamma function instead */
+        sum = gamma_q(0.5 * dof, h);
+    } else if (dof % 2 == 0) { /* e^-h sum_{j < dof/2} h^j / j!, each term by its logarithm (e^-h alone underflows) */
+        sum = 0.0;
+        for (int j = 0; j < dof / 2; j++) sum += exp(j * log(h) - h - lgamma(j + 1.0));
+    } else { /* erfc(sqrt h) + sum_{1 <= j <= (dof-1)/2} h^(j-1/2) e^-h / Gamma(j+1/2) */
         sum = erfc(sqrt(h));
-        term = exp(-h) * sqrt(h) / (0.5 * sqrt(M_PI)); /* j = 1: h^(1/2) e^(-h) / Gamma(3/2) */
-        for (int j = 1; j <= (dof - 1) / 2; j++) {
-            sum += term;
-            term *= h / (j + 0.5);
-        }
+        for (int j = 1; j <= (dof - 1) / 2; j++) sum += exp((j - 0.5) * log(h) - h - lgamma(j + 0.5));
     }
     return sum < 1.0 ? sum : 1.0;
 }
@@ -128,12 +157,21 @@ ad_status ad_fit_wls(ad_fit *fit, const double *x, const double *y, const double
         return ad_fail(err, AD_ERR_ARG, "fit: bad sizes (n %d, k %d) or a NULL array", n, k);
     double a[3] = {0.0, 0.0, 0.0}, b[2] = {0.0, 0.0}; /* the normal equations: [a0 a1; a1 a2] c = b */
     int used = 0;
+    /* the weights relative to the smallest standard error, s0: 1/se^2 itself overflows or underflows for
+     * standard errors far from 1, while the coefficients do not depend on the weights' scale */
+    double s0 = INFINITY;
     for (int i = 0; i < n; i++) {
         int ok = isfinite(y[i]) && isfinite(se[i]);
         for (int j = 0; j < k; j++) ok = ok && isfinite(x[i * k + j]);
         if (!ok) continue;
         if (!(se[i] > 0.0)) return ad_fail(err, AD_ERR_ARG, "fit: point %d has standard error %g (must be > 0)", i, se[i]);
-        double w = 1.0 / (se[i] * se[i]), x0 = x[i * k], x1 = k == 2 ? x[i * k + 1] : 0.0;
+        if (se[i] < s0) s0 = se[i];
+    }
+    for (int i = 0; i < n; i++) {
+        int ok = isfinite(y[i]) && isfinite(se[i]);
+        for (int j = 0; j < k; j++) ok = ok && isfinite(x[i * k + j]);
+        if (!ok) continue;
+        double rel = s0 / se[i], w = rel * rel, x0 = x[i * k], x1 = k == 2 ? x[i * k + 1] : 0.0;
         a[0] += w * x0 * x0; a[1] += w * x0 * x1; a[2] += w * x1 * x1;
         b[0] += w * x0 * y[i]; b[1] += w * x1 * y[i];
         used++;
@@ -142,14 +180,19 @@ ad_status ad_fit_wls(ad_fit *fit, const double *x, const double *y, const double
     if (k == 1) {
         if (!(a[0] > 0.0)) return ad_fail(err, AD_ERR_ARG, "fit: the regressor is zero at every point");
         fit->coef[0] = b[0] / a[0];
-        fit->se[0] = sqrt(1.0 / a[0]);
+        fit->se[0] = s0 * sqrt(1.0 / a[0]);
     } else {
         double det = a[0] * a[2] - a[1] * a[1];
         if (!(det > 1e-12 * a[0] * a[2])) return ad_fail(err, AD_ERR_ARG, "fit: the two regressors are collinear");
         fit->coef[0] = (a[2] * b[0] - a[1] * b[1]) / det;
         fit->coef[1] = (a[0] * b[1] - a[1] * b[0]) / det;
-        fit->se[0] = sqrt(a[2] / det);
-        fit->se[1] = sqrt(a[0] / det);
+        fit->se[0] = s0 * sqrt(a[2] / det);
+        fit->se[1] = s0 * sqrt(a[0] / det);
+    }
+    if (!isfinite(fit->coef[0]) || !isfinite(fit->se[0]) || (k == 2 && (!isfinite(fit->coef[1]) || !isfinite(fit->se[1])))) {
+        double keep = fit->coef[0];
+        fit->coef[0] = fit->coef[1] = fit->se[0] = fit->se[1] = NAN;
+        return ad_fail(err, AD_ERR_NUMERIC, "fit: the coefficients or their errors overflow (%g): rescale the data", keep);
     }
     double chi2 = 0.0;
     for (int i = 0; i < n; i++) {
