@@ -4,6 +4,7 @@
  * numerical failure). */
 #include "cli.h"
 #include "mpi.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,16 +51,28 @@ static void short_spin(char **argv) {
 #endif
 }
 
+/* What a command wrote to standard output reached it whole, or the command fails with one line: a full
+ * disk, /dev/full or a closed pipe must not leave a cut file behind an exit status of 0. */
+static int check_stdout(int rc) {
+    errno = 0;
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad) { bad = 1; e = errno; }
+    if (!bad || rc) return rc; /* a command that failed has said why */
+    fprintf(stderr, "%s: cannot write the output: %s\n", cli_prog, e ? strerror(e) : "write error");
+    return rc ? rc : EXIT_INPUT;
+}
+
 int main(int argc, char **argv) {
     short_spin(argv);
     if (argc < 2) { usage(stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return 0; }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) { usage(stdout); return check_stdout(0); }
     if (strcmp(cmd, "--version") == 0) {
         const char *core = ad_blas_core();
         printf("attndrop %s\n", AD_VERSION);
         if (core) printf("OpenBLAS kernels: %s\n", core);
-        return 0;
+        return check_stdout(0);
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
@@ -76,7 +89,7 @@ int main(int argc, char **argv) {
             ad_set_threads(cores / ranks_here > 1 ? (int)(cores / ranks_here) : 1);
         if (cli_mpi_rank() > 0) cli_err_stream = fopen("/dev/null", "w"); /* rank 0 alone reports bad usage */
         int rc = commands[i].run(argc - 2, argv + 2);
-        fflush(stdout);
+        rc = check_stdout(rc);
         /* a rank that failed alone ends the job, so that none waits for it forever; bad usage and a
          * stop signal end every rank at the same point */
         if (rc && rc != EXIT_USAGE && rc < 128 && cli_mpi_size() > 1) cli_mpi_abort(rc);

@@ -149,4 +149,18 @@ done
 g=$($A sample --ckpt tests/fixtures/greedy.safetensors --temperature 0 --max-new-tokens 200) &&
     want=$(cat tests/fixtures/greedy.txt) && [ ${#want} -eq 201 ] && [ "$g" = "$want" ] && ok || bad "greedy sample differs from PyTorch's: '$g'"
 
+# output that does not reach its destination (a full disk: /dev/full) fails every command with one line,
+# never exit 0 over a cut file
+if [ -w /dev/full ]; then
+    for c in "text --task markov --task-chars 100000" "text --task copy --task-chars 100" schemes stats demo --version \
+             "sample --ckpt tests/fixtures/greedy.safetensors --max-new-tokens 20" "eval --help"; do
+        # shellcheck disable=SC2086
+        err=$($A $c 2>&1 >/dev/full); rc=$?
+        [ $rc -eq 2 ] && [ "$(grep -c '' <<<"$err")" -eq 1 ] && grep -q "cannot write" <<<"$err" && ok \
+            || bad "'$c > /dev/full': exit $rc, '$err'"
+    done
+else
+    echo "SKIP: writes to a full disk (no /dev/full)"
+fi
+
 tally cli
