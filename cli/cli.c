@@ -44,13 +44,15 @@ FILE *cli_fopen_regular(const char *path) {
 }
 
 FILE *cli_fopen_write_regular(const char *path, int append) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
-    if (fd < 0) { /* a FIFO without a reader: ENXIO */
-        if (errno == ENXIO) errno = EINVAL;
+    /* never through a symbolic link, nor into a file with another name (a hard link): a link planted in a
+     * shared directory would have the tool truncate and write its target */
+    int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : 0), 0644);
+    if (fd < 0) { /* a FIFO without a reader: ENXIO; a symbolic link: ELOOP */
+        if (errno == ENXIO || errno == ELOOP) errno = EINVAL;
         return NULL;
     }
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (!append && ftruncate(fd, 0) != 0)) {
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink > 1 || (!append && ftruncate(fd, 0) != 0)) {
         close(fd);
         errno = EINVAL;
         return NULL;

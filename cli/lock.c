@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* DIR/name locked with op (LOCK_EX or LOCK_SH); -1 after one line. */
@@ -21,9 +22,21 @@ static int lock_file(const char *dir, const char *name, int op, const char *what
         fprintf(stderr, "%s: the path '%s' is too long\n", cli_prog, dir);
         return -1;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* never through a symbolic link or into a hard link: the pid written below would land in the link's target */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    struct stat sb;
+    if (fd < 0 && errno == ELOOP) {
+        fprintf(stderr, "%s: '%s' is a symbolic link: a lock is never followed; remove it\n", cli_prog, path);
+        return -1;
+    }
     if (fd < 0) {
         fprintf(stderr, "%s: cannot write into '%s': %s\n", cli_prog, dir, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink > 1) {
+        fprintf(stderr, "%s: '%s' is not a regular file of its own (a FIFO, a device or a hard link); remove it\n",
+                cli_prog, path);
+        close(fd);
         return -1;
     }
     if (flock(fd, op | LOCK_NB) != 0) {

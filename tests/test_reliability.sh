@@ -200,4 +200,24 @@ mkdir -p "$tmp/st/mine"; echo "my notes" > "$tmp/st/mine/report.md"
 expect_fail "study into a directory of other files" 2 "not a study's" $A study "${study[@]}" --max-iters 2 --out "$tmp/st/mine"
 [ "$(cat "$tmp/st/mine/report.md")" = "my notes" ] && ok || bad "the user's report.md was overwritten"
 $A study "${study[@]}" --max-iters 2 --overwrite --out "$tmp/st/mine" >/dev/null 2>&1 && ok || bad "study --overwrite"
+
+# links planted where the tool writes (a shared study directory): a lock, a shard's lock, the training log
+# and the plots' log are never followed, nor written through a hard link; the target is left as it was
+echo "victim" > "$tmp/victim"
+tiny=(--task markov --max-iters 2 --batch-size 2 --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --eval-iters 1)
+mkdir -p "$tmp/l1" "$tmp/l2" "$tmp/l3" "$tmp/l4/runs" "$tmp/l5/runs"
+ln -s "$tmp/victim" "$tmp/l1/.lock"
+expect_fail "a symbolic link at .lock" 2 "symbolic link" $A train "${tiny[@]}" --out "$tmp/l1"
+ln -s "$tmp/victim" "$tmp/l2/log.csv"
+expect_fail "a symbolic link at log.csv" 2 "not a regular file" $A train "${tiny[@]}" --out "$tmp/l2"
+ln "$tmp/victim" "$tmp/l3/.lock"
+expect_fail "a hard link at .lock" 2 "hard link" $A train "${tiny[@]}" --out "$tmp/l3"
+ln -s "$tmp/victim" "$tmp/l4/.lock-shard-1-of-2"
+expect_fail "a symbolic link at a shard's lock" 2 "symbolic link" $A study "${study[@]}" --max-iters 2 --shard 1/2 --out "$tmp/l4"
+if command -v gnuplot >/dev/null; then
+    mkdir -p "$tmp/l5/plots"; ln -s "$tmp/victim" "$tmp/l5/plots/gnuplot.log"
+    $A study "${study[@]}" --max-iters 2 --out "$tmp/l5" >/dev/null 2>&1
+fi
+[ "$(cat "$tmp/victim")" = victim ] && [ ! -L "$tmp/victim" ] && ok || bad "a link's target was written: $(head -c 80 "$tmp/victim")"
+
 tally reliability

@@ -123,7 +123,7 @@ int study_draw_plots(const char *dir, double margin, const char *settings_words)
         return 0;
     }
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644); /* never a link's target */
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     char *argv[] = {"gnuplot", "-c", script, (char *)dir, margin_s, (char *)settings_words, stage_arg, NULL};
     pid_t pid;
