@@ -503,6 +503,29 @@ with torch.no_grad():
     model.lm_head.bias[0] = float("nan")
 refused("save_checkpoint of a NaN weight (the loaders refuse it)", lambda: gpt.save_checkpoint(model, vocab, ck), "NaN")
 refused("save_checkpoint of a vocabulary of the wrong size", lambda: gpt.save_checkpoint(model, vocab[:-1], ck), "vocab")
+# what would be written is checked after its conversion to float32, and against the config, before the good file is touched
+with open(ck, "rb") as f:
+    good_bytes = f.read()
+m64, _ = gpt.load_checkpoint(ck)
+m64 = m64.double()
+with torch.no_grad():
+    m64.lm_head.bias[0] = 1e300  # finite as float64, inf as float32
+refused("save_checkpoint of a float64 weight that overflows float32", lambda: gpt.save_checkpoint(m64, vocab, ck), "NaN or Inf")
+mcfg, _ = gpt.load_checkpoint(ck)
+mcfg.cfg = dict(mcfg.cfg, n_embd=mcfg.cfg["n_embd"] * 2)
+refused("save_checkpoint of a config that disagrees with the weights", lambda: gpt.save_checkpoint(mcfg, vocab, ck), "shape")
+refused("save_checkpoint to a None path", lambda: gpt.save_checkpoint(m64, vocab, None), "path")
+refused("save_checkpoint of something that is not the model", lambda: gpt.save_checkpoint(object(), vocab, ck), "model")
+with open(ck, "rb") as f:
+    check(f.read() == good_bytes, "a refused save_checkpoint changed the good file")
+mbf, _ = gpt.load_checkpoint(ck)
+gpt.save_checkpoint(mbf.to(torch.bfloat16), vocab, os.path.join(tmp, "bf16.safetensors"))
+check(lib.Model(os.path.join(tmp, "bf16.safetensors")).params()["lm_head.bias"].shape[0] == len(vocab),
+      "a bfloat16 model saved as float32 loads")
+mex, _ = gpt.load_checkpoint(ck, exact_masks=True)
+gpt.save_checkpoint(mex, vocab, os.path.join(tmp, "exact.safetensors"))
+gpt.load_checkpoint(os.path.join(tmp, "exact.safetensors"))
+check(True, "a model loaded with exact masks saves a checkpoint both loaders read")
 
 # ------------------------------------------------------------------ gpt.py: what is not a regular file, and errors
 

@@ -666,19 +666,36 @@ def save_checkpoint(model, vocab: str, path) -> None:
     disk, ...) the previous file at path is left intact and AttndropError says why. A model or vocabulary
     that the loaders would refuse (a NaN weight, a vocabulary not of vocab_size sorted distinct characters) is
     refused before anything is written."""
-    c = model.cfg
-    cfg = {k: c[k] for k in ("vocab_size", "block_size", "n_embd", "n_head", "n_layer", "dropout")}
-    cfg.update(attn_scheme=c.get("attn_scheme") or "standard", attn_dropout=c.get("attn_dropout", c["dropout"]),
-               dropout_schedule="constant")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise AttndropError(f"save_checkpoint: the path must be a str or os.PathLike, got {type(path).__name__}")
+    c = getattr(model, "cfg", None)
+    if not isinstance(c, dict) or not isinstance(model, nn.Module):
+        raise AttndropError(f"cannot write '{path}': not gpt.py's model (a GPTLanguageModel with its cfg)")
     try:
+        cfg = {k: c[k] for k in ("vocab_size", "block_size", "n_embd", "n_head", "n_layer", "dropout")}
+        cfg.update(attn_scheme=c.get("attn_scheme") or "standard", attn_dropout=c.get("attn_dropout", c["dropout"]),
+                   dropout_schedule="constant")
         if not isinstance(vocab, str):
             raise ValueError(f"the vocabulary must be a string, got {type(vocab).__name__}")
         _parse_vocab(json.dumps(vocab), cfg["vocab_size"])
-        _parse_config(json.dumps(cfg, allow_nan=False))
-    except (ValueError, TypeError) as e:
+        want = checkpoint_shapes(_parse_config(json.dumps(cfg, allow_nan=False)))
+    except (ValueError, TypeError, KeyError) as e:
         raise AttndropError(f"cannot write '{path}': {one_line(e)}") from None
-    tensors = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items() if not k.endswith(".tril")}
-    for k, v in tensors.items():
+    # what will be written, checked after every conversion (float32: a finite float64 can overflow to inf):
+    # the checkpoint's tensors, each with the shape the config gives it; buffers outside the layout (the causal
+    # mask, an exact-mask dropout's step) are not saved, parameters outside it are refused
+    state, params = model.state_dict(), {k for k, _ in model.named_parameters()}
+    tensors = {}
+    for k, shape in want.items():
+        if k not in state:
+            raise AttndropError(f"cannot write '{path}': the model has no tensor '{k}'")
+        v = state[k].detach().to("cpu", torch.float32).numpy()
+        if tuple(v.shape) != tuple(shape):
+            raise AttndropError(f"cannot write '{path}': tensor '{k}' has shape {tuple(v.shape)}, the config gives {tuple(shape)}")
         if not np.isfinite(v).all():
-            raise AttndropError(f"cannot write '{path}': tensor '{k}' holds a NaN or Inf")
+            raise AttndropError(f"cannot write '{path}': tensor '{k}' holds a NaN or Inf (as float32)")
+        tensors[k] = v
+    extra = sorted(k for k in params if k not in want)
+    if extra:
+        raise AttndropError(f"cannot write '{path}': parameters outside gpt.py's layout: {', '.join(extra[:3])}")
     st_write(path, tensors, {"format": "attndrop", "version": "1", "config": json.dumps(cfg), "vocab": json.dumps(vocab)})
