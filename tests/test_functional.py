@@ -182,6 +182,40 @@ def test_bad_tensors():
         AF.scaled_dot_product_attention(q, k, v, is_causal=False)
 
 
+def _registered_ops_bad_cases():
+    """Bad operands of the registered ops, each (name, the forward's or the backward's arguments, needle)."""
+    q, k, v = (t.contiguous() for t in qkv(B=2, H=2, T=8, D=4))
+    keys = torch.zeros(4, dtype=torch.int64)
+    stats = torch.zeros(2, 2, 8, 2)
+    grad = torch.ones_like(q)
+    s = 0.5
+    return [
+        ("fwd", "float16 k", (q, k.half(), v, keys, s, 1, 0.2), "k must be float32"),
+        ("fwd", "float64 q", (q.double(), k, v, keys, s, 1, 0.2), "q must be float32"),
+        ("fwd", "k with a shorter T", (q, k[:, :, :5], v, keys, s, 1, 0.2), "k has shape"),
+        ("fwd", "v with another D", (q, k, v[..., :3], keys, s, 1, 0.2), "v has shape"),
+        ("fwd", "3-D q", (q[0], k[0], v[0], keys, s, 1, 0.2), "4-D"),
+        ("fwd", "keys of 3 values", (q, k, v, keys[:3], s, 1, 0.2), "keys"),
+        ("fwd", "a scheme index out of range", (q, k, v, keys, s, 999, 0.2), "scheme"),
+        ("fwd", "p = 1", (q, k, v, keys, s, 1, 1.0), "p must be"),
+        ("bwd", "a short grad", (grad[:, :, :4], q, k, v, stats, stats, keys, s, 1, 0.2), "grad has shape"),
+        ("bwd", "float16 stats", (grad, q, k, v, stats, stats.half(), keys, s, 1, 0.2), "stats must be float32"),
+        ("bwd", "stats of one head", (grad, q, k, v, stats, stats[:, :1], keys, s, 1, 0.2), "stats has shape"),
+        ("bwd", "a short k", (grad, q, k[:, :, :5], v, stats, stats, keys, s, 1, 0.2), "k has shape"),
+    ]
+
+
+@pytest.mark.skipif(not AF._HAS_CUSTOM_OP, reason="torch.library.custom_op needs PyTorch >= 2.4")
+@pytest.mark.parametrize("case", _registered_ops_bad_cases(), ids=lambda c: c[1])
+def test_registered_ops_check_their_operands(case):
+    """torch.ops.attndrop.* are public: every operand is checked where its pointer crosses into the library,
+    not only in the wrapper (a float16 k or a short grad was read past its end)."""
+    which, _, args, needle = case
+    op = torch.ops.attndrop.attention_fwd if which == "fwd" else torch.ops.attndrop.attention_bwd
+    with pytest.raises(AttndropError, match=needle):
+        op(*args)
+
+
 @pytest.mark.parametrize("scheme", ["standard", "nonzero", "fixedcount", "token", "fcm"])
 def test_row0_splits_a_batch_over_ranks_and_micro_batches(scheme):
     """Exact mode: two halves of a batch with row0 = 0 and row0 = 2 are the whole batch's rows, bit for bit."""

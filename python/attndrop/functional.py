@@ -83,9 +83,42 @@ def _cuda_call(q: torch.Tensor, site) -> Tuple[Optional[torch.Tensor], int, Opti
     return scr, n, torch.cuda.current_stream(q.device).cuda_stream if q.is_cuda else None
 
 
+def _operands(what: str, shape, device, **tensors) -> None:
+    """Every tensor that reaches the library, checked where its pointer crosses (the registered ops are public:
+    torch.ops.attndrop.* is called without the wrapper's checks): float32, on q's device, with the shape the
+    library will read (stats: (B, H, T, 2)). AttndropError naming the operand."""
+    for name, t in tensors.items():
+        want = tuple(shape[:3]) + (2,) if name == "stats" else tuple(shape)
+        if not isinstance(t, torch.Tensor):
+            raise AttndropError(f"{what}: {name} must be a tensor, got {type(t).__name__}")
+        if t.dtype != torch.float32:
+            raise AttndropError(f"{what}: {name} must be float32, got {t.dtype}")
+        if t.device != device:
+            raise AttndropError(f"{what}: {name} is on {t.device}, q on {device}")
+        if tuple(t.shape) != want:
+            raise AttndropError(f"{what}: {name} has shape {tuple(t.shape)}, expected {want}")
+
+
+def _op_args(what: str, q, keys, scale, scheme, p) -> None:
+    """The op's other arguments: q a 4-D float32 tensor, keys 4 integers, scheme an index, p a rate, scale > 0."""
+    if not isinstance(q, torch.Tensor) or q.dim() != 4:
+        raise AttndropError(f"{what}: q must be a 4-D tensor (B, H, T, D), got "
+                            f"{tuple(q.shape) if isinstance(q, torch.Tensor) else type(q).__name__}")
+    if not isinstance(keys, torch.Tensor) or keys.dtype not in (torch.int64, torch.int32) or keys.numel() != 4:
+        raise AttndropError(f"{what}: keys must be an integer tensor of 4 values (seed, step, layer, row0)")
+    if not isinstance(scheme, int) or not 0 <= scheme < len(SCHEMES):
+        raise AttndropError(f"{what}: scheme must be an index in [0, {len(SCHEMES) - 1}], got {scheme!r}")
+    if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+        raise AttndropError(f"{what}: p must be in [0, 1), got {p!r}")
+    if not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+        raise AttndropError(f"{what}: scale must be finite and > 0, got {scale!r}")
+
+
 def _fwd_impl(q, k, v, keys, scale, scheme, p, device: Optional[bool] = None):
     """The forward in the library: its CUDA entry point where device (default: q.is_cuda), else the CPU's."""
     lib = _lib.library()
+    _op_args("attention_fwd", q, keys, scale, scheme, p)
+    _operands("attention_fwd", q.shape, q.device, q=q, k=k, v=v)
     q, k, v = _rows_ok(q), _rows_ok(k), _rows_ok(v)
     B, H, T, D = q.shape
     out = torch.empty((B, H, T, D), dtype=torch.float32, device=q.device)
@@ -107,7 +140,13 @@ def _fwd_impl(q, k, v, keys, scale, scheme, p, device: Optional[bool] = None):
 def _bwd_impl(grad, q, k, v, out, stats, keys, scale, scheme, p, device: Optional[bool] = None):
     """The backward in the library, as _fwd_impl."""
     lib = _lib.library()
-    grad, q, k, v = _rows_ok(grad.float()), _rows_ok(q), _rows_ok(k), _rows_ok(v)
+    _op_args("attention_bwd", q, keys, scale, scheme, p)
+    if isinstance(grad, torch.Tensor) and grad.is_floating_point():
+        grad = grad.float()  # autocast's gradient may come in a lower precision
+    _operands("attention_bwd", q.shape, q.device, q=q, k=k, v=v, grad=grad, stats=stats)
+    if q.is_cuda if device is None else device:
+        _operands("attention_bwd", q.shape, q.device, out=out)
+    grad, q, k, v = _rows_ok(grad), _rows_ok(q), _rows_ok(k), _rows_ok(v)
     B, H, T, D = q.shape
     dq, dk, dv = (torch.empty((B, H, T, D), dtype=torch.float32, device=q.device) for _ in range(3))
     site, err = _site(keys, scheme, p, H, T), _lib._Error()
