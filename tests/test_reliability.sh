@@ -220,4 +220,18 @@ if command -v gnuplot >/dev/null; then
 fi
 [ "$(cat "$tmp/victim")" = victim ] && [ ! -L "$tmp/victim" ] && ok || bad "a link's target was written: $(head -c 80 "$tmp/victim")"
 
+# a worker killed from outside (the OOM killer, kill -9) is named with the run it lost, its temporary record
+# removed, and a rerun finishes the study
+kw=(--task markov --schemes standard --seeds 2 --max-iters 3000 --eval-iters 1 --batch-size 8 --block-size 32 --n-embd 32
+    --n-head 2 --n-layer 1 --timing-rounds 0 --jobs 2)
+$A study "${kw[@]}" --out "$tmp/kw" > /dev/null 2> "$tmp/kw.err" &
+spid=$!
+for _ in $(seq 1 500); do [ -n "$(ls "$tmp/kw/runs" 2>/dev/null | grep '\.tmp$')" ] && break; sleep 0.02; done
+victim=$(ls "$tmp/kw/runs" | grep -m1 '\.tmp$' | sed -E 's/.*\.csv\.([0-9]+)\.[0-9]+\.tmp$/\1/')
+[ -n "$victim" ] && kill -KILL "$victim" 2>/dev/null
+wait $spid; rc=$?  # the other worker finishes its runs
+[ $rc -ne 0 ] && grep -q "worker [12] (pid $victim) was killed by signal 9 (SIGKILL.*) while training runs/markov-.*\.csv, which is lost" "$tmp/kw.err" \
+    && ok || bad "a killed worker: exit $rc, stderr '$(cat "$tmp/kw.err")'"
+[ -z "$(ls "$tmp/kw/runs" | grep -F ".$victim.")" ] && ok || bad "the killed worker's temporary record is left: $(ls "$tmp/kw/runs")"
+
 tally reliability

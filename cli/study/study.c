@@ -178,6 +178,30 @@ static int count_done(const study_spec *sp, const char *out, int *rc) {
     return done;
 }
 
+/* A worker killed by a signal (the OOM killer, kill -9) wrote no message of its own: say which run it lost
+ * (its record's temporary file, named by its pid, is removed) and how to redo it. */
+static void lost_worker(const char *out, int job, pid_t pid, int sig) {
+    char dir[4096], lost[512] = "";
+    snprintf(dir, sizeof dir, "%s/runs", out);
+    DIR *d = opendir(dir);
+    char mark[48];
+    snprintf(mark, sizeof mark, ".%ld.", (long)pid);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        char *at = strstr(e->d_name, mark);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".tmp") != 0 || !at) continue;
+        char path[4608];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+        if (!lost[0]) snprintf(lost, sizeof lost, "%.*s", (int)(at - e->d_name), e->d_name);
+    }
+    if (d) closedir(d);
+    fprintf(stderr, "%s: worker %d (pid %ld) was killed by signal %d (%s)%s%s%s; the finished runs are kept: run the "
+                    "same command again to redo the rest\n", cli_prog, job, (long)pid, sig,
+            sig == SIGKILL ? "SIGKILL: the out-of-memory killer, or kill -9" : strsignal(sig),
+            lost[0] ? " while training runs/" : "", lost, lost[0] ? ", which is lost" : "");
+}
+
 static int train_all(const study_spec *sp, const ad_dataset *ds, const char *out, int threads, int n_runs,
                      double t_study) {
     int jobs = sp->jobs, rc = 0;
@@ -201,6 +225,7 @@ static int train_all(const study_spec *sp, const ad_dataset *ds, const char *out
     for (int j = 0; j < started; j++) {
         int status;
         while (waitpid(pids[j], &status, 0) < 0 && errno == EINTR) {}
+        if (WIFSIGNALED(status)) lost_worker(out, j + 1, pids[j], WTERMSIG(status));
         if (!rc && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
             rc = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INPUT;
     }
