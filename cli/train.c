@@ -432,7 +432,13 @@ static int job_train(train_job *j) {
             float tl, vl;
             if ((s = ad_estimate_loss(j->m, &j->ds, j->batch, j->eval_iters, j->seed, (uint64_t)iter, xb, yb, &tl, &vl, &err))) {
                 progress_clear(&pr);
-                rc = cli_die_status(&err, NULL);
+                if (s == AD_ERR_NUMERIC) { /* the weights went bad in the last step: seen first here */
+                    fprintf(stderr, "%s: training diverged at step %ld (seen in its evaluation): %s; the last saved state "
+                                    "is kept (try a smaller --learning-rate)\n", cli_prog, iter, err.msg);
+                    rc = EXIT_NUMERIC;
+                } else {
+                    rc = cli_die_status(&err, NULL);
+                }
                 goto done;
             }
             double dt = train_time - train_time_at_row;

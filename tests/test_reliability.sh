@@ -104,6 +104,12 @@ if [ -e "$d/train_state.safetensors" ]; then
 else
     bad "divergence: no state saved before it"
 fi
+# a divergence first seen in an evaluation (evaluated at every step, so the bad weights meet the evaluation
+# before the next step's loss) says the same, not just "the loss is nan"
+$A train --task markov --max-iters 20 --batch-size 2 --block-size 8 --n-embd 8 --n-head 1 --n-layer 1 --eval-iters 1 \
+    --eval-interval 1 --learning-rate 1000 --out "$tmp/nan-eval" >/dev/null 2>"$tmp/err"; rc=$?
+last=$(tail -n 1 "$tmp/err")
+[ $rc -eq 3 ] && [[ "$last" == *"diverged at step "[0-9]*"the last saved state is kept"* ]] && ok || bad "divergence in an evaluation: exit $rc, '$last'"
 
 # a run is never overwritten by accident; resuming needs a run; a finished run says so
 expect_fail "existing run" 1 "already holds a run" $A train "${cfg[@]}" --out "$tmp/ref"
