@@ -15,6 +15,7 @@ import os
 import resource
 import shutil
 import struct
+import threading
 import subprocess
 import sys
 import tempfile
@@ -455,6 +456,32 @@ try:
 finally:
     lib._lib, os.environ["ATTNDROP_LIB"] = saved_lib, saved_env
 check(lib.library() is saved_lib, "library() after the failed loads returns the good library")
+
+# ------------------------------------------------------------------ one Model from several threads
+
+shared = lib.Model(good_path, batch=2)
+V = shared.config["vocab_size"]
+inputs = [np.array([[(i * 7 + t * (k + 1)) % V for t in range(8)] for i in range(2)]) for k in range(4)]
+want = [shared.forward(x, x) for x in inputs]
+got, failures = {}, []
+
+
+def worker(k):
+    try:
+        for _ in range(60):
+            loss = shared.forward(inputs[k], inputs[k])
+            if loss != want[k]:
+                got[k] = loss
+    except Exception as e:  # noqa: BLE001
+        failures.append(e)
+
+
+threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check(not failures and not got, f"one Model from 4 threads: losses {got} differ from {want}, errors {failures}")
 
 # ------------------------------------------------------------------ gpt.py: the atomic save
 

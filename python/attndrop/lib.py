@@ -362,17 +362,31 @@ def input_mask(scheme: str, p: float, seed: int, step: int, idx, b: int, row0: i
     return out
 
 
+def _serial(f):
+    """A Model's call under its lock: the C model's buffers are shared by every call, and ctypes releases the
+    GIL, so two threads calling one Model at once would mix their batches (wrong losses)."""
+    @functools.wraps(f)
+    def run(self, *a, **kw):
+        with self._lock:
+            return f(self, *a, **kw)
+    return run
+
+
 class Model:
     """A checkpoint loaded by the C library, to evaluate, train or sample from Python.
 
     m = Model("out/model.safetensors", batch=8, training=True)
     loss = m.train_step(x, y, step, seed=1337)     # x, y (B, T) int arrays of token ids
     text = m.sample("ROMEO:", 200)
+
+    One Model may be shared by threads: each call holds the model's lock, so calls run one at a time (a
+    forward and then its logits() from another thread's forward in between is the caller's to order).
     """
 
     @_boundary
     def __init__(self, path, batch: int = 1, training: bool = False):
         self._m = None
+        self._lock = threading.RLock()
         lib = library()
         batch = check_int("batch", batch, 1, INT_MAX)
         training = check_bool("training", training)
@@ -413,6 +427,7 @@ class Model:
         return arr
 
     @_boundary
+    @_serial
     def forward(self, x, y=None, train: bool = False, seed: int = 1337, step: int = 0):
         """The mean loss of x (B, T) token ids against targets y of the same shape (None without targets: returns
         None); logits() then holds (B, T, V)."""
@@ -430,6 +445,7 @@ class Model:
         return float(loss.value) if yy is not None else None
 
     @_boundary
+    @_serial
     def logits(self) -> np.ndarray:
         """The logits of the last forward, (B, T, V)."""
         if self._shape is None:
@@ -438,6 +454,7 @@ class Model:
         return np.ctypeslib.as_array(self._lib.ad_model_logits(self._m), shape=(B, T, self.config["vocab_size"])).copy()
 
     @_boundary
+    @_serial
     def backward(self) -> dict:
         """The gradients of the last forward (which had targets), by gpt.py's tensor names; once per forward."""
         if not self.training:
@@ -450,6 +467,7 @@ class Model:
         return self._tensors(self._lib.ad_model_grads(self._m))
 
     @_boundary
+    @_serial
     def params(self) -> dict:
         """The weights, by gpt.py's tensor names (copies)."""
         return self._tensors(self._lib.ad_model_params(self._m))
@@ -465,6 +483,7 @@ class Model:
         return out
 
     @_boundary
+    @_serial
     def train_step(self, x, y, step: int, seed: int = 1337) -> float:
         """One AdamW step (gpt.py's loop body, dropout on): returns the batch's loss."""
         if not self.training:
@@ -482,6 +501,7 @@ class Model:
         return loss
 
     @_boundary
+    @_serial
     def sample(self, prompt: str = "", n: int = 200, temperature: float = 1.0, top_k: int = 0, seed: int = 1337) -> str:
         """Text generated after prompt (token 0 if empty), prompt included, as `attndrop sample` writes it."""
         if not isinstance(prompt, str):
