@@ -30,9 +30,10 @@ static void usage(FILE *f) {
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
+    int threads; /* runs OpenMP's parallel loops (the model): OMP_NUM_THREADS must fit the machine */
 } commands[] = {
-    {"train", cmd_train}, {"sample", cmd_sample}, {"eval", cmd_eval}, {"text", cmd_text},
-    {"schemes", cmd_schemes}, {"stats", cmd_stats}, {"demo", cmd_demo}, {"study", cmd_study},
+    {"train", cmd_train, 1}, {"sample", cmd_sample, 1}, {"eval", cmd_eval, 1}, {"text", cmd_text, 0},
+    {"schemes", cmd_schemes, 0}, {"stats", cmd_stats, 0}, {"demo", cmd_demo, 0}, {"study", cmd_study, 1},
 };
 
 /* OpenMP's idle threads busy-wait before they sleep: 300,000 spins by default in libgomp. On a
@@ -76,7 +77,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(cmd, commands[i].name) != 0) continue;
-        if (ad_get_threads() > ad_max_threads()) /* before any parallel loop: libgomp fails inside one */
+        if (commands[i].threads && ad_get_threads() > ad_max_threads()) /* before any parallel loop: libgomp fails inside one */
         {
             fprintf(stderr, "%s: OMP_NUM_THREADS asks for %d threads; at most %d run on this machine (%d per core)\n",
                     cli_prog, ad_get_threads(), ad_max_threads(), AD_THREADS_PER_CORE);

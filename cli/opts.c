@@ -62,8 +62,10 @@ int cli_parse_opts(const char *cmd, opt *opts, int n_opts, int argc, char **argv
         char *end;
         errno = 0;
         if (o->type == OPT_FLOAT) {
-            double d = strtod(v, &end);
-            if (end == v || *end || errno == ERANGE || !isfinite(d))
+            /* a decimal number as written: no leading space, no hexadecimal, no inf or nan (strtod takes them all) */
+            int plain = strspn(v, "+-.0123456789eE") == strlen(v) && *v && strpbrk(v, "0123456789");
+            double d = plain ? strtod(v, &end) : 0.0;
+            if (!plain || end == v || *end || errno == ERANGE || !isfinite(d))
                 return cli_die_usage(cmd, "--%s: '%s' is not a number", o->name, v);
             if (!(d >= o->lo && d <= o->hi))
                 return cli_die_usage(cmd, "--%s: %s is out of range [%g, %g]", o->name, v, o->lo, o->hi);

@@ -146,12 +146,21 @@ echo "OMP_NUM_THREADS=3 gives:$omp"
 if [ "$omp" = ", 3 threads" ]; then
     expect_fail "OMP_NUM_THREADS=100000" 1 "OMP_NUM_THREADS asks for 100000 threads" \
         env OMP_NUM_THREADS=100000 $A train "${tiny[@]}" --out "$tmp/t0"
-    expect_fail "OMP_NUM_THREADS=4097" 1 "OMP_NUM_THREADS asks for 4097 threads" env OMP_NUM_THREADS=4097 $A stats
+    expect_fail "OMP_NUM_THREADS=4097" 1 "OMP_NUM_THREADS asks for 4097 threads" env OMP_NUM_THREADS=4097 $A eval --help
+    # the commands that start no thread do not care what it asks
+    for c in "stats --trials 100" schemes "text --task-chars 100" demo; do
+        # shellcheck disable=SC2086
+        env OMP_NUM_THREADS=4097 $A $c > /dev/null 2>&1 && ok || bad "OMP_NUM_THREADS=4097 $c refused"
+    done
 else  # a build without OpenMP runs one thread whatever the variable says
     env OMP_NUM_THREADS=100000 $A train "${tiny[@]}" --out "$tmp/t0" > /dev/null 2>&1 && ok ||
         bad "OMP_NUM_THREADS=100000 in a build without OpenMP must change nothing"
 fi
 expect_fail "--threads 4097" 1 "--threads" $A train "${tiny[@]}" --threads 4097 --out "$tmp/t1"
+# a rate is a decimal number as written: not with a leading space, in hexadecimal, or inf
+for v in " 0.2" "0x1p-3" "inf" "nan" "1e"; do
+    expect_fail "--dropout '$v'" 1 "is not a number" $A train "${tiny[@]}" --dropout "$v" --out "$tmp/t1"
+done
 $A train --task markov --batch-size 4 --block-size 8 --n-embd 16 --n-head 2 --n-layer 1 --max-iters 30 --eval-interval 10 \
     --eval-iters 1 --out "$tmp/t" > /dev/null 2>&1 && ok || bad "training for the sampling checks"
 greedy=$($A sample --ckpt "$tmp/t/model.safetensors" --temperature 0 --max-new-tokens 40)

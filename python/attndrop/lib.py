@@ -295,8 +295,9 @@ def stats(scheme: str = "standard", p: float = 0.5, block_size: int = 8, n_head:
     lib = library()
     sid = _scheme_id(scheme)
     p = check_float("p", p)  # the range is the library's to check
-    o = _StatsOpts(sid, p, check_int("block_size", block_size), check_int("n_head", n_head),
-                   check_int("n_layer", n_layer), check_int("trials", trials, -_LONG_MAX - 1, _LONG_MAX),
+    # the valid ranges (src/schemes/stats.c's), so that a message names them, not a C type's
+    o = _StatsOpts(sid, p, check_int("block_size", block_size, 1, 4096), check_int("n_head", n_head, 1, 1024),
+                   check_int("n_layer", n_layer, 1, 1024), check_int("trials", trials, 1, 1000000000),
                    check_int("seed", seed, 0, UINT64_MAX), int(check_bool("bidirectional", bidirectional)),
                    check_float("logit_std", logit_std))
     st, err = _Stats(), _Error()
