@@ -18,12 +18,14 @@ int cli_check_device(const char *cmd, const char *name, int gpu_ok, int *device)
     if (d < 0) return cli_die_usage(cmd, "unknown device '%s' (cpu or cuda)", name);
     if (device) *device = d;
     if (d == AD_DEVICE_CPU) return 0;
+    if (!gpu_ok) { /* first: no build would run this command on the GPU */
+        fprintf(stderr, "%s: --device cuda: only train and study run on the GPU so far; use --device cpu (see docs/gpu.md)\n",
+                cli_prog);
+        return EXIT_INPUT;
+    }
     ad_error err = {0};
     if (ad_device_check((ad_device)d, &err)) return cli_die_status(&err, NULL);
-    if (gpu_ok) return 0;
-    fprintf(stderr, "%s: --device cuda: only train and study run on the GPU so far; use --device cpu (see docs/gpu.md)\n",
-            cli_prog);
-    return EXIT_INPUT;
+    return 0;
 }
 
 FILE *cli_fopen_regular(const char *path) {
