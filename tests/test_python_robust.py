@@ -457,6 +457,19 @@ finally:
     lib._lib, os.environ["ATTNDROP_LIB"] = saved_lib, saved_env
 check(lib.library() is saved_lib, "library() after the failed loads returns the good library")
 
+# ------------------------------------------------------------------ gpt.py's model and set_step: bad arguments
+
+good_cfg = dict(vocab_size=10, block_size=8, n_embd=12, n_head=3, n_layer=1, dropout=0.1)
+for what, cfg, needle in [("n_head not dividing n_embd", dict(good_cfg, n_embd=10), "divisible"),
+                          ("dropout 1.0", dict(good_cfg, dropout=1.0), "dropout"),
+                          ("block_size 0", dict(good_cfg, block_size=0), "block_size"),
+                          ("a config without n_layer", {k: v for k, v in good_cfg.items() if k != "n_layer"}, "n_layer"),
+                          ("a config that is None", None, "dict")]:
+    refused(f"GPTLanguageModel with {what}", lambda cfg=cfg: gpt.GPTLanguageModel(cfg), needle)
+check(isinstance(gpt.GPTLanguageModel(good_cfg), torch.nn.Module), "GPTLanguageModel with a good config")
+import attndrop.torch as adt  # noqa: E402
+refused("set_step of None", lambda: adt.set_step(None, 3), "Module")
+
 # ------------------------------------------------------------------ one Model from several threads
 
 shared = lib.Model(good_path, batch=2)

@@ -17,9 +17,26 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from .errors import AttndropError, check_int, one_line
+from .errors import AttndropError, check_int, check_p, one_line
 from .schemes import SCHEMES, where
 from .torch import AttentionDropout, ExactDropout, set_step  # noqa: F401
+
+
+def _check_model_cfg(cfg) -> None:
+    """gpt.py's hyperparameters as the C library's ad_config_check takes them; AttndropError naming the bad one."""
+    if not isinstance(cfg, dict):
+        raise AttndropError(f"the config must be a dict of gpt.py's hyperparameters, got {type(cfg).__name__}")
+    for k in ("vocab_size", "block_size", "n_embd", "n_head", "n_layer", "dropout"):
+        if k not in cfg:
+            raise AttndropError(f"the config has no '{k}'")
+    for k, hi in (("vocab_size", _MAX_DIM), ("block_size", _MAX_BLOCK), ("n_embd", _MAX_DIM), ("n_head", _MAX_DIM),
+                  ("n_layer", _MAX_DIM)):
+        check_int(k, cfg[k], 1, hi)
+    if cfg["n_embd"] % cfg["n_head"]:
+        raise AttndropError(f"n_embd ({cfg['n_embd']}) must be divisible by n_head ({cfg['n_head']})")
+    check_p("dropout", cfg["dropout"])
+    if cfg.get("attn_dropout") is not None:
+        check_p("attn_dropout", cfg["attn_dropout"])
 
 
 def _scheme(cfg):
@@ -117,6 +134,7 @@ class GPTLanguageModel(nn.Module):
 
     def __init__(self, cfg):
         super().__init__()
+        _check_model_cfg(cfg)
         self.cfg = cfg
         self.token_embedding_table = nn.Embedding(cfg["vocab_size"], cfg["n_embd"])
         self.position_embedding_table = nn.Embedding(cfg["block_size"], cfg["n_embd"])

@@ -267,6 +267,8 @@ def _c_masks(scheme, p, seed, step, layer, n_head, T, B, row0, bidirectional) ->
 
 def set_step(model: nn.Module, step: int, row0: int = None) -> None:
     """Sets the step (and, if given, the batch's first row) of every attndrop module in model."""
+    if not isinstance(model, nn.Module):
+        raise AttndropError(f"set_step: model must be a torch.nn.Module, got {type(model).__name__}")
     step = check_int("step", step, 0, UINT32_MAX)
     row0 = check_int("row0", row0, 0, 2**31 - 1) if row0 is not None else None
     for mod in model.modules():
