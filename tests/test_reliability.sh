@@ -240,4 +240,16 @@ wait $spid; rc=$?  # the other worker finishes its runs
     && ok || bad "a killed worker: exit $rc, stderr '$(cat "$tmp/kw.err")'"
 [ -z "$(ls "$tmp/kw/runs" | grep -F ".$victim.")" ] && ok || bad "the killed worker's temporary record is left: $(ls "$tmp/kw/runs")"
 
+# what an interrupted study leaves (a 0-byte temporary record, a drawing folder of a process that is gone) is
+# removed by the next run that holds the directory alone; a shard, which shares it, leaves them be
+mkdir -p "$tmp/sw/runs" "$tmp/sw/plots/.draw-999999999"
+: > "$tmp/sw/runs/markov-none-0-1.csv.999999999.0.tmp"; : > "$tmp/sw/plots/.draw-999999999/curves_markov.png"
+$A study "${study[@]}" --max-iters 2 --shard 1/2 --out "$tmp/sw" > /dev/null 2>&1
+[ -e "$tmp/sw/runs/markov-none-0-1.csv.999999999.0.tmp" ] && ok || bad "a shard removed another's temporary record"
+$A study "${study[@]}" --max-iters 2 --out "$tmp/sw" > /dev/null 2>&1
+[ -z "$(ls "$tmp/sw/runs" | grep '\.tmp$')" ] && ok || bad "stale temporary records left: $(ls "$tmp/sw/runs")"
+if command -v gnuplot >/dev/null; then
+    [ ! -e "$tmp/sw/plots/.draw-999999999" ] && ok || bad "a stale drawing folder left"
+fi
+
 tally reliability

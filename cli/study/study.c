@@ -401,6 +401,27 @@ static int share_data(study_spec *sp, char **text) {
     return 0;
 }
 
+/* The temporary records in DIR/runs of runs that were interrupted (record.csv.PID.N.tmp): removed. Only
+ * under the directory's exclusive lock, which no shard or other study holds at the same time, so none of
+ * them is being written. */
+static void sweep_tmp(const char *runs) {
+    DIR *d = opendir(runs);
+    if (!d) return;
+    struct dirent *e;
+    char p[4400];
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        const char *csv = strstr(e->d_name, ".csv.");
+        if (n < 10 || strcmp(e->d_name + n - 4, ".tmp") != 0 || !csv) continue;
+        unsigned long pid, k;
+        char tail[8];
+        if (sscanf(csv, ".csv.%lu.%lu%7s", &pid, &k, tail) != 3 || strcmp(tail, ".tmp") != 0) continue;
+        snprintf(p, sizeof p, "%s/%s", runs, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+}
+
 /* The output directory made ready and locked (rank 0); an exit code. */
 static int prepare_out(const char *out, int overwrite, int report_only, const study_spec *sp, int *lock, int *shard_lock) {
     char path[4096];
@@ -423,7 +444,9 @@ static int prepare_out(const char *out, int overwrite, int report_only, const st
         return EXIT_INPUT;
     }
     if (sp->n_shards) return (*lock = dir_lock_shard(out, sp->shard, sp->n_shards, shard_lock)) < 0 ? EXIT_INPUT : 0;
-    return (*lock = dir_lock(out)) < 0 ? EXIT_INPUT : 0;
+    if ((*lock = dir_lock(out)) < 0) return EXIT_INPUT;
+    sweep_tmp(path);
+    return 0;
 }
 
 static void print_grid(const study_spec *sp, const char *out, int n_runs, const char *how) {
