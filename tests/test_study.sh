@@ -152,6 +152,10 @@ grep -v '^Z,3,' "$tmp/s/runs/${f##*/}" > "$f"
 expect_fail "record without a zero-row line" 2 "incomplete or damaged" $A study "${small[@]}" --out "$tmp/d"
 grep -v '^E$' "$tmp/s/runs/${f##*/}" > "$f"
 expect_fail "record without its end" 2 "incomplete or damaged" $A study "${small[@]}" --out "$tmp/d"
+# a record with CRLF line ends (copied through another system) is the same record
+sed 's/$/\r/' "$tmp/s/runs/${f##*/}" > "$f"
+$A study "${small[@]}" --out "$tmp/d" > "$tmp/crlf.out" 2>&1 && grep -q "18 of 18 runs were already done" "$tmp/crlf.out" && ok \
+    || bad "a CRLF record: $(tail -n 2 "$tmp/crlf.out")"
 
 # an interrupted study loses at most the run in progress and resumes to the same losses
 int=(--task markov --schemes standard,nonzero --p 0.5 --seeds 2 --max-iters 300 --eval-interval 100 --eval-iters 2

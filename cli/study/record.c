@@ -98,7 +98,7 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
     if (!r->step || !r->train || !r->val || !r->elapsed || !r->pos || !r->zero || !r->rows || !seen) goto out;
     if (!fgets(line, sizeof line, f)) goto out;
     if (!strchr(line, '\n')) goto out; /* a record cut inside its first line is damaged, not another grid's */
-    line[strcspn(line, "\n")] = '\0';
+    line[strcspn(line, "\r\n")] = '\0'; /* CRLF (a record copied through another system) reads as LF */
     if (strncmp(line, "S,", 2) != 0) goto out;
     if (strcmp(line, sig) != 0) { rc = -1; goto out; }
     while (fgets(line, sizeof line, f)) {
@@ -106,6 +106,8 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
         double x, y, z;
         unsigned long long u, w;
         if (!strchr(line, '\n')) goto out; /* a cut line */
+        size_t len = strlen(line);
+        if (len >= 2 && line[len - 2] == '\r') { line[len - 2] = '\n'; line[len - 1] = '\0'; }
         if (got_end) goto out;
         if (line[0] == 'L' && sscanf(line, "L,%ld,%lf,%lf,%lf", &a, &x, &y, &z) == 4) {
             if (r->n_evals >= ne) goto out;
