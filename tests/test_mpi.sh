@@ -115,6 +115,10 @@ err=$("${run[@]}" -n 2 $A train --data "$tmp/none.txt" --out "$tmp/b2" 2>&1 >/de
 [ $rc -ne 0 ] && [ "$(grep -c "cannot open '$tmp/none.txt'" <<<"$err")" -eq 1 ] && ok || bad "missing data under mpirun: exit $rc, $err"
 err=$("${run[@]}" -n 2 $A study "${grid[@]}" --shard 1/2 --out "$tmp/b3" 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && [ "$(grep -c "for runs without mpirun" <<<"$err")" -eq 1 ] && ok || bad "--shard under mpirun: exit $rc, $err"
+# a rank started with other options than rank 0 (an MPMD launch, a wrapper script) trains nothing: one line
+err=$("${run[@]}" -n 1 $A study "${grid[@]}" --out "$tmp/b6" : -n 1 $A study "${grid[@]}" --max-iters 41 --out "$tmp/b6" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && grep -q "the ranks were started with different study options" <<<"$err" && [ -z "$(ls "$tmp/b6/runs" 2>/dev/null)" ] \
+    && ok || bad "ranks with different grids: exit $rc, $(head -n 2 <<<"$err")"
 expect_fail "bad shard" 1 "is not K/N" $A study "${grid[@]}" --shard 3/2 --out "$tmp/b4"
 expect_fail "shard and report-only" 1 "not both" $A study "${grid[@]}" --shard 1/2 --report-only --out "$tmp/b5"
 tally mpi

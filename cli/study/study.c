@@ -384,6 +384,22 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
     return 0;
 }
 
+/* FNV-1a of every run's signature (the settings it depends on) and of the margin: what the ranks of one
+ * study must agree on */
+static uint64_t grid_hash(const study_spec *sp) {
+    uint64_t h = 1469598103934665603ULL;
+    char sig[1024];
+    int n = study_total_runs(sp);
+    for (int r = 0; r < n; r++) {
+        run_key k = study_run_key(sp, r);
+        study_run_signature(sig, sizeof sig, sp, &k);
+        for (const char *c = sig; *c; c++) { h ^= (unsigned char)*c; h *= 1099511628211ULL; }
+    }
+    uint64_t m;
+    memcpy(&m, &sp->margin, sizeof m);
+    return (h ^ m) * 1099511628211ULL;
+}
+
 /* Rank 0's --data file, sent to every rank (no shared filesystem needed); an exit code. */
 static int share_data(study_spec *sp, char **text) {
     long n = -1;
@@ -505,6 +521,17 @@ int cmd_study(int argc, char **argv) {
     if (!rc) rc = load_data(&sp, ds);
     int n_runs = study_total_runs(&sp), done_before = 0;
     double t_study = cli_now();
+    if (size > 1) { /* every rank must train rank 0's grid: a rank started with other options would record runs
+                      * that rank 0 then refuses. Collective on every rank, whatever its rc */
+        uint64_t mine = rc ? 0 : grid_hash(&sp), rank0 = mine;
+        cli_mpi_bcast_raw(&rank0, sizeof rank0); /* rank 0's */
+        if (cli_mpi_max(!rc && rank0 && mine != rank0) && !rc) {
+            if (rank == 0)
+                fprintf(stderr, "%s: the ranks were started with different study options (grid, shape, steps, rates, "
+                                "seeds or data): give every rank the same command\n", cli_prog);
+            rc = EXIT_USAGE;
+        }
+    }
     if (!rc && rank == 0) rc = prepare_out(out, cmd.overwrite, cmd.report_only, &sp, &lock, &shard_lock);
     if (!rc && rank == 0) done_before = count_done(&sp, out, &rc);
     if (size > 1) { /* the other ranks train only if rank 0 is ready */
