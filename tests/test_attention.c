@@ -148,6 +148,16 @@ int main(void) {
         free(k2);
     }
 
+    /* row0 near INT_MAX: the last batch row's mask row would overflow an int; refused, not undefined */
+    {
+        ad_drop_site big = {AD_SCHEME_STANDARD, 0.2f, 1, 0, 0, 0, 0, 0, INT32_MAX - (B - 2)};
+        CHECK(ad_attention_forward(contiguous(o1), st1, contiguous(qc), contiguous(kc), contiguous(vc), B, H, T, D, scale,
+                                   &big, scr, ns, &e) == AD_ERR_ARG && strstr(e.msg, "row0"), "row0 INT_MAX - (B - 2) with B=%d: %s", B, e.msg);
+        big.row0 = INT32_MAX - (B - 1);
+        CHECK(ad_attention_forward(contiguous(o1), st1, contiguous(qc), contiguous(kc), contiguous(vc), B, H, T, D, scale,
+                                   &big, scr, ns, &e) == AD_OK, "row0 INT_MAX - (B - 1): %s", e.msg);
+    }
+
     /* scale: attention of q with scale s is attention of s' q... checked to float rounding: 2 x the queries, scale/2 */
     {
         float *q2 = malloc(nbh * 4);

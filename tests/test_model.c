@@ -250,6 +250,16 @@ int main(void) {
         ad_model_free(mi);
         ad_model_free(ms);
     }
+    /* a batch offset whose last row would pass INT_MAX is refused at the forward, not overflowed */
+    {
+        ad_model *mo;
+        MUST(ad_model_create(&mo, &c, B, 1, 3, &must_err));
+        MUST(ad_model_set_batch_offset(mo, INT32_MAX, &must_err));
+        CHECK(ad_model_forward(mo, x, y, 2, T, 1, 1, 0, NULL, &err) == AD_ERR_ARG && strstr(err.msg, "row0"),
+              "row0 INT_MAX with 2 batch rows: %s", err.msg);
+        CHECK(ad_model_forward(mo, x, y, 1, T, 1, 1, 0, NULL, &err) == AD_OK, "row0 INT_MAX with 1 batch row: %s", err.msg);
+        ad_model_free(mo);
+    }
     /* all-zero rows met in training: standard at p=0.5 meets them at rate 0.5^(t+1), nonzero never */
     {
         ad_config cz = c;

@@ -42,6 +42,9 @@ static ad_status prepare_site(int B, int H, int T, int D, float scale, const ad_
         if (s.bidirectional) return ad_fail(err, AD_ERR_ARG, "attention: only causal attention is fused (bidirectional asked)");
         ad_status st = ad_drop_site_check(&s, err);
         if (st) return st;
+        if (s.row0 > INT32_MAX - (B - 1)) /* the last batch row's mask is row row0 + B - 1's: an int */
+            return ad_fail(err, AD_ERR_ARG, "attention: row0 %d plus the batch's %d rows is beyond %d", s.row0, B,
+                           INT32_MAX);
         if (ad_scheme_get(s.scheme)->where == AD_WHERE_INPUT && s.p > 0.0f)
             return ad_fail(err, AD_ERR_ARG, "attention: scheme %s acts on the token embeddings, not on attention",
                            ad_scheme_get(s.scheme)->name);

@@ -455,6 +455,8 @@ ad_status ad_model_forward_observed(ad_model *m, const int *idx, const int *targ
         return ad_fail(err, AD_ERR_ARG, "batch size B must be in [1, %d] (the model's batch), got %d", m->max_batch, B);
     if (T < 1 || T > c->block_size)
         return ad_fail(err, AD_ERR_ARG, "sequence length T must be in [1, block_size=%d], got %d", c->block_size, T);
+    if (m->row0 > INT32_MAX - (B - 1)) /* row row0 + b's masks: an int for every batch row */
+        return ad_fail(err, AD_ERR_ARG, "the batch offset row0 %d plus %d batch rows is beyond %d", m->row0, B, INT32_MAX);
     int C = c->n_embd, V = c->vocab_size, L = c->n_layer;
     size_t BT = (size_t)B * T;
     for (size_t i = 0; i < BT; i++) {
