@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 . tests/lib.sh
 if ctags --version 2>/dev/null | grep -q "Universal Ctags"; then
     defs=$(grep -c '^[A-Za-z][^(]*AD_KERNEL(ad_k_' src/model/layers.inc)
-    tags=$(ctags -R -f - src | awk -F'\t' '$1 ~ /^ad_k_/ && $NF == "k"' | wc -l)
+    index=$(ctags -R -f - src)  # whole, before any grep: grep -q closing the pipe early would fail it under pipefail
+    tags=$(awk -F'\t' '$1 ~ /^ad_k_/ && $NF == "k"' <<<"$index" | wc -l)
     [ "$defs" -gt 10 ] && [ "$tags" -eq $((2 * defs)) ] && ok || bad "ctags indexes $tags kernel names for $defs AD_KERNEL definitions"
-    ctags -R -f - src | grep -q $'^ad_k_attention_fwd_f\tsrc/model/layers.inc' && ok || bad "ctags does not find ad_k_attention_fwd_f"
+    grep -q $'^ad_k_attention_fwd_f\tsrc/model/layers.inc' <<<"$index" && ok || bad "ctags does not find ad_k_attention_fwd_f"
 else
     echo "SKIP: ctags (Universal Ctags, Debian's universal-ctags) not installed"
 fi
