@@ -84,14 +84,15 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
     r->zero = calloc((size_t)T, sizeof *r->zero);
     r->rows = calloc((size_t)T, sizeof *r->rows);
     char *seen = calloc((size_t)T * 2, 1);
-    int n_p = 0, n_z = 0, got_t = 0, got_end = 0, prev = -1, L = st->n_layer, n_m = 0, n_q = 0;
+    int n_p = 0, n_z = 0, n_z0 = 0, got_t = 0, got_end = 0, prev = -1, L = st->n_layer, n_m = 0, n_q = 0, used;
+    size_t nel = (size_t)ne * (size_t)L;
     if (st->mechanism) { /* NaN until read: each (evaluation, layer) once, at the evaluations' steps */
-        r->sink = malloc((size_t)ne * L * sizeof *r->sink);
-        r->grad = malloc((size_t)ne * L * sizeof *r->grad);
+        r->sink = malloc(nel * sizeof *r->sink);
+        r->grad = malloc(nel * sizeof *r->grad);
         r->qbin = malloc((size_t)ne * STUDY_POS_BINS * sizeof *r->qbin);
         if (!r->sink || !r->grad || !r->qbin) goto out;
-        for (int i = 0; i < ne * L; i++) r->sink[i] = r->grad[i] = NAN;
-        for (int i = 0; i < ne * STUDY_POS_BINS; i++) r->qbin[i] = NAN;
+        for (size_t i = 0; i < nel; i++) r->sink[i] = r->grad[i] = NAN;
+        for (size_t i = 0; i < (size_t)ne * STUDY_POS_BINS; i++) r->qbin[i] = NAN;
     }
     /* the attention rows a run meets at each position: every step, batch row, head and layer */
     uint64_t rows_per_pos = (uint64_t)st->max_iters * (uint64_t)st->batch_size * (uint64_t)st->n_head * (uint64_t)st->n_layer;
@@ -109,7 +110,9 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
         size_t len = strlen(line);
         if (len >= 2 && line[len - 2] == '\r') { line[len - 2] = '\n'; line[len - 1] = '\0'; }
         if (got_end) goto out;
-        if (line[0] == 'L' && sscanf(line, "L,%ld,%lf,%lf,%lf", &a, &x, &y, &z) == 4) {
+        /* each line whole: its fields, then the end of the line and nothing else (used: where the fields end) */
+#define WHOLE(n_fields, ...) ((used = -1), sscanf(line, __VA_ARGS__, &used) == (n_fields) && used > 0 && strcmp(line + used, "\n") == 0)
+        if (line[0] == 'L' && WHOLE(4, "L,%ld,%lf,%lf,%lf%n", &a, &x, &y, &z)) {
             if (r->n_evals >= ne) goto out;
             /* the evaluations come at the steps the run makes them, in order, once each */
             long want = prev + 1;
@@ -120,27 +123,29 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
             r->train[r->n_evals] = x;
             r->val[r->n_evals] = y;
             r->elapsed[r->n_evals++] = z;
-        } else if (line[0] == 'P' && sscanf(line, "P,%ld,%lf", &a, &x) == 2 && a >= 0 && a < T && !seen[a] &&
+        } else if (line[0] == 'P' && WHOLE(2, "P,%ld,%lf%n", &a, &x) && a >= 0 && a < T && !seen[a] &&
                    loss_ok(x)) {
             r->pos[a] = x;
             seen[a] = 1;
             n_p++;
-        } else if (line[0] == 'Z' && sscanf(line, "Z,%ld,%llu,%llu", &a, &u, &w) == 3 && a >= 0 && a < T && !seen[T + a] &&
+        } else if (line[0] == 'Z' && WHOLE(3, "Z,%ld,%llu,%llu%n", &a, &u, &w) && a >= 0 && a < T && !seen[T + a] &&
                    u <= w && (w == rows_per_pos || w == 0)) { /* a negative count reads as a huge one; 0 of 0: not counted (a device) */
+            n_z0 += w == 0;
             r->zero[a] = u;
             r->rows[a] = w;
             seen[T + a] = 1;
             n_z++;
-        } else if (st->mechanism && line[0] == 'M' && sscanf(line, "M,%ld,%lf,%lf,%lf", &a, &x, &y, &z) == 4 &&
+        } else if (st->mechanism && line[0] == 'M' && WHOLE(4, "M,%ld,%lf,%lf,%lf%n", &a, &x, &y, &z) &&
                    r->n_evals > 0 && a == r->step[r->n_evals - 1] && x >= 0 && x < L && x == (int)x &&
-                   isnan(r->sink[(r->n_evals - 1) * L + (int)x]) && y >= 0.0 && y <= 1.0 && z >= 0.0 && z < 1e30) {
-            r->sink[(r->n_evals - 1) * L + (int)x] = y; /* after its evaluation's L line */
-            r->grad[(r->n_evals - 1) * L + (int)x] = z;
+                   isnan(r->sink[(size_t)(r->n_evals - 1) * L + (size_t)x]) && y >= 0.0 && y <= 1.0 && z >= 0.0 && z < 1e30) {
+            r->sink[(size_t)(r->n_evals - 1) * L + (size_t)x] = y; /* after its evaluation's L line */
+            r->grad[(size_t)(r->n_evals - 1) * L + (size_t)x] = z;
             n_m++;
-        } else if (st->mechanism && line[0] == 'Q' && r->n_evals > 0 && isnan(r->qbin[(r->n_evals - 1) * STUDY_POS_BINS]) &&
-                   sscanf(line, "Q,%ld,", &a) == 1 && a == r->step[r->n_evals - 1]) {
-            double *q = r->qbin + (r->n_evals - 1) * STUDY_POS_BINS;
-            const char *c = strchr(line + 2, ',');
+        } else if (st->mechanism && line[0] == 'Q' && r->n_evals > 0 &&
+                   isnan(r->qbin[(size_t)(r->n_evals - 1) * STUDY_POS_BINS]) && ((used = -1), sscanf(line, "Q,%ld,%n", &a, &used) == 1) &&
+                   used > 0 && line[used - 1] == ',' && a == r->step[r->n_evals - 1]) {
+            double *q = r->qbin + (size_t)(r->n_evals - 1) * STUDY_POS_BINS;
+            const char *c = line + used - 1; /* the comma before the first bin */
             for (int b = 0; b < STUDY_POS_BINS; b++) {
                 char *end;
                 int lo, hi;
@@ -152,7 +157,8 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
             }
             if (c) goto out;
             n_q++;
-        } else if (line[0] == 'T' && sscanf(line, "T,%lf,%ld", &x, &a) == 2 && !got_t && x >= 0.0 && x < 1e9) {
+        } else if (line[0] == 'T' && WHOLE(2, "T,%lf,%ld%n", &x, &a) && !got_t && x >= 0.0 && x < 1e9 &&
+                   a == st->max_iters) { /* compared as a long: a count past an int is not the run's steps */
             r->seconds = x;
             r->steps = (int)a;
             got_t = 1;
@@ -162,8 +168,10 @@ int study_read_run(const char *path, const study_spec *sp, const run_key *k, run
             goto out;
         }
     }
-    if (r->n_evals == ne && n_p == T && n_z == T && got_t && got_end && r->steps == st->max_iters &&
-        (!st->mechanism || (n_m == ne * L && n_q == ne)) &&
+#undef WHOLE
+    /* the zero rows counted at every position, or (a run on a device) at none */
+    if (r->n_evals == ne && n_p == T && n_z == T && (n_z0 == 0 || n_z0 == T) && got_t && got_end &&
+        r->steps == st->max_iters && (!st->mechanism || ((size_t)n_m == nel && n_q == ne)) &&
         r->step[ne - 1] == st->max_iters - 1)
         rc = 1;
 out:

@@ -11,6 +11,7 @@
 #include "../cli.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* a comparison: the cells of scheme and of its baseline at rate p in a setting */
@@ -44,6 +45,8 @@ static double first_rate(const rdata *d, int set) {
     return NAN;
 }
 
+static double val_of(const run_rec *r, int e, int measure);
+
 /* The paired effect at evaluation e; measure -1: the whole sequence's val loss, else position bin `measure`
  * (mechanism settings only). */
 static ad_effect effect_at(const rdata *d, int set, const pair_cells *pc, int e, int measure) {
@@ -51,20 +54,21 @@ static ad_effect effect_at(const rdata *d, int set, const pair_cells *pc, int e,
     double x[STUDY_MAX_SEEDS], y[STUDY_MAX_SEEDS];
     for (int s = 0; s < st->seeds; s++) {
         const run_rec *a = report_run(d, set, pc->cell, s), *b = report_run(d, set, pc->base, s);
-        x[s] = measure < 0 ? a->val[e] : a->qbin ? a->qbin[e * STUDY_POS_BINS + measure] : NAN;
-        y[s] = measure < 0 ? b->val[e] : b->qbin ? b->qbin[e * STUDY_POS_BINS + measure] : NAN;
+        x[s] = val_of(a, e, measure);
+        y[s] = val_of(b, e, measure);
     }
     ad_effect r;
     ad_effect_paired(&r, x, y, st->seeds, d->sp->margin, NULL);
     return r;
 }
 
-/* the evaluation at step, or -1 */
-static int eval_at(const rdata *d, int set, long step) {
+/* the evaluation nearest step (the first of two as near) */
+static int eval_near(const rdata *d, int set, long step) {
     const run_rec *r = report_run(d, set, 0, 0);
-    for (int e = 0; e < r->n_evals; e++)
-        if (r->step[e] == step) return e;
-    return -1;
+    int best = 0;
+    for (int e = 1; e < r->n_evals; e++)
+        if (labs(r->step[e] - step) < labs(r->step[best] - step)) best = e;
+    return best;
 }
 
 /* Per seed, a mechanism quantity of a cell at evaluation e: the attention sink (what 0) or the gradient RMS
@@ -99,18 +103,39 @@ static ad_effect mech_level(const rdata *d, int set, int cell, int e, int what, 
     return report_describe(x, d->sp->set[set].seeds);
 }
 
-/* Per seed, how much a comparison's whole-sequence effect changes from evaluation e0 to e1 (paired) */
-static ad_effect effect_change(const rdata *d, int set, const pair_cells *pc, int e0, int e1) {
+/* a run's val loss at evaluation e: the whole sequence's (measure -1) or position bin measure's (NaN without) */
+static double val_of(const run_rec *r, int e, int measure) {
+    return measure < 0 ? r->val[e] : r->qbin ? r->qbin[e * STUDY_POS_BINS + measure] : NAN;
+}
+
+/* Per seed, how much a comparison's effect (measure as val_of) changes from evaluation e0 to e1 (paired) */
+static ad_effect effect_change(const rdata *d, int set, const pair_cells *pc, int e0, int e1, int measure) {
     const study_setting *st = &d->sp->set[set];
     double x[STUDY_MAX_SEEDS], y[STUDY_MAX_SEEDS];
     for (int s = 0; s < st->seeds; s++) {
         const run_rec *a = report_run(d, set, pc->cell, s), *b = report_run(d, set, pc->base, s);
-        x[s] = a->val[e1] - b->val[e1];
-        y[s] = a->val[e0] - b->val[e0];
+        x[s] = val_of(a, e1, measure) - val_of(b, e1, measure);
+        y[s] = val_of(a, e0, measure) - val_of(b, e0, measure);
     }
     ad_effect r;
     ad_effect_paired(&r, x, y, st->seeds, d->sp->margin, NULL);
     return r;
+}
+
+/* how a comparison's effect moved from w0 to w1 (the change ch, paired), in words the intervals allow */
+static const char *change_words(const ad_effect *w0, const ad_effect *w1, const ad_effect *ch, double margin) {
+    if (ch->n < 2 || isnan(ch->ci95)) return "too few seeds to tell";
+    int up = ch->mean - ch->ci95 > 0, down = ch->mean + ch->ci95 < 0;
+    int gain0 = w0->verdict == AD_VERDICT_BETTER, loss0 = w0->verdict == AD_VERDICT_WORSE;
+    int gain1 = w1->verdict == AD_VERDICT_BETTER, loss1 = w1->verdict == AD_VERDICT_WORSE;
+    if (fabs(ch->mean) + ch->ci95 < margin) return "it does not change by more than the margin";
+    if (up && gain0 && loss1) return "the gain reverses into a loss";
+    if (down && loss0 && gain1) return "the loss reverses into a gain";
+    if (up && gain0) return "the gain shrinks as training goes on (consistent with a speed effect)";
+    if (down && loss0) return "the loss shrinks as training goes on";
+    if (down) return "the difference falls as training goes on (a gain that grows, or a loss that shrinks)";
+    if (up) return "the difference rises as training goes on (a loss that grows, or a gain that shrinks)";
+    return "no change shown at these seeds";
 }
 
 static int has_steps(const study_setting *st) {
@@ -207,9 +232,21 @@ int report_gptpy_files(const char *dir, const rdata *d) {
 
 /* ------------------------------------------------------------ report.md */
 
-static void fmt_effect(char *buf, size_t n, const rdata *d, const ad_effect *e) {
+static void fmt_effect(char *buf, size_t n, const rdata *d, int set, const ad_effect *e) {
     if (e->n <= 0) snprintf(buf, n, "not run yet");
-    else report_fmt_effect(buf, n, e, 1, d->sp->margin);
+    else report_fmt_effect(buf, n, e, d->learned[set], d->sp->margin);
+}
+
+static void fmt_ratio(char *buf, size_t n, const ad_ratio *r);
+
+/* a ratio to dropout's cost, where that cost (the reference against the baseline at the same p) is resolved:
+ * over a cost whose interval holds 0 the ratio means nothing */
+static void fmt_cost_ratio(char *buf, size_t n, const rdata *d, int set, const eff_row *r) {
+    const study_setting *st = &d->sp->set[set];
+    const eff_row *cost = report_find_eff(d, set, d->s_ref, st->cell_p[r->cell]);
+    if (!cost || (cost->e.verdict != AD_VERDICT_BETTER && cost->e.verdict != AD_VERDICT_WORSE))
+        snprintf(buf, n, "n/a (dropout's cost not resolved)");
+    else fmt_ratio(buf, n, &r->cost);
 }
 
 static void fmt_ratio(char *buf, size_t n, const ad_ratio *r) {
@@ -229,31 +266,36 @@ static void short_corner(FILE *f, const rdata *d, int set) {
     const study_setting *st = &d->sp->set[set];
     char a[192], b[96];
     fprintf(f, "- **Does the zero-row effect matter at gpt.py's T, H and L? Measured** on `%s` (B%d T%d C%d H%d L%d, %d "
-               "steps, the markov text; gpt.py's width C384, batch B64 and 5000 steps were not used): `%s − %s`, whole "
-               "sequence",
-            st->name, st->batch_size, st->block_size, st->n_embd, st->n_head, st->n_layer, st->max_iters, sname(d->s_ctl),
-            sname(d->s_ref));
+               "steps at lr %g, the %s text; gpt.py itself is B64 C384, 5000 steps at lr 3e-4, with dropout at three "
+               "sites): `%s − %s`, whole sequence",
+            st->name, st->batch_size, st->block_size, st->n_embd, st->n_head, st->n_layer, st->max_iters, st->lr,
+            st->task >= 0 ? ad_task_name((ad_task)st->task) : "--data", sname(d->s_ctl), sname(d->s_ref));
     static const double rates[2] = {0.2, 0.5};
+    int n = 0;
     for (int r = 0; r < 2; r++) {
         const eff_row *e = report_find_eff(d, set, d->s_ctl, rates[r]);
         if (!e) continue;
-        fmt_effect(a, sizeof a, d, &e->e);
-        fmt_ratio(b, sizeof b, &e->cost);
-        fprintf(f, "%s p=%g %s; ratio to dropout's own cost (`%s − %s`) %s", r ? ";" : ",", rates[r], a, sname(d->s_ref),
+        fmt_effect(a, sizeof a, d, set, &e->e);
+        fmt_cost_ratio(b, sizeof b, d, set, e);
+        fprintf(f, "%s p=%g %s; ratio to dropout's own cost (`%s − %s`) %s", n++ ? ";" : ",", rates[r], a, sname(d->s_ref),
                 sname(d->s_base), b);
     }
-    fprintf(f, ". By position (p=0.5)");
-    const eff_row *e = report_find_eff(d, set, d->s_ctl, 0.5);
-    for (int bn = 0; e && bn < STUDY_POS_BINS; bn++) {
-        report_fmt_pm(a, sizeof a, e->bin[bn].mean, e->bin[bn].ci95, 4);
-        fprintf(f, "%s %s %s", bn ? "," : ":", study_pos_bin_name[bn], a);
+    for (int r = 0; r < 2; r++) {
+        const eff_row *e = report_find_eff(d, set, d->s_ctl, rates[r]);
+        if (!e) continue;
+        fprintf(f, ". By position (p=%g)", rates[r]);
+        for (int bn = 0; bn < STUDY_POS_BINS; bn++) {
+            report_fmt_pm(a, sizeof a, e->bin[bn].mean, e->bin[bn].ci95, 4);
+            fprintf(f, "%s %s %s", bn ? "," : ":", study_pos_bin_name[bn], a);
+        }
     }
     fprintf(f, ". Dropout itself (`%s − %s`)", sname(d->s_ref), sname(d->s_base));
+    n = 0;
     for (int r = 0; r < 2; r++) {
         const eff_row *x = report_find_eff(d, set, d->s_ref, rates[r]);
         if (!x) continue;
-        fmt_effect(a, sizeof a, d, &x->e);
-        fprintf(f, "%s p=%g %s", r ? ";" : ":", rates[r], a);
+        fmt_effect(a, sizeof a, d, set, &x->e);
+        fprintf(f, "%s p=%g %s", n++ ? ";" : ":", rates[r], a);
     }
     fprintf(f, ".\n");
 }
@@ -267,22 +309,22 @@ static void short_long(FILE *f, const rdata *d) {
             fprintf(f, "- **Training length** (`%s`, %d steps): not run yet.\n", st->name, st->max_iters);
             continue;
         }
-        int e0 = eval_at(d, set, st->max_iters / 4), e1 = report_run(d, set, pc.cell, 0)->n_evals - 1;
-        char a[192], b[192], c[192];
-        ad_effect w0 = e0 >= 0 ? effect_at(d, set, &pc, e0, -1) : (ad_effect){0}, w1 = effect_at(d, set, &pc, e1, -1);
-        ad_effect ch = e0 >= 0 ? effect_change(d, set, &pc, e0, e1) : (ad_effect){0};
-        fmt_effect(a, sizeof a, d, &w0);
-        fmt_effect(b, sizeof b, d, &w1);
+        const run_rec *r0 = report_run(d, set, pc.cell, 0);
+        int e1 = r0->n_evals - 1, e0 = eval_near(d, set, st->max_iters / 4);
+        char a[192], b[192], c[64], times[48] = "";
+        ad_effect w0 = effect_at(d, set, &pc, e0, -1), w1 = effect_at(d, set, &pc, e1, -1);
+        ad_effect ch = effect_change(d, set, &pc, e0, e1, -1);
+        fmt_effect(a, sizeof a, d, set, &w0);
+        fmt_effect(b, sizeof b, d, set, &w1);
         report_fmt_pm(c, sizeof c, ch.mean, ch.ci95, 4);
-        fprintf(f, "- **Training length** (`%s`, B%d T%d H%d L%d, p=%g, 4x the steps): `%s − %s` is %s at step %d and %s "
-                   "at step %d; the change, paired per seed, %s: %s.\n",
-                st->name, st->batch_size, st->block_size, st->n_head, st->n_layer, p, sname(d->s_ctl), sname(d->s_ref), a,
-                st->max_iters / 4, b, st->max_iters, c,
-                ch.n < 2 ? "too few seeds"
-                : ch.mean - ch.ci95 > 0 && w0.mean < 0 ? "the gain shrinks as training goes on (part of it is speed)"
-                : ch.mean + ch.ci95 < 0 && w0.mean > 0 ? "the loss shrinks as training goes on"
-                : fabs(ch.mean) + ch.ci95 < d->sp->margin ? "it does not change by more than the margin"
-                                                          : "no change shown at these seeds");
+        int base = d->sp->scale_base;
+        if (base >= 0 && base < d->sp->n_set && d->sp->set[base].max_iters > 0 && st->max_iters != d->sp->set[base].max_iters)
+            snprintf(times, sizeof times, ", %.3gx the base's steps", (double)st->max_iters / d->sp->set[base].max_iters);
+        fprintf(f, "- **Training length** (`%s`, B%d T%d H%d L%d, p=%g, %d steps%s): `%s − %s` is %s at step %ld and %s "
+                   "at step %ld; the change, paired per seed, %s: %s.\n",
+                st->name, st->batch_size, st->block_size, st->n_head, st->n_layer, p, st->max_iters, times,
+                sname(d->s_ctl), sname(d->s_ref), a, r0->step[e0], b, r0->step[e1], c,
+                e0 == e1 ? "one evaluation only" : change_words(&w0, &w1, &ch, d->sp->margin));
     }
 }
 
@@ -298,8 +340,9 @@ static void short_sweep(FILE *f, const rdata *d) {
     for (int c = 0; c < st->n_cells; c++) {
         if (st->cell_scheme[c] != d->s_ctl) continue;
         const eff_row *e = report_find_eff(d, set, d->s_ctl, st->cell_p[c]);
+        if (!e) continue;
         char a[64], b[96];
-        fmt_ratio(a, sizeof a, &e->cost);
+        fmt_cost_ratio(a, sizeof a, d, set, e);
         report_fmt_pm(b, sizeof b, e->e.mean, e->e.ci95, 4);
         fprintf(f, "%s p=%g %s (difference %s)", n++ ? ";" : "", st->cell_p[c], a, b);
     }
@@ -315,21 +358,23 @@ static void short_regime(FILE *f, const rdata *d) {
         if (!done(d, set)) { fprintf(f, "- **gpt.py's regime** (`%s`): not run yet.\n", st->name); continue; }
         int sc = study_find_cell(st, d->s_ref, p), cc = study_find_cell(st, d->s_ctl, p), std_cell;
         const eff_row *se = report_find_eff(d, set, d->s_ref, p), *ce = report_find_eff(d, set, d->s_ctl, p);
+        if (!se || !ce) { fprintf(f, "- **gpt.py's regime** (`%s`): its cells are not all there.\n", st->name); continue; }
         char a[192], b[192], c[96];
-        fmt_effect(a, sizeof a, d, &se->e);
-        fmt_effect(b, sizeof b, d, &ce->e);
+        fmt_effect(a, sizeof a, d, set, &se->e);
+        fmt_effect(b, sizeof b, d, set, &ce->e);
         fprintf(f, "- **gpt.py's regime** (`%s`: the text's first %ld training characters, B%d T%d C%d H%d L%d, %d steps, "
                    "dropout %g at all three sites; `%s` drops nothing): dropout itself (`%s − %s`) %s",
                 st->name, st->n_train, st->batch_size, st->block_size, st->n_embd, st->n_head, st->n_layer, st->max_iters,
                 st->dropout, sname(d->s_base), sname(d->s_ref), sname(d->s_base), a);
-        if (se->e.verdict == AD_VERDICT_BETTER && cc >= 0 && sc >= 0) {
+        if (se->e.verdict == AD_VERDICT_BETTER && d->learned[set] && cc >= 0 && sc >= 0) {
             ad_ratio r = report_benefit(d, set, cc, &std_cell);
             fmt_ratio(c, sizeof c, &r);
             fprintf(f, "; `%s` keeps %s of that benefit (1 = all of it); `%s − %s` %s.\n", sname(d->s_ctl), c,
                     sname(d->s_ctl), sname(d->s_ref), b);
         } else {
-            fprintf(f, ": dropout does not help here, so there is no benefit to share; `%s − %s` %s.\n", sname(d->s_ctl),
-                    sname(d->s_ref), b);
+            fprintf(f, ": %s, so there is no benefit to share; `%s − %s` %s.\n",
+                    se->e.verdict == AD_VERDICT_WORSE ? "dropout costs here" : "dropout is not shown to help here",
+                    sname(d->s_ctl), sname(d->s_ref), b);
         }
     }
 }
@@ -340,35 +385,40 @@ static int mechanism_reading(FILE *f, const rdata *d, int set, int in_short) {
     double p = first_rate(d, set);
     pair_cells pc;
     if (!st->mechanism || !done(d, set) || !pair_of(d, set, 0, p, &pc)) return 0;
-    int e1 = report_run(d, set, pc.cell, 0)->n_evals - 1, e0 = eval_at(d, set, st->max_iters / 4);
+    const run_rec *r0 = report_run(d, set, pc.cell, 0);
+    int e1 = r0->n_evals - 1, e0 = eval_near(d, set, st->max_iters / 4), last = STUDY_POS_BINS - 1;
     ad_effect sk = mech_effect(d, set, &pc, e1, 0, -1), gr = mech_effect(d, set, &pc, e1, 1, -1);
     ad_effect sref = mech_level(d, set, pc.base, e1, 0, -1), gref = mech_level(d, set, pc.base, e1, 1, -1);
-    ad_effect w = effect_at(d, set, &pc, e1, -1), first = effect_at(d, set, &pc, e1, 0),
-              late = effect_at(d, set, &pc, e1, STUDY_POS_BINS - 1);
-    ad_effect ch = e0 >= 0 && e0 < e1 ? effect_change(d, set, &pc, e0, e1) : (ad_effect){0};
-    char a[64], b[64], c[64], g[64], x[64], y[64];
+    ad_effect first = effect_at(d, set, &pc, e1, 0), late = effect_at(d, set, &pc, e1, last);
+    /* the second half's effect from the early evaluation to the last, per seed */
+    ad_effect ch = e0 < e1 ? effect_change(d, set, &pc, e0, e1, last) : (ad_effect){0, NAN, NAN, NAN, 0, 0};
+    char a[64], b[64], c[64], g[64], x[64], y[64], h[64];
     report_fmt_pm(a, sizeof a, sk.mean, sk.ci95, 4);
     report_fmt_pm(b, sizeof b, gr.mean, gr.ci95, 5);
     report_fmt_pm(c, sizeof c, first.mean, first.ci95, 4);
     report_fmt_pm(g, sizeof g, late.mean, late.ci95, 4);
     report_fmt_pm(x, sizeof x, sref.mean, NAN, 4);
     report_fmt_pm(y, sizeof y, gref.mean, NAN, 5);
+    report_fmt_pm(h, sizeof h, ch.mean, ch.ci95, 4);
     int sink_differs = sk.n > 1 && fabs(sk.mean) > sk.ci95;
     int grad_differs = gr.n > 1 && fabs(gr.mean) > gr.ci95;
     int late_gain = late.n > 1 && late.mean + late.ci95 < 0;
-    int fades = ch.n > 1 && w.mean < 0 && ch.mean - ch.ci95 > 0;
+    int fades = ch.n > 1 && ch.mean - ch.ci95 > 0; /* the second half's (negative) difference rises toward 0 */
     const char *reading =
-        late_gain && sink_differs ? "later positions read position 0 differently: the data support the channel through a "
-                                    "perturbed position 0 (the sink)"
-        : late_gain && fades && !sink_differs ? "the gain at later positions fades with training while the sink does not "
-                                                "change: the data support slower learning under `standard`"
-        : late_gain ? "later positions gain, but neither the sink nor the training length singles out a channel at these seeds"
-                    : "no gain at later positions to explain at these seeds";
+        !late_gain ? "no gain at later positions to explain at these seeds"
+        : sink_differs && !fades ? "later positions gain and attend to position 0 differently: consistent with the "
+                                   "channel through a perturbed position 0 (the sink), not shown to be a speed effect"
+        : fades && !sink_differs ? "the later positions' gain shrinks with training and no sink difference is shown: "
+                                   "consistent with slower learning under `standard` (a speed effect)"
+        : fades ? "the later positions' gain shrinks with training and the sink differs: both channels are consistent "
+                  "with the data"
+                : "later positions gain, but neither the sink nor the training length singles out a channel at these seeds";
     fprintf(f, "%s`%s`, p=%g, at step %ld, `%s − %s`: attention sink (the weight rows 1..T−1 give position 0, mean over "
-               "layers; `%s` %s) %s; gradient RMS (`%s` %s) %s; val loss at position 0 %s, second half %s: %s%s",
-            in_short ? "- **Where the gain comes from** (" : "", st->name, p, report_run(d, set, pc.cell, 0)->step[e1],
-            sname(d->s_ctl), sname(d->s_ref), sname(d->s_ref), x + (x[0] == '+'), a, sname(d->s_ref), y + (y[0] == '+'), b,
-            c, g, reading, grad_differs ? "; the gradients' size differs too" : "");
+               "layers; `%s` %s) %s; gradient RMS (`%s` %s) %s; val loss at position 0 %s, second half %s (its change "
+               "since step %ld, paired, %s): %s%s",
+            in_short ? "- **Where the gain comes from** (" : "", st->name, p, r0->step[e1], sname(d->s_ctl), sname(d->s_ref),
+            sname(d->s_ref), x + (x[0] == '+'), a, sname(d->s_ref), y + (y[0] == '+'), b, c, g, r0->step[e0], h, reading,
+            grad_differs ? "; the gradients' size differs too" : "");
     fprintf(f, in_short ? ").\n" : ".\n\n");
     return 1;
 }
@@ -420,14 +470,14 @@ static void text_corner(FILE *f, const rdata *d, int set) {
     for (int k = 0; k < d->n_eff; k++) {
         const eff_row *r = &d->eff[k];
         if (r->set != set) continue;
-        fmt_effect(buf, sizeof buf, d, &r->e);
+        fmt_effect(buf, sizeof buf, d, set, &r->e);
         fprintf(f, "| %s − %s | %g | %s |", sname(st->cell_scheme[r->cell]), sname(st->cell_scheme[r->base]),
                 st->cell_p[r->cell], buf);
         for (int b = 0; b < STUDY_POS_BINS; b++) {
             report_fmt_pm(buf, sizeof buf, r->bin[b].mean, r->bin[b].ci95, 4);
             fprintf(f, " %s |", buf);
         }
-        fmt_ratio(buf, sizeof buf, &r->cost);
+        fmt_cost_ratio(buf, sizeof buf, d, set, r);
         fprintf(f, " %s |\n", st->cell_scheme[r->cell] == d->s_ref ? "" : buf);
     }
     fprintf(f, "\n");
@@ -457,7 +507,7 @@ static void text_steps(FILE *f, const rdata *d, int set) {
         for (int w = 0; w < 2; w++) {
             if (!have[w]) continue;
             ad_effect ef = effect_at(d, set, &pc[w], e, -1);
-            fmt_effect(buf, sizeof buf, d, &ef);
+            fmt_effect(buf, sizeof buf, d, set, &ef);
             fprintf(f, " %s |", buf);
         }
         fprintf(f, "\n");
@@ -478,9 +528,9 @@ static void text_sweep(FILE *f, const rdata *d, int set) {
         double p = st->cell_p[cl];
         const eff_row *se = report_find_eff(d, set, d->s_ref, p), *ce = report_find_eff(d, set, d->s_ctl, p);
         if (!se || !ce) continue;
-        fmt_effect(a, sizeof a, d, &se->e);
-        fmt_effect(b, sizeof b, d, &ce->e);
-        fmt_ratio(c, sizeof c, &ce->cost);
+        fmt_effect(a, sizeof a, d, set, &se->e);
+        fmt_effect(b, sizeof b, d, set, &ce->e);
+        fmt_cost_ratio(c, sizeof c, d, set, ce);
         fprintf(f, "| %g | %s | %s | %s |\n", p, a, b, c);
     }
     fprintf(f, "\n");

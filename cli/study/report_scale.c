@@ -410,7 +410,8 @@ void report_scale_text(FILE *f, const rdata *d) {
                "measured, positions 0–3 |\n|---|---|---|---|---|---|\n",
             target[0], target[1], target[2],
             corner >= 0 ? "The corner setting, trained at that shape (`t256-h6-l6`, the same width, batch, steps and "
-                          "learning rate), measures it: where the two disagree, the axes interact."
+                          "learning rate, its own seeds), measures it: a difference beyond both intervals would suggest "
+                          "that the axes interact."
                         : "This grid has no corner setting to test it.");
     for (int k = 0; k < g.n_cmp; k++)
         for (int r = 0; r < N_RATES; r++) {

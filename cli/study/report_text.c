@@ -337,9 +337,9 @@ static void answer_bothered(FILE *f, const rdata *d) {
     note_position0(f, d);
     fprintf(f, "\nPooling positions 0–3 can average effects of opposite sign (position 0 alone against positions 1–3), "
                "so `position_bins.csv` gives each comparison at position 0, 1–3, 4–15 and the second half of the "
-               "context apart. Where a gain of `%s` shows in the second half, which never has a zero row, it is not the "
-               "zero rows' own cost; the scaling study's mechanism settings measure where it comes from "
-               "(docs/results/scale).\n", ctl);
+               "context apart. Where a gain of `%s` shows in the second half, whose rows are almost never all zero "
+               "(probability at most p^(T/2+1) per head), it is not a local cost of the zero rows; the scaling study's "
+               "mechanism settings measure where it comes from (docs/results/scale).\n", ctl);
     fprintf(f, "\nOver the whole sequence (final val loss), `%s` against `%s`:\n\n", ctl, ref);
     list_effects(f, d, d->s_ctl, 7);
     fprintf(f, "\nWhere dropout helps (a small training set), the real question is how much of dropout's benefit the zero "
@@ -551,9 +551,9 @@ static void write_why(FILE *f, const rdata *d) {
     fprintf(f, "**Why fused kernels do not guarantee a survivor.** FlashAttention and PyTorch's SDPA draw an i.i.d. "
                "Bernoulli mask element by element, tile by tile, from a counter-based generator (Philox) so that the "
                "backward pass can redraw it; a survivor per row would need the row's decisions across every key tile "
-               "before its first tile is used, which the single pass over key tiles does not have. The cost is also "
-               "small where it is paid: the zero rows are at the first positions, and a head that attends to nothing "
-               "outputs what trained heads often try to output anyway: attention sinks (Xiao et al. 2023, Gu et al. "
+               "before its first tile is used, which the single pass over key tiles does not have. And the zero rows "
+               "sit at the first positions, where a head that attends to nothing outputs what trained heads often try to "
+               "output anyway: attention sinks (Xiao et al. 2023, Gu et al. "
                "2024), heads that learn to do nothing (Bondarenko et al. 2023) and gated attention (Qiu et al. 2025) "
                "all let a head return about zero. Modern pretraining sets attention dropout to 0 (Liu et al. 2025, "
                "\"Drop Dropout on Single-Epoch Language Model Pretraining\"), so the question matters for small-data "
@@ -569,8 +569,8 @@ static void write_why(FILE *f, const rdata *d) {
         report_fmt_effect(buf, sizeof buf, &dk->e, d->learned[dk->set], sp->margin);
         fprintf(f, " **DropKey here**: `dropkey − %s` on `%s` at p=0.2 is %s; its paper reports gains for vision "
                    "transformers trained for hundreds of epochs, where dropping keys before the softmax renormalises the "
-                   "survivors. A character model's short runs, in which dropout is mostly a cost, are far from that "
-                   "setting, so this grid does not test the paper's claim.", ref, sp->set[dk->set].name, buf);
+                   "survivors. Short runs of a small character model are far from that setting, so this grid does not "
+                   "test the paper's claim.", ref, sp->set[dk->set].name, buf);
     }
     fprintf(f, "\n");
 }
@@ -594,34 +594,45 @@ static void write_seven(FILE *f, const rdata *d) {
         z += r->zero[0]; n += r->rows[0];
         if (st->block_size > 1) { z1 += r->zero[1]; n1 += r->rows[1]; }
     }
+    char counted[160], counted1[160];
+    if (n) snprintf(counted, sizeof counted, "on `%s` at p=0.2, %.4f ± %.4f of %llu rows met in training", st->name,
+                    (double)z / (double)n, 1.96 * sqrt(0.2 * 0.8 / (double)n), n);
+    else snprintf(counted, sizeof counted, "not counted on `%s`: no run of `%s` at p=0.2 on the CPU", st->name, ref);
+    if (n1) snprintf(counted1, sizeof counted1, "position 1 on `%s` at p=0.2: %.4f ± %.4f observed, %.2f exact", st->name,
+                     (double)z1 / (double)n1, 1.96 * sqrt(0.04 * 0.96 / (double)n1), pow(0.2, 2));
+    else snprintf(counted1, sizeof counted1, "not counted here");
     fprintf(f, "1. **A head's output at the first token, yes; the token's representation, no.** Row 0 of a causal "
                "attention matrix has one weight, so under `%s` a head's attention output at position 0 is zero exactly when "
-               "that weight is dropped: with probability p (on `%s` at p=0.2, %.4f of %llu rows met in training). But a "
+               "that weight is dropped: with probability p (%s; the interval ±1.96 binomial standard errors). But a "
                "token's representation is the residual stream, x + attention(x) + FFN(x): a zero row zeroes one head's "
                "*update* to it, never the token. All %d heads of a layer drop position 0 at once with probability p^%d "
                "(%.2g at p=0.2, %.2g at p=0.5).\n",
-            ref, st->name, n ? (double)z / (double)n : NAN, n, H, H, pow(0.2, H), pow(0.5, H));
-    fprintf(f, "2. **Yes**: position i's row has i+1 weights, all dropped with probability p^(i+1) (position 1 on `%s` at "
-               "p=0.2: %.4f observed, 0.04 exact; every position in `zero_rows.csv`).\n", st->name,
-            n1 ? (double)z1 / (double)n1 : NAN);
+            ref, counted, H, H, pow(0.2, H), pow(0.5, H));
+    fprintf(f, "2. Position i's row has i+1 weights, all dropped with probability p^(i+1) (%s; every position in "
+               "`zero_rows.csv`).\n", counted1);
     /* 3: the measured effect and where it lives */
     const eff_row *c2 = corner >= 0 ? report_find_eff(d, corner, d->s_ctl, 0.2) : NULL;
     const eff_row *c5 = corner >= 0 ? report_find_eff(d, corner, d->s_ctl, 0.5) : NULL;
-    if (c2 && c5 && c2->e.n > 1 && c5->e.n > 1) {
+    if (c2 && c5 && c2->e.n > 1 && c5->e.n > 1 && d->learned[corner]) {
         char a[64], b[64], x0[64], xh[64];
+        const ad_effect *half = &c5->bin[STUDY_POS_BINS - 1];
         report_fmt_pm(a, sizeof a, c2->e.mean, c2->e.ci95, 4);
         report_fmt_pm(b, sizeof b, c5->e.mean, c5->e.ci95, 4);
         report_fmt_pm(x0, sizeof x0, c5->bin[0].mean, c5->bin[0].ci95, 4);
-        report_fmt_pm(xh, sizeof xh, c5->bin[STUDY_POS_BINS - 1].mean, c5->bin[STUDY_POS_BINS - 1].ci95, 4);
+        report_fmt_pm(xh, sizeof xh, half->mean, half->ci95, 4);
+        /* a row of the second half (i >= T/2) is all zero with probability at most p^(T/2+1) per head */
+        double rare = pow(0.5, st->block_size / 2 + 1);
         fprintf(f, "3. **At gpt.py's T, H and L: %s at p=0.2 (%s), %s at p=0.5 (%s)**, removing every zero row "
-                   "(`%s − %s`, whole sequence, on `%s`). At p=0.5 position 0, where the zero rows are, moves by %s and the "
-                   "second half of the context, which never has a zero row, by %s: %s\n",
+                   "(`%s − %s`, whole sequence, on `%s`). At p=0.5, position 0, where the zero rows are, moves by %s and the "
+                   "second half of the context, whose rows are all zero with probability at most %.2g, by %s: %s\n",
                 report_verdict_text(&c2->e, sp->margin), a, report_verdict_text(&c5->e, sp->margin), b, ctl, ref, st->name,
-                x0, xh,
-                c5->bin[STUDY_POS_BINS - 1].mean + c5->bin[STUDY_POS_BINS - 1].ci95 < 0
-                    ? "the gain is not where the zero rows are, so it is not the zero rows' own cost (see \"Where the "
-                      "gain comes from\")."
+                x0, rare, xh,
+                c5->e.verdict == AD_VERDICT_BETTER && half->mean + half->ci95 < 0
+                    ? "part of the gain lies where no row is ever all zero in practice, so it is not a local cost of "
+                      "the zero rows (\"Where the gain comes from\" measures the channel)."
                     : "the data do not place a gain away from the zero rows.");
+    } else if (corner >= 0 && c5 && c5->e.n > 1) {
+        fprintf(f, "3. The corner setting (`%s`) was not learned by the study's criterion: no verdict.\n", st->name);
     } else {
         fprintf(f, "3. The corner setting (gpt.py's T, H and L) is not run yet; see the axes below.\n");
     }
@@ -630,34 +641,42 @@ static void write_seven(FILE *f, const rdata *d) {
                "Measured: `%s − %s` at p=0.5, whole sequence, and its ratio to dropout's cost (`%s − %s`):", ctl, ref, ref,
             base);
     double lo = INFINITY, hi = -INFINITY, top = -INFINITY, bottom = INFINITY;
-    int listed = 0;
+    int listed = 0, ratios = 0;
     for (int i = 0; i < sp->n_set; i++) {
         if (sp->set[i].role != ROLE_SCALE && sp->set[i].role != ROLE_CORNER) continue;
         const eff_row *r = report_find_eff(d, i, d->s_ctl, 0.5);
         if (!r || r->e.n < 2 || !d->learned[i]) continue;
         char a[64];
         report_fmt_pm(a, sizeof a, r->e.mean, r->e.ci95, 4);
-        fprintf(f, "%s `%s` (T%d H%d L%d) %s, ratio %.2f", listed++ ? ";" : "", sp->set[i].name, sp->set[i].block_size,
-                sp->set[i].n_head, sp->set[i].n_layer, a, r->cost.ratio);
+        const eff_row *cost = report_find_eff(d, i, d->s_ref, 0.5);
+        int resolved = cost && cost->e.verdict == AD_VERDICT_BETTER ? 1 : cost && cost->e.verdict == AD_VERDICT_WORSE;
+        char rb[64] = "n/a (dropout's cost not resolved)";
+        if (resolved) report_fmt_pm(rb, sizeof rb, r->cost.ratio, r->cost.ci95, 2);
+        fprintf(f, "%s `%s` (T%d H%d L%d) %s, ratio %s", listed++ ? ";" : "", sp->set[i].name, sp->set[i].block_size,
+                sp->set[i].n_head, sp->set[i].n_layer, a, rb);
+        if (!resolved || !isfinite(r->cost.ratio) || !isfinite(r->cost.ci95)) continue;
+        ratios++;
         if (r->cost.ratio < lo) lo = r->cost.ratio;
         if (r->cost.ratio > hi) hi = r->cost.ratio;
         if (r->cost.ratio - r->cost.ci95 > top) top = r->cost.ratio - r->cost.ci95; /* the highest lower end */
         if (r->cost.ratio + r->cost.ci95 < bottom) bottom = r->cost.ratio + r->cost.ci95;
     }
-    if (listed)
-        fprintf(f, ". The ratio ranges from %.2f to %.2f over these %d settings; %s\n", lo, hi, listed,
+    if (ratios >= 2)
+        fprintf(f, ". The ratio ranges from %.2f to %.2f over the %d settings where dropout's cost is resolved; %s\n", lo,
+                hi, ratios,
                 top <= bottom ? "every ratio's interval holds one common value, so the data are consistent with one share "
-                                "of dropout's cost for every context, head and layer count measured."
+                                "of dropout's cost for every context, head and layer count measured (which does not "
+                                "show that it is the same)."
                               : "no one share fits every setting's interval, so the share changes with the shape.");
+    else if (listed) fprintf(f, ". Fewer than two ratios are resolved: nothing to compare across shapes yet.\n");
     else fprintf(f, " none measured yet.\n");
-    fprintf(f, "5. In steps: the training-length settings above (a gain that shrinks with training is a speed effect); "
-               "in time per step, the timing phase (`timing.csv`) when run.\n");
+    fprintf(f, "5. In steps: the training-length settings above (a gain that shrinks with training is consistent with a "
+               "speed effect); in time per step, the timing phase (`timing.csv`) when run.\n");
     const eff_row *w = NULL;
     for (int i = 0; i < sp->n_set && !w; i++)
         if (sp->set[i].role == ROLE_SCALE && sp->set[i].block_size == 256) {
             ad_scheme word[AD_SCHEME_COUNT];
-            ad_scheme_list(AD_STUDY_WHOLE, AD_STUDY_CORE, word);
-            w = report_find_eff(d, i, word[0], 0.2);
+            if (ad_scheme_list(AD_STUDY_WHOLE, AD_STUDY_CORE, word) > 0) w = report_find_eff(d, i, word[0], 0.2);
         }
     if (w && w->e.n > 1) {
         report_fmt_effect(buf, sizeof buf, &w->e, d->learned[w->set], sp->margin);
