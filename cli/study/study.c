@@ -302,7 +302,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"seeds", OPT_INT, &seeds, 2, STUDY_MAX_SEEDS, "seeds per cell (the grid's; custom 3)"},
         {"max-iters", OPT_INT, &max_iters, 2, 100000000, "training steps per run (the grid's; custom 480)"},
         {"eval-interval", OPT_INT, &eval_interval, 1, 100000000, "steps between evaluations (max-iters/8)"},
-        {"eval-iters", OPT_INT, &eval_iters, 1, 100000, "batches per split per evaluation (8)"},
+        {"eval-iters", OPT_INT, &eval_iters, 1, 256, "batches per split per evaluation (8; at most 256: each evaluation's batches are keyed by 8 bits)"},
         CLI_OPTS_SHAPE(sh, "sequences per step (the grid's: 32)", "context length (the grid's: 32)",
                        "embedding width (the grid's: 64)", "heads (the grid's: 4)", "blocks (the grid's: 2)"),
         {"learning-rate", OPT_FLOAT, &lr, 1e-12, 10, "AdamW learning rate (the grid's: 3e-3, copy 1e-3)"},
