@@ -292,7 +292,7 @@ int study_parse(int argc, char **argv, study_spec *sp, study_cmd *cmd) {
         {"quick", OPT_FLAG, &quick, 0, 0, "the default grid: markov, a small-data markov, copy, one head one layer (132 runs, about 9 minutes on 2 cores)"},
         {"medium", OPT_FLAG, &medium, 0, 0, "every scheme, the Q4 shapes and, with --data, the text (550 runs, about 1 hour on 2 cores)"},
         {"full", OPT_FLAG, &full, 0, 0, "every scheme at p 0.1, 0.2, 0.5 on every setting and recall (for clusters)"},
-        {"scale", OPT_FLAG, &scale, 0, 0, "the zero-row comparisons against context length, heads and layers (576 runs, about 2 hours on 2 cores)"},
+        {"scale", OPT_FLAG, &scale, 0, 0, "the zero-row comparisons along context, heads and layers, at gpt.py's T H L, against steps and p, and with --data in gpt.py's regime (872 runs; 902 with --data)"},
         {"gptpy", OPT_FLAG, &gptpy, 0, 0, "gpt.py exactly on --data: none, standard, nonzero, 8 seeds of 5000 steps (for a cluster or a GPU)"},
         {"task", OPT_STR, &tasks, 0, 0, "a custom grid on these tasks: markov, copy, recall (default markov)"},
         {"data", OPT_STR, &data, 0, 0, "a UTF-8 text file to study as well (settings 'text' and 'text-small')"},
