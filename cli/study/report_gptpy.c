@@ -551,14 +551,13 @@ static void text_mechanism(FILE *f, const rdata *d) {
                "off, on the evaluation's val batches) and the gradient RMS that AdamW's second moments estimate "
                "(`mechanism.csv`), and the val loss per position bin (`steps.csv`).\n\n",
             sname(d->s_ctl), sname(d->s_ref), sname(d->s_ref));
-    int said = 0;
     for (int i = 0; i < d->sp->n_set; i++) {
         const study_setting *st = &d->sp->set[i];
         if (!st->mechanism) continue;
         double p = first_rate(d, i);
         pair_cells pc;
         if (!done(d, i) || !pair_of(d, i, 0, p, &pc)) { fprintf(f, "`%s`: not run yet.\n\n", st->name); continue; }
-        said += mechanism_reading(f, d, i, 0);
+        mechanism_reading(f, d, i, 0);
         int e1 = report_run(d, i, pc.cell, 0)->n_evals - 1;
         fprintf(f, "| layer | sink `%s` | sink `%s − %s` | gradient RMS `%s` | gradient RMS `%s − %s` |\n|---|---|---|---|---|\n",
                 sname(d->s_ref), sname(d->s_ctl), sname(d->s_ref), sname(d->s_ref), sname(d->s_ctl), sname(d->s_ref));
@@ -574,7 +573,6 @@ static void text_mechanism(FILE *f, const rdata *d) {
         }
         fprintf(f, "\n");
     }
-    (void)said;
 }
 
 void report_gptpy_text(FILE *f, const rdata *d) {
