@@ -718,6 +718,58 @@ ad_status ad_attention_backward_cuda(ad_view dq, ad_view dk, ad_view dv, ad_view
                                      float scale, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
                                      void *stream, ad_error *err);
 
+/* ------------------------------------------- the general fused attention */
+
+/* The whole contract of torch.nn.functional.scaled_dot_product_attention,
+ * fused, with any attention scheme's dropout: grouped-query attention (query
+ * head h reads key/value head h / (H / H_kv), no copy), T_q != T_k, a value
+ * head size D_v != D, causal or not (causal: query i sees keys j <= i, SDPA's
+ * top-left alignment), an additive mask broadcast by its strides (-inf masks
+ * a key; a boolean mask is 0 / -inf), any finite scale, float32 or float64
+ * tensors (computed in their own precision). On masked keys a scheme keeps
+ * none: a masked key's weight is 0; nonzero, dropkey and fixedcount, whose
+ * laws count a row's keys, draw on its visible keys (their row of n visible
+ * keys laid on them in order); the other schemes draw each key at its
+ * position. A row with no visible key (or every key dropped by a pre-softmax
+ * scheme) is zero and passes no gradient, as SDPA's fully masked rows. The
+ * CPU's kernels, one (batch row, head) per thread, each holding its T_q x T_k
+ * scores; the CUDA back end has only the causal op above. */
+typedef enum { AD_DTYPE_F32 = 0, AD_DTYPE_F64 = 1 } ad_dtype;
+typedef struct {
+    int B, H, H_kv;   /* batch rows, query heads, key/value heads (H a multiple of H_kv) */
+    int T_q, T_k;     /* query rows, keys (each at most AD_MAX_BLOCK) */
+    int D, D_v;       /* query/key head size, value head size */
+    int causal;       /* 0 or 1 */
+    int dtype;        /* an ad_dtype: every tensor's, the mask and stats included */
+    double scale;     /* multiplies q . k; any finite value */
+} ad_sdpa_shape;
+/* A (B, heads, rows, size) tensor by its strides in elements; the last dimension contiguous. */
+typedef struct {
+    void *data;
+    int64_t stride_b, stride_h, stride_t;
+} ad_sdpa_view;
+/* An additive mask (B,H,T_q,T_k) by its four strides in elements (0 broadcasts). */
+typedef struct {
+    const void *data;
+    int64_t stride_b, stride_h, stride_q, stride_k;
+} ad_sdpa_mask;
+/* Bytes of scratch for `threads` threads (0 for a shape out of range). */
+size_t ad_sdpa_scratch_bytes(const ad_sdpa_shape *shape, int threads);
+/* out (B,H,T_q,D_v) and stats (B,H,T_q,2), contiguous, of the shape's dtype,
+ * from q (B,H,T_q,D), k (B,H_kv,T_k,D), v (B,H_kv,T_k,D_v). mask NULL or its
+ * data NULL: none. site as ad_attention_forward's (its n_head H or 0, its
+ * block_size max(T_q, T_k) or 0, bidirectional exactly when not causal: set
+ * here). AD_ERR_ARG naming the first bad argument. */
+ad_status ad_sdpa_forward(const ad_sdpa_shape *shape, ad_sdpa_view out, void *stats, ad_sdpa_view q, ad_sdpa_view k,
+                          ad_sdpa_view v, const ad_sdpa_mask *mask, const ad_drop_site *site, void *scratch,
+                          size_t scratch_bytes, ad_error *err);
+/* dq, dk, dv (the shapes of q, k, v), overwritten, from dout (B,H,T_q,D_v),
+ * the forward's inputs, mask, stats and site. */
+ad_status ad_sdpa_backward(const ad_sdpa_shape *shape, ad_sdpa_view dq, ad_sdpa_view dk, ad_sdpa_view dv,
+                           ad_sdpa_view dout, ad_sdpa_view q, ad_sdpa_view k, ad_sdpa_view v, const ad_sdpa_mask *mask,
+                           const void *stats, const ad_drop_site *site, void *scratch, size_t scratch_bytes,
+                           ad_error *err);
+
 /* --------------------------------------------------------------- bindings */
 
 /* The layout of a public struct, for bindings that copy it by hand (Python's

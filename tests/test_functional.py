@@ -154,8 +154,10 @@ def test_bfloat16_and_float16_in_their_dtype():
 
 
 @pytest.mark.parametrize("kwargs,needle", [
-    (dict(is_causal=False), "is_causal"),
-    (dict(is_causal=True, attn_mask=torch.ones(70, 70, dtype=torch.bool)), "attn_mask"),
+    (dict(is_causal=1), "is_causal"),
+    (dict(is_causal=True, attn_mask=torch.ones(70, 71, dtype=torch.bool)), "does not broadcast"),
+    (dict(attn_mask=torch.ones(70, 70, dtype=torch.int64)), "bool or floating"),
+    (dict(attn_mask=torch.zeros(70, 70, requires_grad=True)), "requires grad"),
     (dict(is_causal=True, dropout_p=1.0), "dropout_p"),
     (dict(is_causal=True, dropout_p=float("nan")), "dropout_p"),
     (dict(is_causal=True, scheme="word", dropout_p=0.2), "token embeddings"),
@@ -172,14 +174,18 @@ def test_bad_arguments(kwargs, needle):
 
 def test_bad_tensors():
     q, k, v = qkv()
-    with pytest.raises(AttndropError, match="one shape"):
+    with pytest.raises(AttndropError, match="H_kv, T_k, E_v"):
         AF.scaled_dot_product_attention(q, k[:, :, :10], v, is_causal=True)
-    with pytest.raises(AttndropError, match="float32"):
-        AF.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=True)
-    with pytest.raises(AttndropError, match="B, H, T, D"):
-        AF.scaled_dot_product_attention(q[0], k[0], v[0], is_causal=True)
+    with pytest.raises(AttndropError, match="float32, float64"):
+        AF.scaled_dot_product_attention(q.int(), k.int(), v.int(), is_causal=True)
+    with pytest.raises(AttndropError, match="one rank"):
+        AF.scaled_dot_product_attention(q[0, 0], k[0, 0], v[0, 0], is_causal=True)
+    with pytest.raises(AttndropError, match="enable_gqa=True"):
+        AF.scaled_dot_product_attention(q, k[:, :1], v[:, :1], is_causal=True)
+    with pytest.raises(AttndropError, match="not a multiple"):
+        AF.scaled_dot_product_attention(q, k[:, :2], v[:, :2], is_causal=True, enable_gqa=True)
     with pytest.raises(ValueError):  # AttndropError is a ValueError, as PyTorch's own argument errors
-        AF.scaled_dot_product_attention(q, k, v, is_causal=False)
+        AF.scaled_dot_product_attention(q, k, v, dropout_p=2.0)
 
 
 def _registered_ops_bad_cases():

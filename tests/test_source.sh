@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # test_source.sh - the source tree's own conventions: Universal Ctags indexes
-# every kernel of layers.inc under both of its names (.ctags.d/), and the
+# every kernel of layers.inc and sdpa.inc under both of its names (.ctags.d/), and the
 # study's report files depend on each other without a circle (the sections
 # read report_data.h only; report_text.c adds the sections it quotes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 if ctags --version 2>/dev/null | grep -q "Universal Ctags"; then
-    defs=$(grep -c '^[A-Za-z][^(]*AD_KERNEL(ad_k_' src/model/layers.inc)
+    defs=$(cat src/model/*.inc | grep -c '^[A-Za-z][^(]*AD_KERNEL(ad_k_')
     index=$(ctags -R -f - src)  # whole, before any grep: grep -q closing the pipe early would fail it under pipefail
     tags=$(awk -F'\t' '$1 ~ /^ad_k_/ && $NF == "k"' <<<"$index" | wc -l)
     [ "$defs" -gt 10 ] && [ "$tags" -eq $((2 * defs)) ] && ok || bad "ctags indexes $tags kernel names for $defs AD_KERNEL definitions"

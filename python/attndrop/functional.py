@@ -166,6 +166,102 @@ def _bwd_impl(grad, q, k, v, out, stats, keys, scale, scheme, p, device: Optiona
     return dq, dk, dv
 
 
+_DTYPE_CODE = {torch.float32: 0, torch.float64: 1}
+
+
+def _sview(t: torch.Tensor) -> "_lib._SdpaView":
+    b, h, s = t.stride()[:3]
+    return _lib._SdpaView(t.data_ptr(), b, h, s)
+
+
+def _sdpa_site(keys: torch.Tensor, scheme: int, p: float, causal: bool):
+    if p <= 0.0 or SCHEMES[scheme] == "none":
+        return None
+    k = [int(x) for x in keys.tolist()]
+    _check_keys(k[1], k[2], k[3])
+    return _lib._Site(scheme, p, k[0] & _U64, k[1], k[2], 0, 0, 0 if causal else 1, k[3])
+
+
+def _sdpa_args(what: str, q, k, v, mask, keys, scale, scheme, p, causal) -> Tuple[int, ...]:
+    """The general op's operands, checked where their pointers cross (torch.ops.attndrop.sdpa_* are public):
+    q (B,H,T_q,D), k (B,H_kv,T_k,D), v (B,H_kv,T_k,D_v), mask None or (B,H,T_q,T_k), one dtype (float32 or
+    float64), on the CPU. Returns (B, H, H_kv, T_q, T_k, D, D_v)."""
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, torch.Tensor) or t.dim() != 4:
+            raise AttndropError(f"{what}: {name} must be a 4-D tensor, got "
+                                f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}")
+        if t.dtype not in _DTYPE_CODE or t.dtype != q.dtype:
+            raise AttndropError(f"{what}: {name} must be float32 or float64 as q, got {t.dtype}")
+        if t.device.type != "cpu":
+            raise AttndropError(f"{what}: {name} is on {t.device}: the general op runs on the CPU")
+    B, H, Tq, D = q.shape
+    Hk, Tk, Dv = k.shape[1], k.shape[2], v.shape[3]
+    if k.shape[0] != B or k.shape[3] != D or tuple(v.shape[:3]) != (B, Hk, Tk) or Hk < 1 or H % Hk:
+        raise AttndropError(f"{what}: q {tuple(q.shape)}, k {tuple(k.shape)} and v {tuple(v.shape)} are not "
+                            f"(B,H,T_q,D), (B,H_kv,T_k,D), (B,H_kv,T_k,D_v) with H a multiple of H_kv")
+    if mask is not None and (not isinstance(mask, torch.Tensor) or mask.dtype != q.dtype or
+                             tuple(mask.shape) != (B, H, Tq, Tk) or mask.device != q.device):
+        raise AttndropError(f"{what}: mask must be a {q.dtype} tensor of shape {(B, H, Tq, Tk)} on the CPU")
+    _op_args(what, q, keys, 1.0, scheme, p)
+    if not isinstance(scale, (int, float)) or not math.isfinite(scale):
+        raise AttndropError(f"{what}: scale must be finite, got {scale!r}")
+    if not isinstance(causal, bool):
+        raise AttndropError(f"{what}: causal must be a bool, got {causal!r}")
+    return B, H, Hk, Tq, Tk, D, Dv
+
+
+def _sdpa_call(q, k, v, mask, keys, scale, scheme, p, causal, sizes):
+    """The shape, the mask's view, the site and the scratch of one call of the general op."""
+    B, H, Hk, Tq, Tk, D, Dv = sizes
+    lib = _lib.library()
+    shape = _lib._SdpaShape(B, H, Hk, Tq, Tk, D, Dv, int(causal), _DTYPE_CODE[q.dtype], float(scale))
+    m = None
+    if mask is not None:
+        m = _lib._SdpaMask(mask.data_ptr(), *mask.stride())
+    n = lib.ad_sdpa_scratch_bytes(ctypes.byref(shape), max(1, lib.ad_get_threads()))
+    scr = torch.empty(max(n, 1), dtype=torch.uint8)
+    return shape, m, _sdpa_site(keys, scheme, p, causal), scr, n
+
+
+def _sdpa_fwd_impl(q, k, v, mask, keys, scale, scheme, p, causal):
+    """The general forward in the library: out (B,H,T_q,D_v) and stats (B,H,T_q,2) in q's dtype."""
+    sizes = _sdpa_args("sdpa_fwd", q, k, v, mask, keys, scale, scheme, p, causal)
+    q, k, v = _rows_ok(q), _rows_ok(k), _rows_ok(v)
+    B, H, _, Tq, _, _, Dv = sizes
+    out = torch.empty((B, H, Tq, Dv), dtype=q.dtype)
+    stats = torch.empty((B, H, Tq, 2), dtype=q.dtype)
+    shape, m, site, scr, n = _sdpa_call(q, k, v, mask, keys, scale, scheme, p, causal, sizes)
+    err = _lib._Error()
+    _check(_lib.library().ad_sdpa_forward(ctypes.byref(shape), _sview(out), stats.data_ptr(), _sview(q), _sview(k),
+                                          _sview(v), ctypes.byref(m) if m is not None else None,
+                                          ctypes.byref(site) if site is not None else None, scr.data_ptr(), n,
+                                          ctypes.byref(err)), err)
+    return out, stats
+
+
+def _sdpa_bwd_impl(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal):
+    """The general backward in the library: dq, dk, dv in the shapes and dtype of q, k, v."""
+    sizes = _sdpa_args("sdpa_bwd", q, k, v, mask, keys, scale, scheme, p, causal)
+    B, H, Hk, Tq, Tk, D, Dv = sizes
+    if isinstance(grad, torch.Tensor) and grad.is_floating_point():
+        grad = grad.to(q.dtype)
+    for name, t, want in (("grad", grad, (B, H, Tq, Dv)), ("stats", stats, (B, H, Tq, 2))):
+        if not isinstance(t, torch.Tensor) or t.dtype != q.dtype or tuple(t.shape) != want or t.device != q.device:
+            raise AttndropError(f"sdpa_bwd: {name} must be a {q.dtype} tensor of shape {want} on the CPU")
+    grad, q, k, v, stats = _rows_ok(grad), _rows_ok(q), _rows_ok(k), _rows_ok(v), stats.contiguous()
+    dq, dk, dv = torch.empty_like(q, memory_format=torch.contiguous_format), \
+        torch.empty_like(k, memory_format=torch.contiguous_format), \
+        torch.empty_like(v, memory_format=torch.contiguous_format)
+    shape, m, site, scr, n = _sdpa_call(q, k, v, mask, keys, scale, scheme, p, causal, sizes)
+    err = _lib._Error()
+    _check(_lib.library().ad_sdpa_backward(ctypes.byref(shape), _sview(dq), _sview(dk), _sview(dv), _sview(grad),
+                                           _sview(q), _sview(k), _sview(v),
+                                           ctypes.byref(m) if m is not None else None, stats.data_ptr(),
+                                           ctypes.byref(site) if site is not None else None, scr.data_ptr(), n,
+                                           ctypes.byref(err)), err)
+    return dq, dk, dv
+
+
 _HAS_CUSTOM_OP = hasattr(torch, "library") and hasattr(torch.library, "custom_op") and \
     hasattr(torch.library, "register_autograd")
 
@@ -205,6 +301,41 @@ if _HAS_CUSTOM_OP:
 
     def _attention(q, k, v, keys, scale, scheme, p):
         return _attention_fwd(q, k, v, keys, scale, scheme, p)[0]
+
+    @torch.library.custom_op("attndrop::sdpa_fwd", mutates_args=(), device_types=("cpu",))
+    def _sdpa_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor], keys: torch.Tensor,
+                  scale: float, scheme: int, p: float, causal: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+        return _sdpa_fwd_impl(q, k, v, mask, keys, scale, scheme, p, causal)
+
+    @_sdpa_fwd.register_fake
+    def _(q, k, v, mask, keys, scale, scheme, p, causal):
+        B, H, Tq, _ = q.shape
+        return q.new_empty((B, H, Tq, v.shape[3])), q.new_empty((B, H, Tq, 2))
+
+    @torch.library.custom_op("attndrop::sdpa_bwd", mutates_args=(), device_types=("cpu",))
+    def _sdpa_bwd(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor],
+                  stats: torch.Tensor, keys: torch.Tensor, scale: float, scheme: int, p: float,
+                  causal: bool) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _sdpa_bwd_impl(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal)
+
+    @_sdpa_bwd.register_fake
+    def _(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal):
+        return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
+
+    def _sdpa_setup_context(ctx, inputs, output):
+        q, k, v, mask, keys, scale, scheme, p, causal = inputs
+        ctx.save_for_backward(q, k, v, mask, output[1], keys)
+        ctx.att = (scale, scheme, p, causal)
+
+    def _sdpa_backward(ctx, grad_out, grad_stats):
+        q, k, v, mask, stats, keys = ctx.saved_tensors
+        dq, dk, dv = _sdpa_bwd(grad_out, q, k, v, mask, stats, keys, *ctx.att)
+        return dq, dk, dv, None, None, None, None, None, None
+
+    torch.library.register_autograd("attndrop::sdpa_fwd", _sdpa_backward, setup_context=_sdpa_setup_context)
+
+    def _general(q, k, v, mask, keys, scale, scheme, p, causal):
+        return _sdpa_fwd(q, k, v, mask, keys, scale, scheme, p, causal)[0]
 else:
     class _AttentionFunction(torch.autograd.Function):
         """The op for PyTorch without torch.library.custom_op (before 2.4)."""
@@ -224,6 +355,25 @@ else:
 
     def _attention(q, k, v, keys, scale, scheme, p):
         return _AttentionFunction.apply(q, k, v, keys, scale, scheme, p)
+
+    class _GeneralFunction(torch.autograd.Function):
+        """The general op for PyTorch without torch.library.custom_op (before 2.4)."""
+
+        @staticmethod
+        def forward(ctx, q, k, v, mask, keys, scale, scheme, p, causal):
+            out, stats = _sdpa_fwd_impl(q, k, v, mask, keys, scale, scheme, p, causal)
+            ctx.save_for_backward(q, k, v, mask, stats, keys)
+            ctx.att = (scale, scheme, p, causal)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            q, k, v, mask, stats, keys = ctx.saved_tensors
+            dq, dk, dv = _sdpa_bwd_impl(grad_out, q, k, v, mask, stats, keys, *ctx.att)
+            return dq, dk, dv, None, None, None, None, None, None
+
+    def _general(q, k, v, mask, keys, scale, scheme, p, causal):
+        return _GeneralFunction.apply(q, k, v, mask, keys, scale, scheme, p, causal)
 
 
 KeysLike = Union[Sequence[int], torch.Tensor]
@@ -265,45 +415,110 @@ def _exact_keys(keys: KeysLike) -> torch.Tensor:
     return torch.tensor([seed - (1 << 64) if seed >= 1 << 63 else seed, step, layer, row0], dtype=torch.int64)
 
 
+def _mask_view(attn_mask: torch.Tensor, target: Tuple[int, ...], B: int, H: int, cdtype: torch.dtype) -> torch.Tensor:
+    """attn_mask (bool: True takes part; or additive) as an additive mask of the compute dtype, broadcast to
+    target (q's shape with its last size replaced by T_k) and seen as (B, H, T_q, T_k): a view where it can be."""
+    if not isinstance(attn_mask, torch.Tensor):
+        raise AttndropError(f"attn_mask must be a tensor, got {type(attn_mask).__name__}")
+    if attn_mask.dtype == torch.bool:
+        m = torch.zeros(attn_mask.shape, dtype=cdtype, device=attn_mask.device).masked_fill(~attn_mask, -math.inf)
+    elif attn_mask.is_floating_point():
+        if attn_mask.requires_grad:
+            raise AttndropError("attn_mask requires grad: attndrop computes no gradient for the mask (detach it)")
+        m = attn_mask.to(cdtype)
+    else:
+        raise AttndropError(f"attn_mask must be bool or floating point, got {attn_mask.dtype}")
+    if m.dim() > len(target):
+        raise AttndropError(f"attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to {target}")
+    try:
+        m = m.expand(target)
+    except RuntimeError:
+        raise AttndropError(f"attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to {target}") from None
+    Tq, Tk = target[-2], target[-1]
+    return m.unsqueeze(1) if len(target) == 3 else m.reshape(B, H, Tq, Tk)
+
+
+def _empty(query, key, value, mask, causal: bool, scale: float, group: int, three: bool) -> torch.Tensor:
+    """SDPA by its definition where some size is 0 (PyTorch's own SDPA is not in 1.13): out of the right shape,
+    zero where a row has no key, and connected to the inputs for autograd."""
+    if not three and group > 1:
+        key, value = key.repeat_interleave(group, dim=-3), value.repeat_interleave(group, dim=-3)
+    att = (query @ key.transpose(-1, -2)) * scale
+    Tq, Tk = att.shape[-2:]
+    if causal:
+        att = att.masked_fill(~torch.ones(Tq, Tk, dtype=torch.bool, device=att.device).tril(), -math.inf)
+    if mask is not None:
+        att = att + (mask.squeeze(1) if three else mask.reshape(att.shape)).to(att.dtype)
+    return torch.softmax(att, -1).nan_to_num(0.0) @ value
+
+
 def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                                  attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: Optional[float] = None, *,
+                                 is_causal: bool = False, scale: Optional[float] = None, enable_gqa: bool = False, *,
                                  scheme: str = "standard", generator: Optional[torch.Generator] = None,
                                  keys: Optional[KeysLike] = None) -> torch.Tensor:
-    """torch.nn.functional.scaled_dot_product_attention, causal, with `scheme`'s dropout at rate dropout_p.
+    """torch.nn.functional.scaled_dot_product_attention with `scheme`'s dropout at rate dropout_p.
 
-    query, key, value: (B, H, T, D) tensors of one floating dtype on the CPU, or on one CUDA device with a
-    libattndrop built by `make CUDA=1` (D <= 128; PyTorch's current stream), float32 computed as float32,
-    bfloat16 and float16 in float32 and returned in their dtype. is_causal must be True and attn_mask None:
-    attndrop fuses causal self-attention only (the kernels have no masks of other shapes). scale defaults to
-    1/sqrt(D). dropout_p is applied whenever it is > 0, as SDPA does: pass 0.0 in evaluation. scheme: one of
-    attndrop.SCHEMES except the input-level word and embedding. generator: where the call's key is drawn
-    (default: PyTorch's). keys: (seed, step, layer[, row0]) for the C trainer's exact masks instead.
-    Raises AttndropError (a ValueError) for anything it cannot compute.
+    The arguments and shapes of SDPA: query (..., H, T_q, E), key (..., H_kv, T_k, E), value (..., H_kv, T_k, E_v),
+    3-D (N, T, E) or with any leading batch dimensions; H_kv = H, or H a multiple of it with enable_gqa=True
+    (grouped-query attention: query head h reads key/value head h // (H // H_kv), no copy). attn_mask: bool (True:
+    the key takes part) or additive, broadcastable to (..., H, T_q, T_k); is_causal: query i sees keys j <= i
+    (SDPA's top-left alignment), with or without a mask. scale: any finite value, default 1/sqrt(E). A row with no
+    visible key returns zeros and passes no gradient, as SDPA's. dropout_p is applied whenever it is > 0, as SDPA
+    does: pass 0.0 in evaluation.
+
+    Tensors of one dtype: float32 (computed as float32), float64 (computed in double), bfloat16 and float16
+    (computed in float32, returned in their dtype); on the CPU, or for causal attention without a mask, grouped
+    heads or unequal sizes, on one CUDA device with a libattndrop built by `make CUDA=1` (E <= 128). The common
+    causal case (no mask, T_q = T_k, H_kv = H, E_v = E, float32 compute) runs the kernels the C trainer runs; the
+    rest run the general kernels (ad_sdpa_forward), whose masks equal those where both apply.
+
+    scheme: one of attndrop.SCHEMES except the input-level word and embedding; on masked keys, nonzero, dropkey
+    and fixedcount draw on the row's visible keys, the others at each key's position, and a masked key never
+    survives. generator: where the call's key is drawn (default: PyTorch's). keys: (seed, step, layer[, row0])
+    for the C trainer's exact masks instead. Empty inputs (no batch row, query row, key or feature) are handed to
+    torch's SDPA without dropout: there is nothing to drop. Raises AttndropError (a ValueError) for anything it
+    cannot compute.
     """
-    if attn_mask is not None:
-        raise AttndropError("attn_mask is not supported: attndrop fuses causal attention only (pass is_causal=True)")
-    if not is_causal:
-        raise AttndropError("is_causal must be True: attndrop fuses causal self-attention only")
     tensors = (query, key, value)
     if not all(isinstance(t, torch.Tensor) for t in tensors):
         raise AttndropError("query, key and value must be tensors")
-    if query.dim() != 4 or key.shape != query.shape or value.shape != query.shape:
-        raise AttndropError(f"query, key and value must be (B, H, T, D) of one shape, got {tuple(query.shape)}, "
-                            f"{tuple(key.shape)}, {tuple(value.shape)}")
-    B, H, T, D = query.shape
-    if min(B, H, T, D) < 1 or T > _MAX_BLOCK:
-        raise AttndropError(f"sizes must be >= 1 and T <= {_MAX_BLOCK}, got (B, H, T, D) = {tuple(query.shape)}")
+    if not 3 <= query.dim() == key.dim() == value.dim():
+        raise AttndropError(f"query, key and value must be (..., H, T, E) or (N, T, E) of one rank, got "
+                            f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
     dtype = query.dtype
-    if dtype not in (torch.float32, torch.bfloat16, torch.float16) or key.dtype != dtype or value.dtype != dtype:
-        raise AttndropError(f"query, key and value must share one of float32, bfloat16, float16, got {query.dtype}, "
-                            f"{key.dtype}, {value.dtype}")
+    if dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16) or key.dtype != dtype or \
+            value.dtype != dtype:
+        raise AttndropError(f"query, key and value must share one of float32, float64, bfloat16, float16, got "
+                            f"{query.dtype}, {key.dtype}, {value.dtype}")
     dev = query.device
     if key.device != dev or value.device != dev:
         raise AttndropError(f"query, key and value must be on one device, got {query.device}, {key.device}, "
                             f"{value.device}")
+    three = query.dim() == 3
+    batch = tuple(query.shape[:-3]) if not three else tuple(query.shape[:1])
+    H = 1 if three else query.shape[-3]
+    Hk = 1 if three else key.shape[-3]
+    Tq, E = query.shape[-2:]
+    Tk, Ev = key.shape[-2], value.shape[-1]
+    kbatch = tuple(key.shape[:-3]) if not three else tuple(key.shape[:1])
+    vbatch = tuple(value.shape[:-3]) if not three else tuple(value.shape[:1])
+    if kbatch != batch or vbatch != batch or key.shape[-1] != E or value.shape[-2] != Tk or \
+            (not three and value.shape[-3] != Hk):
+        raise AttndropError(f"query {tuple(query.shape)}, key {tuple(key.shape)} and value {tuple(value.shape)} are "
+                            f"not (..., H, T_q, E), (..., H_kv, T_k, E), (..., H_kv, T_k, E_v) with one batch shape")
+    if Hk != H:
+        if not isinstance(enable_gqa, bool) or not enable_gqa:
+            raise AttndropError(f"query has {H} heads, key and value {Hk}: pass enable_gqa=True for grouped-query "
+                                f"attention")
+        if Hk < 1 or H % Hk:
+            raise AttndropError(f"enable_gqa: {H} query heads are not a multiple of {Hk} key/value heads")
+    if not isinstance(is_causal, bool):
+        raise AttndropError(f"is_causal must be a bool, got {is_causal!r}")
+    if max(Tq, Tk) > _MAX_BLOCK:
+        raise AttndropError(f"T_q and T_k must be at most {_MAX_BLOCK}, got {Tq} and {Tk}")
     if dev.type == "cuda":
-        _cuda_ready(D)
+        _cuda_ready(E)
     elif dev.type != "cpu":
         raise AttndropError(f"tensors on {dev} are not supported: the op runs on the CPU and, with a CUDA build of "
                             f"libattndrop, on CUDA devices")
@@ -315,9 +530,20 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     p = float(dropout_p)
     if not 0.0 <= p < 1.0:
         raise AttndropError(f"dropout_p must be in [0, 1), got {dropout_p}")
-    s = 1.0 / math.sqrt(D) if scale is None else float(scale)
-    if not (math.isfinite(s) and s > 0.0):
-        raise AttndropError(f"scale must be finite and > 0, got {scale}")
+    s = 1.0 / math.sqrt(E) if scale is None and E > 0 else 1.0 if scale is None else float(scale)
+    if not math.isfinite(s):
+        raise AttndropError(f"scale must be finite, got {scale}")
+    cdtype = torch.float64 if dtype == torch.float64 else torch.float32
+    B = 1
+    for x in batch:
+        B *= x
+    mask = None
+    if attn_mask is not None:
+        mask = _mask_view(attn_mask, tuple(query.shape[:-1]) + (Tk,), B, H, cdtype)
+        if mask.device != dev:
+            raise AttndropError(f"attn_mask is on {mask.device}, query on {dev}")
+    if min(B, Tq, Tk, E, Ev) == 0:  # nothing to drop: SDPA's definition, on tensors with no element
+        return _empty(query, key, value, mask, is_causal, s, H // max(Hk, 1), three)
     active = p > 0.0 and scheme != "none"
     if keys is not None:
         k = _exact_keys(keys)
@@ -329,7 +555,20 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
         k = torch.cat([draw.cpu(), torch.zeros(3, dtype=torch.int64)])
     else:
         k = torch.zeros(4, dtype=torch.int64)
-    if dtype != torch.float32:
-        query, key, value = query.float(), key.float(), value.float()
-    out = _attention(query, key, value, k, s, SCHEMES.index(scheme), p if active else 0.0)
-    return out if dtype == torch.float32 else out.to(dtype)
+    q4 = query.unsqueeze(1) if three else query.reshape(B, H, Tq, E)
+    k4 = key.unsqueeze(1) if three else key.reshape(B, Hk, Tk, E)
+    v4 = value.unsqueeze(1) if three else value.reshape(B, Hk, Tk, Ev)
+    if dtype != cdtype:
+        q4, k4, v4 = q4.to(cdtype), k4.to(cdtype), v4.to(cdtype)
+    pa = p if active else 0.0
+    plain = is_causal and mask is None and Hk == H and Tq == Tk and Ev == E and cdtype == torch.float32 and s > 0
+    if plain:
+        out = _attention(q4, k4, v4, k, s, SCHEMES.index(scheme), pa)
+    else:
+        if dev.type != "cpu":
+            raise AttndropError("on CUDA the op fuses causal attention only (is_causal=True, no attn_mask, as many "
+                                "key/value heads as query heads, T_q = T_k, E_v = E, float32/bfloat16/float16): "
+                                "move the tensors to the CPU for the rest")
+        out = _general(q4, k4, v4, mask, k, s, SCHEMES.index(scheme), pa, is_causal)
+    out = out.squeeze(1) if three else out.reshape(batch + (H, Tq, Ev))
+    return out if dtype == cdtype else out.to(dtype)

@@ -88,6 +88,25 @@ class _View(ctypes.Structure):
                 ("stride_t", ctypes.c_int64)]
 
 
+class _SdpaShape(ctypes.Structure):
+    """ad_sdpa_shape: the sizes, causality, dtype (0 float32, 1 float64) and scale of the general op."""
+    _fields_ = [("B", ctypes.c_int), ("H", ctypes.c_int), ("H_kv", ctypes.c_int), ("T_q", ctypes.c_int),
+                ("T_k", ctypes.c_int), ("D", ctypes.c_int), ("D_v", ctypes.c_int), ("causal", ctypes.c_int),
+                ("dtype", ctypes.c_int), ("scale", ctypes.c_double)]
+
+
+class _SdpaView(ctypes.Structure):
+    """ad_sdpa_view: a (B, heads, rows, size) tensor of the op's dtype by its data pointer and strides."""
+    _fields_ = [("data", ctypes.c_void_p), ("stride_b", ctypes.c_int64), ("stride_h", ctypes.c_int64),
+                ("stride_t", ctypes.c_int64)]
+
+
+class _SdpaMask(ctypes.Structure):
+    """ad_sdpa_mask: an additive (B, H, T_q, T_k) mask by its four strides (0 broadcasts)."""
+    _fields_ = [("data", ctypes.c_void_p), ("stride_b", ctypes.c_int64), ("stride_h", ctypes.c_int64),
+                ("stride_q", ctypes.c_int64), ("stride_k", ctypes.c_int64)]
+
+
 class _SchemeInfo(ctypes.Structure):
     """ad_scheme_info: one row of the library's scheme table."""
     _fields_ = [("name", ctypes.c_char_p), ("description", ctypes.c_char_p), ("where", ctypes.c_int),
@@ -98,7 +117,8 @@ class _SchemeInfo(ctypes.Structure):
 # each hand-copied struct and its C name: held to the library's own layout (ad_abi_layout) when it loads
 _LAYOUTS = {_Error: "ad_error", _Site: "ad_drop_site", _StatsOpts: "ad_stats_opts", _Stats: "ad_stats",
             _Vocab: "ad_vocab", _TensorInfo: "ad_tensor_info", _Config: "ad_config", _AdamW: "ad_adamw",
-            _SampleOpts: "ad_sample_opts", _View: "ad_view", _SchemeInfo: "ad_scheme_info"}
+            _SampleOpts: "ad_sample_opts", _View: "ad_view", _SchemeInfo: "ad_scheme_info",
+            _SdpaShape: "ad_sdpa_shape", _SdpaView: "ad_sdpa_view", _SdpaMask: "ad_sdpa_mask"}
 
 
 def _layout_mismatch(lib) -> "str | None":
@@ -133,6 +153,11 @@ _SIGNATURES = {
                                   [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _P, _E]),
     "ad_attention_backward_cuda": (ctypes.c_int, [_View] * 8 + [_P] + _ATT_SIZES +
                                    [ctypes.c_float, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _P, _E]),
+    "ad_sdpa_scratch_bytes": (ctypes.c_size_t, [ctypes.POINTER(_SdpaShape), ctypes.c_int]),
+    "ad_sdpa_forward": (ctypes.c_int, [ctypes.POINTER(_SdpaShape), _SdpaView, _P, _SdpaView, _SdpaView, _SdpaView,
+                                       ctypes.POINTER(_SdpaMask), ctypes.POINTER(_Site), _P, ctypes.c_size_t, _E]),
+    "ad_sdpa_backward": (ctypes.c_int, [ctypes.POINTER(_SdpaShape)] + [_SdpaView] * 7 +
+                         [ctypes.POINTER(_SdpaMask), _P, ctypes.POINTER(_Site), _P, ctypes.c_size_t, _E]),
     "ad_device_check": (ctypes.c_int, [ctypes.c_int, _E]),
     "ad_abi_layout": (ctypes.c_long, [ctypes.c_char_p, ctypes.c_char_p]),
     "ad_abi_fields": (ctypes.c_int, [ctypes.c_char_p]),

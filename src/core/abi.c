@@ -43,6 +43,13 @@ static const layout_row rows[] = {
     FIELD(ad_sample_opts, seed), FIELD(ad_sample_opts, recompute),
     SIZE(ad_view), FIELD(ad_view, data), FIELD(ad_view, stride_b), FIELD(ad_view, stride_h),
     FIELD(ad_view, stride_t),
+    SIZE(ad_sdpa_shape), FIELD(ad_sdpa_shape, B), FIELD(ad_sdpa_shape, H), FIELD(ad_sdpa_shape, H_kv),
+    FIELD(ad_sdpa_shape, T_q), FIELD(ad_sdpa_shape, T_k), FIELD(ad_sdpa_shape, D), FIELD(ad_sdpa_shape, D_v),
+    FIELD(ad_sdpa_shape, causal), FIELD(ad_sdpa_shape, dtype), FIELD(ad_sdpa_shape, scale),
+    SIZE(ad_sdpa_view), FIELD(ad_sdpa_view, data), FIELD(ad_sdpa_view, stride_b), FIELD(ad_sdpa_view, stride_h),
+    FIELD(ad_sdpa_view, stride_t),
+    SIZE(ad_sdpa_mask), FIELD(ad_sdpa_mask, data), FIELD(ad_sdpa_mask, stride_b), FIELD(ad_sdpa_mask, stride_h),
+    FIELD(ad_sdpa_mask, stride_q), FIELD(ad_sdpa_mask, stride_k),
 };
 
 long ad_abi_layout(const char *type, const char *field) {

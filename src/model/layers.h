@@ -62,4 +62,26 @@ double ad_k_crossentropy_fwd_f(float *probs, const float *logits, const int *tar
 float ad_softmax_expf(float x);
 void ad_k_crossentropy_bwd_f(float *dlogits, const float *probs, const int *targets, int N, int V);
 
+
+/* The general attention (sdpa.inc): strides in elements of b, h, t of q, k,
+ * v and out (or of dq, dk, dv and dout), and the mask's four (m). */
+typedef struct {
+    int64_t q[3], k[3], v[3], o[3], m[4];
+} ad_sdpa_layout;
+/* Elements of its scratch per thread: scores, their gradient, the dropped weights. */
+#define AD_SDPA_SCRATCH(Tq, Tk) ((size_t)3 * (size_t)(Tq) * (size_t)(Tk))
+void ad_k_sdpa_fwd_f(float *out, float *stats, float *scratch, const float *q, const float *k, const float *v,
+                     const float *mask, const ad_sdpa_layout *L, const ad_attn_drop *drop, const ad_sdpa_shape *z,
+                     int n_scratch);
+void ad_k_sdpa_fwd_d(double *out, double *stats, double *scratch, const double *q, const double *k, const double *v,
+                     const double *mask, const ad_sdpa_layout *L, const ad_attn_drop *drop, const ad_sdpa_shape *z,
+                     int n_scratch);
+void ad_k_sdpa_bwd_f(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *q,
+                     const float *k, const float *v, const float *mask, const float *stats, const ad_sdpa_layout *L,
+                     const ad_sdpa_layout *Dl, const ad_attn_drop *drop, const ad_sdpa_shape *z, int n_scratch);
+void ad_k_sdpa_bwd_d(double *dq, double *dk, double *dv, double *scratch, const double *dout, const double *q,
+                     const double *k, const double *v, const double *mask, const double *stats,
+                     const ad_sdpa_layout *L, const ad_sdpa_layout *Dl, const ad_attn_drop *drop,
+                     const ad_sdpa_shape *z, int n_scratch);
+
 #endif

@@ -194,6 +194,14 @@ void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep) {
     ad_scheme_def_get(d->site.scheme)->row(d, d->site.row0 + b, h, i, n, keep);
 }
 
+void ad_attn_row_n(const ad_attn_drop *d, int b, int h, int i, int n, float *out) {
+    ad_scheme_def_get(d->site.scheme)->row(d, d->site.row0 + b, h, i, n, out);
+}
+
+int ad_scheme_counts_keys(ad_scheme s) {
+    return s == AD_SCHEME_NONZERO || s == AD_SCHEME_DROPKEY || s == AD_SCHEME_FIXEDCOUNT;
+}
+
 int ad_input_mult_k(const ad_drop_site *s, int b, const int *idx, int T, float *mult) {
     const ad_scheme_def *def = ad_scheme_def_get(s->scheme);
     if (!def->input) return 0;

@@ -105,6 +105,14 @@ double ad_any_zero_token(const ad_law_in *in, double log_none);
 void ad_attn_row_mult(const ad_attn_drop *d, int b, int h, int i, float *mult);
 /* Pre-softmax schemes: fills keep[0..n) with 1 (kept) or 0 (logit -> -inf). */
 void ad_attn_row_keep(const ad_attn_drop *d, int b, int h, int i, float *keep);
+/* The active scheme's row function on a row of n keys (n >= 1, at most the
+ * site's block_size), whatever the row's own length: the general attention's
+ * rows (src/model/sdpa.inc), n its visible keys or its causal length. */
+void ad_attn_row_n(const ad_attn_drop *d, int b, int h, int i, int n, float *out);
+/* Whether a scheme's row law depends on how many keys the row has (nonzero,
+ * dropkey: a survivor among them; fixedcount: round(p n) of them dropped):
+ * with a mask, these draw on the visible keys only. */
+int ad_scheme_counts_keys(ad_scheme s);
 
 /* Element-wise dropout of one (B,T,C) activation (inverted, nn.Dropout). */
 typedef struct {
