@@ -114,7 +114,7 @@ $(BUILD)/obj/%.o: src/%.c $(SRC_H) include/attndrop.h
 # comparisons do not trap: the same values, IEEE operation for operation (no
 # contraction under -std=c11), 1.6x faster attention at the lecture shape
 # (bench/functional.py). Value-changing flags (-ffast-math) stay off.
-$(BUILD)/obj/model/layers.o $(BUILD)/pic/model/layers.o: CFLAGS += -fno-trapping-math
+$(BUILD)/obj/model/layers.o $(BUILD)/pic/model/layers.o $(BUILD)/obj/model/sdpa.o $(BUILD)/pic/model/sdpa.o: CFLAGS += -fno-trapping-math
 
 $(BUILD)/libattndrop.a: $(LIB_OBJ)
 	ar rcs $@ $^

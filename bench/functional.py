@@ -84,6 +84,61 @@ def ops(scheme, p):
     return lambda q, k, v: AF.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True, scheme=scheme)
 
 
+# SDPA's other calls (the general kernels): (B, H, H_kv, T, D), a left-padding mask or none, causal or not
+CASES = {
+    "padded": ((64, 6, 6, 256, 64), True, True),       # lecture, rows left-padded by 0..63 keys
+    "gqa": ((64, 6, 2, 256, 64), False, True),         # lecture's heads over 2 key/value heads
+    "noncausal": ((64, 6, 6, 256, 64), False, False),  # an encoder at lecture's shape
+    "long": ((1, 6, 6, 2048, 64), False, True),        # one long context
+}
+
+
+def case_inputs(case, seed=0):
+    (B, H, Hk, T, D), padded, causal = CASES[case]
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(B, T, H, D, generator=g).transpose(1, 2).requires_grad_()
+    k, v = (torch.randn(B, T, Hk, D, generator=g).transpose(1, 2).requires_grad_() for _ in range(2))
+    pad = torch.arange(B) % 64
+    mask = (torch.arange(T).view(1, 1, 1, T) >= pad.view(B, 1, 1, 1)) if padded else None
+    if mask is not None and causal:  # SDPA takes no mask with is_causal=True: the causal part joins the mask
+        mask = mask & torch.ones(T, T, dtype=torch.bool).tril()
+    return q, k, v, mask, causal
+
+
+def case_ops(case, mask, causal):
+    import attndrop.functional as AF
+    F = torch.nn.functional
+    gqa = CASES[case][0][1] != CASES[case][0][2]
+    fns = {f"sdpa {p}": (lambda p: lambda q, k, v: F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal and mask is None, enable_gqa=gqa))(p) for p in (0.2, 0.0)}
+    for scheme in ("standard", "nonzero"):
+        fns[scheme] = (lambda s: lambda q, k, v: AF.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=0.2, is_causal=causal and mask is None, enable_gqa=gqa, scheme=s))(scheme)
+    return fns
+
+
+def bench_cases(names, repeat):
+    print("| case (B, H, H_kv, T, D) | SDPA p=0.2 ms | SDPA p=0 ms | attndrop standard ms | attndrop nonzero ms | "
+          "speed-up over SDPA p=0.2 | time over SDPA p=0 |\n|---|---|---|---|---|---|---|")
+    for case in names:
+        q, k, v, mask, causal = case_inputs(case)
+        fns = case_ops(case, mask, causal)
+        grad = torch.randn(q.shape)
+        for fn in fns.values():
+            step(fn, q, k, v, grad)
+        times = {name: [] for name in fns}
+        for _ in range(repeat):
+            for name, fn in fns.items():
+                t0 = time.perf_counter()
+                step(fn, q, k, v, grad)
+                times[name].append(time.perf_counter() - t0)
+        t = {name: min(x) for name, x in times.items()}
+        a = [t["standard"], t["nonzero"]]
+        print(f"| {case} {CASES[case][0]} | {t['sdpa 0.2'] * 1e3:.0f} | {t['sdpa 0.0'] * 1e3:.0f} | "
+              f"{a[0] * 1e3:.0f} | {a[1] * 1e3:.0f} | {t['sdpa 0.2'] / max(a):.2f}x .. {t['sdpa 0.2'] / min(a):.2f}x | "
+              f"{min(a) / t['sdpa 0.0']:.2f} .. {max(a) / t['sdpa 0.0']:.2f} |", flush=True)
+
+
 def vm(field):
     """A field of /proc/self/status in KiB."""
     with open("/proc/self/status") as f:
@@ -107,6 +162,7 @@ def main():
     ap.add_argument("--schemes", default="all")
     ap.add_argument("--peak", nargs=3, metavar=("SHAPE", "SCHEME", "P"))
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--cases", help="SDPA's other calls instead, comma-separated: " + ",".join(CASES))
     a = ap.parse_args()
     global DEVICE
     DEVICE = a.device
@@ -123,6 +179,11 @@ def main():
         base = vm("VmRSS")
         step(fn, q, k, v, grad)
         print((vm("VmHWM") - base) / 1024.0)
+        return
+    if a.cases:
+        print(f"PyTorch {torch.__version__}, {a.threads} threads, forward + backward, best of {a.repeat} "
+              f"interleaved rounds\n")
+        bench_cases(a.cases.split(","), a.repeat)
         return
     from attndrop.schemes import SCHEMES, where
     import attndrop.lib

@@ -320,3 +320,40 @@ def test_compiled_masked_gqa_call_has_no_graph_break():
     g1 = torch.autograd.grad(got, (q, k, v))
     g2 = torch.autograd.grad(want, (q, k, v))
     assert all(torch.equal(a, b) for a, b in zip(g1, g2))
+
+
+def test_forward_mode_ad_is_refused():
+    """The op has reverse-mode derivatives only: forward-mode AD raises instead of returning zero tangents."""
+    q, k, v = tensors(1, 2, 2, 5, 5, 4, 4, dtype=torch.float32, grad=False)
+    fwAD = pytest.importorskip("torch.autograd.forward_ad")
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(q, torch.ones_like(q))
+        with pytest.raises(AttndropError, match="forward-mode"):
+            AF.scaled_dot_product_attention(dual, k, v, is_causal=True)
+
+
+@pytest.mark.skipif(not hasattr(torch, "func"), reason="torch.func from PyTorch 2.0")
+@pytest.mark.parametrize("transform", ["jvp", "grad", "vmap"])
+def test_torch_func_transforms_are_refused(transform):
+    q, k, v = tensors(1, 2, 2, 5, 5, 4, 4, dtype=torch.float32, grad=False)
+
+    def f(q):
+        return AF.scaled_dot_product_attention(q, k, v, is_causal=True)
+    with pytest.raises(AttndropError, match="torch.func"):
+        if transform == "jvp":
+            torch.func.jvp(f, (q,), (torch.ones_like(q),))
+        elif transform == "grad":
+            torch.func.grad(lambda q: f(q).sum())(q)
+        else:
+            torch.func.vmap(f)(q.unsqueeze(0))
+
+
+@pytest.mark.parametrize("mask", [None, "bool-padding"])
+def test_double_backward_raises_instead_of_zeros(mask):
+    """A second derivative through the op is not computed: it raises (PyTorch 1.13 returned zeros)."""
+    q, k, v = tensors(2, 2, 2, 5, 5, 4, 4, dtype=torch.float32)
+    m = make_mask(mask, 2, 2, 5, 5) if mask else None
+    out = AF.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=True, dropout_p=0.2, keys=(1, 2, 3))
+    (gq,) = torch.autograd.grad(out.sum(), q, create_graph=True)
+    with pytest.raises(RuntimeError):
+        torch.autograd.grad(gq.sum(), q)

@@ -348,6 +348,7 @@ else:
             return out
 
         @staticmethod
+        @torch.autograd.function.once_differentiable  # a second derivative raises, not zeros
         def backward(ctx, grad_out):
             q, k, v, out, stats, keys = ctx.saved_tensors
             dq, dk, dv = _bwd_impl(grad_out, q, k, v, out, stats, keys, *ctx.att)
@@ -367,6 +368,7 @@ else:
             return out
 
         @staticmethod
+        @torch.autograd.function.once_differentiable
         def backward(ctx, grad_out):
             q, k, v, mask, stats, keys = ctx.saved_tensors
             dq, dk, dv = _sdpa_bwd_impl(grad_out, q, k, v, mask, stats, keys, *ctx.att)
@@ -452,6 +454,26 @@ def _empty(query, key, value, mask, causal: bool, scale: float, group: int, thre
     return torch.softmax(att, -1).nan_to_num(0.0) @ value
 
 
+def _compiling() -> bool:
+    comp = getattr(torch, "compiler", None)
+    return bool(comp is not None and hasattr(comp, "is_compiling") and comp.is_compiling())
+
+
+def _refuse_transforms(*tensors: torch.Tensor) -> None:
+    """AttndropError for inputs under torch.func's transforms or carrying forward-mode tangents: the op has a
+    reverse-mode derivative only, and a transform would otherwise see zero tangents or unbatched calls."""
+    if _compiling():
+        return
+    fc = getattr(torch._C, "_functorch", None)
+    fw = getattr(torch.autograd, "forward_ad", None)
+    for t in tensors:
+        if fc is not None and hasattr(fc, "is_functorch_wrapped_tensor") and fc.is_functorch_wrapped_tensor(t):
+            raise AttndropError("torch.func transforms (grad, jvp, jacfwd, jacrev, vmap) are not supported: use "
+                                "torch.autograd (loss.backward() or torch.autograd.grad)")
+        if fw is not None and fw.unpack_dual(t).tangent is not None:
+            raise AttndropError("forward-mode AD is not supported: attndrop computes reverse-mode gradients only")
+
+
 def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                                  attn_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: Optional[float] = None, enable_gqa: bool = False, *,
@@ -486,6 +508,7 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     if not 3 <= query.dim() == key.dim() == value.dim():
         raise AttndropError(f"query, key and value must be (..., H, T, E) or (N, T, E) of one rank, got "
                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+    _refuse_transforms(query, key, value)
     dtype = query.dtype
     if dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16) or key.dtype != dtype or \
             value.dtype != dtype:

@@ -3,6 +3,7 @@
  * kernels of sdpa.inc in the tensors' own precision. */
 #include "layers.h"
 #include "../schemes/mask.h"
+#include "poly_exp.h"
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -15,7 +16,7 @@
 #define SFX(name) name##_f
 #define AD_KERNEL(float_name, double_name) float_name
 #define GEMM cblas_sgemm
-#define EXP expf
+#define EXP ad_poly_expf
 #include "sdpa.inc"
 #undef REAL
 #undef SFX
