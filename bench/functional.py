@@ -1,11 +1,13 @@
-"""functional.py [--shapes lecture,small] [--threads 2] [--repeat 5] [--schemes all|a,b] [--device cpu|cuda] - the fused op
+"""functional.py [--shapes lecture,small] [--threads 2] [--repeat 5] [--schemes all|a,b] [--device cpu|cuda] [--cases padded,gqa,noncausal,long] - the fused op
 attndrop.functional.scaled_dot_product_attention against PyTorch's own scaled_dot_product_attention in the
 same process: forward + backward of causal attention at p = 0.2 (and PyTorch at p = 0), best of --repeat
 interleaved rounds after a warm-up, every scheme; then the peak memory (ru_maxrss growth of a fresh child process) of the op,
 SDPA's fused path and the unfused (B, H, T, T) path (VmHWM after a reset through /proc/self/clear_refs). q, k, v come as nanoGPT makes them, (B, T, H, D)
 views transposed to (B, H, T, D). With --device cuda (a libattndrop built by make CUDA=1 in ATTNDROP_LIB) the
 tensors are on the GPU, each step is timed to torch.cuda.synchronize(), and the memory is the growth of
-torch.cuda.max_memory_allocated over one step. Prints a markdown table."""
+torch.cuda.max_memory_allocated over one step. Prints a markdown table.With --cases, SDPA's other calls instead (the general kernels): a left-padded batch, grouped heads,
+non-causal attention and one long context, each against SDPA at p = 0.2 and p = 0 in the same rounds.
+"""
 import argparse
 import os
 import subprocess

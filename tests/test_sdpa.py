@@ -357,3 +357,19 @@ def test_double_backward_raises_instead_of_zeros(mask):
     (gq,) = torch.autograd.grad(out.sum(), q, create_graph=True)
     with pytest.raises(RuntimeError):
         torch.autograd.grad(gq.sum(), q)
+
+
+@pytest.mark.parametrize("Tq,Tk", [(150, 130), (130, 150), (200, 200)])
+def test_causal_blocks_across_the_diagonal(Tq, Tk):
+    """A causal call skips the key blocks above the diagonal (64 query rows per block): lengths that cross
+    several blocks, T_q above and below T_k, with a padding mask and grouped heads, against the definition."""
+    B, H, Hk, E, Ev = 2, 4, 2, 8, 6
+    q, k, v = tensors(B, H, Hk, Tq, Tk, E, Ev)
+    mask = make_mask("bool-padding", B, H, Tq, Tk)
+    for m in (None, mask):
+        out = AF.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=True, enable_gqa=True)
+        ref = reference(q, k, v, m, True)
+        g = torch.randn_like(ref)
+        assert torch.allclose(out, ref, atol=1e-12, rtol=0)
+        for a, b in zip(torch.autograd.grad(out, (q, k, v), g), torch.autograd.grad(ref, (q, k, v), g)):
+            assert torch.allclose(a, b, atol=1e-12, rtol=0)
