@@ -5,7 +5,7 @@ interleaved rounds after a warm-up, every scheme; then the peak memory (ru_maxrs
 SDPA's fused path and the unfused (B, H, T, T) path (VmHWM after a reset through /proc/self/clear_refs). q, k, v come as nanoGPT makes them, (B, T, H, D)
 views transposed to (B, H, T, D). With --device cuda (a libattndrop built by make CUDA=1 in ATTNDROP_LIB) the
 tensors are on the GPU, each step is timed to torch.cuda.synchronize(), and the memory is the growth of
-torch.cuda.max_memory_allocated over one step. Prints a markdown table.With --cases, SDPA's other calls instead (the general kernels): a left-padded batch, grouped heads,
+torch.cuda.max_memory_allocated over one step. Prints a markdown table. With --cases, SDPA's other calls instead (the general kernels): a left-padded batch, grouped heads,
 non-causal attention and one long context, each against SDPA at p = 0.2 and p = 0 in the same rounds.
 """
 import argparse
