@@ -394,11 +394,11 @@ static int mechanism_reading(FILE *f, const rdata *d, int set, int in_short) {
     ad_effect ch = e0 < e1 ? effect_change(d, set, &pc, e0, e1, last) : (ad_effect){0, NAN, NAN, NAN, 0, 0};
     char a[64], b[64], c[64], g[64], x[64], y[64], h[64];
     report_fmt_pm(a, sizeof a, sk.mean, sk.ci95, 4);
-    report_fmt_pm(b, sizeof b, gr.mean, gr.ci95, 5);
+    report_fmt_pm(b, sizeof b, gr.mean, gr.ci95, 7);
     report_fmt_pm(c, sizeof c, first.mean, first.ci95, 4);
     report_fmt_pm(g, sizeof g, late.mean, late.ci95, 4);
     report_fmt_pm(x, sizeof x, sref.mean, NAN, 4);
-    report_fmt_pm(y, sizeof y, gref.mean, NAN, 5);
+    report_fmt_pm(y, sizeof y, gref.mean, NAN, 7);
     report_fmt_pm(h, sizeof h, ch.mean, ch.ci95, 4);
     int sink_differs = sk.n > 1 && fabs(sk.mean) > sk.ci95;
     int grad_differs = gr.n > 1 && fabs(gr.mean) > gr.ci95;
@@ -567,8 +567,8 @@ static void text_mechanism(FILE *f, const rdata *d) {
             char a[64], b[64], c[64], e[64];
             report_fmt_pm(a, sizeof a, s0.mean, s0.ci95, 4);
             report_fmt_pm(b, sizeof b, ds.mean, ds.ci95, 4);
-            report_fmt_pm(c, sizeof c, g0.mean, g0.ci95, 5);
-            report_fmt_pm(e, sizeof e, dg.mean, dg.ci95, 5);
+            report_fmt_pm(c, sizeof c, g0.mean, g0.ci95, 7);
+            report_fmt_pm(e, sizeof e, dg.mean, dg.ci95, 7);
             fprintf(f, "| %d | %s | %s | %s | %s |\n", l, a + (a[0] == '+'), b, c + (c[0] == '+'), e);
         }
         fprintf(f, "\n");
