@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 A=${1:-build}/attndrop
 dir=docs/results/scale
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+if git rev-parse --is-inside-work-tree > /dev/null 2>&1 && [ -n "$(git ls-files "$dir")" ]; then
+    # the committed records only: a study running in this checkout writes new ones beside them
+    mkdir -p "$tmp/committed"
+    git ls-files -z "$dir" | xargs -0 cp --parents -t "$tmp/committed"
+    dir=$tmp/committed/$dir
+fi
 if ! ls "$dir"/runs/t256-h6-l6-*.csv > /dev/null 2>&1; then
     echo "SKIP: no committed corner records in $dir/runs"
     tally results

@@ -373,3 +373,22 @@ def test_causal_blocks_across_the_diagonal(Tq, Tk):
         assert torch.allclose(out, ref, atol=1e-12, rtol=0)
         for a, b in zip(torch.autograd.grad(out, (q, k, v), g), torch.autograd.grad(ref, (q, k, v), g)):
             assert torch.allclose(a, b, atol=1e-12, rtol=0)
+
+
+@pytest.mark.skipif(not (AF._HAS_CUSTOM_OP and hasattr(torch.library, "opcheck")),
+                    reason="torch.library.opcheck from PyTorch 2.4")
+@pytest.mark.parametrize("which", ["attention_fwd", "sdpa_fwd"])
+def test_opcheck(which):
+    """torch.library.opcheck on both registered forwards (schema, fake tensors, the autograd registration,
+    AOT dispatch with dynamic shapes): the operator contract torch.compile relies on."""
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 4, 6, 8, generator=g, requires_grad=True)
+    keys = torch.tensor([1, 2, 3, 0])
+    if which == "attention_fwd":
+        k, v = (torch.randn(2, 4, 6, 8, generator=g, requires_grad=True) for _ in range(2))
+        args = (q, k, v, keys, 0.3, 1, 0.2)
+    else:
+        k, v = (torch.randn(2, 2, 7, 8, generator=g, requires_grad=True) for _ in range(2))
+        args = (q, k, v, torch.zeros(2, 4, 6, 7), keys, 0.3, 3, 0.2, False)
+    result = torch.library.opcheck(getattr(torch.ops.attndrop, which), args)
+    assert all(v == "SUCCESS" for v in result.values()), result
