@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_pytest.sh BUILD [PYTHON...] - the pytest suite of the Python package
-# (tests/test_functional.py, tests/test_sdpa.py, tests/test_hf.py) against BUILD's libattndrop.so, once per Python
+# (tests/test_functional.py, tests/test_sdpa.py, tests/test_hf.py) and every snippet of docs/python.md (tests/test_docs.py) against BUILD's libattndrop.so, once per Python
 # given (default: Debian's /usr/bin/python3 with python3-torch, and the venv
 # .venv/ with current PyTorch from PyPI, which .ci/run and the README's
 # install line make). Prints a SKIP line for a Python without torch or
@@ -24,7 +24,7 @@ for py in "${pythons[@]}"; do
         continue
     fi
     echo "== pytest with $py (PyTorch $("$py" -c 'import torch; print(torch.__version__)'))"
-    out=$("$py" -m pytest -q -p no:cacheprovider tests/test_functional.py tests/test_sdpa.py tests/test_hf.py 2>&1); r=$?
+    out=$("$py" -m pytest -q -p no:cacheprovider tests/test_functional.py tests/test_sdpa.py tests/test_hf.py tests/test_docs.py 2>&1); r=$?
     printf '%s\n' "$out" | tail -n 25
     line=$(printf '%s\n' "$out" | tail -n 1)
     p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
