@@ -363,6 +363,43 @@ def test_compile_no_graph_break_no_recompile():
     assert len(frames) == 1  # one graph, no recompilation over 4 steps
 
 
+@pytest.mark.skipif(not HAS_COMPILE, reason="needs torch.library.custom_op and torch.compile (PyTorch >= 2.4)")
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_compiled_generator_draws_as_eager(backend):
+    """generator= compiles in one graph (fullgraph), and the compiled calls draw the generator's keys exactly as
+    eager calls do: outputs and gradients equal, bit for bit, step after step; another generator recompiles."""
+    import torch._dynamo
+    torch._dynamo.reset()
+
+    def f(q, k, v, g):
+        return AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, scheme="nonzero", generator=g)
+
+    cf = torch.compile(f, fullgraph=True, backend=backend)
+    ge, gc = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    for _ in range(3):
+        q, k, v = (t.detach().requires_grad_() for t in qkv(T=12))
+        a = f(q, k, v, ge)
+        ga = torch.autograd.grad(a.sum(), (q, k, v))
+        b = cf(q, k, v, gc)
+        gb = torch.autograd.grad(b.sum(), (q, k, v))
+        assert torch.equal(a, b) and all(torch.equal(x, y) for x, y in zip(ga, gb))
+    assert torch.equal(ge.get_state(), gc.get_state())
+    g2 = torch.Generator().manual_seed(5)
+    assert torch.equal(cf(q, k, v, g2), f(q, k, v, torch.Generator().manual_seed(5)))
+
+
+@pytest.mark.skipif(not HAS_COMPILE, reason="needs torch.library.custom_op (PyTorch >= 2.4)")
+def test_draw_key_op_refuses_an_unknown_generator():
+    with pytest.raises(AttndropError, match="names no generator"):
+        torch.ops.attndrop.draw_key(torch.zeros(1), 12345)
+
+
+def test_generator_must_be_a_generator():
+    q, k, v = qkv(T=4)
+    with pytest.raises(AttndropError, match="torch.Generator"):
+        AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, generator=7)
+
+
 def test_package_layout():
     """attndrop.nn holds the modules (as torch.nn), attndrop.torch keeps the same names."""
     import attndrop.nn

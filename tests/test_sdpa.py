@@ -264,6 +264,30 @@ def test_bfloat16_with_a_mask_is_computed_in_float32():
     assert out.dtype == torch.bfloat16 and torch.equal(out, f32.to(torch.bfloat16))
 
 
+AUTOCAST_CASES = [(a, x, m) for a in (torch.bfloat16, torch.float16)
+                  for x in (torch.float32, torch.float64, torch.float16, torch.bfloat16) for m in (False, True)]
+
+
+@pytest.mark.parametrize("adt,dtype,masked", AUTOCAST_CASES, ids=lambda c: str(c).replace("torch.", ""))
+def test_autocast_follows_sdpas_rule(adt, dtype, masked):
+    """Under torch.autocast, SDPA's rule (lower precision): float32, float16 and bfloat16 inputs are taken in
+    autocast's dtype, float64 as it is; the result equals the call on inputs cast by hand, and its dtype is
+    torch's SDPA's where PyTorch has one."""
+    if adt == torch.float16 and torch.__version__ < "2":
+        pytest.skip("PyTorch 1.13's CPU autocast takes bfloat16 only")
+    q, k, v = (t.to(dtype) for t in tensors(2, 2, 2, 6, 6, 8, 8, dtype=torch.float32, grad=False))
+    kw = dict(is_causal=True, dropout_p=0.3, scheme="nonzero", keys=(1, 2, 3))
+    if masked:
+        kw["attn_mask"] = make_mask("bool-padding", 2, 2, 6, 6)
+    want_dtype = dtype if dtype == torch.float64 else adt
+    with torch.autocast("cpu", dtype=adt):
+        got = AF.scaled_dot_product_attention(q, k, v, **kw)
+        if HAS_SDPA:
+            assert F.scaled_dot_product_attention(q, k, v, is_causal=True).dtype == want_dtype
+    by_hand = AF.scaled_dot_product_attention(*(t.to(want_dtype) for t in (q, k, v)), **kw)
+    assert got.dtype == want_dtype and torch.equal(got, by_hand)
+
+
 def test_dropout_is_random_and_seeded():
     q, k, v = tensors(2, 4, 2, 6, 8, 8, 8, dtype=torch.float32, grad=False)
     mask = make_mask("bool-padding", 2, 4, 6, 8)

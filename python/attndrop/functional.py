@@ -32,6 +32,7 @@ from .schemes import SCHEMES, where
 __all__ = ["scaled_dot_product_attention"]
 
 _MAX_BLOCK = 8192
+_LOWERABLE = (torch.float32, torch.float16, torch.bfloat16)
 _U64 = (1 << 64) - 1
 
 
@@ -336,6 +337,38 @@ if _HAS_CUSTOM_OP:
 
     def _general(q, k, v, mask, keys, scale, scheme, p, causal):
         return _sdpa_fwd(q, k, v, mask, keys, scale, scheme, p, causal)[0]
+
+    # generator=: torch.compile cannot hold a torch.Generator in a graph, so the call's key is drawn by an op that
+    # names the generator by a handle (its id). The handle is made while tracing (assume_constant_result: the
+    # graph guards on the generator), and the generator is kept here so that its id names it alone.
+    _GENERATORS: dict = {}
+
+    def _generator_handle(generator: torch.Generator) -> int:
+        _GENERATORS[id(generator)] = generator
+        return id(generator)
+
+    _assume = getattr(getattr(torch, "_dynamo", None), "assume_constant_result", None)
+    if _assume is not None:
+        _generator_handle = _assume(_generator_handle)
+
+    def _draw_key_impl(anchor: torch.Tensor, generator: int) -> torch.Tensor:
+        g = _GENERATORS.get(generator) if isinstance(generator, int) else None
+        if g is None:
+            raise AttndropError(f"draw_key: {generator!r} names no generator given to the op")
+        return torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=g, device=g.device).cpu()
+
+    try:  # a random op: never merged with another call, never recomputed for a backward
+        _draw_key = torch.library.custom_op("attndrop::draw_key", mutates_args=(),
+                                            tags=(torch.Tag.nondeterministic_seeded,))(_draw_key_impl)
+    except TypeError:  # custom_op without tags=
+        _draw_key = torch.library.custom_op("attndrop::draw_key", mutates_args=())(_draw_key_impl)
+
+    @_draw_key.register_fake
+    def _(anchor, generator):
+        return torch.empty(1, dtype=torch.int64)
+
+    def _generator_key(anchor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return _draw_key(anchor, _generator_handle(generator))
 else:
     class _AttentionFunction(torch.autograd.Function):
         """The op for PyTorch without torch.library.custom_op (before 2.4)."""
@@ -376,6 +409,9 @@ else:
 
     def _general(q, k, v, mask, keys, scale, scheme, p, causal):
         return _GeneralFunction.apply(q, k, v, mask, keys, scale, scheme, p, causal)
+
+    def _generator_key(anchor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator, device=generator.device).cpu()
 
 
 KeysLike = Union[Sequence[int], torch.Tensor]
@@ -454,6 +490,20 @@ def _empty(query, key, value, mask, causal: bool, scale: float, group: int, thre
     return torch.softmax(att, -1).nan_to_num(0.0) @ value
 
 
+def _autocast_dtype(device_type: str) -> Optional[torch.dtype]:
+    """The dtype autocast gives SDPA's inputs on device_type, or None where autocast is off there."""
+    try:  # PyTorch >= 2.4
+        if not torch.is_autocast_enabled(device_type):
+            return None
+        return torch.get_autocast_dtype(device_type)
+    except (TypeError, AttributeError):  # 1.13's per-device functions
+        if device_type == "cpu":
+            return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+        if device_type == "cuda":
+            return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+        return None
+
+
 def _compiling() -> bool:
     comp = getattr(torch, "compiler", None)
     return bool(comp is not None and hasattr(comp, "is_compiling") and comp.is_compiling())
@@ -490,7 +540,8 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     does: pass 0.0 in evaluation.
 
     Tensors of one dtype: float32 (computed as float32), float64 (computed in double), bfloat16 and float16
-    (computed in float32, returned in their dtype); on the CPU, or for causal attention without a mask, grouped
+    (computed in float32, returned in their dtype); under torch.autocast, SDPA's rule: float32, float16 and
+    bfloat16 inputs are taken in autocast's dtype (computed in float32 and returned in autocast's dtype); on the CPU, or for causal attention without a mask, grouped
     heads or unequal sizes, on one CUDA device with a libattndrop built by `make CUDA=1` (E <= 128). The common
     causal case (no mask, T_q = T_k, H_kv = H, E_v = E, float32 compute) runs the kernels the C trainer runs; the
     rest run the general kernels (ad_sdpa_forward), whose masks equal those where both apply.
@@ -509,6 +560,11 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
         raise AttndropError(f"query, key and value must be (..., H, T, E) or (N, T, E) of one rank, got "
                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
     _refuse_transforms(query, key, value)
+    # autocast's rule for SDPA (lower precision): float32, float16 and bfloat16 inputs are taken in autocast's
+    # dtype, float64 as it is; the op computes in float32 still and returns autocast's dtype, as SDPA does
+    adt = _autocast_dtype(query.device.type)
+    if adt is not None:
+        query, key, value = (t.to(adt) if t.dtype in _LOWERABLE else t for t in (query, key, value))
     dtype = query.dtype
     if dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16) or key.dtype != dtype or \
             value.dtype != dtype:
@@ -547,6 +603,8 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
                             f"libattndrop, on CUDA devices")
     if not isinstance(scheme, str) or scheme not in SCHEMES:
         raise AttndropError(f"unknown scheme {scheme!r} (known: {', '.join(SCHEMES)})")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise AttndropError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     if where(scheme) == "input":
         raise AttndropError(f"scheme {scheme} acts on the token embeddings, not on attention: use "
                             f"attndrop.torch.AttentionDropout.token_multipliers")
@@ -571,11 +629,12 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     if keys is not None:
         k = _exact_keys(keys)
     elif active:  # one draw from the generator, as nn.Dropout's one call to the RNG
-        # on the generator's device: the CPU's by default, for CUDA tensors too (torch.manual_seed seeds it,
-        # torch.utils.checkpoint saves it for every device, and the key needs no copy back from the GPU)
-        gdev = generator.device if generator is not None else torch.device("cpu")
-        draw = torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator, device=gdev)
-        k = torch.cat([draw.cpu(), torch.zeros(3, dtype=torch.int64)])
+        if generator is not None:  # on the generator's device (an op of its own, which torch.compile can trace)
+            draw = _generator_key(query, generator)
+        else:  # the CPU's by default, for CUDA tensors too (torch.manual_seed seeds it, torch.utils.checkpoint
+            # saves it for every device, and the key needs no copy back from the GPU)
+            draw = torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64)
+        k = torch.cat([draw, torch.zeros(3, dtype=torch.int64)])
     else:
         k = torch.zeros(4, dtype=torch.int64)
     q4 = query.unsqueeze(1) if three else query.reshape(B, H, Tq, E)
