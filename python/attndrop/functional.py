@@ -211,10 +211,24 @@ def _sdpa_args(what: str, q, k, v, mask, keys, scale, scheme, p, causal) -> Tupl
     return B, H, Hk, Tq, Tk, D, Dv
 
 
+def _mask_holds_causal(mask: Optional[torch.Tensor], Tq: int, Tk: int) -> bool:
+    """Whether an additive (B,H,T_q,T_k) mask is -inf wherever the causal mask is (key j > query i): then the call
+    is causal attention with that mask (Hugging Face passes its causal models' masks so), and the kernels skip
+    the key blocks above the diagonal, drawing the causal call's masks. Read on the mask's own elements (a
+    broadcast dimension once)."""
+    if mask is None or Tk <= 1:
+        return False
+    idx = tuple(0 if st == 0 else slice(None) for st in mask.stride()[:2])
+    m = mask[idx]  # the batch and head dimensions the mask really has
+    upper = torch.ones(Tq, Tk, dtype=torch.bool).triu(1)
+    return bool(torch.isneginf(m[..., upper]).all())
+
+
 def _sdpa_call(q, k, v, mask, keys, scale, scheme, p, causal, sizes):
     """The shape, the mask's view, the site and the scratch of one call of the general op."""
     B, H, Hk, Tq, Tk, D, Dv = sizes
     lib = _lib.library()
+    causal = causal or _mask_holds_causal(mask, Tq, Tk)
     shape = _lib._SdpaShape(B, H, Hk, Tq, Tk, D, Dv, int(causal), _DTYPE_CODE[q.dtype], float(scale))
     m = None
     if mask is not None:

@@ -195,15 +195,29 @@ def _find():
     if env:
         return env
     here = os.path.dirname(os.path.abspath(__file__))
-    for d in (os.path.join(here, "..", "..", "build"), here):
-        path = os.path.join(d, "libattndrop.so")
-        if os.path.exists(path):
-            return path
-    return "libattndrop.so"
+    root = os.path.join(here, "..", "..")
+    # the source tree's build/ (python/attndrop inside the tree), else the installed package's own copy
+    d = os.path.join(root, "build") if os.path.exists(os.path.join(root, "include", "attndrop.h")) else here
+    path = os.path.join(d, "libattndrop.so")
+    return path if os.path.exists(path) else "libattndrop.so"
 
 
 _lib = None
 _lib_lock = threading.Lock()
+
+
+def _preload_torch_gomp() -> bool:
+    """Loads PyTorch's own OpenMP runtime (torch/lib/libgomp.so.1, whose soname is libgomp.so.1) where the system
+    has none, so that the library and PyTorch share one runtime. A wheel does not carry libgomp for that reason
+    (`make wheel`). True if it was found and loaded."""
+    import importlib.util
+    spec = importlib.util.find_spec("torch")
+    for d in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = os.path.join(d, "lib", "libgomp.so.1")
+        if os.path.exists(path):
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            return True
+    return False
 
 
 def library() -> ctypes.CDLL:
@@ -221,7 +235,12 @@ def library() -> ctypes.CDLL:
             os.environ.setdefault("GOMP_SPINCOUNT", "1000")
         hint = "(run `make` in the attndrop source tree, or set ATTNDROP_LIB)"
         try:
-            lib = ctypes.CDLL(path)
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError as e:
+                if "libgomp" not in str(e) or not _preload_torch_gomp():
+                    raise
+                lib = ctypes.CDLL(path)
         except (OSError, ValueError, TypeError) as e:
             raise AttndropError(f"cannot load {path}: {one_line(e)} {hint}") from None
         try:

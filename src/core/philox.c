@@ -1,6 +1,7 @@
 /* philox.c - the Philox4x32-10 counter-based generator and the keyed streams
  * that every random draw of attndrop comes from. */
 #include "internal.h"
+#include "dispatch.h"
 #include "../schemes/mask.h"
 #include <math.h>
 
@@ -62,7 +63,7 @@ static inline void philox_lanes(uint32_t *out, uint32_t c0, uint32_t c1, uint32_
 /* n consecutive blocks: counters (c0 + i, c1, c2, c3) for i < n, words i*4..i*4+3
  * of out; 16 lanes at a time, and 8 or 4 for the rest (short attention rows
  * need only a few blocks). */
-void ad_philox4x32_blocks(uint32_t *out, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+AD_HOT void ad_philox4x32_blocks(uint32_t *out, uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
                           const uint32_t key[2], int n) {
     int base = 0;
     for (; n - base > 8; base += 16) philox_lanes(out, c0, c1, c2, c3, key, base, 16, n - base < 16 ? n - base : 16);

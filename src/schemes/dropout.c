@@ -2,6 +2,7 @@
  * function (one attention row, or one input row), the dispatch through the
  * scheme table (schemes.c), and the element-wise dropout of gpt.py. */
 #include "dropout.h"
+#include "../core/dispatch.h"
 #include "mask.h"
 #include <assert.h>
 #include <math.h>
@@ -51,13 +52,13 @@ static void conditional_row(const ad_attn_drop *d, int b, int h, int i, int n, f
 
 /* ------------------------------------------------ post-softmax row masks */
 
-void ad_row_standard(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_standard(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     ad_rng el = ad_site_stream_hd(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
     bern_run(&el, (uint64_t)i * d->site.block_size, n, d->thresh, d->scale, mult);
 }
 
 /* draws indexed inside the mask only: the lower triangle, packed */
-void ad_row_masked(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_masked(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     const ad_drop_site *s = &d->site;
     ad_rng el = ad_site_stream_hd(s, AD_RNG_ATTN, (uint32_t)h, b);
     bern_run(&el, s->bidirectional ? (uint64_t)i * s->block_size : (uint64_t)i * (i + 1) / 2, n, d->thresh, d->scale,
@@ -66,7 +67,7 @@ void ad_row_masked(const ad_attn_drop *d, int b, int h, int i, int n, float *mul
 
 /* draw (lo, hi) of the packed triangle for both (i,j) and (j,i); a causal row
  * (j <= i) is then contiguous, and the very draws of masked */
-void ad_row_symmetric(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_symmetric(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     const ad_drop_site *s = &d->site;
     ad_rng el = ad_site_stream_hd(s, AD_RNG_ATTN, (uint32_t)h, b);
     if (!s->bidirectional) {
@@ -79,12 +80,12 @@ void ad_row_symmetric(const ad_attn_drop *d, int b, int h, int i, int n, float *
     }
 }
 
-void ad_row_keepdiag(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_keepdiag(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     ad_row_standard(d, b, h, i, n, mult);
     if (i < n) mult[i] = 1.0f;
 }
 
-void ad_row_nonzero(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_nonzero(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     conditional_row(d, b, h, i, n, mult);
     float c = ad_nonzero_scale_hd(d->site.p, n);
     for (int j = 0; j < n; j++) mult[j] *= c;
@@ -111,7 +112,7 @@ static int fixedcount_row(const ad_drop_site *s, int b, int h, int i, int n, int
     return kd;
 }
 
-void ad_row_fixedcount(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_fixedcount(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     int idx[n];
     int kd = fixedcount_row(&d->site, b, h, i, n, idx);
     float keep_value = (float)n / (float)(n - kd);
@@ -125,17 +126,17 @@ static void key_row(const ad_attn_drop *d, uint32_t head_field, int b, int n, fl
     bern_run(&key, 0, n, d->thresh, d->scale, mult);
 }
 
-void ad_row_column(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_column(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     (void)i;
     key_row(d, (uint32_t)h, b, n, mult);
 }
 
-void ad_row_token(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_token(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     (void)h; (void)i;
     key_row(d, 0xFFFFu, b, n, mult); /* one key mask for every head */
 }
 
-void ad_row_head(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
+AD_HOT void ad_row_head(const ad_attn_drop *d, int b, int h, int i, int n, float *mult) {
     (void)i;
     float m = ad_head_mult_hd(&d->site, d->thresh, b, h);
     for (int j = 0; j < n; j++) mult[j] = m;
@@ -143,17 +144,17 @@ void ad_row_head(const ad_attn_drop *d, int b, int h, int i, int n, float *mult)
 
 /* ------------------------------------------------- pre-softmax row masks */
 
-void ad_row_renorm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
+AD_HOT void ad_row_renorm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
     ad_rng el = ad_site_stream_hd(&d->site, AD_RNG_ATTN, (uint32_t)h, b);
     bern_run(&el, (uint64_t)i * d->site.block_size, n, d->thresh, 1.0f, keep);
 }
 
-void ad_row_dropkey(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
+AD_HOT void ad_row_dropkey(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
     conditional_row(d, b, h, i, n, keep);
 }
 
 /* one mask per batch row for every layer and head, at its own rate */
-void ad_row_fcm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
+AD_HOT void ad_row_fcm(const ad_attn_drop *d, int b, int h, int i, int n, float *keep) {
     (void)h; (void)i;
     const ad_drop_site *s = &d->site;
     ad_rng fr = ad_rng_stream(s->seed, AD_RNG_FCM, s->step, 0, (uint32_t)b);
