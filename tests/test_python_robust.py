@@ -684,8 +684,32 @@ hostile += [
     ("a hole in the data", join(header, data + bytes(8))),
     ("9 dimensions", edit(lambda h: h[first].update(shape=[32, 16] + [1] * 7))),
 ]
+# one reading of a header in both loaders: what cJSON alone would read otherwise than Python's json
+hjson = json.dumps(header)
+meta_nul = json.dumps(header).replace('"__metadata__": {', '"__metadata__": {"config\\u0000x": %s, ' % json.dumps(
+    json.dumps(dict(GOOD_CFG, dropout=0.1))), 1)
+hostile += [
+    ("a metadata key with \\u0000 before config (C would read it as config)", join(meta_nul, data)),
+    ("a metadata value with \\u0000", with_meta(note="a\0b")),
+    ("a tensor name with \\u0000", join(hjson.replace('"%s"' % first, '"%s\\u0000x"' % first, 1), data)),
+    ("a raw control character in a string", join(hjson.replace('"%s"' % first, '"%s\tx"' % first, 1), data)),
+    ("an overlong UTF-8 form in a dtype", (lambda h: struct.pack("<Q", len(h)) + h + data)(
+        hjson.encode().replace(b'"F32"', b'"F\xc0\xb32"', 1))),
+    ("a UTF-8 surrogate in a metadata value", (lambda h: struct.pack("<Q", len(h)) + h + data)(
+        hjson.encode().replace(b'"attndrop"', b'"attndrop\xed\xa0\x80"', 1))),
+    ("a byte that is not UTF-8", (lambda h: struct.pack("<Q", len(h)) + h + data)(
+        hjson.encode().replace(b'"attndrop"', b'"attndrop\xff"', 1))),
+    ("a UTF-8 byte order mark before the header", (lambda h: struct.pack("<Q", len(h)) + h + data)(
+        b"\xef\xbb\xbf" + hjson.encode())),
+    ("a 998-deep array in a tensor entry", join(hjson.replace('"dtype"', '"deep": %s, "dtype"' % ("[" * 998 + "]" * 998), 1), data)),
+    ("a 65-deep array in a tensor entry", join(hjson.replace('"dtype"', '"deep": %s, "dtype"' % ("[" * 63 + "]" * 63), 1), data)),
+]
 for what, content in hostile:
     both_refuse(what, content)
+both_accept("a 64-deep array in a tensor entry (the deepest both read)",
+            join(hjson.replace('"dtype"', '"deep": %s, "dtype"' % ("[" * 62 + "]" * 62), 1), data))
+both_accept("an escaped backslash before u0000 (not a NUL)", with_meta(note="a\\u0000b"))
+both_accept("non-ASCII UTF-8 in a metadata value", with_meta(note="\u00e9t\u00e9 \U0001F600"))
 
 # the good file, and files the C loader accepts that differ from it, are accepted by both
 both_accept("the checkpoint attndrop train wrote", GOOD)

@@ -188,6 +188,31 @@ int main(void) {
     bad("[1,2]", 0, "not a JSON object");
     bad("{\"a\":5}", 0, "not an object");
     bad("{} x", 0, "trailing");
+    /* read as gpt.py's st_read reads them (one reading in both loaders) */
+    bad("{\"__metadata__\":{\"config\\u0000x\":\"a\",\"config\":\"b\"}}", 0, "NUL character");
+    bad("{\"__metadata__\":{\"k\":\"a\tb\"}}", 0, "control character");
+    bad("{\"__metadata__\":{\"k\":\"a\xc0\xaf" "b\"}}", 0, "not valid UTF-8");     /* overlong '/' */
+    bad("{\"__metadata__\":{\"k\":\"a\xed\xa0\x80\"}}", 0, "not valid UTF-8");  /* a surrogate */
+    bad("{\"__metadata__\":{\"k\":\"a\xf4\x90\x80\x80\"}}", 0, "not valid UTF-8"); /* above U+10FFFF */
+    bad("{\"__metadata__\":{\"k\":\"a\xe2\x82\"}}", 0, "not valid UTF-8");      /* a cut sequence */
+    bad("\xef\xbb\xbf{}", 0, "not a JSON object");                                    /* a byte order mark */
+    {   /* 64 levels are read, 65 are not; an escaped backslash before u0000 is no NUL; UTF-8 passes */
+        char deep[512];
+        for (int levels = 64; levels <= 65; levels++) {
+            int n = snprintf(deep, sizeof deep, "{\"__metadata__\":{\"k\":\"a\\\\u0000\\u00e9\xc3\xa9\"},\"x\":");
+            for (int i = 0; i < levels - 1; i++) deep[n++] = '[';
+            for (int i = 0; i < levels - 1; i++) deep[n++] = ']';
+            deep[n++] = '}';
+            deep[n] = 0;
+            size_t size;
+            unsigned char *b = make(deep, 0, &size);
+            ad_st_file g;
+            ad_status s = ad_st_parse(&g, b, size, &err);
+            if (levels == 64) CHECK(s == AD_ERR_FORMAT && strstr(err.msg, "tensor 'x' is not an object"), "64 deep: %s", err.msg);
+            else CHECK(s == AD_ERR_FORMAT && strstr(err.msg, "more than 64 deep"), "65 deep: %s", err.msg);
+            free(b);
+        }
+    }
     {
         unsigned char b[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
         ad_st_file g;

@@ -9,6 +9,7 @@ network, pre-LayerNorm blocks, `ln_f` and `lm_head`.
 import json
 import math
 import os
+import re
 import stat
 import struct
 
@@ -307,6 +308,32 @@ def _kind(mode):
             "not a file")
 
 
+_ST_MAX_DEPTH = 64
+# the header cut into contiguous tokens, as the C scan walks it: a JSON string (characters that are not a quote,
+# a backslash or a control character, and escapes: a backslash and the character after it), a run outside
+# strings, or a quote that starts no string (one holding a control character, or never closed)
+_ST_TOKENS = re.compile(r'("(?:[^"\\\x00-\x1f]|\\[\s\S])*")|([^"]+)|(")')
+
+
+def _header_scan(text: str) -> None:
+    """The header checked as the C reader checks it before cJSON reads it (src/io/safetensors.c, header_scan), so
+    that both readers take one file the same way: no control character and no \\u0000 escape inside a string,
+    arrays and objects nested at most 64 deep (the caller decoded it as strict UTF-8). Raises ValueError."""
+    outside = []
+    for string, run, lone in _ST_TOKENS.findall(text):
+        if string:
+            if "\\u0000" in string.replace("\\\\", "\x01\x01"):
+                raise ValueError("the header holds a NUL character (\\u0000) in a string")
+        elif lone:  # cJSON refuses such a string too
+            raise ValueError("the header holds a control character inside a string, or a string never closed")
+        else:
+            outside.append(run)
+    b = np.frombuffer("".join(outside).encode("utf-8"), dtype=np.uint8)
+    step = np.isin(b, (0x5B, 0x7B)).astype(np.int64) - np.isin(b, (0x5D, 0x7D)).astype(np.int64)
+    if step.size and int(np.cumsum(step).max()) > _ST_MAX_DEPTH:
+        raise ValueError("the header nests arrays and objects more than 64 deep")
+
+
 def _st_parse(buf):
     """Checks a safetensors file as src/io/safetensors.c does; returns (header entries [(name, dtype, shape, begin,
     end)], metadata pairs, data offset). Raises ValueError saying what is wrong."""
@@ -323,6 +350,10 @@ def _st_parse(buf):
     data_size = size - 8 - hlen
     try:
         text = buf[8:8 + hlen].decode("utf-8")
+    except ValueError:
+        raise ValueError("the header is not valid UTF-8") from None
+    _header_scan(text)
+    try:
         root, end = _JSON.raw_decode(text, 0)
     except (ValueError, RecursionError):
         raise ValueError("the header is not valid JSON") from None

@@ -33,6 +33,60 @@ static int json_uint(const cJSON *j, uint64_t *out) {
     return 1;
 }
 
+/* Length of the UTF-8 sequence at p[0..n) (1..4), or 0 where it is not one: an overlong form, a surrogate, a
+ * code point above U+10FFFF, a stray continuation byte or a cut sequence (Python's strict decoder refuses the
+ * same). */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (!len || len > n || c > 0xF4 || c == 0xC0 || c == 0xC1) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if (c == 0xE0 && p[1] < 0xA0) return 0; /* overlong 3-byte */
+    if (c == 0xED && p[1] >= 0xA0) return 0; /* U+D800..U+DFFF */
+    if (c == 0xF0 && p[1] < 0x90) return 0; /* overlong 4-byte */
+    if (c == 0xF4 && p[1] >= 0x90) return 0; /* above U+10FFFF */
+    return len;
+}
+
+/* The header's bytes checked before cJSON reads them, as gpt.py's st_read checks them, so that both readers
+ * take one file the same way (cJSON alone would cut a string at an escaped NUL, take bytes that are not
+ * UTF-8, and nest 1000 deep): valid UTF-8, no control character and no \u0000 escape inside a string, arrays
+ * and objects nested at most ST_MAX_DEPTH deep. NULL where it is clean, else what is wrong. */
+#define ST_MAX_DEPTH 64
+static const char *header_scan(const unsigned char *p, size_t n) {
+    int in_str = 0, depth = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        if (c >= 0x80) {
+            size_t len = utf8_len(p + i, n - i);
+            if (!len) return "the header is not valid UTF-8";
+            i += len;
+            continue;
+        }
+        if (in_str) {
+            if (c < 0x20) return "the header holds a control character inside a string";
+            if (c == '"') in_str = 0;
+            else if (c == '\\') {
+                if (i + 1 < n && p[i + 1] == 'u' && i + 5 < n && p[i + 2] == '0' && p[i + 3] == '0' && p[i + 4] == '0' &&
+                    p[i + 5] == '0')
+                    return "the header holds a NUL character (\\u0000) in a string";
+                i += 2; /* the escaped character (a control character there is refused by the parser) */
+                continue;
+            }
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > ST_MAX_DEPTH) return "the header nests arrays and objects more than 64 deep";
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+        i++;
+    }
+    return NULL;
+}
+
 static int cmp_begin(const void *a, const void *b) {
     const ad_st_tensor *x = *(const ad_st_tensor *const *)a, *y = *(const ad_st_tensor *const *)b;
     return (x->begin > y->begin) - (x->begin < y->begin);
@@ -68,6 +122,8 @@ static ad_status st_parse_owned(ad_st_file *f, unsigned char *bytes, size_t size
     if (hlen < 2 || bytes[8] != '{') { ad_fail(err, s, "the header is not a JSON object"); goto fail; }
     f->data = bytes + 8 + hlen;
     f->data_size = size - 8 - (size_t)hlen;
+    const char *bad = header_scan(bytes + 8, (size_t)hlen);
+    if (bad) { ad_fail(err, s, "%s", bad); goto fail; }
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts((const char *)bytes + 8, (size_t)hlen, &end, 0);
     if (!root || !cJSON_IsObject(root)) { ad_fail(err, s, "the header is not valid JSON"); goto fail; }

@@ -1,6 +1,7 @@
 /* backend_cpu.c - the CPU's backend table (model_priv.h): each entry the
  * float kernel of layers.inc on the model's own buffers and scratch. */
 #include "model_priv.h"
+#include "../core/dispatch.h"
 #include <string.h>
 
 static void encoder_fwd(ad_model *m, float *out, const float *wte, const float *wpe, const float *tok_mult, int B, int T,
@@ -80,7 +81,7 @@ static void zero(ad_model *m, float *p, size_t n) {
     memset(p, 0, n * sizeof(float));
 }
 
-static void adamw(ad_model *m, const ad_adamw_step_k *k) {
+AD_HOT static void adamw(ad_model *m, const ad_adamw_step_k *k) {
     float *p = m->params, *g = m->grads, *mm = m->adam_m, *vv = m->adam_v;
     size_t n = m->n_params;
 #pragma omp parallel for

@@ -310,7 +310,7 @@ ad_elem_drop ad_elem_drop_make(float p, uint64_t seed, ad_rng_purpose purpose, u
     return d;
 }
 
-void ad_elem_mult_run(const ad_elem_drop *d, int b, uint64_t i0, int n, float *mult) {
+AD_HOT void ad_elem_mult_run(const ad_elem_drop *d, int b, uint64_t i0, int n, float *mult) {
     assert((i0 & 3) == 0);
     ad_rng r = d->base;
     r.ctr3 += (uint32_t)b;
