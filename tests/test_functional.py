@@ -400,6 +400,41 @@ def test_generator_must_be_a_generator():
         AF.scaled_dot_product_attention(q, k, v, dropout_p=0.3, is_causal=True, generator=7)
 
 
+@pytest.mark.parametrize("general", [False, True])
+def test_scratch_kept_between_calls_and_threads(general):
+    """The op keeps its scratch between calls, one per Python thread: calls of growing and shrinking sizes, and
+    calls from four threads at once, give what each call gives alone."""
+    import threading
+    shapes = [(2, 2, 40, 8), (1, 3, 150, 16), (2, 2, 9, 4), (1, 3, 150, 16)]
+    kw = dict(dropout_p=0.3, scheme="nonzero", keys=(1, 2, 3))
+
+    def call(shape, seed):
+        g = torch.Generator().manual_seed(seed)
+        q, k, v = (torch.randn(*shape, generator=g) for _ in range(3))
+        mask = torch.ones(shape[2], shape[2], dtype=torch.bool).tril() if general else None
+        q.requires_grad_(True)
+        y = AF.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=not general, **kw)
+        return y.detach(), torch.autograd.grad(y.sum(), q)[0]
+
+    alone = [call(sh, i) for i, sh in enumerate(shapes)]
+    again = [call(sh, i) for i, sh in enumerate(shapes)]
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(alone, again))
+    results = [None] * 16
+
+    def worker(t):
+        for r in range(4):
+            n = 4 * t + r
+            results[n] = call(shapes[n % 4], n % 4)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(torch.equal(results[n][0], alone[n % 4][0]) and torch.equal(results[n][1], alone[n % 4][1])
+               for n in range(16))
+
+
 def test_package_layout():
     """attndrop.nn holds the modules (as torch.nn), attndrop.torch keeps the same names."""
     import attndrop.nn

@@ -21,6 +21,7 @@ computed in float32 and returned in their dtype.
 """
 import ctypes
 import math
+import threading
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -63,10 +64,27 @@ def _check_keys(step: int, layer: int, row0: int) -> None:
             raise AttndropError(f"keys: {name} must be in [0, {hi}], got {x}")
 
 
+_SCRATCH = threading.local()
+_SCRATCH_KEEP = 512 << 20  # bytes: a larger scratch is allocated for its call alone
+
+
+def _scratch_bytes(nbytes: int) -> torch.Tensor:
+    """A CPU byte buffer of at least nbytes for one call's kernels, kept between calls (one per Python thread, so
+    that concurrent calls never share one): a fresh allocation of this size would fault its pages in at every
+    call (100 MiB per call at T = 2048, a fifth of the op's time there). Up to _SCRATCH_KEEP bytes are kept."""
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is not None and buf.numel() >= nbytes:
+        return buf
+    buf = torch.empty(max(nbytes, 1), dtype=torch.uint8)
+    if nbytes <= _SCRATCH_KEEP:
+        _SCRATCH.buf = buf
+    return buf
+
+
 def _scratch(T: int, D: int) -> Tuple[torch.Tensor, int]:
     lib = _lib.library()
     n = lib.ad_attention_scratch_floats(T, D, max(1, lib.ad_get_threads()))
-    return torch.empty(n, dtype=torch.float32), n
+    return _scratch_bytes(4 * n), n
 
 
 def _check(status: int, err) -> None:
@@ -234,7 +252,7 @@ def _sdpa_call(q, k, v, mask, keys, scale, scheme, p, causal, sizes):
     if mask is not None:
         m = _lib._SdpaMask(mask.data_ptr(), *mask.stride())
     n = lib.ad_sdpa_scratch_bytes(ctypes.byref(shape), max(1, lib.ad_get_threads()))
-    scr = torch.empty(max(n, 1), dtype=torch.uint8)
+    scr = _scratch_bytes(n)
     return shape, m, _sdpa_site(keys, scheme, p, causal), scr, n
 
 
