@@ -5,6 +5,7 @@ ranks, torch.utils.checkpoint's recompute), the C trainer's masks with keys=, dt
 where PyTorch has torch.library.custom_op and torch.compile, a nanoGPT-shaped model compiled with no graph
 break and no recompilation. Runs under Debian's PyTorch 1.13 (the autograd.Function path) and current
 PyTorch from PyPI. ATTNDROP_LIB names the library (tests/test_pytest.sh sets it)."""
+import importlib
 import math
 import os
 import sys
@@ -433,6 +434,40 @@ def test_scratch_kept_between_calls_and_threads(general):
         t.join()
     assert all(torch.equal(results[n][0], alone[n % 4][0]) and torch.equal(results[n][1], alone[n % 4][1])
                for n in range(16))
+
+
+@pytest.mark.parametrize("general", [False, True])
+def test_tensor_dropout_p(general):
+    """A tensor dropout_p (a schedule kept in a buffer) gives what its value as a float gives, output and
+    gradients, eager and compiled in one graph (fullgraph: no graph break); 0 drops nothing."""
+    q, k, v = (t.detach().requires_grad_() for t in qkv(T=12))
+    mask = torch.ones(12, 12, dtype=torch.bool).tril() if general else None
+
+    def f(q, k, v, p):
+        return AF.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=not general,
+                                               scheme="nonzero", keys=(1, 2, 3))
+
+    want = f(q, k, v, 0.3)
+    gw = torch.autograd.grad(want.sum(), (q, k, v))
+    fns = [f]
+    if HAS_COMPILE:
+        importlib.import_module("torch._dynamo").reset()
+        fns.append(torch.compile(f, fullgraph=True, backend="aot_eager"))
+    for fn in fns:
+        got = fn(q, k, v, torch.tensor(0.3))
+        gg = torch.autograd.grad(got.sum(), (q, k, v))
+        assert torch.equal(got, want) and all(torch.equal(a, b) for a, b in zip(gg, gw))
+        assert torch.equal(fn(q, k, v, torch.tensor(0.0)), f(q, k, v, 0.0))
+
+
+@pytest.mark.parametrize("bad,needle", [(torch.tensor([0.1, 0.2]), "one floating-point value"),
+                                        (torch.tensor(1), "one floating-point value"),
+                                        (torch.tensor(1.0), r"\[0, 1\)"),
+                                        (torch.tensor(0.2, requires_grad=True), "requires grad")])
+def test_tensor_dropout_p_refused(bad, needle):
+    q, k, v = qkv(T=6)
+    with pytest.raises(AttndropError, match=needle):
+        AF.scaled_dot_product_attention(q, k, v, dropout_p=bad, is_causal=True)
 
 
 def test_package_layout():

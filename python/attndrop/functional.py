@@ -295,80 +295,95 @@ def _sdpa_bwd_impl(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal):
     return dq, dk, dv
 
 
+def _rate(p: float, rate: Optional[torch.Tensor]) -> float:
+    """The call's dropout rate: p, or the value of the one-element floating tensor rate where one is given (a
+    tensor dropout_p, read inside the op so that torch.compile needs no graph break)."""
+    if rate is None:
+        return p
+    if not isinstance(rate, torch.Tensor) or rate.numel() != 1 or not rate.is_floating_point():
+        raise AttndropError(f"dropout_p: a tensor rate must be one floating-point value, got "
+                            f"{tuple(rate.shape) if isinstance(rate, torch.Tensor) else type(rate).__name__}")
+    r = float(rate.detach().reshape(()).double().cpu())
+    if not 0.0 <= r < 1.0:
+        raise AttndropError(f"dropout_p must be in [0, 1), got {r}")
+    return r
+
+
 _HAS_CUSTOM_OP = hasattr(torch, "library") and hasattr(torch.library, "custom_op") and \
     hasattr(torch.library, "register_autograd")
 
 if _HAS_CUSTOM_OP:
     @torch.library.custom_op("attndrop::attention_fwd", mutates_args=(), device_types=("cpu", "cuda"))
     def _attention_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keys: torch.Tensor, scale: float,
-                       scheme: int, p: float) -> Tuple[torch.Tensor, torch.Tensor]:
-        return _fwd_impl(q, k, v, keys, scale, scheme, p)
+                       scheme: int, p: float, rate: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        return _fwd_impl(q, k, v, keys, scale, scheme, _rate(p, rate))
 
     @_attention_fwd.register_fake
-    def _(q, k, v, keys, scale, scheme, p):
+    def _(q, k, v, keys, scale, scheme, p, rate=None):
         B, H, T, D = q.shape
         return q.new_empty((B, H, T, D)), q.new_empty((B, H, T, 2))
 
     @torch.library.custom_op("attndrop::attention_bwd", mutates_args=(), device_types=("cpu", "cuda"))
     def _attention_bwd(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor,
                        stats: torch.Tensor, keys: torch.Tensor, scale: float, scheme: int,
-                       p: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return _bwd_impl(grad, q, k, v, out, stats, keys, scale, scheme, p)
+                       p: float, rate: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _bwd_impl(grad, q, k, v, out, stats, keys, scale, scheme, _rate(p, rate))
 
     @_attention_bwd.register_fake
-    def _(grad, q, k, v, out, stats, keys, scale, scheme, p):
+    def _(grad, q, k, v, out, stats, keys, scale, scheme, p, rate=None):
         return q.new_empty(q.shape), q.new_empty(q.shape), q.new_empty(q.shape)
 
     def _setup_context(ctx, inputs, output):
-        q, k, v, keys, scale, scheme, p = inputs
+        q, k, v, keys, scale, scheme, p, rate = (tuple(inputs) + (None,))[:8]
         # the forward's out only where the backward reads it: the GPU's rows (D_i = dout_i . out_i)
-        ctx.save_for_backward(q, k, v, output[0] if q.is_cuda else output[1], output[1], keys)
+        ctx.save_for_backward(q, k, v, output[0] if q.is_cuda else output[1], output[1], keys, rate)
         ctx.att = (scale, scheme, p)
 
     def _backward(ctx, grad_out, grad_stats):
-        q, k, v, out, stats, keys = ctx.saved_tensors
-        dq, dk, dv = _attention_bwd(grad_out, q, k, v, out, stats, keys, *ctx.att)
-        return dq, dk, dv, None, None, None, None
+        q, k, v, out, stats, keys, rate = ctx.saved_tensors
+        dq, dk, dv = _attention_bwd(grad_out, q, k, v, out, stats, keys, *ctx.att, rate)
+        return dq, dk, dv, None, None, None, None, None
 
     torch.library.register_autograd("attndrop::attention_fwd", _backward, setup_context=_setup_context)
 
-    def _attention(q, k, v, keys, scale, scheme, p):
-        return _attention_fwd(q, k, v, keys, scale, scheme, p)[0]
+    def _attention(q, k, v, keys, scale, scheme, p, rate=None):
+        return _attention_fwd(q, k, v, keys, scale, scheme, p, rate)[0]
 
     @torch.library.custom_op("attndrop::sdpa_fwd", mutates_args=(), device_types=("cpu",))
     def _sdpa_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor], keys: torch.Tensor,
-                  scale: float, scheme: int, p: float, causal: bool) -> Tuple[torch.Tensor, torch.Tensor]:
-        return _sdpa_fwd_impl(q, k, v, mask, keys, scale, scheme, p, causal)
+                  scale: float, scheme: int, p: float, causal: bool,
+                  rate: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        return _sdpa_fwd_impl(q, k, v, mask, keys, scale, scheme, _rate(p, rate), causal)
 
     @_sdpa_fwd.register_fake
-    def _(q, k, v, mask, keys, scale, scheme, p, causal):
+    def _(q, k, v, mask, keys, scale, scheme, p, causal, rate=None):
         B, H, Tq, _ = q.shape
         return q.new_empty((B, H, Tq, v.shape[3])), q.new_empty((B, H, Tq, 2))
 
     @torch.library.custom_op("attndrop::sdpa_bwd", mutates_args=(), device_types=("cpu",))
     def _sdpa_bwd(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor],
                   stats: torch.Tensor, keys: torch.Tensor, scale: float, scheme: int, p: float,
-                  causal: bool) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return _sdpa_bwd_impl(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal)
+                  causal: bool, rate: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return _sdpa_bwd_impl(grad, q, k, v, mask, stats, keys, scale, scheme, _rate(p, rate), causal)
 
     @_sdpa_bwd.register_fake
-    def _(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal):
+    def _(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal, rate=None):
         return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
     def _sdpa_setup_context(ctx, inputs, output):
-        q, k, v, mask, keys, scale, scheme, p, causal = inputs
-        ctx.save_for_backward(q, k, v, mask, output[1], keys)
+        q, k, v, mask, keys, scale, scheme, p, causal, rate = (tuple(inputs) + (None,))[:10]
+        ctx.save_for_backward(q, k, v, mask, output[1], keys, rate)
         ctx.att = (scale, scheme, p, causal)
 
     def _sdpa_backward(ctx, grad_out, grad_stats):
-        q, k, v, mask, stats, keys = ctx.saved_tensors
-        dq, dk, dv = _sdpa_bwd(grad_out, q, k, v, mask, stats, keys, *ctx.att)
-        return dq, dk, dv, None, None, None, None, None, None
+        q, k, v, mask, stats, keys, rate = ctx.saved_tensors
+        dq, dk, dv = _sdpa_bwd(grad_out, q, k, v, mask, stats, keys, *ctx.att, rate)
+        return dq, dk, dv, None, None, None, None, None, None, None
 
     torch.library.register_autograd("attndrop::sdpa_fwd", _sdpa_backward, setup_context=_sdpa_setup_context)
 
-    def _general(q, k, v, mask, keys, scale, scheme, p, causal):
-        return _sdpa_fwd(q, k, v, mask, keys, scale, scheme, p, causal)[0]
+    def _general(q, k, v, mask, keys, scale, scheme, p, causal, rate=None):
+        return _sdpa_fwd(q, k, v, mask, keys, scale, scheme, p, causal, rate)[0]
 
     # generator=: torch.compile cannot hold a torch.Generator in a graph, so the call's key is drawn by an op that
     # names the generator by a handle (its id). The handle is made while tracing (assume_constant_result: the
@@ -419,8 +434,8 @@ else:
             dq, dk, dv = _bwd_impl(grad_out, q, k, v, out, stats, keys, *ctx.att)
             return dq, dk, dv, None, None, None, None
 
-    def _attention(q, k, v, keys, scale, scheme, p):
-        return _AttentionFunction.apply(q, k, v, keys, scale, scheme, p)
+    def _attention(q, k, v, keys, scale, scheme, p, rate=None):
+        return _AttentionFunction.apply(q, k, v, keys, scale, scheme, _rate(p, rate))
 
     class _GeneralFunction(torch.autograd.Function):
         """The general op for PyTorch without torch.library.custom_op (before 2.4)."""
@@ -439,8 +454,8 @@ else:
             dq, dk, dv = _sdpa_bwd_impl(grad_out, q, k, v, mask, stats, keys, *ctx.att)
             return dq, dk, dv, None, None, None, None, None, None
 
-    def _general(q, k, v, mask, keys, scale, scheme, p, causal):
-        return _GeneralFunction.apply(q, k, v, mask, keys, scale, scheme, p, causal)
+    def _general(q, k, v, mask, keys, scale, scheme, p, causal, rate=None):
+        return _GeneralFunction.apply(q, k, v, mask, keys, scale, scheme, _rate(p, rate), causal)
 
     def _generator_key(anchor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator, device=generator.device).cpu()
@@ -640,9 +655,21 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     if where(scheme) == "input":
         raise AttndropError(f"scheme {scheme} acts on the token embeddings, not on attention: use "
                             f"attndrop.torch.AttentionDropout.token_multipliers")
-    p = float(dropout_p)
-    if not 0.0 <= p < 1.0:
-        raise AttndropError(f"dropout_p must be in [0, 1), got {dropout_p}")
+    rate = None
+    if isinstance(dropout_p, torch.Tensor):
+        # read inside the op (torch.compile traces it without a graph break); the call draws a key whatever its
+        # value, which is not known here
+        if dropout_p.numel() != 1 or not dropout_p.is_floating_point():
+            raise AttndropError(f"dropout_p: a tensor rate must be one floating-point value, got {dropout_p.dtype} "
+                                f"of shape {tuple(dropout_p.shape)}")
+        if dropout_p.requires_grad:
+            raise AttndropError("dropout_p requires grad: attndrop computes no gradient for the rate (detach it)")
+        rate = dropout_p.detach().reshape(1).to(device="cpu", dtype=torch.float64)
+        p = 0.5  # a stand-in: the op reads the rate from the tensor
+    else:
+        p = float(dropout_p)
+        if not 0.0 <= p < 1.0:
+            raise AttndropError(f"dropout_p must be in [0, 1), got {dropout_p}")
     s = 1.0 / math.sqrt(E) if scale is None and E > 0 else 1.0 if scale is None else float(scale)
     if not math.isfinite(s):
         raise AttndropError(f"scale must be finite, got {scale}")
@@ -656,6 +683,8 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
         if mask.device != dev:
             raise AttndropError(f"attn_mask is on {mask.device}, query on {dev}")
     if min(B, Tq, Tk, E, Ev) == 0:  # nothing to drop: SDPA's definition, on tensors with no element
+        if rate is not None:
+            _rate(0.0, rate)  # checked all the same
         return _empty(query, key, value, mask, is_causal, s, H // max(Hk, 1), three)
     active = p > 0.0 and scheme != "none"
     if keys is not None:
@@ -677,12 +706,12 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     pa = p if active else 0.0
     plain = is_causal and mask is None and Hk == H and Tq == Tk and Ev == E and cdtype == torch.float32 and s > 0
     if plain:
-        out = _attention(q4, k4, v4, k, s, SCHEMES.index(scheme), pa)
+        out = _attention(q4, k4, v4, k, s, SCHEMES.index(scheme), pa, rate if active else None)
     else:
         if dev.type != "cpu":
             raise AttndropError("on CUDA the op fuses causal attention only (is_causal=True, no attn_mask, as many "
                                 "key/value heads as query heads, T_q = T_k, E_v = E, float32/bfloat16/float16): "
                                 "move the tensors to the CPU for the rest")
-        out = _general(q4, k4, v4, mask, k, s, SCHEMES.index(scheme), pa, is_causal)
+        out = _general(q4, k4, v4, mask, k, s, SCHEMES.index(scheme), pa, is_causal, rate if active else None)
     out = out.squeeze(1) if three else out.reshape(batch + (H, Tq, Ev))
     return out if dtype == cdtype else out.to(dtype)
