@@ -1,4 +1,4 @@
-"""The C library from Python: ctypes over libattndrop.so (built by `make`), for the schemes' statistics, the
+"""The C library from Python: ctypes over libattndrop.so (built by `make`, or by `pip install ./python`), for the schemes' statistics, the
 source's toy, masks drawn by the C code, and a model's training step on a checkpoint. Every failure raises
 AttndropError with a one-line message: the library's own, or one saying which argument was refused. Every
 argument is checked (type, shape, range) before a pointer or a number crosses into C, so that nothing is
@@ -221,7 +221,8 @@ def _preload_torch_gomp() -> bool:
 
 
 def library() -> ctypes.CDLL:
-    """The loaded libattndrop.so: $ATTNDROP_LIB, else the source tree's build/, else the loader's search path.
+    """The loaded libattndrop.so: $ATTNDROP_LIB, else the source tree's build/ (python/ on sys.path in the tree),
+    else the installed package's own copy (pip install), else the loader's search path.
     Every function the package calls is bound before the library is kept; a library that cannot be loaded or
     lacks one raises AttndropError naming the path, and nothing is kept (the next call tries again)."""
     global _lib
@@ -233,7 +234,7 @@ def library() -> ctypes.CDLL:
         # briefly, then sleep, instead of taking the cores from other processes (see cli/main.c).
         if "OMP_WAIT_POLICY" not in os.environ:
             os.environ.setdefault("GOMP_SPINCOUNT", "1000")
-        hint = "(run `make` in the attndrop source tree, or set ATTNDROP_LIB)"
+        hint = "(run `make` in the attndrop source tree, `pip install ./python` there, or set ATTNDROP_LIB)"
         try:
             try:
                 lib = ctypes.CDLL(path)
