@@ -295,18 +295,28 @@ def _sdpa_bwd_impl(grad, q, k, v, mask, stats, keys, scale, scheme, p, causal):
     return dq, dk, dv
 
 
+def _check_rate(rate) -> None:
+    """A tensor dropout_p: one floating-point value (AttndropError otherwise)."""
+    if not isinstance(rate, torch.Tensor) or rate.numel() != 1 or not rate.is_floating_point():
+        got = (rate.dtype, tuple(rate.shape)) if isinstance(rate, torch.Tensor) else type(rate).__name__
+        raise AttndropError(f"dropout_p: a tensor rate must be one floating-point value, got {got}")
+
+
 def _rate(p: float, rate: Optional[torch.Tensor]) -> float:
     """The call's dropout rate: p, or the value of the one-element floating tensor rate where one is given (a
     tensor dropout_p, read inside the op so that torch.compile needs no graph break)."""
     if rate is None:
         return p
-    if not isinstance(rate, torch.Tensor) or rate.numel() != 1 or not rate.is_floating_point():
-        raise AttndropError(f"dropout_p: a tensor rate must be one floating-point value, got "
-                            f"{tuple(rate.shape) if isinstance(rate, torch.Tensor) else type(rate).__name__}")
+    _check_rate(rate)
     r = float(rate.detach().reshape(()).double().cpu())
     if not 0.0 <= r < 1.0:
         raise AttndropError(f"dropout_p must be in [0, 1), got {r}")
     return r
+
+
+def _draw(generator: torch.Generator) -> torch.Tensor:
+    """A call's key drawn from generator, on its device, as one int64 on the CPU."""
+    return torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator, device=generator.device).cpu()
 
 
 _HAS_CUSTOM_OP = hasattr(torch, "library") and hasattr(torch.library, "custom_op") and \
@@ -326,7 +336,8 @@ if _HAS_CUSTOM_OP:
     @torch.library.custom_op("attndrop::attention_bwd", mutates_args=(), device_types=("cpu", "cuda"))
     def _attention_bwd(grad: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor,
                        stats: torch.Tensor, keys: torch.Tensor, scale: float, scheme: int,
-                       p: float, rate: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                       p: float,
+                       rate: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return _bwd_impl(grad, q, k, v, out, stats, keys, scale, scheme, _rate(p, rate))
 
     @_attention_bwd.register_fake
@@ -334,7 +345,7 @@ if _HAS_CUSTOM_OP:
         return q.new_empty(q.shape), q.new_empty(q.shape), q.new_empty(q.shape)
 
     def _setup_context(ctx, inputs, output):
-        q, k, v, keys, scale, scheme, p, rate = (tuple(inputs) + (None,))[:8]
+        q, k, v, keys, scale, scheme, p, rate = inputs
         # the forward's out only where the backward reads it: the GPU's rows (D_i = dout_i . out_i)
         ctx.save_for_backward(q, k, v, output[0] if q.is_cuda else output[1], output[1], keys, rate)
         ctx.att = (scale, scheme, p)
@@ -371,7 +382,7 @@ if _HAS_CUSTOM_OP:
         return q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape)
 
     def _sdpa_setup_context(ctx, inputs, output):
-        q, k, v, mask, keys, scale, scheme, p, causal, rate = (tuple(inputs) + (None,))[:10]
+        q, k, v, mask, keys, scale, scheme, p, causal, rate = inputs
         ctx.save_for_backward(q, k, v, mask, output[1], keys, rate)
         ctx.att = (scale, scheme, p, causal)
 
@@ -402,7 +413,7 @@ if _HAS_CUSTOM_OP:
         g = _GENERATORS.get(generator) if isinstance(generator, int) else None
         if g is None:
             raise AttndropError(f"draw_key: {generator!r} names no generator given to the op")
-        return torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=g, device=g.device).cpu()
+        return _draw(g)
 
     try:  # a random op: never merged with another call, never recomputed for a backward
         _draw_key = torch.library.custom_op("attndrop::draw_key", mutates_args=(),
@@ -458,7 +469,7 @@ else:
         return _GeneralFunction.apply(q, k, v, mask, keys, scale, scheme, _rate(p, rate), causal)
 
     def _generator_key(anchor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return torch.randint(0, 2**63 - 1, (1,), dtype=torch.int64, generator=generator, device=generator.device).cpu()
+        return _draw(generator)
 
 
 KeysLike = Union[Sequence[int], torch.Tensor]
@@ -588,8 +599,9 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
 
     Tensors of one dtype: float32 (computed as float32), float64 (computed in double), bfloat16 and float16
     (computed in float32, returned in their dtype); under torch.autocast, SDPA's rule: float32, float16 and
-    bfloat16 inputs are taken in autocast's dtype (computed in float32 and returned in autocast's dtype); on the CPU, or for causal attention without a mask, grouped
-    heads or unequal sizes, on one CUDA device with a libattndrop built by `make CUDA=1` (E <= 128). The common
+    bfloat16 inputs are taken in autocast's dtype (computed in float32 and returned in autocast's dtype); on the
+    CPU, or for causal attention without a mask, grouped heads or unequal sizes, on one CUDA device with a
+    libattndrop built by `make CUDA=1` (E <= 128). The common
     causal case (no mask, T_q = T_k, H_kv = H, E_v = E, float32 compute) runs the kernels the C trainer runs; the
     rest run the general kernels (ad_sdpa_forward), whose masks equal those where both apply.
 
@@ -659,9 +671,7 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     if isinstance(dropout_p, torch.Tensor):
         # read inside the op (torch.compile traces it without a graph break); the call draws a key whatever its
         # value, which is not known here
-        if dropout_p.numel() != 1 or not dropout_p.is_floating_point():
-            raise AttndropError(f"dropout_p: a tensor rate must be one floating-point value, got {dropout_p.dtype} "
-                                f"of shape {tuple(dropout_p.shape)}")
+        _check_rate(dropout_p)
         if dropout_p.requires_grad:
             raise AttndropError("dropout_p requires grad: attndrop computes no gradient for the rate (detach it)")
         rate = dropout_p.detach().reshape(1).to(device="cpu", dtype=torch.float64)

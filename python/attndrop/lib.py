@@ -1,8 +1,8 @@
-"""The C library from Python: ctypes over libattndrop.so (built by `make`, or by `pip install ./python`), for the schemes' statistics, the
-source's toy, masks drawn by the C code, and a model's training step on a checkpoint. Every failure raises
-AttndropError with a one-line message: the library's own, or one saying which argument was refused. Every
-argument is checked (type, shape, range) before a pointer or a number crosses into C, so that nothing is
-cast silently and the C code never reads memory the caller did not pass.
+"""The C library from Python: ctypes over libattndrop.so (built by `make`, or by `pip install ./python`), for
+the schemes' statistics, the source's toy, masks drawn by the C code, and a model's training step on a
+checkpoint. Every failure raises AttndropError with a one-line message: the library's own, or one saying which
+argument was refused. Every argument is checked (type, shape, range) before a pointer or a number crosses into
+C, so that nothing is cast silently and the C code never reads memory the caller did not pass.
 """
 import ctypes
 import functools
